@@ -1,0 +1,44 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "core/error_table.h"
+#include "families/all_families.h"
+
+namespace visearch::cli {
+
+void add_model_options(CLI::App& cmd, ModelOptions& options) {
+  cmd.add_option("--model-dir", options.model_dirs,
+                 "Directory holding weight files (repeatable); searched before $VISEARCH_MODEL_PATH and the "
+                 "built-in fallback");
+  cmd.add_option("--threads", options.threads, "Inference threads (intra-op); 0 = one per core")
+      ->check(CLI::Range(0, 256));
+}
+
+ModelRepository make_repository(const ModelOptions& options) { return ModelRepository::with_defaults(options.model_dirs); }
+
+const FamilyRegistry& families() {
+  static const FamilyRegistry registry = [] {
+    FamilyRegistry r;
+    register_all_families(r);
+    return r;
+  }();
+  return registry;
+}
+
+int report_error(const Error& error) {
+  std::fprintf(stderr, "visearch: error: %s\n", error.message.c_str());
+  return error_info(error.code).exit_code;
+}
+
+int report_error(const std::string& context, const Error& error) {
+  std::fprintf(stderr, "visearch: error: %s: %s\n", context.c_str(), error.message.c_str());
+  return error_info(error.code).exit_code;
+}
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
+
+}  // namespace visearch::cli

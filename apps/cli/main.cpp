@@ -1,0 +1,21 @@
+// visearch: object detection and visual search on one machine.
+// Each subcommand lives in its own file; this file only wires them up.
+#include <CLI/CLI.hpp>
+
+#include "cli/detect_command.h"
+#include "cli/models_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"visearch: CPU object detection and visual search"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "visearch 0.1.0");
+  int exit_code = 0;
+  visearch::cli::add_detect_command(app, &exit_code);
+  visearch::cli::add_models_command(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

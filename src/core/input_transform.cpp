@@ -1,0 +1,68 @@
+#include "core/input_transform.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace visearch {
+
+Result<ResizeMode> parse_resize_mode(std::string_view text) {
+  if (text == "stretch") return ResizeMode::kStretch;
+  if (text == "letterbox_top_left") return ResizeMode::kLetterboxTopLeft;
+  if (text == "letterbox_centred" || text == "letterbox_centered") return ResizeMode::kLetterboxCentred;
+  return Unexpected{ErrorCode::kInvalidSpec, "unknown resize mode '" + std::string(text) +
+                                                 "' (expected stretch, letterbox_top_left or letterbox_centred)"};
+}
+
+std::string_view resize_mode_name(ResizeMode mode) {
+  switch (mode) {
+    case ResizeMode::kStretch: return "stretch";
+    case ResizeMode::kLetterboxTopLeft: return "letterbox_top_left";
+    case ResizeMode::kLetterboxCentred: return "letterbox_centred";
+  }
+  return "stretch";
+}
+
+InputTransform InputTransform::make(ResizeMode mode, Size image, Size input) {
+  InputTransform t;
+  t.mode_ = mode;
+  t.image_ = image;
+  t.input_ = input;
+  const auto iw = static_cast<double>(std::max(1, image.width));
+  const auto ih = static_cast<double>(std::max(1, image.height));
+  if (mode == ResizeMode::kStretch) {
+    t.content_ = input;
+    t.scale_x_ = static_cast<float>(input.width / iw);
+    t.scale_y_ = static_cast<float>(input.height / ih);
+    return t;
+  }
+  const double r = std::min(input.width / iw, input.height / ih);
+  // Resized size truncated like int(w * r), at least one pixel.
+  t.content_ = Size{std::clamp(static_cast<int>(iw * r), 1, input.width),
+                    std::clamp(static_cast<int>(ih * r), 1, input.height)};
+  t.scale_x_ = static_cast<float>(r);
+  t.scale_y_ = static_cast<float>(r);
+  if (mode == ResizeMode::kLetterboxCentred) {
+    t.offset_x_ = (input.width - t.content_.width) / 2;
+    t.offset_y_ = (input.height - t.content_.height) / 2;
+  }
+  return t;
+}
+
+InputBox InputTransform::to_input(const ImageBox& box) const {
+  const auto ox = static_cast<float>(offset_x_);
+  const auto oy = static_cast<float>(offset_y_);
+  return InputBox{box.x1 * scale_x_ + ox, box.y1 * scale_y_ + oy, box.x2 * scale_x_ + ox, box.y2 * scale_y_ + oy};
+}
+
+ImageBox InputTransform::to_image_unclipped(const InputBox& box) const {
+  const auto ox = static_cast<float>(offset_x_);
+  const auto oy = static_cast<float>(offset_y_);
+  return ImageBox{(box.x1 - ox) / scale_x_, (box.y1 - oy) / scale_y_, (box.x2 - ox) / scale_x_,
+                  (box.y2 - oy) / scale_y_};
+}
+
+ImageBox InputTransform::to_image(const InputBox& box) const {
+  return to_image_unclipped(box).clipped(static_cast<float>(image_.width), static_cast<float>(image_.height));
+}
+
+}  // namespace visearch

@@ -1,0 +1,57 @@
+// InputTransform: the one value object that maps between the original image
+// and the model's input tensor. Every family's pre-processing produces one and
+// its decoded boxes go back through it; no family does this arithmetic itself.
+//
+//   stretch          : resize to the input size, aspect ratio not kept
+//   letterbox_top_left: uniform scale r = min(in_w/w, in_h/h), image at (0,0), pad right/bottom
+//   letterbox_centred : same scale, image centred, pad split (integer offsets, floor)
+//
+// to_input(b) maps an ImageBox into the tensor; to_image(b) maps back and clips
+// to the image. Thread-safety: plain value.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/geometry.h"
+#include "core/result.h"
+
+namespace visearch {
+
+enum class ResizeMode { kStretch, kLetterboxTopLeft, kLetterboxCentred };
+
+Result<ResizeMode> parse_resize_mode(std::string_view text);
+std::string_view resize_mode_name(ResizeMode mode);
+
+class InputTransform {
+ public:
+  static InputTransform make(ResizeMode mode, Size image, Size input);
+
+  [[nodiscard]] ResizeMode mode() const { return mode_; }
+  [[nodiscard]] Size image_size() const { return image_; }
+  [[nodiscard]] Size input_size() const { return input_; }
+  // Size of the resized image inside the input tensor, and where it starts.
+  [[nodiscard]] Size content_size() const { return content_; }
+  [[nodiscard]] int offset_x() const { return offset_x_; }
+  [[nodiscard]] int offset_y() const { return offset_y_; }
+  [[nodiscard]] float scale_x() const { return scale_x_; }
+  [[nodiscard]] float scale_y() const { return scale_y_; }
+
+  [[nodiscard]] InputBox to_input(const ImageBox& box) const;
+  // Maps back to original-image pixels, clipped to [0, width] x [0, height].
+  [[nodiscard]] ImageBox to_image(const InputBox& box) const;
+  // Same mapping without clipping (for tests of the inverse).
+  [[nodiscard]] ImageBox to_image_unclipped(const InputBox& box) const;
+
+ private:
+  ResizeMode mode_ = ResizeMode::kStretch;
+  Size image_;
+  Size input_;
+  Size content_;
+  int offset_x_ = 0;
+  int offset_y_ = 0;
+  float scale_x_ = 1.F;  // input pixels per image pixel
+  float scale_y_ = 1.F;
+};
+
+}  // namespace visearch

@@ -1,0 +1,152 @@
+#include "model/detector.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "model/preprocess.h"
+
+namespace visearch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Bounds the quadratic NMS when thresholds are very low (evaluation uses 0.001).
+constexpr std::size_t kMaxCandidatesBeforeNms = 5000;
+
+}  // namespace
+
+Detector::Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::unique_ptr<Decoder> decoder)
+    : spec_(std::move(spec)), session_(std::move(session)), decoder_(std::move(decoder)) {}
+
+Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const ModelRepository& repository,
+                                                 const FamilyRegistry& families, const RuntimeOptions& runtime) {
+  const auto start = Clock::now();
+  if (spec.task != "detect") {
+    return Unexpected{ErrorCode::kInvalidArgument, "model '" + spec.name + "' is not a detector (task " + spec.task + ")"};
+  }
+  auto weights = repository.resolve(spec.weights);
+  if (!weights) return weights.error();
+  auto decoder = families.create(DecoderContext{spec, repository});
+  if (!decoder) return decoder.error();
+  auto session = open_onnx_session(weights->path, runtime);
+  if (!session) return session.error();
+  if ((*session)->inputs().size() != 1) {
+    return Unexpected{ErrorCode::kInvalidSpec, "model " + weights->path + " has " +
+                                                   std::to_string((*session)->inputs().size()) + " inputs; expected 1"};
+  }
+  const std::vector<std::int64_t>& in_shape = (*session)->inputs()[0].shape;
+  if (in_shape.size() == 4) {
+    const auto check = [](std::int64_t dim, int want) { return dim <= 0 || dim == want; };
+    if (!check(in_shape[1], 3) || !check(in_shape[2], spec.preprocess.size.height) ||
+        !check(in_shape[3], spec.preprocess.size.width)) {
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        spec.source_path + ": input size " + std::to_string(spec.preprocess.size.width) + "x" +
+                            std::to_string(spec.preprocess.size.height) + " does not match the graph's input [" +
+                            std::to_string(in_shape[0]) + "," + std::to_string(in_shape[1]) + "," +
+                            std::to_string(in_shape[2]) + "," + std::to_string(in_shape[3]) + "]"};
+    }
+  }
+  std::unique_ptr<Detector> detector(new Detector(spec, std::move(*session), std::move(*decoder)));
+  detector->weights_path_ = weights->path;
+  detector->load_ms_ = ms_since(start);
+  return detector;
+}
+
+Status Detector::validate(const DetectOptions& options) const {
+  const auto in_unit = [](std::optional<float> v) { return !v || (*v >= 0.F && *v <= 1.F); };
+  if (!in_unit(options.score_threshold)) return Unexpected{ErrorCode::kInvalidArgument, "score_threshold must be in [0, 1]"};
+  if (!in_unit(options.iou_threshold)) return Unexpected{ErrorCode::kInvalidArgument, "iou_threshold must be in [0, 1]"};
+  if (options.max_detections && (*options.max_detections < 1 || *options.max_detections > 10000)) {
+    return Unexpected{ErrorCode::kInvalidArgument, "max_detections must be in 1..10000"};
+  }
+  for (int id : options.classes) {
+    if (id < 0 || id >= static_cast<int>(spec_.labels.size())) {
+      return Unexpected{ErrorCode::kInvalidArgument, "class id " + std::to_string(id) + " out of range"};
+    }
+  }
+  return ok_status();
+}
+
+Result<std::vector<Tensor>> Detector::forward(const std::vector<float>& tensor) const {
+  const std::array<std::int64_t, 4> shape{1, 3, spec_.preprocess.size.height, spec_.preprocess.size.width};
+  return session_->run(tensor, shape);
+}
+
+Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& options) const {
+  VISEARCH_TRY(validate(options));
+  if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
+  DetectOutput out;
+  auto start = Clock::now();
+  const PreparedInput prepared = preprocess_image(image, spec_.preprocess);
+  out.timing.preprocess_ms = ms_since(start);
+
+  start = Clock::now();
+  auto outputs = forward(prepared.tensor);
+  if (!outputs) return outputs.error();
+  out.timing.inference_ms = ms_since(start);
+
+  start = Clock::now();
+  const float score_threshold = options.score_threshold.value_or(spec_.defaults.score_threshold);
+  auto candidates = decoder_->decode(*outputs, score_threshold);
+  if (!candidates) return candidates.error();
+  if (!options.classes.empty()) {
+    std::erase_if(*candidates, [&](const Candidate& c) {
+      return std::find(options.classes.begin(), options.classes.end(), c.class_id) == options.classes.end();
+    });
+  }
+  if (candidates->size() > kMaxCandidatesBeforeNms) {
+    std::partial_sort(candidates->begin(), candidates->begin() + kMaxCandidatesBeforeNms, candidates->end(),
+                      [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    candidates->resize(kMaxCandidatesBeforeNms);
+  }
+  NmsOptions nms;
+  nms.iou_threshold = options.iou_threshold.value_or(spec_.defaults.iou_threshold);
+  nms.class_agnostic = options.agnostic_nms;
+  nms.max_detections = static_cast<std::size_t>(options.max_detections.value_or(spec_.defaults.max_detections));
+  const std::vector<Candidate> kept = non_max_suppression(std::move(*candidates), nms);
+  out.detections.reserve(kept.size());
+  for (const Candidate& c : kept) {
+    const ImageBox box = prepared.transform.to_image(c.box);
+    if (!box.valid()) continue;  // entirely outside the image once clipped
+    out.detections.push_back(Detection{box, c.class_id, c.score});
+  }
+  out.timing.postprocess_ms = ms_since(start);
+  return out;
+}
+
+Result<std::vector<int>> parse_class_list(const ModelSpec& spec, std::string_view text) {
+  std::vector<int> ids;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = text.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      int id = spec.class_id_of(item);
+      if (id < 0) {
+        int number = -1;
+        auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), number);
+        if (ec == std::errc() && end == item.data() + item.size() && number >= 0 &&
+            number < static_cast<int>(spec.labels.size())) {
+          id = number;
+        }
+      }
+      if (id < 0) {
+        return Unexpected{ErrorCode::kInvalidArgument,
+                          "unknown class '" + std::string(item) + "' for model " + spec.name};
+      }
+      ids.push_back(id);
+    }
+    pos = comma + 1;
+  }
+  return ids;
+}
+
+}  // namespace visearch

@@ -1,0 +1,73 @@
+// Detector: one loaded detection model. preprocess -> forward -> family decode
+// -> class filter -> NMS -> map to original-image pixels (clipped).
+//
+//   FamilyRegistry families; register_all_families(families);
+//   auto repo = ModelRepository::with_defaults({});
+//   auto det = Detector::load(*repo.find_spec("picodet_s_416"), repo, families, {});
+//   auto out = (*det)->detect(image, DetectOptions{});
+//
+// Thread-safety: detect() is const and may run concurrently on one Detector.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/detection.h"
+#include "core/image.h"
+#include "model/family_registry.h"
+#include "model/model_repository.h"
+#include "model/model_spec.h"
+#include "runtime/inference_session.h"
+
+namespace visearch {
+
+struct DetectOptions {
+  std::optional<float> score_threshold;   // default: spec
+  std::optional<float> iou_threshold;     // default: spec
+  std::optional<int> max_detections;      // default: spec
+  std::vector<int> classes;               // keep only these class ids; empty = all
+  bool agnostic_nms = false;
+};
+
+struct StageTiming {
+  double preprocess_ms = 0;
+  double inference_ms = 0;
+  double postprocess_ms = 0;
+};
+
+struct DetectOutput {
+  std::vector<Detection> detections;  // sorted by descending score
+  StageTiming timing;
+};
+
+class Detector {
+ public:
+  static Result<std::unique_ptr<Detector>> load(const ModelSpec& spec, const ModelRepository& repository,
+                                                const FamilyRegistry& families, const RuntimeOptions& runtime);
+
+  [[nodiscard]] const ModelSpec& spec() const { return spec_; }
+  [[nodiscard]] const std::string& weights_path() const { return weights_path_; }
+  [[nodiscard]] double load_ms() const { return load_ms_; }
+
+  [[nodiscard]] Result<DetectOutput> detect(const Image& image, const DetectOptions& options) const;
+  // The bare forward pass on an already prepared tensor (benchmarks).
+  [[nodiscard]] Result<std::vector<Tensor>> forward(const std::vector<float>& tensor) const;
+
+  // Validates options against the spec (thresholds in range, class ids known).
+  [[nodiscard]] Status validate(const DetectOptions& options) const;
+
+ private:
+  Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::unique_ptr<Decoder> decoder);
+
+  ModelSpec spec_;
+  std::unique_ptr<InferenceSession> session_;
+  std::unique_ptr<Decoder> decoder_;
+  std::string weights_path_;
+  double load_ms_ = 0;
+};
+
+// "cup,person" or "41,0" -> class ids; kInvalidArgument naming the unknown label.
+Result<std::vector<int>> parse_class_list(const ModelSpec& spec, std::string_view text);
+
+}  // namespace visearch

@@ -1,0 +1,62 @@
+// FamilyRegistry: family name -> decoder factory. Families register in one
+// list (families/all_families.cpp); a spec names its family explicitly and the
+// registry never guesses it from the graph.
+//
+// A Decoder turns the raw output tensors of one forward pass into candidates in
+// model-input pixels (InputBox); NMS and the mapping back to the image are done
+// once, generically, by Detector.
+//
+// Thread-safety: decode() is const and called concurrently.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/detection.h"
+#include "core/result.h"
+#include "model/model_repository.h"
+#include "model/model_spec.h"
+#include "runtime/inference_session.h"
+
+namespace visearch {
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  Decoder() = default;
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Candidates with score >= score_threshold (best class per location unless
+  // the family says otherwise). kInference when the tensors do not have the
+  // layout the spec promises.
+  [[nodiscard]] virtual Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
+                                                              float score_threshold) const = 0;
+};
+
+struct DecoderContext {
+  const ModelSpec& spec;
+  const ModelRepository& repository;  // to resolve extra files (anchors)
+};
+
+using DecoderFactory = std::function<Result<std::unique_ptr<Decoder>>(const DecoderContext&)>;
+
+class FamilyRegistry {
+ public:
+  void add(const std::string& family, DecoderFactory factory);
+  [[nodiscard]] Result<std::unique_ptr<Decoder>> create(const DecoderContext& context) const;
+  [[nodiscard]] std::vector<std::string> families() const;
+
+ private:
+  std::map<std::string, DecoderFactory> factories_;
+};
+
+// Helpers for decoders: find an output by name, or the first whose shape matches.
+const Tensor* find_output(const std::vector<Tensor>& outputs, const std::string& name);
+const Tensor* find_output_by_shape(const std::vector<Tensor>& outputs, const std::vector<std::int64_t>& shape);
+std::string describe_outputs(const std::vector<Tensor>& outputs);
+
+}  // namespace visearch

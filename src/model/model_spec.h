@@ -1,0 +1,72 @@
+// ModelSpec: everything needed to run a model, declared as data in a JSON file
+// under models/ (or a user's own file). Nothing is guessed from the graph:
+// family, input size, resize mode, channel order, normalisation, labels,
+// decoder parameters and default thresholds all come from here.
+// See README.md "Model spec format" for the schema.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/geometry.h"
+#include "core/input_transform.h"
+#include "core/result.h"
+
+namespace visearch {
+
+enum class ChannelOrder { kRgb, kBgr };
+enum class Interpolation { kLinear, kArea, kCubic, kNearest };
+
+// A file the model needs (weights, anchors), relative to a model directory,
+// with its expected sha256 (empty = not checked).
+struct FileRef {
+  std::string file;
+  std::string sha256;
+};
+
+struct PreprocessSpec {
+  Size size;
+  ResizeMode resize = ResizeMode::kStretch;
+  Interpolation interpolation = Interpolation::kLinear;
+  int pad_value = 0;  // 0..255, before normalisation
+  ChannelOrder channel_order = ChannelOrder::kRgb;
+  std::array<float, 3> mean{0.F, 0.F, 0.F};  // in the tensor's channel order, 0..255 units
+  std::array<float, 3> std{1.F, 1.F, 1.F};
+};
+
+struct ThresholdDefaults {
+  float score_threshold = 0.5F;
+  float iou_threshold = 0.45F;
+  int max_detections = 100;
+};
+
+struct ModelSpec {
+  std::string name;
+  std::string family;
+  std::string task = "detect";  // "detect" or "embed"
+  std::string description;
+  std::string license;
+  FileRef weights;
+  std::map<std::string, FileRef> extra_files;  // e.g. "anchors"
+  PreprocessSpec preprocess;
+  std::vector<std::string> labels;
+  nlohmann::json decoder = nlohmann::json::object();  // family-specific parameters
+  ThresholdDefaults defaults;
+  std::string source_path;  // the spec file it was read from
+
+  [[nodiscard]] int class_id_of(std::string_view label) const;  // -1 when absent
+};
+
+// Parses and validates a spec. `origin` names the file in error messages.
+Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string& origin);
+Result<ModelSpec> load_model_spec_file(const std::string& path);
+
+std::string_view channel_order_name(ChannelOrder order);
+std::string_view interpolation_name(Interpolation interp);
+
+}  // namespace visearch

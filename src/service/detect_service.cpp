@@ -1,0 +1,108 @@
+#include "service/detect_service.h"
+
+#include <chrono>
+#include <cmath>
+
+namespace visearch {
+namespace {
+
+double round_to(double value, double step) { return std::round(value / step) * step; }
+
+}  // namespace
+
+DetectService::DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors, std::string default_model,
+                             DecodeLimits limits)
+    : detectors_(std::move(detectors)), default_model_(std::move(default_model)), limits_(limits) {}
+
+const Detector* DetectService::find(const std::string& name) const {
+  auto it = detectors_.find(name.empty() ? default_model_ : name);
+  return it == detectors_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const Detector*> DetectService::detectors() const {
+  std::vector<const Detector*> out;
+  for (const auto& [name, det] : detectors_) out.push_back(det.get());
+  return out;
+}
+
+Error DetectService::unknown_model(const std::string& name) const {
+  std::string known;
+  for (const auto& [loaded, det] : detectors_) known += (known.empty() ? "" : ", ") + loaded;
+  return Error{ErrorCode::kNotFound, "model '" + name + "' is not loaded (loaded: " + known + ")"};
+}
+
+Result<DetectResponse> DetectService::detect_image(const Image& image, const DetectRequest& request) const {
+  const Detector* detector = find(request.model);
+  if (detector == nullptr) return unknown_model(request.model);
+  auto output = detector->detect(image, request.options);
+  if (!output) return output.error();
+  DetectResponse response;
+  response.model = detector->spec().name;
+  response.spec = &detector->spec();
+  response.image = Size{image.width, image.height};
+  response.detections = std::move(output->detections);
+  response.timing = output->timing;
+  return response;
+}
+
+Result<DetectResponse> DetectService::detect(std::span<const std::uint8_t> encoded, const DetectRequest& request,
+                                             Image* decoded_out) const {
+  if (find(request.model) == nullptr) return unknown_model(request.model);
+  const auto start = std::chrono::steady_clock::now();
+  auto decoded = decode_image(encoded, limits_);
+  if (!decoded) return decoded.error();
+  const double decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  auto response = detect_image(decoded->image, request);
+  if (response) response->decode_ms = decode_ms;
+  if (response && decoded_out != nullptr) *decoded_out = std::move(decoded->image);
+  return response;
+}
+
+nlohmann::json detection_to_json(const DetectResponse& response, const std::string& source) {
+  nlohmann::json objects = nlohmann::json::array();
+  for (const Detection& d : response.detections) {
+    const std::string label =
+        response.spec != nullptr && d.class_id >= 0 && d.class_id < static_cast<int>(response.spec->labels.size())
+            ? response.spec->labels[static_cast<std::size_t>(d.class_id)]
+            : std::to_string(d.class_id);
+    objects.push_back({{"label", label},
+                       {"class_id", d.class_id},
+                       {"score", round_to(d.score, 1e-4)},
+                       {"box",
+                        {{"x1", round_to(d.box.x1, 0.01)},
+                         {"y1", round_to(d.box.y1, 0.01)},
+                         {"x2", round_to(d.box.x2, 0.01)},
+                         {"y2", round_to(d.box.y2, 0.01)}}}});
+  }
+  return nlohmann::json{{"source", source},
+                        {"model", response.model},
+                        {"image", {{"width", response.image.width}, {"height", response.image.height}}},
+                        {"objects", std::move(objects)},
+                        {"timing_ms",
+                         {{"decode", round_to(response.decode_ms, 0.001)},
+                          {"preprocess", round_to(response.timing.preprocess_ms, 0.001)},
+                          {"inference", round_to(response.timing.inference_ms, 0.001)},
+                          {"postprocess", round_to(response.timing.postprocess_ms, 0.001)}}}};
+}
+
+nlohmann::json model_to_json(const ModelSpec& spec) {
+  return nlohmann::json{{"name", spec.name},
+                        {"family", spec.family},
+                        {"task", spec.task},
+                        {"description", spec.description},
+                        {"license", spec.license},
+                        {"input",
+                         {{"width", spec.preprocess.size.width},
+                          {"height", spec.preprocess.size.height},
+                          {"resize", resize_mode_name(spec.preprocess.resize)},
+                          {"channel_order", channel_order_name(spec.preprocess.channel_order)}}},
+                        {"num_classes", spec.labels.size()},
+                        {"labels", spec.labels},
+                        {"weights", spec.weights.file},
+                        {"defaults",
+                         {{"score_threshold", spec.defaults.score_threshold},
+                          {"iou_threshold", spec.defaults.iou_threshold},
+                          {"max_detections", spec.defaults.max_detections}}}};
+}
+
+}  // namespace visearch

@@ -1,0 +1,67 @@
+// DetectService: transport-free detection on encoded image bytes. The CLI and
+// the HTTP server both call this, so both produce the same object for the same
+// image and parameters.
+//
+// Thread-safety: detect() may be called concurrently; the Detectors it holds
+// are immutable after construction. Ownership: the service owns its detectors.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "io/image_decode.h"
+#include "model/detector.h"
+
+namespace visearch {
+
+struct DetectRequest {
+  std::string model;  // empty = the service's default model
+  DetectOptions options;
+};
+
+struct DetectResponse {
+  std::string model;
+  Size image;  // upright original size
+  std::vector<Detection> detections;
+  double decode_ms = 0;
+  StageTiming timing;
+  const ModelSpec* spec = nullptr;  // owned by the service
+};
+
+class DetectService {
+ public:
+  DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors, std::string default_model,
+                DecodeLimits limits);
+
+  [[nodiscard]] const std::string& default_model() const { return default_model_; }
+  [[nodiscard]] const Detector* find(const std::string& name) const;
+  [[nodiscard]] std::vector<const Detector*> detectors() const;
+  [[nodiscard]] const DecodeLimits& limits() const { return limits_; }
+
+  // Decodes (EXIF orientation applied, pixel limit enforced) then detects.
+  // When `decoded_out` is given it receives the upright image.
+  [[nodiscard]] Result<DetectResponse> detect(std::span<const std::uint8_t> encoded, const DetectRequest& request,
+                                              Image* decoded_out = nullptr) const;
+  [[nodiscard]] Result<DetectResponse> detect_image(const Image& image, const DetectRequest& request) const;
+
+ private:
+  [[nodiscard]] Error unknown_model(const std::string& name) const;
+
+  std::map<std::string, std::unique_ptr<Detector>> detectors_;
+  std::string default_model_;
+  DecodeLimits limits_;
+};
+
+// The detection object documented in README ("Detection JSON"): source, model,
+// image {width, height}, objects [{label, class_id, score, box{x1,y1,x2,y2}}], timing_ms.
+nlohmann::json detection_to_json(const DetectResponse& response, const std::string& source);
+
+// Model metadata for `visearch models` and GET /v1/models.
+nlohmann::json model_to_json(const ModelSpec& spec);
+
+}  // namespace visearch

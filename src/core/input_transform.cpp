@@ -22,7 +22,7 @@ std::string_view resize_mode_name(ResizeMode mode) {
   return "stretch";
 }
 
-InputTransform InputTransform::make(ResizeMode mode, Size image, Size input) {
+InputTransform InputTransform::make(ResizeMode mode, Size image, Size input, SizeRounding rounding) {
   InputTransform t;
   t.mode_ = mode;
   t.image_ = image;
@@ -36,9 +36,11 @@ InputTransform InputTransform::make(ResizeMode mode, Size image, Size input) {
     return t;
   }
   const double r = std::min(input.width / iw, input.height / ih);
-  // Resized size truncated like int(w * r), at least one pixel.
-  t.content_ = Size{std::clamp(static_cast<int>(iw * r), 1, input.width),
-                    std::clamp(static_cast<int>(ih * r), 1, input.height)};
+  const auto resized = [&](double side) {
+    return static_cast<int>(rounding == SizeRounding::kFloor ? side : std::round(side));
+  };
+  // At least one pixel, never more than the input.
+  t.content_ = Size{std::clamp(resized(iw * r), 1, input.width), std::clamp(resized(ih * r), 1, input.height)};
   t.scale_x_ = static_cast<float>(r);
   t.scale_y_ = static_cast<float>(r);
   if (mode == ResizeMode::kLetterboxCentred) {

@@ -20,12 +20,16 @@ namespace visearch {
 
 enum class ResizeMode { kStretch, kLetterboxTopLeft, kLetterboxCentred };
 
+// How a letterbox computes the resized size w * r, h * r: truncated
+// (int(w * r), YOLOX and Ultralytics) or rounded to nearest (NanoDet demos).
+enum class SizeRounding { kFloor, kNearest };
+
 Result<ResizeMode> parse_resize_mode(std::string_view text);
 std::string_view resize_mode_name(ResizeMode mode);
 
 class InputTransform {
  public:
-  static InputTransform make(ResizeMode mode, Size image, Size input);
+  static InputTransform make(ResizeMode mode, Size image, Size input, SizeRounding rounding = SizeRounding::kFloor);
 
   [[nodiscard]] ResizeMode mode() const { return mode_; }
   [[nodiscard]] Size image_size() const { return image_; }

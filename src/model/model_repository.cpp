@@ -22,7 +22,9 @@ ModelRepository ModelRepository::with_defaults(const std::vector<std::string>& e
       if (!part.empty()) model_dirs.push_back(part);
     }
   }
-  model_dirs.emplace_back(VISEARCH_DEFAULT_MODEL_DIR);
+  std::error_code ec;
+  const fs::path fallback = fs::weakly_canonical(VISEARCH_DEFAULT_MODEL_DIR, ec);
+  model_dirs.push_back(ec ? std::string(VISEARCH_DEFAULT_MODEL_DIR) : fallback.string());
   std::vector<std::string> spec_dirs;
   if (const char* env = std::getenv("VISEARCH_SPEC_PATH"); env != nullptr && *env != '\0') spec_dirs.emplace_back(env);
   spec_dirs.emplace_back(VISEARCH_SPEC_DIR);

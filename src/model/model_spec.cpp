@@ -96,6 +96,9 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
     auto resize = parse_resize_mode(input.value("resize", std::string("stretch")));
     if (!resize) return spec_error(origin, resize.error().message);
     pre.resize = *resize;
+    const std::string rounding = input.value("letterbox_rounding", std::string("floor"));
+    if (rounding != "floor" && rounding != "nearest") return spec_error(origin, "letterbox_rounding must be floor or nearest");
+    pre.letterbox_rounding = rounding == "floor" ? SizeRounding::kFloor : SizeRounding::kNearest;
     const std::string interp = input.value("interpolation", std::string("linear"));
     if (interp == "linear") {
       pre.interpolation = Interpolation::kLinear;

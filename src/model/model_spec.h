@@ -32,6 +32,7 @@ struct FileRef {
 struct PreprocessSpec {
   Size size;
   ResizeMode resize = ResizeMode::kStretch;
+  SizeRounding letterbox_rounding = SizeRounding::kFloor;
   Interpolation interpolation = Interpolation::kLinear;
   int pad_value = 0;  // 0..255, before normalisation
   ChannelOrder channel_order = ChannelOrder::kRgb;

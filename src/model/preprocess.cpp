@@ -20,7 +20,7 @@ int cv_interpolation(Interpolation interp) {
 
 Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTransform* transform_out) {
   const InputTransform transform =
-      InputTransform::make(spec.resize, Size{image.width, image.height}, spec.size);
+      InputTransform::make(spec.resize, Size{image.width, image.height}, spec.size, spec.letterbox_rounding);
   if (transform_out != nullptr) *transform_out = transform;
   Image out = Image::allocate(spec.size.width, spec.size.height);
   std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());

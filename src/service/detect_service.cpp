@@ -100,8 +100,8 @@ nlohmann::json model_to_json(const ModelSpec& spec) {
                         {"labels", spec.labels},
                         {"weights", spec.weights.file},
                         {"defaults",
-                         {{"score_threshold", spec.defaults.score_threshold},
-                          {"iou_threshold", spec.defaults.iou_threshold},
+                         {{"score_threshold", round_to(spec.defaults.score_threshold, 1e-4)},
+                          {"iou_threshold", round_to(spec.defaults.iou_threshold, 1e-4)},
                           {"max_detections", spec.defaults.max_detections}}}};
 }
 

@@ -76,6 +76,16 @@ Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, std::vector<in
   params.num_classes = static_cast<int>(spec.labels.size());
   params.input = spec.preprocess.size;
   params.anchor = anchor;
+  if (spec.decoder.contains("anchor")) {
+    const std::string rule = spec.decoder["anchor"].get<std::string>();
+    if (rule == "cell_centre") {
+      params.anchor = AnchorRule::kCellCentre;
+    } else if (rule == "legacy_nanodet") {
+      params.anchor = AnchorRule::kLegacyNanoDet;
+    } else {
+      return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.anchor must be cell_centre or legacy_nanodet"};
+    }
+  }
   if (params.strides.empty() || std::any_of(params.strides.begin(), params.strides.end(), [](int s) { return s <= 0; })) {
     return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.strides must be positive integers"};
   }

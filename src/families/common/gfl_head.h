@@ -40,7 +40,7 @@ class GflHeadDecoder final : public Decoder {
   GflHeadParams params_;
 };
 
-// Reads "strides" and "reg_max" from spec.decoder.
+// Reads "strides", "reg_max" and "anchor" (cell_centre / legacy_nanodet) from spec.decoder.
 Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, std::vector<int> default_strides, AnchorRule anchor);
 
 }  // namespace visearch

@@ -74,3 +74,23 @@ TEST(InputTransform, ParsesModeNames) {
 
 }  // namespace
 }  // namespace visearch
+
+namespace visearch {
+namespace {
+
+TEST(InputTransform, LetterboxRoundingIsDeclared) {
+  // 640x426 into 416: r = 0.65, h * r = 276.9.
+  const auto floor = InputTransform::make(ResizeMode::kLetterboxCentred, Size{640, 426}, Size{416, 416});
+  EXPECT_EQ(floor.content_size(), (Size{416, 276}));
+  EXPECT_EQ(floor.offset_y(), 70);
+  const auto nearest =
+      InputTransform::make(ResizeMode::kLetterboxCentred, Size{640, 426}, Size{416, 416}, SizeRounding::kNearest);
+  EXPECT_EQ(nearest.content_size(), (Size{416, 277}));
+  EXPECT_EQ(nearest.offset_y(), 69);
+  // The mapping back still uses the exact scale r.
+  const ImageBox back = nearest.to_image(InputBox{0, 69, 416, 69 + 276.9F});
+  EXPECT_NEAR(back.y2, 426.F, 1e-2);
+}
+
+}  // namespace
+}  // namespace visearch

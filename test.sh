@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine:
+#   1. installs dependencies (tools/install-deps.sh),
+#   2. builds and runs every test (unit, golden, integration) in the optimised build,
+#   3. builds and runs them again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   4. builds the libFuzzer targets and runs each for a short smoke period,
+#   5. checks formatting.
+# Environment: VISEARCH_FUZZ_SECONDS (default 20) per fuzz target; VISEARCH_SKIP_ASAN=1 / VISEARCH_SKIP_FUZZ=1
+# to shorten a local run (CI runs everything).
+set -euo pipefail
+cd "$(dirname "$0")"
+./tools/install-deps.sh
+jobs=$(nproc)
+
+echo "== release build + tests"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+ctest --preset release -j "$jobs"
+
+if [ "${VISEARCH_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== ASan + UBSan build + tests"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  ctest --preset asan -j "$jobs"
+fi
+
+if [ "${VISEARCH_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz smoke"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$jobs"
+  ./tools/fuzz-smoke.sh "${VISEARCH_FUZZ_SECONDS:-20}"
+fi
+
+echo "== format check"
+./tools/format.sh --check
+echo "test.sh: all passed"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything visearch needs on a fresh Debian 12 machine:
+# the pinned Debian packages in deps/apt-packages.txt and the pinned npm
+# packages (ONNX Runtime) in third_party/onnxruntime/package-lock.json.
+# Idempotent: a second run only checks. Needs root (or sudo) for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+mapfile -t wanted < <(grep -v '^\s*#' deps/apt-packages.txt | grep -v '^\s*$')
+missing=()
+for spec in "${wanted[@]}"; do
+  pkg="${spec%%=*}"
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$spec")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${#missing[@]} Debian packages"
+  $SUDO apt-get update -qq
+  to_install=()
+  for spec in "${missing[@]}"; do
+    pkg="${spec%%=*}"
+    version="${spec#*=}"
+    if apt-cache madison "$pkg" | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -qx -- "$version"; then
+      to_install+=("$pkg=$version")
+    else
+      echo "install-deps: $pkg $version is no longer on the mirror; installing the current candidate" >&2
+      to_install+=("$pkg")
+    fi
+  done
+  $SUDO apt-get install -y -qq --no-install-recommends "${to_install[@]}" >/dev/null
+fi
+
+# Node.js + npm: the machine image ships Node.js 20 with npm; Debian's nodejs/npm otherwise.
+# (Never install Debian's npm over a nodesource nodejs: they conflict.)
+if ! command -v npm >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+# ONNX Runtime 1.29.0 (headers + libonnxruntime.so), pinned by package-lock.json.
+ort_dir=third_party/onnxruntime
+if [ ! -f "$ort_dir/node_modules/com.github.asus4.onnxruntime/Plugins/Linux/x64/libonnxruntime.so" ]; then
+  echo "install-deps: fetching ONNX Runtime (npm, ~150 MB)"
+  npm ci --prefix "$ort_dir" --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+echo "install-deps: ok"

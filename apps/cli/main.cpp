@@ -4,6 +4,7 @@
 
 #include "cli/detect_command.h"
 #include "cli/models_command.h"
+#include "cli/serve_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"visearch: CPU object detection and visual search"};
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   visearch::cli::add_detect_command(app, &exit_code);
   visearch::cli::add_models_command(app, &exit_code);
+  visearch::cli::add_serve_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,11 @@
 namespace visearch {
 namespace {
 
-double round_to(double value, double step) { return std::round(value / step) * step; }
+// Rounds to `decimals` places so the JSON shows 192.73, not 192.73000000000002.
+double round_to(double value, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
 
 }  // namespace
 
@@ -67,22 +71,22 @@ nlohmann::json detection_to_json(const DetectResponse& response, const std::stri
             : std::to_string(d.class_id);
     objects.push_back({{"label", label},
                        {"class_id", d.class_id},
-                       {"score", round_to(d.score, 1e-4)},
+                       {"score", round_to(d.score, 4)},
                        {"box",
-                        {{"x1", round_to(d.box.x1, 0.01)},
-                         {"y1", round_to(d.box.y1, 0.01)},
-                         {"x2", round_to(d.box.x2, 0.01)},
-                         {"y2", round_to(d.box.y2, 0.01)}}}});
+                        {{"x1", round_to(d.box.x1, 2)},
+                         {"y1", round_to(d.box.y1, 2)},
+                         {"x2", round_to(d.box.x2, 2)},
+                         {"y2", round_to(d.box.y2, 2)}}}});
   }
   return nlohmann::json{{"source", source},
                         {"model", response.model},
                         {"image", {{"width", response.image.width}, {"height", response.image.height}}},
                         {"objects", std::move(objects)},
                         {"timing_ms",
-                         {{"decode", round_to(response.decode_ms, 0.001)},
-                          {"preprocess", round_to(response.timing.preprocess_ms, 0.001)},
-                          {"inference", round_to(response.timing.inference_ms, 0.001)},
-                          {"postprocess", round_to(response.timing.postprocess_ms, 0.001)}}}};
+                         {{"decode", round_to(response.decode_ms, 3)},
+                          {"preprocess", round_to(response.timing.preprocess_ms, 3)},
+                          {"inference", round_to(response.timing.inference_ms, 3)},
+                          {"postprocess", round_to(response.timing.postprocess_ms, 3)}}}};
 }
 
 nlohmann::json model_to_json(const ModelSpec& spec) {
@@ -100,8 +104,8 @@ nlohmann::json model_to_json(const ModelSpec& spec) {
                         {"labels", spec.labels},
                         {"weights", spec.weights.file},
                         {"defaults",
-                         {{"score_threshold", round_to(spec.defaults.score_threshold, 1e-4)},
-                          {"iou_threshold", round_to(spec.defaults.iou_threshold, 1e-4)},
+                         {{"score_threshold", round_to(spec.defaults.score_threshold, 4)},
+                          {"iou_threshold", round_to(spec.defaults.iou_threshold, 4)},
                           {"max_detections", spec.defaults.max_detections}}}};
 }
 

@@ -1,0 +1,510 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/error_table.h"
+#include "families/all_families.h"
+#include "model/model_repository.h"
+#include "service/detect_service.h"
+#include "service/image_request.h"
+#include "service/inference_pool.h"
+#include "service/kserve.h"
+#include "service/metrics.h"
+
+namespace visearch::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json";
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+std::string random_request_id() {
+  unsigned char bytes[8];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    static std::atomic<std::uint64_t> counter{0};
+    return "req-" + std::to_string(++counter);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4U]);
+    id.push_back(kHex[b & 0xFU]);
+  }
+  return id;
+}
+
+// A caller-supplied id is echoed when it is short and printable; otherwise replaced.
+std::string sanitise_request_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return random_request_id();
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) {
+      return random_request_id();
+    }
+  }
+  return id;
+}
+
+std::array<unsigned char, SHA256_DIGEST_LENGTH> sha256_of(const std::string& text) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());  // NOLINT
+  return digest;
+}
+
+class Server {
+ public:
+  explicit Server(ServerOptions options) : options_(std::move(options)) {}
+
+  int run();
+
+ private:
+  // --- set-up
+  Status load_api_key();
+  void load_models();
+  void register_routes();
+  void route(const std::string& pattern, const std::vector<std::pair<std::string, httplib::Server::Handler>>& handlers);
+
+  // --- responses
+  void send_json(httplib::Response& res, int status, const json& body) const;
+  void send_error(httplib::Response& res, const Error& error) const;
+  static std::string request_id(const httplib::Response& res) { return res.get_header_value("X-Request-Id"); }
+
+  // --- handlers
+  void handle_detect(const httplib::Request& req, httplib::Response& res, const std::string& route_name);
+  void handle_kserve_infer(const httplib::Request& req, httplib::Response& res, const std::string& model);
+  Result<DetectResponse> run_inference(ImageRequest request, const httplib::Response& res);
+  bool require_ready(httplib::Response& res) const;
+  [[nodiscard]] bool authorised(const httplib::Request& req) const;
+
+  ServerOptions options_;
+  httplib::Server http_;
+  Metrics metrics_;
+  std::unique_ptr<InferencePool> pool_;
+  std::vector<std::unique_ptr<DetectService>> services_;  // one per worker
+  std::atomic<bool> ready_{false};
+  std::string load_error_;
+  std::optional<std::array<unsigned char, SHA256_DIGEST_LENGTH>> api_key_digest_;
+  FamilyRegistry families_;
+};
+
+Status Server::load_api_key() {
+  if (options_.api_key_file.empty()) return ok_status();
+  std::ifstream in(options_.api_key_file);
+  if (!in) return Unexpected{ErrorCode::kInvalidArgument, "cannot read --api-key-file " + options_.api_key_file};
+  std::string key;
+  std::getline(in, key);
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  if (key.size() < 16) {
+    return Unexpected{ErrorCode::kInvalidArgument, "the API key in " + options_.api_key_file + " is shorter than 16 characters"};
+  }
+  api_key_digest_ = sha256_of(key);
+  return ok_status();
+}
+
+bool Server::authorised(const httplib::Request& req) const {
+  if (!api_key_digest_) return true;
+  std::string presented = req.get_header_value("X-API-Key");
+  const std::string auth = req.get_header_value("Authorization");
+  if (presented.empty() && auth.size() > 7 && (auth.rfind("Bearer ", 0) == 0 || auth.rfind("bearer ", 0) == 0)) {
+    presented = auth.substr(7);
+  }
+  if (presented.empty()) return false;
+  // Compare digests in constant time (independent of where the keys differ and of their lengths).
+  const auto digest = sha256_of(presented);
+  return CRYPTO_memcmp(digest.data(), api_key_digest_->data(), digest.size()) == 0;
+}
+
+void Server::load_models() {
+  const ModelRepository repository = ModelRepository::with_defaults(options_.model_dirs);
+  DecodeLimits limits;
+  limits.max_pixels = options_.max_pixels;
+  RuntimeOptions runtime;
+  runtime.intra_op_threads = options_.threads_per_worker;
+  runtime.allow_spinning = false;  // idle workers must not burn the cores other workers need
+  std::vector<std::unique_ptr<DetectService>> services;
+  for (int w = 0; w < options_.workers; ++w) {
+    std::map<std::string, std::unique_ptr<Detector>> detectors;
+    for (const std::string& name : options_.models) {
+      auto spec = repository.find_spec(name);
+      if (!spec) {
+        load_error_ = spec.error().message;
+        return;
+      }
+      auto detector = Detector::load(*spec, repository, families_, runtime);
+      if (!detector) {
+        load_error_ = detector.error().message;
+        return;
+      }
+      if (w == 0) metrics_.model_load_seconds.inc({spec->name}, (*detector)->load_ms() / 1000.0);
+      detectors.emplace(spec->name, std::move(*detector));
+    }
+    services.push_back(std::make_unique<DetectService>(std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
+  }
+  services_ = std::move(services);
+  ready_.store(true, std::memory_order_release);
+  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"ready\",\"models\":%s,\"workers\":%d,\"threads_per_worker\":%d}\n",
+               now_iso8601().c_str(), json(options_.models).dump().c_str(), options_.workers, options_.threads_per_worker);
+}
+
+void Server::send_json(httplib::Response& res, int status, const json& body) const {
+  res.status = status;
+  res.set_content(body.dump(), kJson);
+}
+
+void Server::send_error(httplib::Response& res, const Error& error) const {
+  const ErrorInfo& info = error_info(error.code);
+  if (info.http_status == 503) res.set_header("Retry-After", "1");
+  send_json(res, info.http_status,
+            json{{"error", {{"code", info.name}, {"message", error.message}}}, {"request_id", request_id(res)}});
+}
+
+bool Server::require_ready(httplib::Response& res) const {
+  if (ready_.load(std::memory_order_acquire)) return true;
+  send_error(res, Error{ErrorCode::kUnavailable,
+                        load_error_.empty() ? "models are still loading" : "models failed to load: " + load_error_});
+  return false;
+}
+
+void Server::route(const std::string& pattern,
+                   const std::vector<std::pair<std::string, httplib::Server::Handler>>& handlers) {
+  std::string allow;
+  for (const auto& [method, handler] : handlers) allow += (allow.empty() ? "" : ", ") + method;
+  const auto not_allowed = [this, allow](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", allow);
+    send_json(res, 405,
+              json{{"error", {{"code", "method_not_allowed"}, {"message", req.method + " is not allowed here; use " + allow}}},
+                   {"request_id", request_id(res)}});
+  };
+  const auto find = [&](const std::string& method) -> httplib::Server::Handler {
+    for (const auto& [m, h] : handlers) {
+      if (m == method) return h;
+    }
+    return not_allowed;
+  };
+  http_.Get(pattern, find("GET"));
+  http_.Post(pattern, find("POST"));
+  http_.Put(pattern, find("PUT"));
+  http_.Delete(pattern, find("DELETE"));
+  http_.Patch(pattern, find("PATCH"));
+}
+
+Result<DetectResponse> Server::run_inference(ImageRequest request, const httplib::Response& res) {
+  (void)res;
+  const DetectService& probe = *services_.front();
+  const Detector* detector = probe.find(request.model);
+  if (detector == nullptr) return Error{ErrorCode::kNotFound, "model '" + request.model + "' is not loaded"};
+  if (!request.classes.empty()) {
+    auto ids = parse_class_list(detector->spec(), request.classes);
+    if (!ids) return ids.error();
+    request.options.classes = *ids;
+  }
+  auto promise = std::make_shared<std::promise<Result<DetectResponse>>>();
+  std::future<Result<DetectResponse>> future = promise->get_future();
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+  auto shared_request = std::make_shared<ImageRequest>(std::move(request));
+  auto ticket = pool_->submit(
+      [this, promise, shared_request](std::size_t worker, Clock::duration wait, bool skipped) {
+        metrics_.latency_queue_wait.observe(seconds(wait));
+        if (skipped) {
+          promise->set_value(Error{ErrorCode::kDeadlineExceeded, "request expired while queued"});
+          return;
+        }
+        const auto& bytes = shared_request->image;
+        DetectRequest detect_request{shared_request->model, shared_request->options};
+        auto result = services_[worker]->detect(
+            std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),  // NOLINT
+            detect_request);
+        if (result) {
+          metrics_.latency_decode.observe(result->decode_ms / 1000.0);
+          metrics_.latency_inference.observe(
+              (result->timing.preprocess_ms + result->timing.inference_ms + result->timing.postprocess_ms) / 1000.0);
+        }
+        promise->set_value(std::move(result));
+      },
+      deadline);
+  if (!ticket) {
+    metrics_.rejected.inc({"queue_full"});
+    return ticket.error();
+  }
+  if (future.wait_until(deadline) != std::future_status::ready) {
+    ticket->cancelled->store(true);
+    return Error{ErrorCode::kDeadlineExceeded,
+                 "no result within " + std::to_string(options_.timeout_ms) + " ms (queue wait + inference)"};
+  }
+  return future.get();
+}
+
+HttpInput http_input(const httplib::Request& req) {
+  HttpInput input;
+  input.content_type = req.get_header_value("Content-Type");
+  input.body = req.body;
+  for (const auto& [name, value] : req.params) input.query.emplace(name, value);
+  for (const auto& [name, file] : req.files) {
+    input.parts.push_back(FormPart{file.name, file.filename, file.content_type, file.content});
+  }
+  return input;
+}
+
+void Server::handle_detect(const httplib::Request& req, httplib::Response& res, const std::string& route_name) {
+  (void)route_name;
+  if (!require_ready(res)) return;
+  const auto started = Clock::now();
+  auto parsed = parse_image_request(http_input(req));
+  if (!parsed) return send_error(res, parsed.error());
+  std::string source = "request";
+  for (const auto& [name, file] : req.files) {
+    if (name == "image" && !file.filename.empty()) source = file.filename;
+  }
+  auto result = run_inference(std::move(*parsed), res);
+  if (!result) return send_error(res, result.error());
+  json body = detection_to_json(*result, source);
+  body["request_id"] = request_id(res);
+  send_json(res, 200, body);
+  metrics_.latency_total.observe(seconds(Clock::now() - started));
+}
+
+void Server::handle_kserve_infer(const httplib::Request& req, httplib::Response& res, const std::string& model) {
+  if (!require_ready(res)) return;
+  if (services_.front()->find(model) == nullptr) {
+    return send_error(res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
+  }
+  std::optional<std::size_t> header_length;
+  if (req.has_header("Inference-Header-Content-Length")) {
+    const std::string text = req.get_header_value("Inference-Header-Content-Length");
+    std::size_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr != text.data() + text.size()) {
+      return send_error(res, Error{ErrorCode::kInvalidArgument, "bad Inference-Header-Content-Length"});
+    }
+    header_length = value;
+  }
+  auto parsed = parse_kserve_request(req.body, header_length);
+  if (!parsed) return send_error(res, parsed.error());
+  const auto started = Clock::now();
+  parsed->request.model = model;
+  const std::string id = parsed->id.empty() ? request_id(res) : parsed->id;
+  auto result = run_inference(std::move(parsed->request), res);
+  if (!result) return send_error(res, result.error());
+  send_json(res, 200, kserve_response(*result, id));
+  metrics_.latency_total.observe(seconds(Clock::now() - started));
+}
+
+void Server::register_routes() {
+  using Req = httplib::Request;
+  using Res = httplib::Response;
+  const auto detect = [this](const std::string& name) {
+    return [this, name](const Req& req, Res& res) { handle_detect(req, res, name); };
+  };
+  const auto ping = [this](const Req&, Res& res) {
+    if (ready_.load(std::memory_order_acquire)) {
+      send_json(res, 200, json{{"status", "ok"}});
+    } else {
+      require_ready(res);
+    }
+  };
+  const auto models_list = [this](const Req&, Res& res) {
+    if (!require_ready(res)) return;
+    json models = json::array();
+    for (const Detector* d : services_.front()->detectors()) {
+      json m = model_to_json(d->spec());
+      m["default"] = d->spec().name == services_.front()->default_model();
+      models.push_back(std::move(m));
+    }
+    send_json(res, 200, json{{"models", models}});
+  };
+  const auto model_get = [this](const Req& req, Res& res) {
+    if (!require_ready(res)) return;
+    const Detector* d = services_.front()->find(req.matches[1]);
+    if (d == nullptr) return send_error(res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
+    send_json(res, 200, model_to_json(d->spec()));
+  };
+  route("/v1/detect", {{"POST", detect("/v1/detect")}});
+  route("/invocations", {{"POST", detect("/invocations")}});
+  route("/ping", {{"GET", ping}});
+  route("/v1/models", {{"GET", models_list}});
+  route(R"(/v1/models/([^/]+))", {{"GET", model_get}});
+  route("/metrics", {{"GET", [this](const Req&, Res& res) {
+                       res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+                     }}});
+  // KServe / Open Inference Protocol v2.
+  route("/v2", {{"GET", [this](const Req&, Res& res) { send_json(res, 200, kserve_server_metadata()); }}});
+  route("/v2/health/live", {{"GET", [this](const Req&, Res& res) { send_json(res, 200, json{{"live", true}}); }}});
+  route("/v2/health/ready", {{"GET", [this](const Req&, Res& res) {
+                               const bool ready = ready_.load(std::memory_order_acquire);
+                               send_json(res, ready ? 200 : 503, json{{"ready", ready}});
+                             }}});
+  route(R"(/v2/models/([^/]+))", {{"GET", [this](const Req& req, Res& res) {
+                                     if (!require_ready(res)) return;
+                                     const Detector* d = services_.front()->find(req.matches[1]);
+                                     if (d == nullptr) {
+                                       return send_error(res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
+                                     }
+                                     send_json(res, 200, kserve_model_metadata(d->spec()));
+                                   }}});
+  route(R"(/v2/models/([^/]+)/ready)", {{"GET", [this](const Req& req, Res& res) {
+                                           const bool ready = ready_.load(std::memory_order_acquire) &&
+                                                              services_.front()->find(req.matches[1]) != nullptr;
+                                           send_json(res, ready ? 200 : 404, json{{"name", std::string(req.matches[1])}, {"ready", ready}});
+                                         }}});
+  route(R"(/v2/models/([^/]+)/infer)", {{"POST", [this](const Req& req, Res& res) {
+                                           handle_kserve_infer(req, res, req.matches[1]);
+                                         }}});
+}
+
+int Server::run() {
+  // Signals are handled by this thread with sigwait; block them before any
+  // other thread exists so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  if (auto key = load_api_key(); !key) {
+    std::fprintf(stderr, "visearch: error: %s\n", key.error().message.c_str());
+    return 2;
+  }
+  if (options_.workers < 1 || options_.queue_size < 0 || options_.max_body_mb < 1 || options_.timeout_ms < 1) {
+    std::fprintf(stderr, "visearch: error: --workers, --max-body-mb and --timeout-ms must be positive\n");
+    return 2;
+  }
+  register_all_families(families_);
+  pool_ = std::make_unique<InferencePool>(static_cast<std::size_t>(options_.workers),
+                                          static_cast<std::size_t>(options_.queue_size));
+  metrics_.add_gauge({"visearch_queue_depth", "Requests waiting for an inference worker.",
+                      [this] { return static_cast<double>(pool_->queue_depth()); }});
+  metrics_.add_gauge({"visearch_busy_workers", "Inference workers running a request.",
+                      [this] { return static_cast<double>(pool_->busy_workers()); }});
+  metrics_.add_gauge({"visearch_ready", "1 once all models are loaded.",
+                      [this] { return ready_.load() ? 1.0 : 0.0; }});
+
+  http_.new_task_queue = [n = options_.http_threads] { return new httplib::ThreadPool(static_cast<std::size_t>(n)); };
+  http_.set_tcp_nodelay(true);
+  http_.set_keep_alive_max_count(10000);
+  http_.set_keep_alive_timeout(2);
+  http_.set_read_timeout(10, 0);
+  http_.set_write_timeout(10, 0);
+  http_.set_payload_max_length(static_cast<std::size_t>(options_.max_body_mb) * 1024U * 1024U);
+  if (!options_.cors_origin.empty()) {
+    http_.set_default_headers({{"Access-Control-Allow-Origin", options_.cors_origin}, {"Vary", "Origin"}});
+    http_.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 204;
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+      res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key, X-Request-Id");
+      res.set_header("Access-Control-Max-Age", "600");
+    });
+  }
+  http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Request-Id", sanitise_request_id(req.get_header_value("X-Request-Id")));
+    metrics_.in_flight.fetch_add(1);
+    const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 || req.method == "OPTIONS";
+    if (!open && !authorised(req)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_json(res, 401, json{{"error", {{"code", "unauthorized"},
+                                          {"message", "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)"}}},
+                               {"request_id", request_id(res)}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", random_request_id());
+    std::string code = "http_" + std::to_string(res.status);
+    std::string message = "HTTP " + std::to_string(res.status);
+    if (res.status == 404) {
+      code = "not_found";
+      message = "no route " + req.method + " " + req.path;
+    } else if (res.status == 413) {
+      code = "payload_too_large";
+      message = "request body exceeds " + std::to_string(options_.max_body_mb) + " MB (--max-body-mb)";
+    }
+    send_json(res, res.status, json{{"error", {{"code", code}, {"message", message}}}, {"request_id", request_id(res)}});
+  });
+  http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics_.in_flight.fetch_sub(1);
+    std::string route = req.path;
+    if (req.matches.size() > 1 && route.rfind("/v2/models/", 0) == 0) route = "/v2/models/{name}" + std::string(route.ends_with("/infer") ? "/infer" : route.ends_with("/ready") ? "/ready" : "");
+    else if (route.rfind("/v1/models/", 0) == 0) route = "/v1/models/{name}";
+    else if (res.status == 404) route = "unmatched";
+    metrics_.requests.inc({route, std::to_string(res.status)});
+    json line{{"ts", now_iso8601()},
+              {"request_id", res.get_header_value("X-Request-Id")},
+              {"remote", req.remote_addr},
+              {"method", req.method},
+              {"path", req.path},
+              {"status", res.status},
+              {"bytes_in", req.body.size()},
+              {"bytes_out", res.body.size()}};
+    std::fprintf(stderr, "%s\n", line.dump().c_str());
+  });
+  register_routes();
+
+  if (!http_.bind_to_port(options_.host, options_.port)) {
+    std::fprintf(stderr, "visearch: error: cannot listen on %s:%d (in use or not permitted)\n", options_.host.c_str(),
+                 options_.port);
+    return 2;
+  }
+  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"listening\",\"host\":\"%s\",\"port\":%d}\n", now_iso8601().c_str(),
+               options_.host.c_str(), options_.port);
+  std::thread listener([this] { http_.listen_after_bind(); });
+  std::thread loader([this] { load_models(); });
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"draining\",\"signal\":%d}\n", now_iso8601().c_str(), signal_number);
+  loader.join();
+  // Stop accepting; the HTTP pool finishes in-flight requests before listen returns.
+  auto drained = std::async(std::launch::async, [this, &listener] {
+    http_.stop();
+    listener.join();
+    pool_->shutdown();
+  });
+  if (drained.wait_for(std::chrono::milliseconds(options_.drain_timeout_ms)) != std::future_status::ready) {
+    std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"drain_timeout\"}\n", now_iso8601().c_str());
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
+  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"stopped\"}\n", now_iso8601().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+  Server server(options);
+  return server.run();
+}
+
+}  // namespace visearch::server

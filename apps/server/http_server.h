@@ -1,0 +1,35 @@
+// The HTTP binding: routes -> DetectService (through InferencePool) -> JSON.
+// Everything here is parse / call / serialise; decisions live in src/service.
+//
+// run_server() blocks until SIGTERM or SIGINT, then stops accepting, finishes
+// in-flight requests (up to drain_timeout_ms) and returns 0.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace visearch::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::vector<std::string> models{"picodet_s_416"};  // the first is the default
+  std::vector<std::string> model_dirs;
+  int workers = 2;              // inference workers, each with its own model sessions
+  int threads_per_worker = 1;   // ONNX Runtime intra-op threads per worker
+  int queue_size = 8;           // requests allowed to wait for a worker
+  int max_body_mb = 20;
+  int timeout_ms = 30000;       // queue wait + inference deadline -> 504
+  int drain_timeout_ms = 30000;
+  int http_threads = 32;        // connection threads (I/O only, never inference)
+  std::string api_key_file;
+  std::string cors_origin;
+  std::uint64_t max_pixels = 64'000'000;
+  std::string static_dir;       // web UI files served at / (empty = none)
+};
+
+// Returns the process exit code.
+int run_server(const ServerOptions& options);
+
+}  // namespace visearch::server

@@ -1,0 +1,108 @@
+// Every error status of the service, with the JSON error body, and that no bad
+// input takes the process down.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "server_fixture.h"
+
+namespace visearch::testing {
+namespace {
+
+using nlohmann::json;
+
+void expect_error(const httplib::Result& res, int status, const std::string& code) {
+  ASSERT_TRUE(res) << "no response";
+  EXPECT_EQ(res->status, status) << res->body;
+  const json body = json::parse(res->body, nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << res->body;
+  EXPECT_EQ(body["error"]["code"], code) << res->body;
+  EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+}
+
+class ServerErrorsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess({"--models", "fastestdet", "--max-body-mb", "1", "--max-pixels", "500000"});
+    ASSERT_TRUE(server_->ready()) << server_->log();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static ServerProcess* server_;
+};
+ServerProcess* ServerErrorsTest::server_ = nullptr;
+
+TEST_F(ServerErrorsTest, BadInputGetsTheRightStatusAndTheServerStaysUp) {
+  auto c = server_->client();
+  const std::string jpeg = read_file(sample("dog.jpg"));
+  std::mt19937 rng(7);
+  std::string noise(4096, '\0');
+  for (char& ch : noise) ch = static_cast<char>(rng());
+
+  expect_error(c.Post("/v1/detect", noise, "image/jpeg"), 415, "unsupported_format");  // not any image format
+  expect_error(c.Post("/v1/detect", jpeg.substr(0, jpeg.size() / 2), "image/jpeg"), 400, "corrupt_image");
+  expect_error(c.Post("/v1/detect", "", "image/jpeg"), 400, "corrupt_image");
+  expect_error(c.Post("/v1/detect", jpeg, "text/plain"), 415, "unsupported_media_type");
+  expect_error(c.Post("/v1/detect", "{not json", "application/json"), 400, "invalid_argument");
+  expect_error(c.Post("/v1/detect", json{{"image", "!!!"}}.dump(), "application/json"), 400, "invalid_argument");
+  expect_error(c.Post("/v1/detect?score_threshold=abc", jpeg, "image/jpeg"), 400, "invalid_argument");
+  expect_error(c.Post("/v1/detect?score_threshold=2", jpeg, "image/jpeg"), 400, "invalid_argument");
+  expect_error(c.Post("/v1/detect?classes=unicorn", jpeg, "image/jpeg"), 400, "invalid_argument");
+  expect_error(c.Post("/v1/detect?model=nope", jpeg, "image/jpeg"), 404, "not_found");
+  expect_error(c.Get("/no/such/route"), 404, "not_found");
+  expect_error(c.Get("/v1/detect"), 405, "method_not_allowed");
+  // bus.jpg is 810x1080 = 874,800 pixels > --max-pixels 500000.
+  expect_error(c.Post("/v1/detect", read_file(sample("bus.jpg")), "image/jpeg"), 422, "image_too_large");
+  // 2 MB > --max-body-mb 1, refused from Content-Length.
+  expect_error(c.Post("/v1/detect", std::string(2U << 20U, 'x'), "image/jpeg"), 413, "payload_too_large");
+  httplib::MultipartFormDataItems no_image{{"file", jpeg, "a.jpg", "image/jpeg"}};
+  expect_error(c.Post("/v1/detect", no_image), 400, "invalid_argument");
+  expect_error(c.Post("/v2/models/fastestdet/infer", "{}", "application/json"), 400, "invalid_argument");
+  expect_error(c.Post("/v2/models/nope/infer", "{}", "application/json"), 404, "not_found");
+
+  // Still serving correctly after all that.
+  auto ok = c.Post("/v1/detect", jpeg, "image/jpeg");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_GT(json::parse(ok->body)["objects"].size(), 0U);
+}
+
+TEST(ServerAuth, ApiKeyProtectsEverythingButHealth) {
+  const std::string key_file = "/tmp/visearch_test_key_" + std::to_string(::getpid());
+  std::ofstream(key_file) << "s3cret-key-0123456789\n";
+  ServerProcess server({"--models", "fastestdet", "--api-key-file", key_file, "--cors-origin", "https://shop.example"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto c = server.client();
+  EXPECT_EQ(c.Get("/ping")->status, 200);
+  EXPECT_EQ(c.Get("/v2/health/ready")->status, 200);
+  expect_error(c.Get("/v1/models"), 401, "unauthorized");
+  expect_error(c.Get("/v1/models", httplib::Headers{{"Authorization", "Bearer wrong-key-0123456789"}}), 401,
+               "unauthorized");
+  expect_error(c.Post("/v1/detect", read_file(sample("dog.jpg")), "image/jpeg"), 401, "unauthorized");
+  auto bearer = c.Get("/v1/models", httplib::Headers{{"Authorization", "Bearer s3cret-key-0123456789"}});
+  ASSERT_TRUE(bearer);
+  EXPECT_EQ(bearer->status, 200);
+  auto header = c.Get("/v1/models", httplib::Headers{{"X-API-Key", "s3cret-key-0123456789"}});
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->status, 200);
+  EXPECT_EQ(header->get_header_value("Access-Control-Allow-Origin"), "https://shop.example");
+  auto preflight = c.Options("/v1/detect");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  std::remove(key_file.c_str());
+}
+
+TEST(ServerStartup, ShortApiKeyIsRefused) {
+  const std::string key_file = "/tmp/visearch_short_key_" + std::to_string(::getpid());
+  std::ofstream(key_file) << "short\n";
+  ServerProcess server({"--models", "fastestdet", "--api-key-file", key_file});
+  EXPECT_FALSE(server.ready());
+  std::remove(key_file.c_str());
+}
+
+}  // namespace
+}  // namespace visearch::testing

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "server/http_server.h"
+#include "server/modules.h"
 
 namespace visearch::cli {
 
@@ -42,7 +43,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
     while (std::getline(parts, name, ',')) {
       if (!name.empty()) options->models.push_back(name);
     }
-    *exit_code = server::run_server(*options);
+    *exit_code = server::run_server(*options, server::serve_modules());
   });
 }
 

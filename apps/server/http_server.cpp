@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include "server/server_context.h"
+
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -81,32 +83,43 @@ std::array<unsigned char, SHA256_DIGEST_LENGTH> sha256_of(const std::string& tex
   return digest;
 }
 
-class Server {
+class Server final : public ServerContext {
  public:
-  explicit Server(ServerOptions options) : options_(std::move(options)) {}
+  Server(ServerOptions options, std::vector<ServerModule> modules)
+      : options_(std::move(options)), modules_(std::move(modules)) {}
 
   int run();
+
+  // ServerContext
+  void route(const std::string& pattern, const std::vector<std::pair<std::string, Handler>>& handlers) override;
+  void send_json(httplib::Response& res, int status, const json& body) const override;
+  void send_error(httplib::Response& res, const Error& error) const override;
+  bool require_ready(httplib::Response& res) const override;
+  Status run_on_worker(std::function<void(std::size_t worker_index)> job) override;
+  [[nodiscard]] const DetectService& detect_service(std::size_t worker_index) const override {
+    return *services_.at(worker_index);
+  }
+  [[nodiscard]] std::size_t workers() const override { return services_.size(); }
+  [[nodiscard]] const ServerOptions& options() const override { return options_; }
+  Metrics& metrics() override { return metrics_; }
+  [[nodiscard]] bool authorised(const httplib::Request& req) const override;
 
  private:
   // --- set-up
   Status load_api_key();
   void load_models();
   void register_routes();
-  void route(const std::string& pattern, const std::vector<std::pair<std::string, httplib::Server::Handler>>& handlers);
+  void serve_static_files();
 
-  // --- responses
-  void send_json(httplib::Response& res, int status, const json& body) const;
-  void send_error(httplib::Response& res, const Error& error) const;
   static std::string request_id(const httplib::Response& res) { return res.get_header_value("X-Request-Id"); }
 
   // --- handlers
-  void handle_detect(const httplib::Request& req, httplib::Response& res, const std::string& route_name);
+  void handle_detect(const httplib::Request& req, httplib::Response& res);
   void handle_kserve_infer(const httplib::Request& req, httplib::Response& res, const std::string& model);
-  Result<DetectResponse> run_inference(ImageRequest request, const httplib::Response& res);
-  bool require_ready(httplib::Response& res) const;
-  [[nodiscard]] bool authorised(const httplib::Request& req) const;
+  Result<DetectResponse> run_inference(ImageRequest request);
 
   ServerOptions options_;
+  std::vector<ServerModule> modules_;
   httplib::Server http_;
   Metrics metrics_;
   std::unique_ptr<InferencePool> pool_;
@@ -171,6 +184,13 @@ void Server::load_models() {
     services.push_back(std::make_unique<DetectService>(std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
   }
   services_ = std::move(services);
+  for (const ServerModule& module : modules_) {
+    if (!module.load) continue;
+    if (auto loaded = module.load(*this); !loaded) {
+      load_error_ = module.name + ": " + loaded.error().message;
+      return;
+    }
+  }
   ready_.store(true, std::memory_order_release);
   std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"ready\",\"models\":%s,\"workers\":%d,\"threads_per_worker\":%d}\n",
                now_iso8601().c_str(), json(options_.models).dump().c_str(), options_.workers, options_.threads_per_worker);
@@ -195,8 +215,7 @@ bool Server::require_ready(httplib::Response& res) const {
   return false;
 }
 
-void Server::route(const std::string& pattern,
-                   const std::vector<std::pair<std::string, httplib::Server::Handler>>& handlers) {
+void Server::route(const std::string& pattern, const std::vector<std::pair<std::string, Handler>>& handlers) {
   std::string allow;
   for (const auto& [method, handler] : handlers) allow += (allow.empty() ? "" : ", ") + method;
   const auto not_allowed = [this, allow](const httplib::Request& req, httplib::Response& res) {
@@ -218,51 +237,57 @@ void Server::route(const std::string& pattern,
   http_.Patch(pattern, find("PATCH"));
 }
 
-Result<DetectResponse> Server::run_inference(ImageRequest request, const httplib::Response& res) {
-  (void)res;
-  const DetectService& probe = *services_.front();
-  const Detector* detector = probe.find(request.model);
-  if (detector == nullptr) return Error{ErrorCode::kNotFound, "model '" + request.model + "' is not loaded"};
-  if (!request.classes.empty()) {
-    auto ids = parse_class_list(detector->spec(), request.classes);
-    if (!ids) return ids.error();
-    request.options.classes = *ids;
-  }
-  auto promise = std::make_shared<std::promise<Result<DetectResponse>>>();
-  std::future<Result<DetectResponse>> future = promise->get_future();
+Status Server::run_on_worker(std::function<void(std::size_t worker_index)> job) {
+  auto done = std::make_shared<std::promise<bool>>();  // true = ran, false = skipped
+  std::future<bool> finished = done->get_future();
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
-  auto shared_request = std::make_shared<ImageRequest>(std::move(request));
   auto ticket = pool_->submit(
-      [this, promise, shared_request](std::size_t worker, Clock::duration wait, bool skipped) {
+      [this, done, job = std::move(job)](std::size_t worker, Clock::duration wait, bool skipped) {
         metrics_.latency_queue_wait.observe(seconds(wait));
-        if (skipped) {
-          promise->set_value(Error{ErrorCode::kDeadlineExceeded, "request expired while queued"});
-          return;
-        }
-        const auto& bytes = shared_request->image;
-        DetectRequest detect_request{shared_request->model, shared_request->options};
-        auto result = services_[worker]->detect(
-            std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),  // NOLINT
-            detect_request);
-        if (result) {
-          metrics_.latency_decode.observe(result->decode_ms / 1000.0);
-          metrics_.latency_inference.observe(
-              (result->timing.preprocess_ms + result->timing.inference_ms + result->timing.postprocess_ms) / 1000.0);
-        }
-        promise->set_value(std::move(result));
+        if (!skipped) job(worker);
+        done->set_value(!skipped);
       },
       deadline);
   if (!ticket) {
     metrics_.rejected.inc({"queue_full"});
     return ticket.error();
   }
-  if (future.wait_until(deadline) != std::future_status::ready) {
+  if (finished.wait_until(deadline) != std::future_status::ready || !finished.get()) {
     ticket->cancelled->store(true);
-    return Error{ErrorCode::kDeadlineExceeded,
-                 "no result within " + std::to_string(options_.timeout_ms) + " ms (queue wait + inference)"};
+    return Unexpected{ErrorCode::kDeadlineExceeded,
+                      "no result within " + std::to_string(options_.timeout_ms) + " ms (queue wait + inference)"};
   }
-  return future.get();
+  return ok_status();
 }
+
+Result<DetectResponse> Server::run_inference(ImageRequest request) {
+  const Detector* detector = services_.front()->find(request.model);
+  if (detector == nullptr) return Error{ErrorCode::kNotFound, "model '" + request.model + "' is not loaded"};
+  if (!request.classes.empty()) {
+    auto ids = parse_class_list(detector->spec(), request.classes);
+    if (!ids) return ids.error();
+    request.options.classes = *ids;
+  }
+  auto shared_request = std::make_shared<const ImageRequest>(std::move(request));
+  auto output = std::make_shared<std::optional<Result<DetectResponse>>>();
+  auto ran = run_on_worker([this, shared_request, output](std::size_t worker) {
+    const std::string& bytes = shared_request->image;
+    const DetectRequest detect_request{shared_request->model, shared_request->options};
+    auto result = services_[worker]->detect(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),  // NOLINT
+        detect_request);
+    if (result) {
+      metrics_.latency_decode.observe(result->decode_ms / 1000.0);
+      metrics_.latency_inference.observe(
+          (result->timing.preprocess_ms + result->timing.inference_ms + result->timing.postprocess_ms) / 1000.0);
+    }
+    *output = std::move(result);
+  });
+  if (!ran) return ran.error();
+  return std::move(**output);
+}
+
+}  // namespace
 
 HttpInput http_input(const httplib::Request& req) {
   HttpInput input;
@@ -275,8 +300,9 @@ HttpInput http_input(const httplib::Request& req) {
   return input;
 }
 
-void Server::handle_detect(const httplib::Request& req, httplib::Response& res, const std::string& route_name) {
-  (void)route_name;
+namespace {
+
+void Server::handle_detect(const httplib::Request& req, httplib::Response& res) {
   if (!require_ready(res)) return;
   const auto started = Clock::now();
   auto parsed = parse_image_request(http_input(req));
@@ -285,7 +311,7 @@ void Server::handle_detect(const httplib::Request& req, httplib::Response& res, 
   for (const auto& [name, file] : req.files) {
     if (name == "image" && !file.filename.empty()) source = file.filename;
   }
-  auto result = run_inference(std::move(*parsed), res);
+  auto result = run_inference(std::move(*parsed));
   if (!result) return send_error(res, result.error());
   json body = detection_to_json(*result, source);
   body["request_id"] = request_id(res);
@@ -313,7 +339,7 @@ void Server::handle_kserve_infer(const httplib::Request& req, httplib::Response&
   const auto started = Clock::now();
   parsed->request.model = model;
   const std::string id = parsed->id.empty() ? request_id(res) : parsed->id;
-  auto result = run_inference(std::move(parsed->request), res);
+  auto result = run_inference(std::move(parsed->request));
   if (!result) return send_error(res, result.error());
   send_json(res, 200, kserve_response(*result, id));
   metrics_.latency_total.observe(seconds(Clock::now() - started));
@@ -322,9 +348,7 @@ void Server::handle_kserve_infer(const httplib::Request& req, httplib::Response&
 void Server::register_routes() {
   using Req = httplib::Request;
   using Res = httplib::Response;
-  const auto detect = [this](const std::string& name) {
-    return [this, name](const Req& req, Res& res) { handle_detect(req, res, name); };
-  };
+  const auto detect = [this](const Req& req, Res& res) { handle_detect(req, res); };
   const auto ping = [this](const Req&, Res& res) {
     if (ready_.load(std::memory_order_acquire)) {
       send_json(res, 200, json{{"status", "ok"}});
@@ -348,8 +372,8 @@ void Server::register_routes() {
     if (d == nullptr) return send_error(res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
     send_json(res, 200, model_to_json(d->spec()));
   };
-  route("/v1/detect", {{"POST", detect("/v1/detect")}});
-  route("/invocations", {{"POST", detect("/invocations")}});
+  route("/v1/detect", {{"POST", detect}});
+  route("/invocations", {{"POST", detect}});
   route("/ping", {{"GET", ping}});
   route("/v1/models", {{"GET", models_list}});
   route(R"(/v1/models/([^/]+))", {{"GET", model_get}});
@@ -379,6 +403,27 @@ void Server::register_routes() {
   route(R"(/v2/models/([^/]+)/infer)", {{"POST", [this](const Req& req, Res& res) {
                                            handle_kserve_infer(req, res, req.matches[1]);
                                          }}});
+}
+
+void Server::serve_static_files() {
+  if (options_.static_dir.empty()) return;
+  // httplib refuses paths that leave the folder ("..", absolute) and sets the
+  // content type from the extension; we add caching rules.
+  if (!http_.set_mount_point("/", options_.static_dir)) {
+    std::fprintf(stderr, "visearch: warning: --static-dir %s is not a folder; no web UI\n", options_.static_dir.c_str());
+    return;
+  }
+  http_.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+  http_.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
+  http_.set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
+    const bool html = req.path == "/" || req.path.ends_with(".html");
+    res.set_header("Cache-Control", html ? "no-cache" : "public, max-age=3600");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (html) {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'");
+    }
+  });
 }
 
 int Server::run() {
@@ -428,7 +473,10 @@ int Server::run() {
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", sanitise_request_id(req.get_header_value("X-Request-Id")));
     metrics_.in_flight.fetch_add(1);
-    const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 || req.method == "OPTIONS";
+    const bool api = req.path.rfind("/v1/", 0) == 0 || req.path.rfind("/v2/", 0) == 0 || req.path == "/metrics" ||
+                     req.path == "/invocations" || req.path == "/v2";
+    const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 || req.method == "OPTIONS" ||
+                      (!api && req.method == "GET");  // the static web UI
     if (!open && !authorised(req)) {
       res.set_header("WWW-Authenticate", "Bearer");
       send_json(res, 401, json{{"error", {{"code", "unauthorized"},
@@ -470,6 +518,10 @@ int Server::run() {
     std::fprintf(stderr, "%s\n", line.dump().c_str());
   });
   register_routes();
+  for (const ServerModule& module : modules_) {
+    if (module.register_routes) module.register_routes(*this);
+  }
+  serve_static_files();
 
   if (!http_.bind_to_port(options_.host, options_.port)) {
     std::fprintf(stderr, "visearch: error: cannot listen on %s:%d (in use or not permitted)\n", options_.host.c_str(),
@@ -502,8 +554,8 @@ int Server::run() {
 
 }  // namespace
 
-int run_server(const ServerOptions& options) {
-  Server server(options);
+int run_server(const ServerOptions& options, const std::vector<ServerModule>& modules) {
+  Server server(options, modules);
   return server.run();
 }
 

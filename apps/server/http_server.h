@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,9 @@ struct ServerOptions {
   std::string static_dir;       // web UI files served at / (empty = none)
 };
 
-// Returns the process exit code.
-int run_server(const ServerOptions& options);
+struct ServerModule;
+
+// Returns the process exit code. `modules` add routes beyond detection.
+int run_server(const ServerOptions& options, const std::vector<ServerModule>& modules);
 
 }  // namespace visearch::server

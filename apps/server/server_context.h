@@ -1,0 +1,68 @@
+// ServerContext: what a route module (search, labelling, ...) may use of the
+// running server. Modules are listed once, in the ServerModules passed to
+// run_server(); each registers its routes and, when the server loads models,
+// loads what it needs (e.g. an embedding model per worker).
+//
+// Thread-safety: every method may be called from any HTTP thread once routes
+// are registered; load() runs on the loader thread before ready().
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "server/http_server.h"
+#include "service/detect_service.h"
+#include "service/image_request.h"
+#include "service/metrics.h"
+
+namespace visearch::server {
+
+class ServerContext {
+ public:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  virtual ~ServerContext() = default;
+  ServerContext() = default;
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  // Registers handlers by method ("GET", "POST", "DELETE", ...) for a path
+  // regex; other methods on that path answer 405 with an Allow header.
+  virtual void route(const std::string& pattern, const std::vector<std::pair<std::string, Handler>>& handlers) = 0;
+
+  virtual void send_json(httplib::Response& res, int status, const nlohmann::json& body) const = 0;
+  // {"error": {"code", "message"}, "request_id"} with the status from the error table.
+  virtual void send_error(httplib::Response& res, const Error& error) const = 0;
+  // false (and a 503 already sent) while models are loading.
+  virtual bool require_ready(httplib::Response& res) const = 0;
+
+  // Runs `job(worker_index)` on an inference worker behind the bounded queue and
+  // waits for it until the request deadline. Errors: kUnavailable (queue full,
+  // 503), kDeadlineExceeded (504). On a deadline the job may still run or be
+  // running after this returns: capture only values and shared_ptrs.
+  virtual Status run_on_worker(std::function<void(std::size_t worker_index)> job) = 0;
+
+  [[nodiscard]] virtual const DetectService& detect_service(std::size_t worker_index) const = 0;
+  [[nodiscard]] virtual std::size_t workers() const = 0;
+  [[nodiscard]] virtual const ServerOptions& options() const = 0;
+  virtual Metrics& metrics() = 0;
+  [[nodiscard]] virtual bool authorised(const httplib::Request& req) const = 0;
+};
+
+struct ServerModule {
+  std::string name;
+  // Registers routes (before the server listens).
+  std::function<void(ServerContext&)> register_routes;
+  // Loads what the module needs once detectors are loaded; an error keeps the server not ready.
+  std::function<Status(ServerContext&)> load;
+};
+
+// Parses request bodies and parameters the way /v1/detect does.
+HttpInput http_input(const httplib::Request& req);
+
+}  // namespace visearch::server

@@ -1,5 +1,6 @@
 #include "model/preprocess.h"
 
+#include <array>
 #include <cstring>
 #include <opencv2/imgproc.hpp>
 
@@ -23,7 +24,7 @@ Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTran
       InputTransform::make(spec.resize, Size{image.width, image.height}, spec.size, spec.letterbox_rounding);
   if (transform_out != nullptr) *transform_out = transform;
   Image out = Image::allocate(spec.size.width, spec.size.height);
-  std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());
+  if (transform.content_size() != spec.size) std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());
   const Size content = transform.content_size();
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): cv::Mat has no const view; src is only read.
   const cv::Mat src(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
@@ -40,21 +41,24 @@ Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTran
 PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
   PreparedInput prepared;
   const Image resized = resize_for_input(image, spec, &prepared.transform);
-  const std::size_t plane = static_cast<std::size_t>(spec.size.width) * static_cast<std::size_t>(spec.size.height);
+  const int h = spec.size.height;
+  const int w = spec.size.width;
+  const std::size_t plane = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
   prepared.tensor.resize(plane * 3);
-  // Tensor channel c reads image channel src_channel[c].
+  // Split the interleaved RGB bytes into planes, then scale each plane into
+  // the tensor with OpenCV's vectorised convertTo: x = p / std - mean / std.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): cv::Mat has no const view; only read.
+  const cv::Mat src(h, w, CV_8UC3, const_cast<std::uint8_t*>(resized.pixels.data()));
+  std::array<cv::Mat, 3> channels;
+  cv::split(src, channels.data());
+  // Tensor channel c takes image channel src_channel[c].
   const std::array<int, 3> src_channel =
       spec.channel_order == ChannelOrder::kRgb ? std::array<int, 3>{0, 1, 2} : std::array<int, 3>{2, 1, 0};
-  std::array<float, 3> inv_std{};
-  for (std::size_t c = 0; c < 3; ++c) inv_std[c] = 1.F / spec.std[c];
-  float* out0 = prepared.tensor.data();
-  float* out1 = out0 + plane;
-  float* out2 = out1 + plane;
-  const std::uint8_t* px = resized.pixels.data();
-  for (std::size_t i = 0; i < plane; ++i, px += 3) {
-    out0[i] = (static_cast<float>(px[src_channel[0]]) - spec.mean[0]) * inv_std[0];
-    out1[i] = (static_cast<float>(px[src_channel[1]]) - spec.mean[1]) * inv_std[1];
-    out2[i] = (static_cast<float>(px[src_channel[2]]) - spec.mean[2]) * inv_std[2];
+  for (std::size_t c = 0; c < 3; ++c) {
+    cv::Mat out(h, w, CV_32F, prepared.tensor.data() + c * plane);
+    const double inv_std = 1.0 / static_cast<double>(spec.std[c]);
+    channels[static_cast<std::size_t>(src_channel[c])].convertTo(out, CV_32F, inv_std,
+                                                                 -static_cast<double>(spec.mean[c]) * inv_std);
   }
   return prepared;
 }

@@ -20,6 +20,13 @@ float distribution_expectation(const float* logits, int bins) {
   return weighted / sum;
 }
 
+// Branch-free maximum that the compiler can vectorise (std::max_element cannot).
+float max_score(const float* scores, int count) {
+  float m = scores[0];
+  for (int i = 1; i < count; ++i) m = scores[i] > m ? scores[i] : m;
+  return m;
+}
+
 }  // namespace
 
 Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>& outputs,
@@ -44,8 +51,8 @@ Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>&
       for (int x = 0; x < grid_w; ++x) {
         const std::size_t cell = static_cast<std::size_t>(y) * grid_w + x;
         const float* scores = cls->data.data() + cell * num_classes;
+        if (max_score(scores, num_classes) < score_threshold) continue;  // the common case, vectorised
         const float* best = std::max_element(scores, scores + num_classes);
-        if (*best < score_threshold) continue;
         float ax = 0.F;
         float ay = 0.F;
         if (params_.anchor == AnchorRule::kCellCentre) {

@@ -46,14 +46,16 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(idx, v.size() - 1)];
 }
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace visearch;
-  std::vector<std::string> models{"picodet_s_416", "picodet_s_320", "yolox_nano", "nanodet_m_416", "fastestdet",
-                                  "ssd_mobilenet_v1_075"};
+  std::vector<std::string> models{"picodet_s_416", "picodet_s_320", "yolox_nano",
+                                  "nanodet_m_416", "fastestdet",    "ssd_mobilenet_v1_075"};
   std::vector<int> threads{1, 2};
   int runs = 40;
   int warmup = 5;
@@ -86,8 +88,8 @@ int main(int argc, char** argv) {
   FamilyRegistry families;
   register_all_families(families);
   const ModelRepository repo = ModelRepository::with_defaults({});
-  std::fprintf(stderr, "%-22s %7s %12s %12s %12s %8s\n", "model", "threads", "forward ms", "e2e ms", "e2e p90 ms",
-               "e2e/fwd");
+  std::fprintf(stderr, "%-22s %7s %12s %12s %12s %8s\n", "model", "threads", "forward ms", "e2e ms",
+               "e2e p90 ms", "e2e/fwd");
   for (const std::string& name : models) {
     auto spec = repo.find_spec(name);
     if (!spec) {
@@ -121,11 +123,14 @@ int main(int argc, char** argv) {
       }
       const double fwd = median(forward_ms);
       const double e2e = median(e2e_ms);
-      std::fprintf(stderr, "%-22s %7d %12.2f %12.2f %12.2f %8.3f\n", name.c_str(), t, fwd, e2e, percentile(e2e_ms, 0.9),
-                   e2e / fwd);
-      std::cout << nlohmann::json{{"model", name},         {"threads", t},
-                                  {"runs", runs},           {"forward_ms_median", fwd},
-                                  {"e2e_ms_median", e2e},   {"e2e_ms_p90", percentile(e2e_ms, 0.9)},
+      std::fprintf(stderr, "%-22s %7d %12.2f %12.2f %12.2f %8.3f\n", name.c_str(), t, fwd, e2e,
+                   percentile(e2e_ms, 0.9), e2e / fwd);
+      std::cout << nlohmann::json{{"model", name},
+                                  {"threads", t},
+                                  {"runs", runs},
+                                  {"forward_ms_median", fwd},
+                                  {"e2e_ms_median", e2e},
+                                  {"e2e_ms_p90", percentile(e2e_ms, 0.9)},
                                   {"ratio_e2e_over_forward", e2e / fwd}}
                        .dump()
                 << std::endl;

@@ -17,7 +17,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& options) {
       ->check(CLI::Range(0, 256));
 }
 
-ModelRepository make_repository(const ModelOptions& options) { return ModelRepository::with_defaults(options.model_dirs); }
+ModelRepository make_repository(const ModelOptions& options) {
+  return ModelRepository::with_defaults(options.model_dirs);
+}
 
 const FamilyRegistry& families() {
   static const FamilyRegistry registry = [] {
@@ -38,7 +40,11 @@ int report_error(const std::string& context, const Error& error) {
   return error_info(error.code).exit_code;
 }
 
-bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
-bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
+bool stderr_is_terminal() {
+  return isatty(STDERR_FILENO) != 0;
+}
+bool stdout_is_terminal() {
+  return isatty(STDOUT_FILENO) != 0;
+}
 
 }  // namespace visearch::cli

@@ -36,7 +36,8 @@ struct DetectArgs {
 
 bool has_image_extension(const fs::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".bmp";
 }
 
@@ -47,7 +48,8 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, i
     std::error_code ec;
     if (input != "-" && fs::is_directory(input, ec)) {
       std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied, ec);
+      for (auto it =
+               fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file(ec) && has_image_extension(it->path())) found.push_back(it->path().string());
       }
@@ -68,16 +70,19 @@ Result<std::vector<std::uint8_t>> read_stdin(std::uint64_t max_bytes) {
   while ((got = std::fread(buffer.data(), 1, buffer.size(), stdin)) > 0) {
     bytes.insert(bytes.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(got));
     if (bytes.size() > max_bytes) {
-      return Unexpected{ErrorCode::kPayloadTooLarge, "standard input exceeds " + std::to_string(max_bytes) + " bytes"};
+      return Unexpected{ErrorCode::kPayloadTooLarge,
+                        "standard input exceeds " + std::to_string(max_bytes) + " bytes"};
     }
   }
   return bytes;
 }
 
 void print_table(const DetectResponse& r, const std::string& source) {
-  std::printf("%s  %dx%d  %zu object%s  (decode %.1f ms, preprocess %.1f ms, inference %.1f ms, postprocess %.1f ms)\n",
-              source.c_str(), r.image.width, r.image.height, r.detections.size(), r.detections.size() == 1 ? "" : "s",
-              r.decode_ms, r.timing.preprocess_ms, r.timing.inference_ms, r.timing.postprocess_ms);
+  std::printf(
+      "%s  %dx%d  %zu object%s  (decode %.1f ms, preprocess %.1f ms, inference %.1f ms, postprocess %.1f "
+      "ms)\n",
+      source.c_str(), r.image.width, r.image.height, r.detections.size(), r.detections.size() == 1 ? "" : "s",
+      r.decode_ms, r.timing.preprocess_ms, r.timing.inference_ms, r.timing.postprocess_ms);
   for (const Detection& d : r.detections) {
     std::printf("  %-16s %5.3f  [%7.1f, %7.1f, %7.1f, %7.1f]\n",
                 r.spec->labels[static_cast<std::size_t>(d.class_id)].c_str(), static_cast<double>(d.score),
@@ -147,7 +152,8 @@ int run_detect(const DetectArgs& args) {
     auto bytes = source == "-" ? read_stdin(args.max_bytes) : read_file_bytes(source, args.max_bytes);
     Image image;
     Result<DetectResponse> response =
-        bytes ? service.detect(*bytes, request, args.draw_dir.empty() ? nullptr : &image) : Result<DetectResponse>(bytes.error());
+        bytes ? service.detect(*bytes, request, args.draw_dir.empty() ? nullptr : &image)
+              : Result<DetectResponse>(bytes.error());
     if (!response) {
       exit_code = std::max(exit_code, report_error(source, response.error()));
       progress.step();
@@ -165,7 +171,8 @@ int run_detect(const DetectArgs& args) {
       auto jpeg = encode_jpeg(draw_detections(image, *response), 90);
       FILE* file = jpeg ? std::fopen(out_path.c_str(), "wb") : nullptr;
       if (file == nullptr || std::fwrite(jpeg->data(), 1, jpeg->size(), file) != jpeg->size()) {
-        exit_code = std::max(exit_code, report_error(out_path.string(), Error{ErrorCode::kIo, "cannot write annotated image"}));
+        exit_code = std::max(exit_code, report_error(out_path.string(),
+                                                     Error{ErrorCode::kIo, "cannot write annotated image"}));
       }
       if (file != nullptr) std::fclose(file);
     }
@@ -179,7 +186,8 @@ int run_detect(const DetectArgs& args) {
 void add_detect_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<DetectArgs>();
   CLI::App* cmd = app.add_subcommand("detect", "Detect objects in images; boxes in original-image pixels");
-  cmd->add_option("inputs", args->inputs, "Image files, folders (recursive) or - for standard input")->required();
+  cmd->add_option("inputs", args->inputs, "Image files, folders (recursive) or - for standard input")
+      ->required();
   cmd->add_option("-m,--model", args->model, "Model name (see `visearch models`) or path to a spec .json")
       ->capture_default_str();
   add_model_options(*cmd, args->model_options);
@@ -187,13 +195,16 @@ void add_detect_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--iou-threshold", args->iou_threshold, "NMS IoU threshold (default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--max-detections", args->max_detections, "At most N objects per image")->check(CLI::Range(1, 10000));
+  cmd->add_option("--max-detections", args->max_detections, "At most N objects per image")
+      ->check(CLI::Range(1, 10000));
   cmd->add_option("--classes", args->classes, "Keep only these classes (names or ids, comma-separated)");
   cmd->add_flag("--agnostic-nms", args->agnostic_nms, "One box per object whatever its label");
-  cmd->add_option("--format", args->format, "json (one object per line) or table; default json unless stdout is a terminal")
+  cmd->add_option("--format", args->format,
+                  "json (one object per line) or table; default json unless stdout is a terminal")
       ->check(CLI::IsMember({"json", "table"}));
   cmd->add_option("--draw", args->draw_dir, "Write annotated JPEG copies into DIR");
-  cmd->add_option("--max-pixels", args->max_pixels, "Refuse images with more pixels than this")->capture_default_str();
+  cmd->add_option("--max-pixels", args->max_pixels, "Refuse images with more pixels than this")
+      ->capture_default_str();
   cmd->add_option("--max-bytes", args->max_bytes, "Refuse files larger than this")->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = run_detect(*args); });
 }

@@ -24,10 +24,11 @@ Image draw_detections(const Image& image, const DetectResponse& response) {
     int baseline = 0;
     const cv::Size text_size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, 1, &baseline);
     const int top = std::max(0, p1.y - text_size.height - baseline - 2);
-    cv::rectangle(canvas, cv::Point(p1.x, top), cv::Point(p1.x + text_size.width + 2, top + text_size.height + baseline + 2),
-                  colour, cv::FILLED);
-    cv::putText(canvas, text, cv::Point(p1.x + 1, top + text_size.height + 1), cv::FONT_HERSHEY_SIMPLEX, font_scale,
-                cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
+    cv::rectangle(canvas, cv::Point(p1.x, top),
+                  cv::Point(p1.x + text_size.width + 2, top + text_size.height + baseline + 2), colour,
+                  cv::FILLED);
+    cv::putText(canvas, text, cv::Point(p1.x + 1, top + text_size.height + 1), cv::FONT_HERSHEY_SIMPLEX,
+                font_scale, cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
   }
   return out;
 }

@@ -2,7 +2,10 @@
 // Each subcommand lives in its own file; this file only wires them up.
 #include <CLI/CLI.hpp>
 
+#include "cli/compare_command.h"
+#include "cli/dataset_command.h"
 #include "cli/detect_command.h"
+#include "cli/eval_command.h"
 #include "cli/models_command.h"
 #include "cli/serve_command.h"
 
@@ -13,6 +16,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   visearch::cli::add_detect_command(app, &exit_code);
   visearch::cli::add_models_command(app, &exit_code);
+  visearch::cli::add_eval_command(app, &exit_code);
+  visearch::cli::add_compare_command(app, &exit_code);
+  visearch::cli::add_dataset_command(app, &exit_code);
   visearch::cli::add_serve_command(app, &exit_code);
   try {
     app.parse(argc, argv);

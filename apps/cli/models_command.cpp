@@ -29,17 +29,16 @@ int run_models(const ModelsArgs& args) {
     if (as_json) {
       nlohmann::json j = model_to_json(spec);
       j.erase("labels");
-      j["weights"] = {{"file", spec.weights.file},
-                      {"sha256", spec.weights.sha256},
-                      {"present", status.present},
-                      {"checksum_ok", status.checksum_ok},
-                      {"path", status.path},
-                      {"status", status.message}};
+      j["weights"] = {{"file", spec.weights.file}, {"sha256", spec.weights.sha256},
+                      {"present", status.present}, {"checksum_ok", status.checksum_ok},
+                      {"path", status.path},       {"status", status.message}};
       std::cout << j.dump() << '\n';
     } else {
-      const std::string input = std::to_string(spec.preprocess.size.width) + "x" + std::to_string(spec.preprocess.size.height);
+      const std::string input =
+          std::to_string(spec.preprocess.size.width) + "x" + std::to_string(spec.preprocess.size.height);
       std::printf("%-22s %-11s %-9s %-7zu %-8s %s\n", spec.name.c_str(), spec.family.c_str(), input.c_str(),
-                  spec.labels.size(), status.message.c_str(), status.present ? status.path.c_str() : spec.weights.file.c_str());
+                  spec.labels.size(), status.message.c_str(),
+                  status.present ? status.path.c_str() : spec.weights.file.c_str());
     }
   }
   if (!as_json) {

@@ -11,27 +11,38 @@ namespace visearch::cli {
 void add_serve_command(CLI::App& app, int* exit_code) {
   auto options = std::make_shared<server::ServerOptions>();
   auto models = std::make_shared<std::string>("picodet_s_416");
-  CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP detection service (SageMaker, KServe v2, /v1 API)");
+  CLI::App* cmd =
+      app.add_subcommand("serve", "Run the HTTP detection service (SageMaker, KServe v2, /v1 API)");
   cmd->add_option("--host", options->host, "Address to listen on (0.0.0.0 for containers / SageMaker)")
       ->capture_default_str();
   cmd->add_option("--port", options->port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
-  cmd->add_option("--models", *models, "Models to load, comma-separated; the first is the default")->capture_default_str();
+  cmd->add_option("--models", *models, "Models to load, comma-separated; the first is the default")
+      ->capture_default_str();
   cmd->add_option("--model-dir", options->model_dirs, "Directory holding weight files (repeatable)");
   cmd->add_option("--workers", options->workers, "Inference workers (each owns its model sessions)")
-      ->check(CLI::Range(1, 64))->capture_default_str();
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--threads-per-worker", options->threads_per_worker, "Inference threads per worker")
-      ->check(CLI::Range(1, 64))->capture_default_str();
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--queue-size", options->queue_size, "Requests allowed to wait for a worker; beyond: 503")
-      ->check(CLI::Range(0, 100000))->capture_default_str();
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   cmd->add_option("--max-body-mb", options->max_body_mb, "Largest request body; beyond: 413")
-      ->check(CLI::Range(1, 1024))->capture_default_str();
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   cmd->add_option("--timeout-ms", options->timeout_ms, "Deadline for queue wait + inference; beyond: 504")
-      ->check(CLI::Range(1, 3600000))->capture_default_str();
-  cmd->add_option("--drain-timeout-ms", options->drain_timeout_ms, "On SIGTERM, wait this long for in-flight requests")
-      ->check(CLI::Range(0, 3600000))->capture_default_str();
+      ->check(CLI::Range(1, 3600000))
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout-ms", options->drain_timeout_ms,
+                  "On SIGTERM, wait this long for in-flight requests")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
   cmd->add_option("--http-threads", options->http_threads, "Connection threads (I/O only)")
-      ->check(CLI::Range(2, 4096))->capture_default_str();
-  cmd->add_option("--max-pixels", options->max_pixels, "Refuse images with more pixels (422)")->capture_default_str();
+      ->check(CLI::Range(2, 4096))
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", options->max_pixels, "Refuse images with more pixels (422)")
+      ->capture_default_str();
   cmd->add_option("--api-key-file", options->api_key_file,
                   "File whose first line is the API key; then every route but health checks needs it");
   cmd->add_option("--cors-origin", options->cors_origin, "Allow browser requests from this origin (or *)");

@@ -37,17 +37,20 @@ using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 std::string now_iso8601() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
@@ -91,7 +94,8 @@ class Server final : public ServerContext {
   int run();
 
   // ServerContext
-  void route(const std::string& pattern, const std::vector<std::pair<std::string, Handler>>& handlers) override;
+  void route(const std::string& pattern,
+             const std::vector<std::pair<std::string, Handler>>& handlers) override;
   void send_json(httplib::Response& res, int status, const json& body) const override;
   void send_error(httplib::Response& res, const Error& error) const override;
   bool require_ready(httplib::Response& res) const override;
@@ -133,12 +137,14 @@ class Server final : public ServerContext {
 Status Server::load_api_key() {
   if (options_.api_key_file.empty()) return ok_status();
   std::ifstream in(options_.api_key_file);
-  if (!in) return Unexpected{ErrorCode::kInvalidArgument, "cannot read --api-key-file " + options_.api_key_file};
+  if (!in)
+    return Unexpected{ErrorCode::kInvalidArgument, "cannot read --api-key-file " + options_.api_key_file};
   std::string key;
   std::getline(in, key);
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
   if (key.size() < 16) {
-    return Unexpected{ErrorCode::kInvalidArgument, "the API key in " + options_.api_key_file + " is shorter than 16 characters"};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "the API key in " + options_.api_key_file + " is shorter than 16 characters"};
   }
   api_key_digest_ = sha256_of(key);
   return ok_status();
@@ -148,7 +154,8 @@ bool Server::authorised(const httplib::Request& req) const {
   if (!api_key_digest_) return true;
   std::string presented = req.get_header_value("X-API-Key");
   const std::string auth = req.get_header_value("Authorization");
-  if (presented.empty() && auth.size() > 7 && (auth.rfind("Bearer ", 0) == 0 || auth.rfind("bearer ", 0) == 0)) {
+  if (presented.empty() && auth.size() > 7 &&
+      (auth.rfind("Bearer ", 0) == 0 || auth.rfind("bearer ", 0) == 0)) {
     presented = auth.substr(7);
   }
   if (presented.empty()) return false;
@@ -181,7 +188,8 @@ void Server::load_models() {
       if (w == 0) metrics_.model_load_seconds.inc({spec->name}, (*detector)->load_ms() / 1000.0);
       detectors.emplace(spec->name, std::move(*detector));
     }
-    services.push_back(std::make_unique<DetectService>(std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
+    services.push_back(std::make_unique<DetectService>(
+        std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
   }
   services_ = std::move(services);
   for (const ServerModule& module : modules_) {
@@ -192,8 +200,10 @@ void Server::load_models() {
     }
   }
   ready_.store(true, std::memory_order_release);
-  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"ready\",\"models\":%s,\"workers\":%d,\"threads_per_worker\":%d}\n",
-               now_iso8601().c_str(), json(options_.models).dump().c_str(), options_.workers, options_.threads_per_worker);
+  std::fprintf(stderr,
+               "{\"ts\":\"%s\",\"event\":\"ready\",\"models\":%s,\"workers\":%d,\"threads_per_worker\":%d}\n",
+               now_iso8601().c_str(), json(options_.models).dump().c_str(), options_.workers,
+               options_.threads_per_worker);
 }
 
 void Server::send_json(httplib::Response& res, int status, const json& body) const {
@@ -204,14 +214,16 @@ void Server::send_json(httplib::Response& res, int status, const json& body) con
 void Server::send_error(httplib::Response& res, const Error& error) const {
   const ErrorInfo& info = error_info(error.code);
   if (info.http_status == 503) res.set_header("Retry-After", "1");
-  send_json(res, info.http_status,
-            json{{"error", {{"code", info.name}, {"message", error.message}}}, {"request_id", request_id(res)}});
+  send_json(
+      res, info.http_status,
+      json{{"error", {{"code", info.name}, {"message", error.message}}}, {"request_id", request_id(res)}});
 }
 
 bool Server::require_ready(httplib::Response& res) const {
   if (ready_.load(std::memory_order_acquire)) return true;
-  send_error(res, Error{ErrorCode::kUnavailable,
-                        load_error_.empty() ? "models are still loading" : "models failed to load: " + load_error_});
+  send_error(
+      res, Error{ErrorCode::kUnavailable,
+                 load_error_.empty() ? "models are still loading" : "models failed to load: " + load_error_});
   return false;
 }
 
@@ -221,7 +233,9 @@ void Server::route(const std::string& pattern, const std::vector<std::pair<std::
   const auto not_allowed = [this, allow](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Allow", allow);
     send_json(res, 405,
-              json{{"error", {{"code", "method_not_allowed"}, {"message", req.method + " is not allowed here; use " + allow}}},
+              json{{"error",
+                    {{"code", "method_not_allowed"},
+                     {"message", req.method + " is not allowed here; use " + allow}}},
                    {"request_id", request_id(res)}});
   };
   const auto find = [&](const std::string& method) -> httplib::Server::Handler {
@@ -254,8 +268,9 @@ Status Server::run_on_worker(std::function<void(std::size_t worker_index)> job) 
   }
   if (finished.wait_until(deadline) != std::future_status::ready || !finished.get()) {
     ticket->cancelled->store(true);
-    return Unexpected{ErrorCode::kDeadlineExceeded,
-                      "no result within " + std::to_string(options_.timeout_ms) + " ms (queue wait + inference)"};
+    return Unexpected{
+        ErrorCode::kDeadlineExceeded,
+        "no result within " + std::to_string(options_.timeout_ms) + " ms (queue wait + inference)"};
   }
   return ok_status();
 }
@@ -274,12 +289,14 @@ Result<DetectResponse> Server::run_inference(ImageRequest request) {
     const std::string& bytes = shared_request->image;
     const DetectRequest detect_request{shared_request->model, shared_request->options};
     auto result = services_[worker]->detect(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),  // NOLINT
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                      bytes.size()),  // NOLINT
         detect_request);
     if (result) {
       metrics_.latency_decode.observe(result->decode_ms / 1000.0);
       metrics_.latency_inference.observe(
-          (result->timing.preprocess_ms + result->timing.inference_ms + result->timing.postprocess_ms) / 1000.0);
+          (result->timing.preprocess_ms + result->timing.inference_ms + result->timing.postprocess_ms) /
+          1000.0);
     }
     *output = std::move(result);
   });
@@ -319,7 +336,8 @@ void Server::handle_detect(const httplib::Request& req, httplib::Response& res) 
   metrics_.latency_total.observe(seconds(Clock::now() - started));
 }
 
-void Server::handle_kserve_infer(const httplib::Request& req, httplib::Response& res, const std::string& model) {
+void Server::handle_kserve_infer(const httplib::Request& req, httplib::Response& res,
+                                 const std::string& model) {
   if (!require_ready(res)) return;
   if (services_.front()->find(model) == nullptr) {
     return send_error(res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
@@ -369,7 +387,9 @@ void Server::register_routes() {
   const auto model_get = [this](const Req& req, Res& res) {
     if (!require_ready(res)) return;
     const Detector* d = services_.front()->find(req.matches[1]);
-    if (d == nullptr) return send_error(res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
+    if (d == nullptr)
+      return send_error(
+          res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
     send_json(res, 200, model_to_json(d->spec()));
   };
   route("/v1/detect", {{"POST", detect}});
@@ -378,31 +398,35 @@ void Server::register_routes() {
   route("/v1/models", {{"GET", models_list}});
   route(R"(/v1/models/([^/]+))", {{"GET", model_get}});
   route("/metrics", {{"GET", [this](const Req&, Res& res) {
-                       res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
-                     }}});
+                        res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+                      }}});
   // KServe / Open Inference Protocol v2.
   route("/v2", {{"GET", [this](const Req&, Res& res) { send_json(res, 200, kserve_server_metadata()); }}});
-  route("/v2/health/live", {{"GET", [this](const Req&, Res& res) { send_json(res, 200, json{{"live", true}}); }}});
-  route("/v2/health/ready", {{"GET", [this](const Req&, Res& res) {
-                               const bool ready = ready_.load(std::memory_order_acquire);
-                               send_json(res, ready ? 200 : 503, json{{"ready", ready}});
+  route("/v2/health/live", {{"GET", [this](const Req&, Res& res) {
+                               send_json(res, 200, json{{"live", true}});
                              }}});
-  route(R"(/v2/models/([^/]+))", {{"GET", [this](const Req& req, Res& res) {
-                                     if (!require_ready(res)) return;
-                                     const Detector* d = services_.front()->find(req.matches[1]);
-                                     if (d == nullptr) {
-                                       return send_error(res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
-                                     }
-                                     send_json(res, 200, kserve_model_metadata(d->spec()));
-                                   }}});
-  route(R"(/v2/models/([^/]+)/ready)", {{"GET", [this](const Req& req, Res& res) {
-                                           const bool ready = ready_.load(std::memory_order_acquire) &&
-                                                              services_.front()->find(req.matches[1]) != nullptr;
-                                           send_json(res, ready ? 200 : 404, json{{"name", std::string(req.matches[1])}, {"ready", ready}});
-                                         }}});
-  route(R"(/v2/models/([^/]+)/infer)", {{"POST", [this](const Req& req, Res& res) {
-                                           handle_kserve_infer(req, res, req.matches[1]);
-                                         }}});
+  route("/v2/health/ready", {{"GET", [this](const Req&, Res& res) {
+                                const bool ready = ready_.load(std::memory_order_acquire);
+                                send_json(res, ready ? 200 : 503, json{{"ready", ready}});
+                              }}});
+  route(R"(/v2/models/([^/]+))",
+        {{"GET", [this](const Req& req, Res& res) {
+            if (!require_ready(res)) return;
+            const Detector* d = services_.front()->find(req.matches[1]);
+            if (d == nullptr) {
+              return send_error(res, Error{ErrorCode::kNotFound,
+                                           "model '" + std::string(req.matches[1]) + "' is not loaded"});
+            }
+            send_json(res, 200, kserve_model_metadata(d->spec()));
+          }}});
+  route(R"(/v2/models/([^/]+)/ready)",
+        {{"GET", [this](const Req& req, Res& res) {
+            const bool ready =
+                ready_.load(std::memory_order_acquire) && services_.front()->find(req.matches[1]) != nullptr;
+            send_json(res, ready ? 200 : 404, json{{"name", std::string(req.matches[1])}, {"ready", ready}});
+          }}});
+  route(R"(/v2/models/([^/]+)/infer)",
+        {{"POST", [this](const Req& req, Res& res) { handle_kserve_infer(req, res, req.matches[1]); }}});
 }
 
 void Server::serve_static_files() {
@@ -410,7 +434,8 @@ void Server::serve_static_files() {
   // httplib refuses paths that leave the folder ("..", absolute) and sets the
   // content type from the extension; we add caching rules.
   if (!http_.set_mount_point("/", options_.static_dir)) {
-    std::fprintf(stderr, "visearch: warning: --static-dir %s is not a folder; no web UI\n", options_.static_dir.c_str());
+    std::fprintf(stderr, "visearch: warning: --static-dir %s is not a folder; no web UI\n",
+                 options_.static_dir.c_str());
     return;
   }
   http_.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
@@ -440,7 +465,8 @@ int Server::run() {
     std::fprintf(stderr, "visearch: error: %s\n", key.error().message.c_str());
     return 2;
   }
-  if (options_.workers < 1 || options_.queue_size < 0 || options_.max_body_mb < 1 || options_.timeout_ms < 1) {
+  if (options_.workers < 1 || options_.queue_size < 0 || options_.max_body_mb < 1 ||
+      options_.timeout_ms < 1) {
     std::fprintf(stderr, "visearch: error: --workers, --max-body-mb and --timeout-ms must be positive\n");
     return 2;
   }
@@ -451,10 +477,12 @@ int Server::run() {
                       [this] { return static_cast<double>(pool_->queue_depth()); }});
   metrics_.add_gauge({"visearch_busy_workers", "Inference workers running a request.",
                       [this] { return static_cast<double>(pool_->busy_workers()); }});
-  metrics_.add_gauge({"visearch_ready", "1 once all models are loaded.",
-                      [this] { return ready_.load() ? 1.0 : 0.0; }});
+  metrics_.add_gauge(
+      {"visearch_ready", "1 once all models are loaded.", [this] { return ready_.load() ? 1.0 : 0.0; }});
 
-  http_.new_task_queue = [n = options_.http_threads] { return new httplib::ThreadPool(static_cast<std::size_t>(n)); };
+  http_.new_task_queue = [n = options_.http_threads] {
+    return new httplib::ThreadPool(static_cast<std::size_t>(n));
+  };
   http_.set_tcp_nodelay(true);
   http_.set_keep_alive_max_count(10000);
   http_.set_keep_alive_timeout(2);
@@ -473,15 +501,17 @@ int Server::run() {
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", sanitise_request_id(req.get_header_value("X-Request-Id")));
     metrics_.in_flight.fetch_add(1);
-    const bool api = req.path.rfind("/v1/", 0) == 0 || req.path.rfind("/v2/", 0) == 0 || req.path == "/metrics" ||
-                     req.path == "/invocations" || req.path == "/v2";
-    const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 || req.method == "OPTIONS" ||
-                      (!api && req.method == "GET");  // the static web UI
+    const bool api = req.path.rfind("/v1/", 0) == 0 || req.path.rfind("/v2/", 0) == 0 ||
+                     req.path == "/metrics" || req.path == "/invocations" || req.path == "/v2";
+    const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 ||
+                      req.method == "OPTIONS" || (!api && req.method == "GET");  // the static web UI
     if (!open && !authorised(req)) {
       res.set_header("WWW-Authenticate", "Bearer");
-      send_json(res, 401, json{{"error", {{"code", "unauthorized"},
-                                          {"message", "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)"}}},
-                               {"request_id", request_id(res)}});
+      send_json(res, 401,
+                json{{"error",
+                      {{"code", "unauthorized"},
+                       {"message", "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)"}}},
+                     {"request_id", request_id(res)}});
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -498,14 +528,20 @@ int Server::run() {
       code = "payload_too_large";
       message = "request body exceeds " + std::to_string(options_.max_body_mb) + " MB (--max-body-mb)";
     }
-    send_json(res, res.status, json{{"error", {{"code", code}, {"message", message}}}, {"request_id", request_id(res)}});
+    send_json(res, res.status,
+              json{{"error", {{"code", code}, {"message", message}}}, {"request_id", request_id(res)}});
   });
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics_.in_flight.fetch_sub(1);
     std::string route = req.path;
-    if (req.matches.size() > 1 && route.rfind("/v2/models/", 0) == 0) route = "/v2/models/{name}" + std::string(route.ends_with("/infer") ? "/infer" : route.ends_with("/ready") ? "/ready" : "");
-    else if (route.rfind("/v1/models/", 0) == 0) route = "/v1/models/{name}";
-    else if (res.status == 404) route = "unmatched";
+    if (req.matches.size() > 1 && route.rfind("/v2/models/", 0) == 0)
+      route = "/v2/models/{name}" + std::string(route.ends_with("/infer")   ? "/infer"
+                                                : route.ends_with("/ready") ? "/ready"
+                                                                            : "");
+    else if (route.rfind("/v1/models/", 0) == 0)
+      route = "/v1/models/{name}";
+    else if (res.status == 404)
+      route = "unmatched";
     metrics_.requests.inc({route, std::to_string(res.status)});
     json line{{"ts", now_iso8601()},
               {"request_id", res.get_header_value("X-Request-Id")},
@@ -524,18 +560,19 @@ int Server::run() {
   serve_static_files();
 
   if (!http_.bind_to_port(options_.host, options_.port)) {
-    std::fprintf(stderr, "visearch: error: cannot listen on %s:%d (in use or not permitted)\n", options_.host.c_str(),
-                 options_.port);
+    std::fprintf(stderr, "visearch: error: cannot listen on %s:%d (in use or not permitted)\n",
+                 options_.host.c_str(), options_.port);
     return 2;
   }
-  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"listening\",\"host\":\"%s\",\"port\":%d}\n", now_iso8601().c_str(),
-               options_.host.c_str(), options_.port);
+  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"listening\",\"host\":\"%s\",\"port\":%d}\n",
+               now_iso8601().c_str(), options_.host.c_str(), options_.port);
   std::thread listener([this] { http_.listen_after_bind(); });
   std::thread loader([this] { load_models(); });
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"draining\",\"signal\":%d}\n", now_iso8601().c_str(), signal_number);
+  std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"draining\",\"signal\":%d}\n", now_iso8601().c_str(),
+               signal_number);
   loader.join();
   // Stop accepting; the HTTP pool finishes in-flight requests before listen returns.
   auto drained = std::async(std::launch::async, [this, &listener] {

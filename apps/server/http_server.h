@@ -17,17 +17,17 @@ struct ServerOptions {
   int port = 8080;
   std::vector<std::string> models{"picodet_s_416"};  // the first is the default
   std::vector<std::string> model_dirs;
-  int workers = 2;              // inference workers, each with its own model sessions
-  int threads_per_worker = 1;   // ONNX Runtime intra-op threads per worker
-  int queue_size = 8;           // requests allowed to wait for a worker
+  int workers = 2;             // inference workers, each with its own model sessions
+  int threads_per_worker = 1;  // ONNX Runtime intra-op threads per worker
+  int queue_size = 8;          // requests allowed to wait for a worker
   int max_body_mb = 20;
-  int timeout_ms = 30000;       // queue wait + inference deadline -> 504
+  int timeout_ms = 30000;  // queue wait + inference deadline -> 504
   int drain_timeout_ms = 30000;
-  int http_threads = 32;        // connection threads (I/O only, never inference)
+  int http_threads = 32;  // connection threads (I/O only, never inference)
   std::string api_key_file;
   std::string cors_origin;
   std::uint64_t max_pixels = 64'000'000;
-  std::string static_dir;       // web UI files served at / (empty = none)
+  std::string static_dir;  // web UI files served at / (empty = none)
 };
 
 struct ServerModule;

@@ -33,7 +33,8 @@ class ServerContext {
 
   // Registers handlers by method ("GET", "POST", "DELETE", ...) for a path
   // regex; other methods on that path answer 405 with an Allow header.
-  virtual void route(const std::string& pattern, const std::vector<std::pair<std::string, Handler>>& handlers) = 0;
+  virtual void route(const std::string& pattern,
+                     const std::vector<std::pair<std::string, Handler>>& handlers) = 0;
 
   virtual void send_json(httplib::Response& res, int status, const nlohmann::json& body) const = 0;
   // {"error": {"code", "message"}, "request_id"} with the status from the error table.

@@ -9,15 +9,19 @@ Result<ResizeMode> parse_resize_mode(std::string_view text) {
   if (text == "stretch") return ResizeMode::kStretch;
   if (text == "letterbox_top_left") return ResizeMode::kLetterboxTopLeft;
   if (text == "letterbox_centred" || text == "letterbox_centered") return ResizeMode::kLetterboxCentred;
-  return Unexpected{ErrorCode::kInvalidSpec, "unknown resize mode '" + std::string(text) +
-                                                 "' (expected stretch, letterbox_top_left or letterbox_centred)"};
+  return Unexpected{ErrorCode::kInvalidSpec,
+                    "unknown resize mode '" + std::string(text) +
+                        "' (expected stretch, letterbox_top_left or letterbox_centred)"};
 }
 
 std::string_view resize_mode_name(ResizeMode mode) {
   switch (mode) {
-    case ResizeMode::kStretch: return "stretch";
-    case ResizeMode::kLetterboxTopLeft: return "letterbox_top_left";
-    case ResizeMode::kLetterboxCentred: return "letterbox_centred";
+    case ResizeMode::kStretch:
+      return "stretch";
+    case ResizeMode::kLetterboxTopLeft:
+      return "letterbox_top_left";
+    case ResizeMode::kLetterboxCentred:
+      return "letterbox_centred";
   }
   return "stretch";
 }
@@ -40,7 +44,8 @@ InputTransform InputTransform::make(ResizeMode mode, Size image, Size input, Siz
     return static_cast<int>(rounding == SizeRounding::kFloor ? side : std::round(side));
   };
   // At least one pixel, never more than the input.
-  t.content_ = Size{std::clamp(resized(iw * r), 1, input.width), std::clamp(resized(ih * r), 1, input.height)};
+  t.content_ =
+      Size{std::clamp(resized(iw * r), 1, input.width), std::clamp(resized(ih * r), 1, input.height)};
   t.scale_x_ = static_cast<float>(r);
   t.scale_y_ = static_cast<float>(r);
   if (mode == ResizeMode::kLetterboxCentred) {
@@ -53,7 +58,8 @@ InputTransform InputTransform::make(ResizeMode mode, Size image, Size input, Siz
 InputBox InputTransform::to_input(const ImageBox& box) const {
   const auto ox = static_cast<float>(offset_x_);
   const auto oy = static_cast<float>(offset_y_);
-  return InputBox{box.x1 * scale_x_ + ox, box.y1 * scale_y_ + oy, box.x2 * scale_x_ + ox, box.y2 * scale_y_ + oy};
+  return InputBox{box.x1 * scale_x_ + ox, box.y1 * scale_y_ + oy, box.x2 * scale_x_ + ox,
+                  box.y2 * scale_y_ + oy};
 }
 
 ImageBox InputTransform::to_image_unclipped(const InputBox& box) const {

@@ -29,7 +29,8 @@ std::string_view resize_mode_name(ResizeMode mode);
 
 class InputTransform {
  public:
-  static InputTransform make(ResizeMode mode, Size image, Size input, SizeRounding rounding = SizeRounding::kFloor);
+  static InputTransform make(ResizeMode mode, Size image, Size input,
+                             SizeRounding rounding = SizeRounding::kFloor);
 
   [[nodiscard]] ResizeMode mode() const { return mode_; }
   [[nodiscard]] Size image_size() const { return image_; }

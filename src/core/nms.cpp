@@ -13,7 +13,8 @@ std::vector<Candidate> non_max_suppression(std::vector<Candidate> candidates, co
   for (const Candidate& cand : candidates) {
     if (kept.size() >= options.max_detections) break;
     const bool suppressed = std::any_of(kept.begin(), kept.end(), [&](const Candidate& k) {
-      return (options.class_agnostic || k.class_id == cand.class_id) && iou(k.box, cand.box) > options.iou_threshold;
+      return (options.class_agnostic || k.class_id == cand.class_id) &&
+             iou(k.box, cand.box) > options.iou_threshold;
     });
     if (!suppressed) kept.push_back(cand);
   }

@@ -26,13 +26,13 @@ enum class ErrorCode {
   kImageTooLarge,      // pixel count above the configured limit
   kPayloadTooLarge,    // byte size above the configured limit
   kUnsupportedMediaType,
-  kModelMissing,       // weight file not found
-  kChecksumMismatch,   // weight file present but its sha256 differs
-  kInvalidSpec,        // model spec file malformed
-  kInference,          // the runtime failed on a valid input
-  kIo,                 // read/write failure
+  kModelMissing,      // weight file not found
+  kChecksumMismatch,  // weight file present but its sha256 differs
+  kInvalidSpec,       // model spec file malformed
+  kInference,         // the runtime failed on a valid input
+  kIo,                // read/write failure
   kUnauthorized,
-  kUnavailable,        // queue full, not ready
+  kUnavailable,  // queue full, not ready
   kDeadlineExceeded,
   kInternal,
 };
@@ -52,9 +52,10 @@ struct Unexpected {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Unexpected err) : state_(std::in_place_index<1>, std::move(err.error)) {}  // NOLINT
-  Result(Error err) : state_(std::in_place_index<1>, std::move(err)) {}  // NOLINT
+  Result(Error err) : state_(std::in_place_index<1>, std::move(err)) {}             // NOLINT
 
   [[nodiscard]] bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -77,7 +78,9 @@ class [[nodiscard]] Result {
 // Result<void>: success or an Error.
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok_status() { return Ok{}; }
+inline Status ok_status() {
+  return Ok{};
+}
 
 [[noreturn]] inline void assert_fail(const char* expr, const char* file, int line, const char* msg) {
   std::fprintf(stderr, "visearch: internal invariant violated: %s (%s) at %s:%d\n", msg, expr, file, line);
@@ -91,10 +94,10 @@ inline Status ok_status() { return Ok{}; }
   ((cond) ? static_cast<void>(0) : ::visearch::assert_fail(#cond, __FILE__, __LINE__, msg))
 
 // Propagates an Error from an expression returning Result<...>.
-#define VISEARCH_TRY(expr)                       \
-  do {                                           \
-    auto visearch_try_result_ = (expr);          \
-    if (!visearch_try_result_) {                 \
-      return visearch_try_result_.error();       \
-    }                                            \
+#define VISEARCH_TRY(expr)                 \
+  do {                                     \
+    auto visearch_try_result_ = (expr);    \
+    if (!visearch_try_result_) {           \
+      return visearch_try_result_.error(); \
+    }                                      \
   } while (false)

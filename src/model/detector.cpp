@@ -20,14 +20,17 @@ constexpr std::size_t kMaxCandidatesBeforeNms = 5000;
 
 }  // namespace
 
-Detector::Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::unique_ptr<Decoder> decoder)
+Detector::Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session,
+                   std::unique_ptr<Decoder> decoder)
     : spec_(std::move(spec)), session_(std::move(session)), decoder_(std::move(decoder)) {}
 
 Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const ModelRepository& repository,
-                                                 const FamilyRegistry& families, const RuntimeOptions& runtime) {
+                                                 const FamilyRegistry& families,
+                                                 const RuntimeOptions& runtime) {
   const auto start = Clock::now();
   if (spec.task != "detect") {
-    return Unexpected{ErrorCode::kInvalidArgument, "model '" + spec.name + "' is not a detector (task " + spec.task + ")"};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "model '" + spec.name + "' is not a detector (task " + spec.task + ")"};
   }
   auto weights = repository.resolve(spec.weights);
   if (!weights) return weights.error();
@@ -37,7 +40,8 @@ Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const Mo
   if (!session) return session.error();
   if ((*session)->inputs().size() != 1) {
     return Unexpected{ErrorCode::kInvalidSpec, "model " + weights->path + " has " +
-                                                   std::to_string((*session)->inputs().size()) + " inputs; expected 1"};
+                                                   std::to_string((*session)->inputs().size()) +
+                                                   " inputs; expected 1"};
   }
   const std::vector<std::int64_t>& in_shape = (*session)->inputs()[0].shape;
   if (in_shape.size() == 4) {
@@ -45,10 +49,11 @@ Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const Mo
     if (!check(in_shape[1], 3) || !check(in_shape[2], spec.preprocess.size.height) ||
         !check(in_shape[3], spec.preprocess.size.width)) {
       return Unexpected{ErrorCode::kInvalidSpec,
-                        spec.source_path + ": input size " + std::to_string(spec.preprocess.size.width) + "x" +
-                            std::to_string(spec.preprocess.size.height) + " does not match the graph's input [" +
-                            std::to_string(in_shape[0]) + "," + std::to_string(in_shape[1]) + "," +
-                            std::to_string(in_shape[2]) + "," + std::to_string(in_shape[3]) + "]"};
+                        spec.source_path + ": input size " + std::to_string(spec.preprocess.size.width) +
+                            "x" + std::to_string(spec.preprocess.size.height) +
+                            " does not match the graph's input [" + std::to_string(in_shape[0]) + "," +
+                            std::to_string(in_shape[1]) + "," + std::to_string(in_shape[2]) + "," +
+                            std::to_string(in_shape[3]) + "]"};
     }
   }
   std::unique_ptr<Detector> detector(new Detector(spec, std::move(*session), std::move(*decoder)));
@@ -59,8 +64,10 @@ Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const Mo
 
 Status Detector::validate(const DetectOptions& options) const {
   const auto in_unit = [](std::optional<float> v) { return !v || (*v >= 0.F && *v <= 1.F); };
-  if (!in_unit(options.score_threshold)) return Unexpected{ErrorCode::kInvalidArgument, "score_threshold must be in [0, 1]"};
-  if (!in_unit(options.iou_threshold)) return Unexpected{ErrorCode::kInvalidArgument, "iou_threshold must be in [0, 1]"};
+  if (!in_unit(options.score_threshold))
+    return Unexpected{ErrorCode::kInvalidArgument, "score_threshold must be in [0, 1]"};
+  if (!in_unit(options.iou_threshold))
+    return Unexpected{ErrorCode::kInvalidArgument, "iou_threshold must be in [0, 1]"};
   if (options.max_detections && (*options.max_detections < 1 || *options.max_detections > 10000)) {
     return Unexpected{ErrorCode::kInvalidArgument, "max_detections must be in 1..10000"};
   }
@@ -107,7 +114,8 @@ Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& o
   NmsOptions nms;
   nms.iou_threshold = options.iou_threshold.value_or(spec_.defaults.iou_threshold);
   nms.class_agnostic = options.agnostic_nms;
-  nms.max_detections = static_cast<std::size_t>(options.max_detections.value_or(spec_.defaults.max_detections));
+  nms.max_detections =
+      static_cast<std::size_t>(options.max_detections.value_or(spec_.defaults.max_detections));
   const std::vector<Candidate> kept = non_max_suppression(std::move(*candidates), nms);
   out.detections.reserve(kept.size());
   for (const Candidate& c : kept) {

@@ -23,10 +23,10 @@
 namespace visearch {
 
 struct DetectOptions {
-  std::optional<float> score_threshold;   // default: spec
-  std::optional<float> iou_threshold;     // default: spec
-  std::optional<int> max_detections;      // default: spec
-  std::vector<int> classes;               // keep only these class ids; empty = all
+  std::optional<float> score_threshold;  // default: spec
+  std::optional<float> iou_threshold;    // default: spec
+  std::optional<int> max_detections;     // default: spec
+  std::vector<int> classes;              // keep only these class ids; empty = all
   bool agnostic_nms = false;
 };
 
@@ -44,7 +44,8 @@ struct DetectOutput {
 class Detector {
  public:
   static Result<std::unique_ptr<Detector>> load(const ModelSpec& spec, const ModelRepository& repository,
-                                                const FamilyRegistry& families, const RuntimeOptions& runtime);
+                                                const FamilyRegistry& families,
+                                                const RuntimeOptions& runtime);
 
   [[nodiscard]] const ModelSpec& spec() const { return spec_; }
   [[nodiscard]] const std::string& weights_path() const { return weights_path_; }

@@ -12,13 +12,14 @@ Result<std::unique_ptr<Decoder>> FamilyRegistry::create(const DecoderContext& co
   if (it == factories_.end()) {
     std::string known;
     for (const auto& [name, factory] : factories_) known += (known.empty() ? "" : ", ") + name;
-    return Unexpected{ErrorCode::kInvalidSpec, context.spec.source_path + ": unknown family '" + context.spec.family +
-                                                   "' (known: " + known + ")"};
+    return Unexpected{ErrorCode::kInvalidSpec, context.spec.source_path + ": unknown family '" +
+                                                   context.spec.family + "' (known: " + known + ")"};
   }
   try {
     return it->second(context);
   } catch (const std::exception& e) {  // e.g. nlohmann type errors in decoder params
-    return Unexpected{ErrorCode::kInvalidSpec, context.spec.source_path + ": decoder parameters: " + e.what()};
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      context.spec.source_path + ": decoder parameters: " + e.what()};
   }
 }
 
@@ -35,7 +36,8 @@ const Tensor* find_output(const std::vector<Tensor>& outputs, const std::string&
   return nullptr;
 }
 
-const Tensor* find_output_by_shape(const std::vector<Tensor>& outputs, const std::vector<std::int64_t>& shape) {
+const Tensor* find_output_by_shape(const std::vector<Tensor>& outputs,
+                                   const std::vector<std::int64_t>& shape) {
   for (const Tensor& t : outputs) {
     if (t.shape == shape) return &t;
   }

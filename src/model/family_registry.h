@@ -56,7 +56,8 @@ class FamilyRegistry {
 
 // Helpers for decoders: find an output by name, or the first whose shape matches.
 const Tensor* find_output(const std::vector<Tensor>& outputs, const std::string& name);
-const Tensor* find_output_by_shape(const std::vector<Tensor>& outputs, const std::vector<std::int64_t>& shape);
+const Tensor* find_output_by_shape(const std::vector<Tensor>& outputs,
+                                   const std::vector<std::int64_t>& shape);
 std::string describe_outputs(const std::vector<Tensor>& outputs);
 
 }  // namespace visearch

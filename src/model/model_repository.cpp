@@ -26,7 +26,8 @@ ModelRepository ModelRepository::with_defaults(const std::vector<std::string>& e
   const fs::path fallback = fs::weakly_canonical(VISEARCH_DEFAULT_MODEL_DIR, ec);
   model_dirs.push_back(ec ? std::string(VISEARCH_DEFAULT_MODEL_DIR) : fallback.string());
   std::vector<std::string> spec_dirs;
-  if (const char* env = std::getenv("VISEARCH_SPEC_PATH"); env != nullptr && *env != '\0') spec_dirs.emplace_back(env);
+  if (const char* env = std::getenv("VISEARCH_SPEC_PATH"); env != nullptr && *env != '\0')
+    spec_dirs.emplace_back(env);
   spec_dirs.emplace_back(VISEARCH_SPEC_DIR);
   return ModelRepository(std::move(spec_dirs), std::move(model_dirs));
 }
@@ -47,12 +48,13 @@ std::vector<ModelSpec> ModelRepository::list_specs(std::vector<Error>* problems)
         if (problems != nullptr) problems->push_back(spec.error());
         continue;
       }
-      const bool duplicate = std::any_of(specs.begin(), specs.end(),
-                                         [&](const ModelSpec& s) { return s.name == spec->name; });
+      const bool duplicate =
+          std::any_of(specs.begin(), specs.end(), [&](const ModelSpec& s) { return s.name == spec->name; });
       if (!duplicate) specs.push_back(std::move(*spec));
     }
   }
-  std::sort(specs.begin(), specs.end(), [](const ModelSpec& a, const ModelSpec& b) { return a.name < b.name; });
+  std::sort(specs.begin(), specs.end(),
+            [](const ModelSpec& a, const ModelSpec& b) { return a.name < b.name; });
   return specs;
 }
 
@@ -83,9 +85,9 @@ Result<ResolvedFile> ModelRepository::resolve(const FileRef& ref, bool verify_ch
       auto digest = sha256_file(found.path);
       if (!digest) return Result<ResolvedFile>(digest.error());
       if (*digest != ref.sha256) {
-        return Result<ResolvedFile>(Unexpected{ErrorCode::kChecksumMismatch,
-                                               "checksum mismatch for " + found.path + ": sha256 " + *digest +
-                                                   ", the spec expects " + ref.sha256});
+        return Result<ResolvedFile>(
+            Unexpected{ErrorCode::kChecksumMismatch, "checksum mismatch for " + found.path + ": sha256 " +
+                                                         *digest + ", the spec expects " + ref.sha256});
       }
       found.sha256 = *digest;
     }

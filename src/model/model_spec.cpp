@@ -10,7 +10,8 @@ Unexpected spec_error(const std::string& origin, const std::string& what) {
   return Unexpected{ErrorCode::kInvalidSpec, origin + ": " + what};
 }
 
-Result<FileRef> parse_file_ref(const nlohmann::json& node, const std::string& origin, const std::string& key) {
+Result<FileRef> parse_file_ref(const nlohmann::json& node, const std::string& origin,
+                               const std::string& key) {
   FileRef ref;
   if (node.is_string()) {
     ref.file = node.get<std::string>();
@@ -48,14 +49,20 @@ int ModelSpec::class_id_of(std::string_view label) const {
   return -1;
 }
 
-std::string_view channel_order_name(ChannelOrder order) { return order == ChannelOrder::kRgb ? "rgb" : "bgr"; }
+std::string_view channel_order_name(ChannelOrder order) {
+  return order == ChannelOrder::kRgb ? "rgb" : "bgr";
+}
 
 std::string_view interpolation_name(Interpolation interp) {
   switch (interp) {
-    case Interpolation::kLinear: return "linear";
-    case Interpolation::kArea: return "area";
-    case Interpolation::kCubic: return "cubic";
-    case Interpolation::kNearest: return "nearest";
+    case Interpolation::kLinear:
+      return "linear";
+    case Interpolation::kArea:
+      return "area";
+    case Interpolation::kCubic:
+      return "cubic";
+    case Interpolation::kNearest:
+      return "nearest";
   }
   return "linear";
 }
@@ -71,7 +78,8 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
     spec.family = doc.at("family").get<std::string>();
     if (spec.name.empty()) return spec_error(origin, "name is empty");
     spec.task = doc.value("task", std::string("detect"));
-    if (spec.task != "detect" && spec.task != "embed") return spec_error(origin, "task must be detect or embed");
+    if (spec.task != "detect" && spec.task != "embed")
+      return spec_error(origin, "task must be detect or embed");
     spec.description = doc.value("description", std::string());
     spec.license = doc.value("license", std::string());
     auto weights = parse_file_ref(doc.at("weights"), origin, "weights");
@@ -97,7 +105,8 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
     if (!resize) return spec_error(origin, resize.error().message);
     pre.resize = *resize;
     const std::string rounding = input.value("letterbox_rounding", std::string("floor"));
-    if (rounding != "floor" && rounding != "nearest") return spec_error(origin, "letterbox_rounding must be floor or nearest");
+    if (rounding != "floor" && rounding != "nearest")
+      return spec_error(origin, "letterbox_rounding must be floor or nearest");
     pre.letterbox_rounding = rounding == "floor" ? SizeRounding::kFloor : SizeRounding::kNearest;
     const std::string interp = input.value("interpolation", std::string("linear"));
     if (interp == "linear") {
@@ -121,7 +130,8 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
       if (!mean) return mean.error();
       pre.mean = *mean;
     }
-    if (input.contains("std") && input.contains("scale")) return spec_error(origin, "give input.std or input.scale");
+    if (input.contains("std") && input.contains("scale"))
+      return spec_error(origin, "give input.std or input.scale");
     if (input.contains("std")) {
       auto std_dev = parse_triple(input["std"], origin, "input.std");
       if (!std_dev) return std_dev.error();

@@ -9,10 +9,14 @@ namespace {
 
 int cv_interpolation(Interpolation interp) {
   switch (interp) {
-    case Interpolation::kLinear: return cv::INTER_LINEAR;
-    case Interpolation::kArea: return cv::INTER_AREA;
-    case Interpolation::kCubic: return cv::INTER_CUBIC;
-    case Interpolation::kNearest: return cv::INTER_NEAREST;
+    case Interpolation::kLinear:
+      return cv::INTER_LINEAR;
+    case Interpolation::kArea:
+      return cv::INTER_AREA;
+    case Interpolation::kCubic:
+      return cv::INTER_CUBIC;
+    case Interpolation::kNearest:
+      return cv::INTER_NEAREST;
   }
   return cv::INTER_LINEAR;
 }
@@ -24,7 +28,8 @@ Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTran
       InputTransform::make(spec.resize, Size{image.width, image.height}, spec.size, spec.letterbox_rounding);
   if (transform_out != nullptr) *transform_out = transform;
   Image out = Image::allocate(spec.size.width, spec.size.height);
-  if (transform.content_size() != spec.size) std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());
+  if (transform.content_size() != spec.size)
+    std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());
   const Size content = transform.content_size();
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): cv::Mat has no const view; src is only read.
   const cv::Mat src(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
@@ -57,8 +62,8 @@ PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
   for (std::size_t c = 0; c < 3; ++c) {
     cv::Mat out(h, w, CV_32F, prepared.tensor.data() + c * plane);
     const double inv_std = 1.0 / static_cast<double>(spec.std[c]);
-    channels[static_cast<std::size_t>(src_channel[c])].convertTo(out, CV_32F, inv_std,
-                                                                 -static_cast<double>(spec.mean[c]) * inv_std);
+    channels[static_cast<std::size_t>(src_channel[c])].convertTo(
+        out, CV_32F, inv_std, -static_cast<double>(spec.mean[c]) * inv_std);
   }
   return prepared;
 }

@@ -32,7 +32,7 @@ struct TensorInfo {
 };
 
 struct RuntimeOptions {
-  int intra_op_threads = 0;  // 0 = engine default (one per core)
+  int intra_op_threads = 0;    // 0 = engine default (one per core)
   bool allow_spinning = true;  // busy-wait between ops: lower latency, burns CPU when idle
 };
 
@@ -46,12 +46,14 @@ class InferenceSession {
   [[nodiscard]] virtual const std::vector<TensorInfo>& inputs() const = 0;
   [[nodiscard]] virtual const std::vector<TensorInfo>& outputs() const = 0;
   // Runs the graph on one float32 input; returns every output, in graph order.
-  virtual Result<std::vector<Tensor>> run(std::span<const float> input, std::span<const std::int64_t> shape) = 0;
+  virtual Result<std::vector<Tensor>> run(std::span<const float> input,
+                                          std::span<const std::int64_t> shape) = 0;
 };
 
 // Opens an ONNX file with ONNX Runtime on CPU. Errors: kModelMissing (file),
 // kInference (runtime library not loadable, graph rejected).
-Result<std::unique_ptr<InferenceSession>> open_onnx_session(const std::string& path, const RuntimeOptions& options);
+Result<std::unique_ptr<InferenceSession>> open_onnx_session(const std::string& path,
+                                                            const RuntimeOptions& options);
 
 // "1.29.0", or an error when the runtime library cannot be loaded.
 Result<std::string> onnxruntime_version();

@@ -14,8 +14,8 @@ double round_to(double value, int decimals) {
 
 }  // namespace
 
-DetectService::DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors, std::string default_model,
-                             DecodeLimits limits)
+DetectService::DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors,
+                             std::string default_model, DecodeLimits limits)
     : detectors_(std::move(detectors)), default_model_(std::move(default_model)), limits_(limits) {}
 
 const Detector* DetectService::find(const std::string& name) const {
@@ -49,13 +49,14 @@ Result<DetectResponse> DetectService::detect_image(const Image& image, const Det
   return response;
 }
 
-Result<DetectResponse> DetectService::detect(std::span<const std::uint8_t> encoded, const DetectRequest& request,
-                                             Image* decoded_out) const {
+Result<DetectResponse> DetectService::detect(std::span<const std::uint8_t> encoded,
+                                             const DetectRequest& request, Image* decoded_out) const {
   if (find(request.model) == nullptr) return unknown_model(request.model);
   const auto start = std::chrono::steady_clock::now();
   auto decoded = decode_image(encoded, limits_);
   if (!decoded) return decoded.error();
-  const double decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double decode_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   auto response = detect_image(decoded->image, request);
   if (response) response->decode_ms = decode_ms;
   if (response && decoded_out != nullptr) *decoded_out = std::move(decoded->image);
@@ -65,18 +66,18 @@ Result<DetectResponse> DetectService::detect(std::span<const std::uint8_t> encod
 nlohmann::json detection_to_json(const DetectResponse& response, const std::string& source) {
   nlohmann::json objects = nlohmann::json::array();
   for (const Detection& d : response.detections) {
-    const std::string label =
-        response.spec != nullptr && d.class_id >= 0 && d.class_id < static_cast<int>(response.spec->labels.size())
-            ? response.spec->labels[static_cast<std::size_t>(d.class_id)]
-            : std::to_string(d.class_id);
+    const std::string label = response.spec != nullptr && d.class_id >= 0 &&
+                                      d.class_id < static_cast<int>(response.spec->labels.size())
+                                  ? response.spec->labels[static_cast<std::size_t>(d.class_id)]
+                                  : std::to_string(d.class_id);
     objects.push_back({{"label", label},
                        {"class_id", d.class_id},
-                       {"score", round_to(d.score, 4)},
+                       {"score", round_to(static_cast<double>(d.score), 4)},
                        {"box",
-                        {{"x1", round_to(d.box.x1, 2)},
-                         {"y1", round_to(d.box.y1, 2)},
-                         {"x2", round_to(d.box.x2, 2)},
-                         {"y2", round_to(d.box.y2, 2)}}}});
+                        {{"x1", round_to(static_cast<double>(d.box.x1), 2)},
+                         {"y1", round_to(static_cast<double>(d.box.y1), 2)},
+                         {"x2", round_to(static_cast<double>(d.box.x2), 2)},
+                         {"y2", round_to(static_cast<double>(d.box.y2), 2)}}}});
   }
   return nlohmann::json{{"source", source},
                         {"model", response.model},
@@ -90,23 +91,24 @@ nlohmann::json detection_to_json(const DetectResponse& response, const std::stri
 }
 
 nlohmann::json model_to_json(const ModelSpec& spec) {
-  return nlohmann::json{{"name", spec.name},
-                        {"family", spec.family},
-                        {"task", spec.task},
-                        {"description", spec.description},
-                        {"license", spec.license},
-                        {"input",
-                         {{"width", spec.preprocess.size.width},
-                          {"height", spec.preprocess.size.height},
-                          {"resize", resize_mode_name(spec.preprocess.resize)},
-                          {"channel_order", channel_order_name(spec.preprocess.channel_order)}}},
-                        {"num_classes", spec.labels.size()},
-                        {"labels", spec.labels},
-                        {"weights", spec.weights.file},
-                        {"defaults",
-                         {{"score_threshold", round_to(spec.defaults.score_threshold, 4)},
-                          {"iou_threshold", round_to(spec.defaults.iou_threshold, 4)},
-                          {"max_detections", spec.defaults.max_detections}}}};
+  return nlohmann::json{
+      {"name", spec.name},
+      {"family", spec.family},
+      {"task", spec.task},
+      {"description", spec.description},
+      {"license", spec.license},
+      {"input",
+       {{"width", spec.preprocess.size.width},
+        {"height", spec.preprocess.size.height},
+        {"resize", resize_mode_name(spec.preprocess.resize)},
+        {"channel_order", channel_order_name(spec.preprocess.channel_order)}}},
+      {"num_classes", spec.labels.size()},
+      {"labels", spec.labels},
+      {"weights", spec.weights.file},
+      {"defaults",
+       {{"score_threshold", round_to(static_cast<double>(spec.defaults.score_threshold), 4)},
+        {"iou_threshold", round_to(static_cast<double>(spec.defaults.iou_threshold), 4)},
+        {"max_detections", spec.defaults.max_detections}}}};
 }
 
 }  // namespace visearch

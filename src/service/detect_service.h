@@ -45,7 +45,8 @@ class DetectService {
 
   // Decodes (EXIF orientation applied, pixel limit enforced) then detects.
   // When `decoded_out` is given it receives the upright image.
-  [[nodiscard]] Result<DetectResponse> detect(std::span<const std::uint8_t> encoded, const DetectRequest& request,
+  [[nodiscard]] Result<DetectResponse> detect(std::span<const std::uint8_t> encoded,
+                                              const DetectRequest& request,
                                               Image* decoded_out = nullptr) const;
   [[nodiscard]] Result<DetectResponse> detect_image(const Image& image, const DetectRequest& request) const;
 

@@ -10,14 +10,17 @@
 namespace visearch {
 namespace {
 
-Unexpected bad(const std::string& message) { return Unexpected{ErrorCode::kInvalidArgument, message}; }
+Unexpected bad(const std::string& message) {
+  return Unexpected{ErrorCode::kInvalidArgument, message};
+}
 
 Result<float> parse_float(const std::string& name, const std::string& value) {
   float out = 0.F;
   const char* begin = value.data();
   const char* end = begin + value.size();
   auto [ptr, ec] = std::from_chars(begin, end, out);
-  if (ec != std::errc() || ptr != end || !std::isfinite(out)) return bad(name + " must be a number, got '" + value + "'");
+  if (ec != std::errc() || ptr != end || !std::isfinite(out))
+    return bad(name + " must be a number, got '" + value + "'");
   return out;
 }
 
@@ -32,7 +35,8 @@ Result<int> parse_int(const std::string& name, const std::string& value) {
 
 Result<bool> parse_bool(const std::string& name, const std::string& value) {
   std::string v = value;
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(v.begin(), v.end(), v.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (v == "true" || v == "1" || v == "yes" || v.empty()) return true;
   if (v == "false" || v == "0" || v == "no") return false;
   return bad(name + " must be true or false, got '" + value + "'");
@@ -52,7 +56,8 @@ std::string media_type(std::string_view content_type) {
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.remove_prefix(1);
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
   std::string out(type);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -75,8 +80,9 @@ Result<std::string> decode_base64(std::string_view text) {
   while (clean.size() % 4 != 0) clean.push_back('=');
   if (clean.empty()) return bad("image: empty");
   std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
-                                reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
+                      reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
   if (n < 0) return bad("image: not valid base64");
   // EVP_DecodeBlock counts padding as zero bytes; drop them.
   std::size_t size = static_cast<std::size_t>(n);

@@ -41,7 +41,7 @@ struct ImageRequest {
   std::string image;  // encoded bytes
   std::string model;  // empty = default
   DetectOptions options;
-  std::string classes;  // unresolved names/ids; resolve against the model's spec
+  std::string classes;                       // unresolved names/ids; resolve against the model's spec
   std::map<std::string, std::string> extra;  // other parameters (e.g. search filters), last value wins
 };
 

@@ -8,7 +8,9 @@ InferencePool::InferencePool(std::size_t workers, std::size_t queue_capacity) : 
   for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this, i] { run_worker(i); });
 }
 
-InferencePool::~InferencePool() { shutdown(); }
+InferencePool::~InferencePool() {
+  shutdown();
+}
 
 Result<InferencePool::Ticket> InferencePool::submit(Job job, Clock::time_point deadline) {
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -18,8 +20,8 @@ Result<InferencePool::Ticket> InferencePool::submit(Job job, Clock::time_point d
     // Jobs waiting for a free worker are bounded by the queue capacity.
     const std::size_t idle = threads_.size() - std::min(threads_.size(), busy_.load());
     if (queue_.size() >= capacity_ + idle) {
-      return Unexpected{ErrorCode::kUnavailable, "inference queue is full (" + std::to_string(capacity_) +
-                                                     " waiting); retry later"};
+      return Unexpected{ErrorCode::kUnavailable,
+                        "inference queue is full (" + std::to_string(capacity_) + " waiting); retry later"};
     }
     queue_.push_back(Entry{std::move(job), Clock::now(), deadline, cancelled});
   }

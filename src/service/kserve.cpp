@@ -5,13 +5,16 @@ namespace {
 
 using nlohmann::json;
 
-Unexpected bad(const std::string& message) { return Unexpected{ErrorCode::kInvalidArgument, message}; }
+Unexpected bad(const std::string& message) {
+  return Unexpected{ErrorCode::kInvalidArgument, message};
+}
 
 std::string parameter_text(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_array()) {
     std::string text;
-    for (const auto& item : value) text += (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
+    for (const auto& item : value)
+      text += (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
     return text;
   }
   return value.dump();
@@ -61,7 +64,8 @@ Result<KserveRequest> parse_kserve_request(std::string_view body, std::optional<
   if (out.request.image.empty()) return Unexpected{ErrorCode::kCorruptImage, "empty image"};
   if (auto p = doc.find("parameters"); p != doc.end()) {
     if (!p->is_object()) return bad("parameters must be an object");
-    for (const auto& [name, value] : p->items()) VISEARCH_TRY(apply_parameter(out.request, name, parameter_text(value)));
+    for (const auto& [name, value] : p->items())
+      VISEARCH_TRY(apply_parameter(out.request, name, parameter_text(value)));
   }
   return out;
 }
@@ -78,15 +82,16 @@ json kserve_response(const DetectResponse& response, const std::string& id) {
     class_ids.push_back(d.class_id);
     labels.push_back(response.spec->labels[static_cast<std::size_t>(d.class_id)]);
   }
-  return json{{"model_name", response.model},
-              {"model_version", "1"},
-              {"id", id},
-              {"parameters", {{"image_width", response.image.width}, {"image_height", response.image.height}}},
-              {"outputs",
-               {{{"name", "boxes"}, {"datatype", "FP32"}, {"shape", {n, 4}}, {"data", boxes}},
-                {{"name", "scores"}, {"datatype", "FP32"}, {"shape", {n}}, {"data", scores}},
-                {{"name", "class_ids"}, {"datatype", "INT64"}, {"shape", {n}}, {"data", class_ids}},
-                {{"name", "labels"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
+  return json{
+      {"model_name", response.model},
+      {"model_version", "1"},
+      {"id", id},
+      {"parameters", {{"image_width", response.image.width}, {"image_height", response.image.height}}},
+      {"outputs",
+       {{{"name", "boxes"}, {"datatype", "FP32"}, {"shape", {n, 4}}, {"data", boxes}},
+        {{"name", "scores"}, {"datatype", "FP32"}, {"shape", {n}}, {"data", scores}},
+        {{"name", "class_ids"}, {"datatype", "INT64"}, {"shape", {n}}, {"data", class_ids}},
+        {{"name", "labels"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}}}}};
 }
 
 json kserve_model_metadata(const ModelSpec& spec) {
@@ -99,8 +104,10 @@ json kserve_model_metadata(const ModelSpec& spec) {
                 {{"name", "scores"}, {"datatype", "FP32"}, {"shape", {-1}}},
                 {{"name", "class_ids"}, {"datatype", "INT64"}, {"shape", {-1}}},
                 {{"name", "labels"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
-              {"parameters", {{"labels", spec.labels}, {"input_width", spec.preprocess.size.width},
-                              {"input_height", spec.preprocess.size.height}}}};
+              {"parameters",
+               {{"labels", spec.labels},
+                {"input_width", spec.preprocess.size.width},
+                {"input_height", spec.preprocess.size.height}}}};
 }
 
 json kserve_server_metadata() {

@@ -63,11 +63,15 @@ void LabelledCounter::render(std::string& out) const {
   const std::lock_guard lock(mutex_);
   const bool is_counter = name_.ends_with("_total");
   out += "# HELP " + name_ + " " + help_ + "\n# TYPE " + name_ + (is_counter ? " counter\n" : " gauge\n");
-  for (const auto& [labels, v] : values_) out += name_ + label_set(label_names_, labels) + " " + format_number(v) + "\n";
+  for (const auto& [labels, v] : values_)
+    out += name_ + label_set(label_names_, labels) + " " + format_number(v) + "\n";
 }
 
 Histogram::Histogram(std::string name, std::string help, std::vector<double> upper_bounds)
-    : name_(std::move(name)), help_(std::move(help)), bounds_(std::move(upper_bounds)), buckets_(bounds_.size() + 1, 0) {}
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      bounds_(std::move(upper_bounds)),
+      buckets_(bounds_.size() + 1, 0) {}
 
 void Histogram::observe(double value) {
   const std::lock_guard lock(mutex_);
@@ -97,15 +101,16 @@ void Histogram::render(std::string& out) const {
 
 Metrics::Metrics()
     : requests("visearch_http_requests_total", "HTTP requests by route and status.", {"route", "status"}),
-      rejected("visearch_rejected_requests_total", "Requests refused before inference (queue full, shutting down).",
-               {"reason"}),
+      rejected("visearch_rejected_requests_total",
+               "Requests refused before inference (queue full, shutting down).", {"reason"}),
       model_load_seconds("visearch_model_load_seconds", "Time taken to load each model.", {"model"}),
       latency_decode("visearch_decode_seconds", "Image decoding time.", latency_buckets()),
       latency_queue_wait("visearch_queue_wait_seconds", "Time a request waited for an inference worker.",
                          latency_buckets()),
-      latency_inference("visearch_inference_seconds", "Pre-processing, forward pass and post-processing time.",
-                        latency_buckets()),
-      latency_total("visearch_request_seconds", "Total time to answer an inference request.", latency_buckets()) {}
+      latency_inference("visearch_inference_seconds",
+                        "Pre-processing, forward pass and post-processing time.", latency_buckets()),
+      latency_total("visearch_request_seconds", "Total time to answer an inference request.",
+                    latency_buckets()) {}
 
 void Metrics::add_gauge(CallbackGauge gauge) {
   const std::lock_guard lock(gauges_mutex_);
@@ -121,7 +126,9 @@ std::string Metrics::render() const {
   latency_queue_wait.render(out);
   latency_inference.render(out);
   latency_total.render(out);
-  out += "# HELP visearch_in_flight_requests Requests being handled now.\n# TYPE visearch_in_flight_requests gauge\n";
+  out +=
+      "# HELP visearch_in_flight_requests Requests being handled now.\n# TYPE visearch_in_flight_requests "
+      "gauge\n";
   out += "visearch_in_flight_requests " + std::to_string(in_flight.load()) + "\n";
   const std::lock_guard lock(gauges_mutex_);
   for (const CallbackGauge& g : gauges_) {

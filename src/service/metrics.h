@@ -61,8 +61,8 @@ class Metrics {
  public:
   Metrics();
 
-  LabelledCounter requests;  // by route, status
-  LabelledCounter rejected;  // by reason
+  LabelledCounter requests;            // by route, status
+  LabelledCounter rejected;            // by reason
   LabelledCounter model_load_seconds;  // by model (a counter of one observation, exposed as gauge)
   Histogram latency_decode;
   Histogram latency_queue_wait;

@@ -13,14 +13,19 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider fdp(data, size);
-  static const char* const kTypes[] = {"image/jpeg", "application/json", "multipart/form-data; boundary=x",
-                                       "application/octet-stream", "text/plain", "IMAGE/PNG ; q=1", ""};
+  static const char* const kTypes[] = {"image/jpeg",
+                                       "application/json",
+                                       "multipart/form-data; boundary=x",
+                                       "application/octet-stream",
+                                       "text/plain",
+                                       "IMAGE/PNG ; q=1",
+                                       ""};
   visearch::HttpInput input;
-  input.content_type = fdp.ConsumeBool() ? std::string(fdp.PickValueInArray(kTypes))
-                                         : fdp.ConsumeRandomLengthString(64);
+  input.content_type =
+      fdp.ConsumeBool() ? std::string(fdp.PickValueInArray(kTypes)) : fdp.ConsumeRandomLengthString(64);
   const int params = fdp.ConsumeIntegralInRange(0, 6);
-  static const char* const kNames[] = {"model", "score_threshold", "iou_threshold", "max_detections",
-                                       "classes", "agnostic_nms", "box", "category"};
+  static const char* const kNames[] = {"model",   "score_threshold", "iou_threshold", "max_detections",
+                                       "classes", "agnostic_nms",    "box",           "category"};
   for (int i = 0; i < params; ++i) {
     input.query.emplace(fdp.PickValueInArray(kNames), fdp.ConsumeRandomLengthString(32));
   }

@@ -28,7 +28,8 @@ class CliErrorsTest : public ::testing::Test {
   std::string put(const std::string& name, const std::vector<std::uint8_t>& bytes) {
     const fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));  // NOLINT
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));  // NOLINT
     return p.string();
   }
   std::string file_for_missing() { return put("x.jpg", sample_bytes("dog.jpg")); }
@@ -41,7 +42,8 @@ class CliErrorsTest : public ::testing::Test {
 
 TEST_F(CliErrorsTest, BadFilesAreReportedAndTheRestProcessed) {
   const auto good = sample_bytes("dog.jpg");
-  std::vector<std::uint8_t> truncated(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 3));
+  std::vector<std::uint8_t> truncated(good.begin(),
+                                      good.begin() + static_cast<std::ptrdiff_t>(good.size() / 3));
   std::mt19937 rng(1);
   std::vector<std::uint8_t> noise(2000);
   for (auto& b : noise) b = static_cast<std::uint8_t>(rng());
@@ -68,7 +70,8 @@ TEST_F(CliErrorsTest, BadFilesAreReportedAndTheRestProcessed) {
   std::istringstream out(r.out);
   std::vector<std::string> sources;
   std::string line;
-  while (std::getline(out, line)) sources.push_back(nlohmann::json::parse(line).at("source").get<std::string>());
+  while (std::getline(out, line))
+    sources.push_back(nlohmann::json::parse(line).at("source").get<std::string>());
   EXPECT_EQ(sources, (std::vector<std::string>{first, last}));
 
   // One error line per bad file, naming it.
@@ -87,10 +90,12 @@ TEST_F(CliErrorsTest, BadFilesAreReportedAndTheRestProcessed) {
 
 TEST_F(CliErrorsTest, PixelLimitIsConfigurable) {
   const std::string file = put("dog.jpg", sample_bytes("dog.jpg"));  // 768x576 = 442,368 pixels
-  const auto refused = run_cli("detect --format json --model fastestdet --max-pixels 400000 " + shell_quote(file));
+  const auto refused =
+      run_cli("detect --format json --model fastestdet --max-pixels 400000 " + shell_quote(file));
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("400000"), std::string::npos) << refused.err;
-  const auto accepted = run_cli("detect --format json --model fastestdet --max-pixels 500000 " + shell_quote(file));
+  const auto accepted =
+      run_cli("detect --format json --model fastestdet --max-pixels 500000 " + shell_quote(file));
   EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
 }
 
@@ -110,8 +115,8 @@ TEST_F(CliErrorsTest, StandardInputAndTableFormat) {
 TEST_F(CliErrorsTest, DrawWritesAnnotatedCopies) {
   const std::string file = put("dog.jpg", sample_bytes("dog.jpg"));
   const fs::path out_dir = dir_ / "drawn";
-  const auto r = run_cli("detect --format json --model fastestdet --draw " + shell_quote(out_dir.string()) + " " +
-                         shell_quote(file));
+  const auto r = run_cli("detect --format json --model fastestdet --draw " + shell_quote(out_dir.string()) +
+                         " " + shell_quote(file));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(fs::exists(out_dir / "dog.jpg"));
   EXPECT_GT(fs::file_size(out_dir / "dog.jpg"), 1000U);
@@ -121,8 +126,8 @@ TEST_F(CliErrorsTest, MissingWeightsNameTheFileAndEveryPlaceLooked) {
   const fs::path spec = dir_ / "mine.json";
   std::ofstream(spec) << R"({"name": "mine", "family": "yolov8", "weights": {"file": "nowhere/mine.onnx"},
     "input": {"width": 32, "height": 32}, "labels": ["a"]})";
-  const auto r = run_cli("detect --model " + shell_quote(spec.string()) + " --model-dir " + shell_quote(dir_.string()) +
-                         " " + shell_quote(file_for_missing()));
+  const auto r = run_cli("detect --model " + shell_quote(spec.string()) + " --model-dir " +
+                         shell_quote(dir_.string()) + " " + shell_quote(file_for_missing()));
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("nowhere/mine.onnx"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find((dir_ / "nowhere" / "mine.onnx").string()), std::string::npos) << r.err;

@@ -3,12 +3,12 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 namespace visearch::testing {
 
@@ -33,7 +33,8 @@ inline std::string shell_quote(const std::string& s) {
 // `args` is appended to the binary path as-is (quote paths with shell_quote).
 inline CliResult run_cli(const std::string& args, const std::string& stdin_file = "") {
   static int counter = 0;
-  const std::string err_path = "/tmp/visearch_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string err_path =
+      "/tmp/visearch_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   std::string cmd = std::string(VISEARCH_BINARY) + " " + args + " 2>" + err_path;
   if (!stdin_file.empty()) cmd += " <" + shell_quote(stdin_file);
   CliResult result;

@@ -21,7 +21,8 @@ using testing::shell_quote;
 
 ImageBox box_of(const nlohmann::json& o) {
   const auto& b = o.at("box");
-  return ImageBox{b.at("x1").get<float>(), b.at("y1").get<float>(), b.at("x2").get<float>(), b.at("y2").get<float>()};
+  return ImageBox{b.at("x1").get<float>(), b.at("y1").get<float>(), b.at("x2").get<float>(),
+                  b.at("y2").get<float>()};
 }
 
 TEST(ExifOrientation, EveryOrientationGivesTheSameUprightBoxes) {
@@ -37,9 +38,11 @@ TEST(ExifOrientation, EveryOrientationGivesTheSameUprightBoxes) {
   for (int orientation = 1; orientation <= 8; ++orientation) {
     const auto jpeg = test::make_jpeg_with_orientation(upright, orientation);
     std::ofstream(dir / ("orientation_" + std::to_string(orientation) + ".jpg"), std::ios::binary)
-        .write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));  // NOLINT
+        .write(reinterpret_cast<const char*>(jpeg.data()),
+               static_cast<std::streamsize>(jpeg.size()));  // NOLINT
   }
-  const auto result = run_cli("detect --format json --model picodet_s_416 --score-threshold 0.4 " + shell_quote(dir.string()));
+  const auto result = run_cli("detect --format json --model picodet_s_416 --score-threshold 0.4 " +
+                              shell_quote(dir.string()));
   fs::remove_all(dir);
   ASSERT_EQ(result.exit_code, 0) << result.err;
 

@@ -41,8 +41,9 @@ TEST_P(ReferenceDetections, CliReproducesTheIndependentDecoder) {
 
   char threshold_text[32];
   std::snprintf(threshold_text, sizeof threshold_text, "%.4f", static_cast<double>(threshold));
-  const auto result = run_cli("detect --format json --model " + model + " --score-threshold " + threshold_text +
-                              " --iou-threshold 0.45 --max-detections 100 " + shell_quote(shared + "/data/samples"));
+  const auto result =
+      run_cli("detect --format json --model " + model + " --score-threshold " + threshold_text +
+              " --iou-threshold 0.45 --max-detections 100 " + shell_quote(shared + "/data/samples"));
   ASSERT_EQ(result.exit_code, 0) << result.err;
 
   std::map<std::string, std::vector<Object>> found;
@@ -55,8 +56,8 @@ TEST_P(ReferenceDetections, CliReproducesTheIndependentDecoder) {
     for (const auto& o : j.at("objects")) {
       const auto& b = o.at("box");
       objects.push_back(Object{o.at("label").get<std::string>(), o.at("score").get<float>(),
-                               ImageBox{b.at("x1").get<float>(), b.at("y1").get<float>(), b.at("x2").get<float>(),
-                                        b.at("y2").get<float>()}});
+                               ImageBox{b.at("x1").get<float>(), b.at("y1").get<float>(),
+                                        b.at("x2").get<float>(), b.at("y2").get<float>()}});
     }
   }
 
@@ -80,8 +81,8 @@ TEST_P(ReferenceDetections, CliReproducesTheIndependentDecoder) {
           best_iou = overlap;
         }
       }
-      EXPECT_GE(best, 0) << model << " " << image_name << ": reference " << ref_label << " " << ref_score << " ["
-                         << ref_box.x1 << "," << ref_box.y1 << "," << ref_box.x2 << "," << ref_box.y2
+      EXPECT_GE(best, 0) << model << " " << image_name << ": reference " << ref_label << " " << ref_score
+                         << " [" << ref_box.x1 << "," << ref_box.y1 << "," << ref_box.x2 << "," << ref_box.y2
                          << "] not found";
       if (best >= 0) {
         used[static_cast<std::size_t>(best)] = true;

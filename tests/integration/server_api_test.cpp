@@ -15,8 +15,8 @@ using nlohmann::json;
 class ServerApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--models", "picodet_s_416,fastestdet", "--workers", "2", "--threads-per-worker", "1",
-                                 "--queue-size", "32"});
+    server_ = new ServerProcess({"--models", "picodet_s_416,fastestdet", "--workers", "2",
+                                 "--threads-per-worker", "1", "--queue-size", "32"});
     ASSERT_TRUE(server_->ready()) << server_->log();
   }
   static void TearDownTestSuite() {
@@ -42,7 +42,8 @@ void expect_same_objects(const json& a, const json& b) {
 
 TEST_F(ServerApiTest, HealthEndpoints) {
   auto c = server_->client();
-  for (const char* path : {"/ping", "/v2/health/live", "/v2/health/ready", "/v2/models/picodet_s_416/ready"}) {
+  for (const char* path :
+       {"/ping", "/v2/health/live", "/v2/health/ready", "/v2/models/picodet_s_416/ready"}) {
     auto res = c.Get(path);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 200) << path;
@@ -122,11 +123,15 @@ TEST_F(ServerApiTest, RawMultipartAndJsonBodiesMatchTheCli) {
 
 TEST_F(ServerApiTest, ParametersMatchTheCliFlags) {
   const std::string path = sample("000000000139.jpg");
-  const json expected =
-      cli_detection(path, "--model fastestdet --score-threshold 0.4 --iou-threshold 0.5 --max-detections 3 --classes chair,tv --agnostic-nms");
+  const json expected = cli_detection(path,
+                                      "--model fastestdet --score-threshold 0.4 --iou-threshold 0.5 "
+                                      "--max-detections 3 --classes chair,tv --agnostic-nms");
   auto c = server_->client();
-  auto res = c.Post("/v1/detect?model=fastestdet&score_threshold=0.4&iou_threshold=0.5&max_detections=3&classes=chair,tv&agnostic_nms=true",
-                    read_file(path), "image/jpeg");
+  auto res = c.Post(
+      "/v1/"
+      "detect?model=fastestdet&score_threshold=0.4&iou_threshold=0.5&max_detections=3&classes=chair,tv&"
+      "agnostic_nms=true",
+      read_file(path), "image/jpeg");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   const json got = json::parse(res->body);
@@ -153,9 +158,9 @@ TEST_F(ServerApiTest, KserveInferJsonAndBinaryExtension) {
   const std::string bytes = read_file(path);
   const json expected = cli_detection(path);
   auto c = server_->client();
-  const json request{{"id", "abc-1"},
-                     {"inputs", {{{"name", "image"}, {"datatype", "BYTES"}, {"shape", {1}},
-                                  {"data", {base64(bytes)}}}}}};
+  const json request{
+      {"id", "abc-1"},
+      {"inputs", {{{"name", "image"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {base64(bytes)}}}}}};
   auto res = c.Post("/v2/models/picodet_s_416/infer", request.dump(), "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
@@ -174,13 +179,17 @@ TEST_F(ServerApiTest, KserveInferJsonAndBinaryExtension) {
   for (std::size_t i = 0; i < n; ++i) {
     EXPECT_EQ(labels["data"][i], expected["objects"][i]["label"]);
     EXPECT_NEAR(boxes["data"][4 * i].get<double>(), expected["objects"][i]["box"]["x1"].get<double>(), 0.01);
-    EXPECT_NEAR(boxes["data"][4 * i + 3].get<double>(), expected["objects"][i]["box"]["y2"].get<double>(), 0.01);
+    EXPECT_NEAR(boxes["data"][4 * i + 3].get<double>(), expected["objects"][i]["box"]["y2"].get<double>(),
+                0.01);
   }
 
   // Binary tensor extension: JSON header, then the raw image bytes.
-  const std::string header =
-      json{{"inputs", {{{"name", "image"}, {"datatype", "BYTES"}, {"shape", {1}},
-                        {"parameters", {{"binary_data_size", bytes.size()}}}}}}}.dump();
+  const std::string header = json{{"inputs",
+                                   {{{"name", "image"},
+                                     {"datatype", "BYTES"},
+                                     {"shape", {1}},
+                                     {"parameters", {{"binary_data_size", bytes.size()}}}}}}}
+                                 .dump();
   httplib::Headers headers{{"Inference-Header-Content-Length", std::to_string(header.size())}};
   auto bin = c.Post("/v2/models/picodet_s_416/infer", headers, header + bytes, "application/octet-stream");
   ASSERT_TRUE(bin);
@@ -249,8 +258,8 @@ TEST_F(ServerApiTest, MetricsCountersMoveAsRequestsAreServed) {
   EXPECT_EQ(metric_value(after->body, bad_series), bad_before + 1);
   EXPECT_EQ(metric_value(after->body, "visearch_inference_seconds_count"), inference_before + 1);
   for (const char* name : {"visearch_decode_seconds_bucket", "visearch_queue_wait_seconds_bucket",
-                           "visearch_request_seconds_bucket", "visearch_in_flight_requests", "visearch_queue_depth",
-                           "visearch_model_load_seconds{model=\"picodet_s_416\"}"}) {
+                           "visearch_request_seconds_bucket", "visearch_in_flight_requests",
+                           "visearch_queue_depth", "visearch_model_load_seconds{model=\"picodet_s_416\"}"}) {
     EXPECT_NE(after->body.find(name), std::string::npos) << name;
   }
 }

@@ -47,7 +47,8 @@ TEST_F(ServerErrorsTest, BadInputGetsTheRightStatusAndTheServerStaysUp) {
   expect_error(c.Post("/v1/detect", "", "image/jpeg"), 400, "corrupt_image");
   expect_error(c.Post("/v1/detect", jpeg, "text/plain"), 415, "unsupported_media_type");
   expect_error(c.Post("/v1/detect", "{not json", "application/json"), 400, "invalid_argument");
-  expect_error(c.Post("/v1/detect", json{{"image", "!!!"}}.dump(), "application/json"), 400, "invalid_argument");
+  expect_error(c.Post("/v1/detect", json{{"image", "!!!"}}.dump(), "application/json"), 400,
+               "invalid_argument");
   expect_error(c.Post("/v1/detect?score_threshold=abc", jpeg, "image/jpeg"), 400, "invalid_argument");
   expect_error(c.Post("/v1/detect?score_threshold=2", jpeg, "image/jpeg"), 400, "invalid_argument");
   expect_error(c.Post("/v1/detect?classes=unicorn", jpeg, "image/jpeg"), 400, "invalid_argument");
@@ -73,7 +74,8 @@ TEST_F(ServerErrorsTest, BadInputGetsTheRightStatusAndTheServerStaysUp) {
 TEST(ServerAuth, ApiKeyProtectsEverythingButHealth) {
   const std::string key_file = "/tmp/visearch_test_key_" + std::to_string(::getpid());
   std::ofstream(key_file) << "s3cret-key-0123456789\n";
-  ServerProcess server({"--models", "fastestdet", "--api-key-file", key_file, "--cors-origin", "https://shop.example"});
+  ServerProcess server(
+      {"--models", "fastestdet", "--api-key-file", key_file, "--cors-origin", "https://shop.example"});
   ASSERT_TRUE(server.ready()) << server.log();
   auto c = server.client();
   EXPECT_EQ(c.Get("/ping")->status, 200);
@@ -92,7 +94,8 @@ TEST(ServerAuth, ApiKeyProtectsEverythingButHealth) {
   auto preflight = c.Options("/v1/detect");
   ASSERT_TRUE(preflight);
   EXPECT_EQ(preflight->status, 204);
-  EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"),
+            std::string::npos);
   std::remove(key_file.c_str());
 }
 

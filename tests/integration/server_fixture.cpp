@@ -37,18 +37,23 @@ std::string read_file(const std::string& path) {
 
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
-std::string sample(const std::string& name) { return std::string(VISEARCH_SHARED_DIR) + "/data/samples/" + name; }
+std::string sample(const std::string& name) {
+  return std::string(VISEARCH_SHARED_DIR) + "/data/samples/" + name;
+}
 
 ServerProcess::ServerProcess(std::vector<std::string> flags) {
   port_ = free_port();
-  log_path_ = "/tmp/visearch_server_test_" + std::to_string(::getpid()) + "_" + std::to_string(port_) + ".log";
-  std::vector<std::string> args{VISEARCH_BINARY, "serve", "--host", "127.0.0.1", "--port", std::to_string(port_)};
+  log_path_ =
+      "/tmp/visearch_server_test_" + std::to_string(::getpid()) + "_" + std::to_string(port_) + ".log";
+  std::vector<std::string> args{VISEARCH_BINARY, "serve",  "--host",
+                                "127.0.0.1",     "--port", std::to_string(port_)};
   args.insert(args.end(), flags.begin(), flags.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -107,6 +112,8 @@ int ServerProcess::terminate(int timeout_ms) {
   return -1;
 }
 
-std::string ServerProcess::log() const { return read_file(log_path_); }
+std::string ServerProcess::log() const {
+  return read_file(log_path_);
+}
 
 }  // namespace visearch::testing

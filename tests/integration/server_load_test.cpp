@@ -13,7 +13,8 @@ namespace {
 using nlohmann::json;
 
 TEST(ServerLoad, FullQueueAnswers503WithRetryAfter) {
-  ServerProcess server({"--models", "picodet_s_416", "--workers", "1", "--threads-per-worker", "1", "--queue-size", "1"});
+  ServerProcess server(
+      {"--models", "picodet_s_416", "--workers", "1", "--threads-per-worker", "1", "--queue-size", "1"});
   ASSERT_TRUE(server.ready()) << server.log();
   const std::string jpeg = read_file(sample("zidane.jpg"));
   std::vector<std::future<std::pair<int, std::string>>> results;
@@ -42,7 +43,8 @@ TEST(ServerLoad, FullQueueAnswers503WithRetryAfter) {
   EXPECT_GE(busy, 1);
   auto metrics = server.client().Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find(R"(visearch_rejected_requests_total{reason="queue_full"})"), std::string::npos);
+  EXPECT_NE(metrics->body.find(R"(visearch_rejected_requests_total{reason="queue_full"})"),
+            std::string::npos);
 }
 
 TEST(ServerLoad, DeadlineExceededAnswers504) {
@@ -57,7 +59,8 @@ TEST(ServerLoad, DeadlineExceededAnswers504) {
 }
 
 TEST(ServerLoad, SigtermDrainsInFlightRequestsAndExitsZero) {
-  ServerProcess server({"--models", "picodet_s_416", "--workers", "1", "--threads-per-worker", "1", "--queue-size", "8"});
+  ServerProcess server(
+      {"--models", "picodet_s_416", "--workers", "1", "--threads-per-worker", "1", "--queue-size", "8"});
   ASSERT_TRUE(server.ready()) << server.log();
   const std::string jpeg = read_file(sample("bus.jpg"));
   std::vector<std::future<int>> in_flight;

@@ -44,7 +44,8 @@ Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>&
       return Unexpected{ErrorCode::kInference, "stride " + std::to_string(stride) + ": expected outputs [1," +
                                                    std::to_string(cells) + "," + std::to_string(num_classes) +
                                                    "] and [1," + std::to_string(cells) + "," +
-                                                   std::to_string(4 * bins) + "], got " + describe_outputs(outputs)};
+                                                   std::to_string(4 * bins) + "], got " +
+                                                   describe_outputs(outputs)};
     }
     const auto s = static_cast<float>(stride);
     for (int y = 0; y < grid_h; ++y) {
@@ -90,11 +91,14 @@ Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, std::vector<in
     } else if (rule == "legacy_nanodet") {
       params.anchor = AnchorRule::kLegacyNanoDet;
     } else {
-      return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.anchor must be cell_centre or legacy_nanodet"};
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        spec.source_path + ": decoder.anchor must be cell_centre or legacy_nanodet"};
     }
   }
-  if (params.strides.empty() || std::any_of(params.strides.begin(), params.strides.end(), [](int s) { return s <= 0; })) {
-    return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.strides must be positive integers"};
+  if (params.strides.empty() ||
+      std::any_of(params.strides.begin(), params.strides.end(), [](int s) { return s <= 0; })) {
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      spec.source_path + ": decoder.strides must be positive integers"};
   }
   if (params.reg_max < 1 || params.reg_max > 64) {
     return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.reg_max must be in 1..64"};

@@ -6,7 +6,9 @@
 namespace visearch {
 namespace {
 
-float sigmoid(float x) { return 1.F / (1.F + std::exp(-x)); }
+float sigmoid(float x) {
+  return 1.F / (1.F + std::exp(-x));
+}
 
 class FastestDetDecoder final : public Decoder {
  public:
@@ -20,8 +22,9 @@ class FastestDetDecoder final : public Decoder {
       if (t.shape.size() == 4 && t.shape[0] == 1 && t.shape[1] == 5 + num_classes_) out = &t;
     }
     if (out == nullptr) {
-      return Unexpected{ErrorCode::kInference, "FastestDet: expected output [1," + std::to_string(5 + num_classes_) +
-                                                   ",H,W], got " + describe_outputs(outputs)};
+      return Unexpected{ErrorCode::kInference, "FastestDet: expected output [1," +
+                                                   std::to_string(5 + num_classes_) + ",H,W], got " +
+                                                   describe_outputs(outputs)};
     }
     const auto grid_h = static_cast<int>(out->shape[2]);
     const auto grid_w = static_cast<int>(out->shape[3]);
@@ -43,10 +46,13 @@ class FastestDetDecoder final : public Decoder {
             best_class = k;
           }
         }
-        const float score = std::pow(std::max(obj, 0.F), obj_power_) * std::pow(std::max(best, 0.F), cls_power_);
+        const float score =
+            std::pow(std::max(obj, 0.F), obj_power_) * std::pow(std::max(best, 0.F), cls_power_);
         if (score < score_threshold) continue;
-        const float cx = (static_cast<float>(gx) + std::tanh(data[plane + cell])) / static_cast<float>(grid_w);
-        const float cy = (static_cast<float>(gy) + std::tanh(data[2 * plane + cell])) / static_cast<float>(grid_h);
+        const float cx =
+            (static_cast<float>(gx) + std::tanh(data[plane + cell])) / static_cast<float>(grid_w);
+        const float cy =
+            (static_cast<float>(gy) + std::tanh(data[2 * plane + cell])) / static_cast<float>(grid_h);
         const float w = sigmoid(data[3 * plane + cell]);
         const float h = sigmoid(data[4 * plane + cell]);
         candidates.push_back(Candidate{

@@ -27,7 +27,8 @@ Result<std::vector<Anchor>> read_anchors(const std::string& path) {
     std::istringstream fields(line);
     Anchor a{};
     if (!(fields >> a.yc >> a.xc >> a.h >> a.w)) {
-      return Unexpected{ErrorCode::kInvalidSpec, path + ":" + std::to_string(line_no) + ": expected 4 numbers"};
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        path + ":" + std::to_string(line_no) + ": expected 4 numbers"};
     }
     anchors.push_back(a);
   }
@@ -36,8 +37,8 @@ Result<std::vector<Anchor>> read_anchors(const std::string& path) {
 
 class SsdDecoder final : public Decoder {
  public:
-  SsdDecoder(std::vector<Anchor> anchors, std::vector<int> score_columns, std::array<float, 4> scales, Size input,
-             std::string boxes_name, std::string scores_name)
+  SsdDecoder(std::vector<Anchor> anchors, std::vector<int> score_columns, std::array<float, 4> scales,
+             Size input, std::string boxes_name, std::string scores_name)
       : anchors_(std::move(anchors)),
         score_columns_(std::move(score_columns)),
         scales_(scales),
@@ -55,7 +56,8 @@ class SsdDecoder final : public Decoder {
         scores->shape.size() != 3 || scores->shape[1] != count) {
       return Unexpected{ErrorCode::kInference, "SSD: expected outputs " + boxes_name_ + "[1," +
                                                    std::to_string(count) + ",4] and " + scores_name_ + "[1," +
-                                                   std::to_string(count) + ",K], got " + describe_outputs(outputs)};
+                                                   std::to_string(count) + ",K], got " +
+                                                   describe_outputs(outputs)};
     }
     const auto columns = static_cast<int>(scores->shape[2]);
     for (int col : score_columns_) {
@@ -83,8 +85,8 @@ class SsdDecoder final : public Decoder {
       const float h = std::exp(enc[2] / scales_[2]) * a.h;
       const float w = std::exp(enc[3] / scales_[3]) * a.w;
       candidates.push_back(Candidate{
-          InputBox{(xc - w / 2.F) * iw, (yc - h / 2.F) * ih, (xc + w / 2.F) * iw, (yc + h / 2.F) * ih}, best_label,
-          best});
+          InputBox{(xc - w / 2.F) * iw, (yc - h / 2.F) * ih, (xc + w / 2.F) * iw, (yc + h / 2.F) * ih},
+          best_label, best});
     }
     return candidates;
   }
@@ -118,13 +120,14 @@ void register_ssd(FamilyRegistry& registry) {
       for (std::size_t i = 0; i < spec.labels.size(); ++i) columns.push_back(static_cast<int>(i) + 1);
     }
     if (columns.size() != spec.labels.size()) {
-      return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.score_columns must have one entry per label"};
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        spec.source_path + ": decoder.score_columns must have one entry per label"};
     }
     const auto scales = spec.decoder.value("box_scales", std::array<float, 4>{10.F, 10.F, 5.F, 5.F});
-    return std::unique_ptr<Decoder>(std::make_unique<SsdDecoder>(
-        std::move(*anchors), std::move(columns), scales, spec.preprocess.size,
-        spec.decoder.value("boxes_output", std::string("box_encodings")),
-        spec.decoder.value("scores_output", std::string("class_scores"))));
+    return std::unique_ptr<Decoder>(
+        std::make_unique<SsdDecoder>(std::move(*anchors), std::move(columns), scales, spec.preprocess.size,
+                                     spec.decoder.value("boxes_output", std::string("box_encodings")),
+                                     spec.decoder.value("scores_output", std::string("class_scores"))));
   });
 }
 

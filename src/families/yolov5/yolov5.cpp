@@ -16,8 +16,9 @@ class Yolov5Decoder final : public Decoder {
       if (t.shape.size() == 3 && t.shape[0] == 1 && t.shape[2] == 5 + num_classes_) out = &t;
     }
     if (out == nullptr) {
-      return Unexpected{ErrorCode::kInference, "YOLOv5: expected output [1,N," + std::to_string(5 + num_classes_) +
-                                                   "], got " + describe_outputs(outputs)};
+      return Unexpected{ErrorCode::kInference, "YOLOv5: expected output [1,N," +
+                                                   std::to_string(5 + num_classes_) + "], got " +
+                                                   describe_outputs(outputs)};
     }
     const std::size_t cols = 5 + static_cast<std::size_t>(num_classes_);
     std::vector<Candidate> candidates;
@@ -44,7 +45,8 @@ class Yolov5Decoder final : public Decoder {
 
 void register_yolov5(FamilyRegistry& registry) {
   registry.add("yolov5", [](const DecoderContext& ctx) -> Result<std::unique_ptr<Decoder>> {
-    return std::unique_ptr<Decoder>(std::make_unique<Yolov5Decoder>(static_cast<int>(ctx.spec.labels.size())));
+    return std::unique_ptr<Decoder>(
+        std::make_unique<Yolov5Decoder>(static_cast<int>(ctx.spec.labels.size())));
   });
 }
 

@@ -19,7 +19,8 @@ class YoloxDecoder final : public Decoder {
     const Tensor* out = find_output_by_shape(outputs, {1, rows, cols});
     if (out == nullptr) {
       return Unexpected{ErrorCode::kInference, "YOLOX: expected output [1," + std::to_string(rows) + "," +
-                                                   std::to_string(cols) + "], got " + describe_outputs(outputs)};
+                                                   std::to_string(cols) + "], got " +
+                                                   describe_outputs(outputs)};
     }
     std::vector<Candidate> candidates;
     const float* row = out->data.data();
@@ -39,8 +40,8 @@ class YoloxDecoder final : public Decoder {
           const float cy = (row[1] + static_cast<float>(gy)) * s;
           const float hw = std::exp(row[2]) * s / 2.F;
           const float hh = std::exp(row[3]) * s / 2.F;
-          candidates.push_back(Candidate{InputBox{cx - hw, cy - hh, cx + hw, cy + hh},
-                                         static_cast<int>(best - cls), score});
+          candidates.push_back(
+              Candidate{InputBox{cx - hw, cy - hh, cx + hw, cy + hh}, static_cast<int>(best - cls), score});
         }
       }
     }
@@ -59,10 +60,11 @@ void register_yolox(FamilyRegistry& registry) {
   registry.add("yolox", [](const DecoderContext& ctx) -> Result<std::unique_ptr<Decoder>> {
     std::vector<int> strides = ctx.spec.decoder.value("strides", std::vector<int>{8, 16, 32});
     for (int s : strides) {
-      if (s <= 0) return Unexpected{ErrorCode::kInvalidSpec, ctx.spec.source_path + ": strides must be positive"};
+      if (s <= 0)
+        return Unexpected{ErrorCode::kInvalidSpec, ctx.spec.source_path + ": strides must be positive"};
     }
-    return std::unique_ptr<Decoder>(std::make_unique<YoloxDecoder>(std::move(strides), ctx.spec.preprocess.size,
-                                                                   static_cast<int>(ctx.spec.labels.size())));
+    return std::unique_ptr<Decoder>(std::make_unique<YoloxDecoder>(
+        std::move(strides), ctx.spec.preprocess.size, static_cast<int>(ctx.spec.labels.size())));
   });
 }
 

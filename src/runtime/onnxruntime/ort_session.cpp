@@ -4,9 +4,9 @@
 //   $VISEARCH_ORT_LIBRARY, the path found at configure time, libonnxruntime.so.1.
 #include <dlfcn.h>
 
+#include <onnxruntime_cxx_api.h>
 #include <cstdlib>
 #include <mutex>
-#include <onnxruntime_cxx_api.h>
 
 #include "runtime/inference_session.h"
 
@@ -25,7 +25,8 @@ OrtRuntime& ort_runtime() {
   static std::once_flag once;
   std::call_once(once, [] {
     std::vector<std::string> candidates;
-    if (const char* env_path = std::getenv("VISEARCH_ORT_LIBRARY"); env_path != nullptr && *env_path != '\0') {
+    if (const char* env_path = std::getenv("VISEARCH_ORT_LIBRARY");
+        env_path != nullptr && *env_path != '\0') {
       candidates.emplace_back(env_path);
     }
     candidates.emplace_back(VISEARCH_ORT_LIBRARY);
@@ -53,8 +54,8 @@ OrtRuntime& ort_runtime() {
     const OrtApi* api = base->GetApi(ORT_API_VERSION);
     if (api == nullptr) {
       runtime.error = std::string("the ONNX Runtime library (") + base->GetVersionString() +
-                      ") is older than the headers visearch was built with (API " + std::to_string(ORT_API_VERSION) +
-                      ")";
+                      ") is older than the headers visearch was built with (API " +
+                      std::to_string(ORT_API_VERSION) + ")";
       return;
     }
     Ort::InitApi(api);
@@ -98,9 +99,11 @@ class OrtSession final : public InferenceSession {
   [[nodiscard]] const std::vector<TensorInfo>& inputs() const override { return inputs_; }
   [[nodiscard]] const std::vector<TensorInfo>& outputs() const override { return outputs_; }
 
-  Result<std::vector<Tensor>> run(std::span<const float> input, std::span<const std::int64_t> shape) override {
+  Result<std::vector<Tensor>> run(std::span<const float> input,
+                                  std::span<const std::int64_t> shape) override {
     if (inputs_.size() != 1) {
-      return Unexpected{ErrorCode::kInference, "model has " + std::to_string(inputs_.size()) + " inputs, expected 1"};
+      return Unexpected{ErrorCode::kInference,
+                        "model has " + std::to_string(inputs_.size()) + " inputs, expected 1"};
     }
     try {
       const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
@@ -145,7 +148,8 @@ Result<std::string> onnxruntime_version() {
   return runtime.version;
 }
 
-Result<std::unique_ptr<InferenceSession>> open_onnx_session(const std::string& path, const RuntimeOptions& options) {
+Result<std::unique_ptr<InferenceSession>> open_onnx_session(const std::string& path,
+                                                            const RuntimeOptions& options) {
   OrtRuntime& runtime = ort_runtime();
   if (!runtime.ok) return Unexpected{ErrorCode::kInference, runtime.error};
   try {

@@ -83,8 +83,8 @@ TEST(InputTransform, LetterboxRoundingIsDeclared) {
   const auto floor = InputTransform::make(ResizeMode::kLetterboxCentred, Size{640, 426}, Size{416, 416});
   EXPECT_EQ(floor.content_size(), (Size{416, 276}));
   EXPECT_EQ(floor.offset_y(), 70);
-  const auto nearest =
-      InputTransform::make(ResizeMode::kLetterboxCentred, Size{640, 426}, Size{416, 416}, SizeRounding::kNearest);
+  const auto nearest = InputTransform::make(ResizeMode::kLetterboxCentred, Size{640, 426}, Size{416, 416},
+                                            SizeRounding::kNearest);
   EXPECT_EQ(nearest.content_size(), (Size{416, 277}));
   EXPECT_EQ(nearest.offset_y(), 69);
   // The mapping back still uses the exact scale r.

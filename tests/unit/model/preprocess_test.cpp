@@ -23,8 +23,8 @@ TEST(Preprocess, NormalisesInTheDeclaredChannelOrder) {
   spec.std = {2.F, 4.F, 5.F};
   const PreparedInput p = preprocess_image(solid(16, 16, 200, 100, 50), spec);
   ASSERT_EQ(p.tensor.size(), 3U * 64U);
-  EXPECT_FLOAT_EQ(p.tensor[0], (50.F - 10.F) / 2.F);         // B plane first
-  EXPECT_FLOAT_EQ(p.tensor[64], (100.F - 20.F) / 4.F);       // G
+  EXPECT_FLOAT_EQ(p.tensor[0], (50.F - 10.F) / 2.F);          // B plane first
+  EXPECT_FLOAT_EQ(p.tensor[64], (100.F - 20.F) / 4.F);        // G
   EXPECT_FLOAT_EQ(p.tensor[128 + 63], (200.F - 30.F) / 5.F);  // R
 }
 

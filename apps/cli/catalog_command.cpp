@@ -1,0 +1,306 @@
+#include "cli/catalog_command.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "io/image_decode.h"
+#include "search/catalog_import.h"
+#include "search/catalog_store.h"
+#include "search/demo_catalog.h"
+#include "search/label_mapping.h"
+#include "search/object_analysis.h"
+#include "search/search_json.h"
+
+namespace visearch::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kDefaultDetector = "picodet_s_416";
+constexpr const char* kDefaultEmbedder = "mobilenetv2_embed";
+
+struct CatalogArgs {
+  ModelOptions model_options;
+  std::string data_dir;
+  std::string format;
+  // import
+  std::string file;
+  std::string images_dir;
+  bool strict = false;
+  bool progress = false;
+  std::string detector = kDefaultDetector;
+  std::string embedder = kDefaultEmbedder;
+  // delete
+  std::vector<std::string> ids;
+  // list
+  std::string text;
+  std::string category;
+  int limit = 20;
+  int offset = 0;
+  // gc
+  int min_age_s = 600;
+  // demo
+  std::string out_dir;
+  std::string shared_dir;
+  std::string mapping;
+  search::DemoOptions demo;
+};
+
+bool as_json(const std::string& format) { return format.empty() ? !stdout_is_terminal() : format == "json"; }
+
+Result<std::string> read_text_file(const std::string& path) {
+  auto bytes = read_file_bytes(path, std::uint64_t{1} << 30U);
+  if (!bytes) return bytes.error();
+  return std::string(bytes->begin(), bytes->end());
+}
+
+int run_import(const CatalogArgs& args) {
+  auto data_dir = resolve_data_dir(args.data_dir);
+  if (!data_dir) return report_error(data_dir.error());
+  auto format = search::import_format_of(args.file);
+  if (!format) return report_error(format.error());
+  auto text = read_text_file(args.file);
+  if (!text) return report_error(args.file, text.error());
+  const search::ParsedCatalog parsed = search::parse_catalog(*text, *format);
+
+  auto models = load_search_models(args.model_options, args.detector, args.embedder);
+  if (!models) return report_error(models.error());
+  auto store = search::CatalogStore::open(*data_dir, true);
+  if (!store) return report_error(store.error());
+  if (auto bound = (*store)->bind_embedder(models->embedder->spec().name, models->embedder->dimension(),
+                                           models->detector->spec().name);
+      !bound) {
+    return report_error(bound.error());
+  }
+  const Detector& detector = *models->detector;
+  const Embedder& embedder = *models->embedder;
+  const auto analyze = [&](std::span<const std::uint8_t> bytes) -> Result<search::AnalyzedImage> {
+    auto decoded = decode_image(bytes, DecodeLimits{});
+    if (!decoded) return decoded.error();
+    auto objects = search::analyze_product_image(decoded->image, 0, detector, embedder);
+    if (!objects) return objects.error();
+    return search::AnalyzedImage{decoded->format, decoded->image.width, decoded->image.height, std::move(*objects)};
+  };
+  search::ImportOptions options;
+  options.strict = args.strict;
+  options.images_dir = args.images_dir;
+  options.base_dir = fs::path(args.file).parent_path().string();
+  const bool show_progress = args.progress || stderr_is_terminal();
+  if (show_progress) {
+    options.progress = [](std::size_t done, std::size_t total) {
+      std::fprintf(stderr, "indexed %zu/%zu products\n", done, total);
+      std::fflush(stderr);
+    };
+  }
+  auto report = search::import_catalog(**store, parsed, analyze, options);
+  if (!report) return report_error(report.error());
+  for (const search::RowError& e : report->errors) {
+    std::fprintf(stderr, "visearch: error: %s:%zu%s: %s\n", args.file.c_str(), e.line,
+                 e.id.empty() ? "" : (" (id " + e.id + ")").c_str(), e.message.c_str());
+  }
+  if (as_json(args.format)) {
+    std::cout << search::import_report_to_json(*report).dump() << '\n';
+  } else if (report->committed) {
+    std::printf("imported %d new, %d updated products (%d images indexed, %d reused); %zu failed; generation %lld\n",
+                report->inserted, report->updated, report->images_indexed, report->images_reused,
+                report->errors.size(), static_cast<long long>(report->generation));
+  } else {
+    std::printf("nothing imported: %zu row%s failed%s\n", report->errors.size(), report->errors.size() == 1 ? "" : "s",
+                args.strict && !report->errors.empty() ? " (--strict)" : "");
+  }
+  return report->errors.empty() ? 0 : 1;
+}
+
+int run_delete(const CatalogArgs& args) {
+  auto data_dir = resolve_data_dir(args.data_dir);
+  if (!data_dir) return report_error(data_dir.error());
+  auto store = search::CatalogStore::open(*data_dir, false);
+  if (!store) return report_error(store.error());
+  auto removed = (*store)->remove(args.ids);
+  if (!removed) return report_error(removed.error());
+  int exit_code = 0;
+  for (const std::string& id : args.ids) {
+    if (std::find(removed->begin(), removed->end(), id) == removed->end()) {
+      exit_code = report_error(Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+    }
+  }
+  if (as_json(args.format)) {
+    std::cout << json{{"deleted", *removed}}.dump() << '\n';
+  } else {
+    std::printf("deleted %zu product%s\n", removed->size(), removed->size() == 1 ? "" : "s");
+  }
+  return exit_code;
+}
+
+int run_stats(const CatalogArgs& args) {
+  auto data_dir = resolve_data_dir(args.data_dir);
+  if (!data_dir) return report_error(data_dir.error());
+  auto store = search::CatalogStore::open(*data_dir, false);
+  if (!store) return report_error(store.error());
+  auto stats = (*store)->stats();
+  if (!stats) return report_error(stats.error());
+  if (as_json(args.format)) {
+    std::cout << search::stats_to_json(*stats).dump() << '\n';
+    return 0;
+  }
+  std::printf("catalog %s\n  products %lld, images %lld, vectors %lld, generation %lld\n", data_dir->c_str(),
+              static_cast<long long>(stats->products), static_cast<long long>(stats->images),
+              static_cast<long long>(stats->vectors), static_cast<long long>(stats->generation));
+  std::printf("  embedder %s (%d-d), detector %s, database %.1f MB\n",
+              stats->embedder.empty() ? "-" : stats->embedder.c_str(), stats->dimension,
+              stats->detector.empty() ? "-" : stats->detector.c_str(),
+              static_cast<double>(stats->database_bytes) / 1e6);
+  for (const auto& [category, count] : stats->categories) {
+    std::printf("  %-28s %lld\n", category.empty() ? "(none)" : category.c_str(), static_cast<long long>(count));
+  }
+  return 0;
+}
+
+int run_list(const CatalogArgs& args) {
+  auto data_dir = resolve_data_dir(args.data_dir);
+  if (!data_dir) return report_error(data_dir.error());
+  auto store = search::CatalogStore::open(*data_dir, false);
+  if (!store) return report_error(store.error());
+  search::ProductQuery query;
+  query.text = args.text;
+  query.filters.category = args.category;
+  query.limit = args.limit;
+  query.offset = args.offset;
+  auto page = (*store)->query(query);
+  if (!page) return report_error(page.error());
+  if (as_json(args.format)) {
+    json products = json::array();
+    for (const search::Product& p : page->products) products.push_back(search::product_to_json(p));
+    std::cout << json{{"total", page->total}, {"products", products}}.dump() << '\n';
+    return 0;
+  }
+  for (const search::Product& p : page->products) {
+    std::printf("%-24s %-44s %-20s %10s\n", p.id.c_str(), p.title.c_str(), p.category.c_str(),
+                p.price ? (std::to_string(*p.price).substr(0, std::to_string(*p.price).find('.') + 3) + " " + p.currency).c_str()
+                        : "-");
+  }
+  std::printf("%zu of %lld products\n", page->products.size(), static_cast<long long>(page->total));
+  return 0;
+}
+
+int run_gc(const CatalogArgs& args) {
+  auto data_dir = resolve_data_dir(args.data_dir);
+  if (!data_dir) return report_error(data_dir.error());
+  auto store = search::CatalogStore::open(*data_dir, false);
+  if (!store) return report_error(store.error());
+  auto removed = (*store)->collect_garbage(args.min_age_s);
+  if (!removed) return report_error(removed.error());
+  std::printf("removed %d unreferenced image file%s\n", *removed, *removed == 1 ? "" : "s");
+  return 0;
+}
+
+int run_demo(const CatalogArgs& args) {
+  auto mapping = search::LabelMapping::load(args.mapping.empty() ? search::default_label_mapping_path() : args.mapping);
+  if (!mapping) return report_error(mapping.error());
+  const fs::path shared(args.shared_dir);
+  std::vector<search::LabelledBox> boxes;
+  auto yolo = search::read_yolo_boxes((shared / "coco128-train2017").string(), "coco128");
+  if (!yolo) return report_error(yolo.error());
+  boxes.insert(boxes.end(), yolo->begin(), yolo->end());
+  auto coco = search::read_coco_boxes((shared / "coco-mini-train2017" / "annotations" / "instances_train2017.json").string(),
+                                      (shared / "coco-mini-train2017" / "train2017").string(), "coco-mini");
+  if (!coco) return report_error(coco.error());
+  boxes.insert(boxes.end(), coco->begin(), coco->end());
+  auto report = search::write_demo_catalog(boxes, *mapping, args.out_dir, args.demo);
+  if (!report) return report_error(report.error());
+  std::printf("wrote %d products in %zu categories to %s/products.jsonl\n", report->products, report->per_label.size(),
+              args.out_dir.c_str());
+  return 0;
+}
+
+void add_data_dir_option(CLI::App& cmd, CatalogArgs& args) {
+  cmd.add_option("--data-dir", args.data_dir, "Catalog folder (default: $VISEARCH_DATA_DIR)");
+  cmd.add_option("--format", args.format, "json or table; default json unless stdout is a terminal")
+      ->check(CLI::IsMember({"json", "table"}));
+}
+
+}  // namespace
+
+Result<std::string> resolve_data_dir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("VISEARCH_DATA_DIR");
+  if (env != nullptr && *env != '\0') return std::string(env);
+  return Unexpected{ErrorCode::kInvalidArgument, "no catalog folder: give --data-dir DIR (or set VISEARCH_DATA_DIR)"};
+}
+
+Result<SearchModels> load_search_models(const ModelOptions& options, const std::string& detector_name,
+                                        const std::string& embedder_name) {
+  const ModelRepository repository = make_repository(options);
+  RuntimeOptions runtime;
+  runtime.intra_op_threads = options.threads;
+  auto detector_spec = repository.find_spec(detector_name);
+  if (!detector_spec) return detector_spec.error();
+  auto detector = Detector::load(*detector_spec, repository, families(), runtime);
+  if (!detector) return detector.error();
+  auto embedder_spec = repository.find_spec(embedder_name);
+  if (!embedder_spec) return embedder_spec.error();
+  auto embedder = Embedder::load(*embedder_spec, repository, runtime);
+  if (!embedder) return embedder.error();
+  return SearchModels{std::move(*detector), std::move(*embedder)};
+}
+
+void add_catalog_command(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<CatalogArgs>();
+  CLI::App* catalog = app.add_subcommand("catalog", "Manage the product catalog used by visual search");
+  catalog->require_subcommand(1);
+
+  CLI::App* import = catalog->add_subcommand(
+      "import", "Import (upsert by id) products from .jsonl, .csv or .json; one transaction per file");
+  import->add_option("file", args->file, "Product file (.jsonl, .csv or .json)")->required()->check(CLI::ExistingFile);
+  import->add_option("--images", args->images_dir, "Folder that relative image paths start from (default: the file's)");
+  import->add_flag("--strict", args->strict, "Import nothing when any row is bad");
+  import->add_flag("--progress", args->progress, "Print a progress line per product on stderr");
+  import->add_option("--model", args->detector, "Detector for the products' main objects")->capture_default_str();
+  import->add_option("--embed-model", args->embedder, "Embedding model for the object crops")->capture_default_str();
+  add_model_options(*import, args->model_options);
+  add_data_dir_option(*import, *args);
+  import->callback([args, exit_code] { *exit_code = run_import(*args); });
+
+  CLI::App* remove = catalog->add_subcommand("delete", "Delete products by id (one transaction)");
+  remove->add_option("ids", args->ids, "Product ids")->required();
+  add_data_dir_option(*remove, *args);
+  remove->callback([args, exit_code] { *exit_code = run_delete(*args); });
+
+  CLI::App* stats = catalog->add_subcommand("stats", "Counts, categories, embedder and size of the catalog");
+  add_data_dir_option(*stats, *args);
+  stats->callback([args, exit_code] { *exit_code = run_stats(*args); });
+
+  CLI::App* list = catalog->add_subcommand("list", "List products, optionally matching words (FTS5) or a category");
+  list->add_option("-q,--query", args->text, "Words that must all match (the last one as a prefix)");
+  list->add_option("--category", args->category, "Only this category");
+  list->add_option("--limit", args->limit, "At most N products")->check(CLI::Range(1, 1000))->capture_default_str();
+  list->add_option("--offset", args->offset, "Skip the first N")->check(CLI::Range(0, 100000000));
+  add_data_dir_option(*list, *args);
+  list->callback([args, exit_code] { *exit_code = run_list(*args); });
+
+  CLI::App* gc = catalog->add_subcommand("gc", "Delete image files no product references (left by failed imports)");
+  gc->add_option("--min-age", args->min_age_s, "Only files older than this many seconds")->capture_default_str();
+  add_data_dir_option(*gc, *args);
+  gc->callback([args, exit_code] { *exit_code = run_gc(*args); });
+
+  CLI::App* demo = catalog->add_subcommand(
+      "demo", "Write a demo product file (crops of the labelled COCO objects in the shared data) to import");
+  demo->add_option("--out", args->out_dir, "Folder for products.jsonl and images/")->required();
+  demo->add_option("--shared", args->shared_dir, "The shared data folder (with coco128-train2017, coco-mini-train2017)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  demo->add_option("--mapping", args->mapping, "Label mapping for categories (default: the shipped one)");
+  demo->add_option("--max-per-label", args->demo.max_per_label, "At most N products per object class")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  demo->add_option("--min-side", args->demo.min_side, "Skip objects smaller than this (pixels)")
+      ->check(CLI::Range(8, 10000))
+      ->capture_default_str();
+  demo->add_option("--seed", args->demo.seed, "Seed for brands, titles and prices")->capture_default_str();
+  demo->callback([args, exit_code] { *exit_code = run_demo(*args); });
+}
+
+}  // namespace visearch::cli

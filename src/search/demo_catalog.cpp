@@ -1,0 +1,330 @@
+#include "search/demo_catalog.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "io/image_decode.h"
+#include "model/embedder.h"
+#include "model/preprocess.h"
+
+namespace visearch::search {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Result<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Unexpected{ErrorCode::kNotFound, "cannot read " + path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// SplitMix64: a small, well-mixed deterministic generator (stable across platforms, unlike std:: dists).
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27U)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31U);
+}
+
+std::uint64_t hash_text(const std::string& text, std::uint64_t seed) {
+  std::uint64_t h = mix(seed);
+  for (char c : text) h = mix(h ^ static_cast<unsigned char>(c));
+  return h;
+}
+
+std::string capitalise_words(std::string text) {
+  bool start = true;
+  for (char& c : text) {
+    if (start && std::isalpha(static_cast<unsigned char>(c)) != 0) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    start = c == ' ' || c == '-';
+  }
+  return text;
+}
+
+std::string slug(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0) {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    } else if (!out.empty() && out.back() != '-') {
+      out.push_back('-');
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+struct PriceRange {
+  double low;
+  double high;
+};
+
+PriceRange price_range(const std::string& label) {
+  static const std::map<std::string, PriceRange> kRanges = {
+      {"car", {8000, 45000}},        {"motorcycle", {2500, 16000}}, {"bus", {900, 4000}},
+      {"train", {60, 900}},          {"truck", {9000, 60000}},      {"boat", {400, 25000}},
+      {"airplane", {40, 600}},       {"bicycle", {180, 2400}},      {"tv", {180, 2200}},
+      {"laptop", {350, 2600}},       {"refrigerator", {450, 2800}}, {"oven", {300, 2200}},
+      {"microwave", {70, 400}},      {"bed", {250, 2500}},          {"couch", {350, 3200}},
+      {"dining table", {150, 1800}}, {"chair", {40, 650}},          {"bench", {90, 900}},
+      {"suitcase", {60, 480}},       {"skis", {180, 900}},          {"snowboard", {160, 750}},
+      {"surfboard", {220, 1100}},    {"toilet", {150, 900}},        {"sink", {90, 700}},
+      {"person", {25, 240}},         {"horse", {60, 900}},          {"cell phone", {120, 1300}},
+  };
+  auto it = kRanges.find(label);
+  return it != kRanges.end() ? it->second : PriceRange{4, 90};
+}
+
+constexpr std::array kBrands = {"Nordvik", "Aurora", "Kestrel", "Lumen", "Bramble", "Solace",
+                                "Vireo",   "Halden", "Copperleaf", "Orla", "Tamsin", "Greyfield"};
+constexpr std::array kStyles = {"Classic", "Everyday", "Studio", "Heritage", "Urban", "Compact",
+                                "Premium", "Essential", "Signature", "Field"};
+
+struct Rgb {
+  const char* name;
+  float r, g, b;
+};
+
+}  // namespace
+
+std::string dominant_colour_name(const std::uint8_t* rgb, std::size_t pixel_count) {
+  static constexpr std::array<Rgb, 11> kPalette{{{"black", 25, 25, 25},     {"white", 235, 235, 235},
+                                                 {"grey", 128, 128, 128},   {"red", 200, 30, 35},
+                                                 {"orange", 235, 130, 30},  {"yellow", 235, 215, 50},
+                                                 {"green", 50, 150, 60},    {"blue", 40, 80, 190},
+                                                 {"purple", 120, 50, 150},  {"pink", 235, 140, 170},
+                                                 {"brown", 120, 80, 45}}};
+  std::array<std::size_t, kPalette.size()> votes{};
+  for (std::size_t i = 0; i < pixel_count; i += 3) {  // every third pixel is plenty
+    const float r = rgb[i * 3];
+    const float g = rgb[i * 3 + 1];
+    const float b = rgb[i * 3 + 2];
+    std::size_t best = 0;
+    float best_d = 1e30F;
+    for (std::size_t c = 0; c < kPalette.size(); ++c) {
+      const float d = (r - kPalette[c].r) * (r - kPalette[c].r) + (g - kPalette[c].g) * (g - kPalette[c].g) +
+                      (b - kPalette[c].b) * (b - kPalette[c].b);
+      if (d < best_d) {
+        best_d = d;
+        best = c;
+      }
+    }
+    ++votes[best];
+  }
+  const auto winner = std::max_element(votes.begin(), votes.end()) - votes.begin();
+  return kPalette[static_cast<std::size_t>(winner)].name;
+}
+
+Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const std::string& dataset_name) {
+  auto yaml = read_text((fs::path(root) / "data.yaml").string());
+  if (!yaml) return yaml.error();
+  std::map<int, std::string> names;
+  {
+    std::istringstream lines(*yaml);
+    std::string line;
+    bool in_names = false;
+    while (std::getline(lines, line)) {
+      if (line.rfind("names:", 0) == 0) {
+        in_names = true;
+        continue;
+      }
+      if (!in_names) continue;
+      if (line.empty() || (line[0] != ' ' && line[0] != '\t')) break;
+      const std::size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t'\""));
+      value.erase(value.find_last_not_of(" \t'\"\r") + 1);
+      names[std::atoi(line.substr(0, colon).c_str())] = value;
+    }
+  }
+  if (names.empty()) return Unexpected{ErrorCode::kInvalidArgument, root + "/data.yaml: no \"names:\" block"};
+  std::vector<LabelledBox> boxes;
+  const fs::path labels_dir = fs::path(root) / "labels" / "train2017";
+  const fs::path images_dir = fs::path(root) / "images" / "train2017";
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(labels_dir, ec)) {
+    if (entry.path().extension() == ".txt") files.push_back(entry.path());
+  }
+  if (ec) return Unexpected{ErrorCode::kNotFound, "cannot list " + labels_dir.string() + ": " + ec.message()};
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    const fs::path image = images_dir / (file.stem().string() + ".jpg");
+    if (!fs::exists(image, ec)) continue;  // orphan label file
+    auto bytes = read_file_bytes(image.string(), std::uint64_t{64} << 20U);
+    if (!bytes) continue;
+    auto decoded = decode_image(*bytes, DecodeLimits{});
+    if (!decoded) continue;
+    const auto w = static_cast<float>(decoded->image.width);
+    const auto h = static_cast<float>(decoded->image.height);
+    auto text = read_text(file.string());
+    if (!text) return text.error();
+    std::istringstream lines(*text);
+    std::string line;
+    int line_number = 0;
+    while (std::getline(lines, line)) {
+      ++line_number;
+      std::istringstream fields(line);
+      int cls = -1;
+      float cx = 0;
+      float cy = 0;
+      float bw = 0;
+      float bh = 0;
+      if (!(fields >> cls >> cx >> cy >> bw >> bh)) continue;
+      auto name = names.find(cls);
+      if (name == names.end()) {
+        return Unexpected{ErrorCode::kInvalidArgument,
+                          file.string() + ":" + std::to_string(line_number) + ": class " + std::to_string(cls) + " not in data.yaml"};
+      }
+      boxes.push_back(LabelledBox{image.string(), dataset_name + "/" + image.filename().string(), name->second,
+                                  ImageBox{(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h}});
+    }
+  }
+  return boxes;
+}
+
+Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations, const std::string& images_dir,
+                                                 const std::string& dataset_name) {
+  auto text = read_text(annotations);
+  if (!text) return text.error();
+  const json doc = json::parse(*text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("annotations") || !doc.contains("images") ||
+      !doc.contains("categories")) {
+    return Unexpected{ErrorCode::kInvalidArgument, annotations + ": not a COCO instances file"};
+  }
+  std::map<long long, std::string> categories;
+  for (const auto& c : doc["categories"]) categories[c.value("id", -1LL)] = c.value("name", std::string());
+  std::map<long long, std::string> files;
+  for (const auto& image : doc["images"]) files[image.value("id", -1LL)] = image.value("file_name", std::string());
+  std::vector<LabelledBox> boxes;
+  for (const auto& a : doc["annotations"]) {
+    if (a.value("iscrowd", 0) != 0) continue;
+    const auto& bbox = a.at("bbox");
+    if (!bbox.is_array() || bbox.size() != 4) continue;
+    auto file = files.find(a.value("image_id", -1LL));
+    auto category = categories.find(a.value("category_id", -1LL));
+    if (file == files.end() || category == categories.end()) continue;
+    const float x = bbox[0].get<float>();
+    const float y = bbox[1].get<float>();
+    boxes.push_back(LabelledBox{(fs::path(images_dir) / file->second).string(), dataset_name + "/" + file->second,
+                                category->second, ImageBox{x, y, x + bbox[2].get<float>(), y + bbox[3].get<float>()}});
+  }
+  std::stable_sort(boxes.begin(), boxes.end(),
+                   [](const LabelledBox& a, const LabelledBox& b) { return a.image_path < b.image_path; });
+  return boxes;
+}
+
+Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, const LabelMapping& mapping,
+                                      const std::string& out_dir, const DemoOptions& options) {
+  DemoReport report;
+  std::error_code ec;
+  fs::create_directories(fs::path(out_dir) / "images", ec);
+  if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + out_dir + ": " + ec.message()};
+
+  // The largest objects of each label make the most product-like photos.
+  std::map<std::string, std::vector<const LabelledBox*>> by_label;
+  for (const LabelledBox& b : boxes) {
+    if (b.box.width() >= static_cast<float>(options.min_side) && b.box.height() >= static_cast<float>(options.min_side)) {
+      by_label[b.label].push_back(&b);
+    }
+  }
+  std::vector<const LabelledBox*> chosen;
+  for (auto& [label, list] : by_label) {
+    std::stable_sort(list.begin(), list.end(), [](const LabelledBox* a, const LabelledBox* b) { return a->box.area() > b->box.area(); });
+    if (list.size() > static_cast<std::size_t>(options.max_per_label)) list.resize(static_cast<std::size_t>(options.max_per_label));
+    chosen.insert(chosen.end(), list.begin(), list.end());
+  }
+  std::stable_sort(chosen.begin(), chosen.end(), [](const LabelledBox* a, const LabelledBox* b) { return a->image_path < b->image_path; });
+
+  std::ofstream out(fs::path(out_dir) / "products.jsonl", std::ios::binary | std::ios::trunc);
+  if (!out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/products.jsonl"};
+  std::map<std::string, int> counters;
+  std::string current_path;
+  Image current;
+  bool current_ok = false;
+  for (const LabelledBox* b : chosen) {
+    if (b->image_path != current_path) {
+      current_path = b->image_path;
+      current_ok = false;
+      auto bytes = read_file_bytes(current_path, std::uint64_t{64} << 20U);
+      if (bytes) {
+        auto decoded = decode_image(*bytes, DecodeLimits{});
+        if (decoded) {
+          current = std::move(decoded->image);
+          current_ok = true;
+        }
+      }
+      if (!current_ok) ++report.skipped_images;
+    }
+    if (!current_ok) continue;
+    const float mx = b->box.width() * options.margin;
+    const float my = b->box.height() * options.margin;
+    auto crop = crop_image(current, ImageBox{b->box.x1 - mx, b->box.y1 - my, b->box.x2 + mx, b->box.y2 + my});
+    if (!crop) continue;
+    Image photo = std::move(*crop);
+    const int long_side = std::max(photo.width, photo.height);
+    if (long_side > options.max_image_side) {
+      const double s = static_cast<double>(options.max_image_side) / long_side;
+      PreprocessSpec resize;
+      resize.size = Size{std::max(1, static_cast<int>(std::lround(photo.width * s))),
+                         std::max(1, static_cast<int>(std::lround(photo.height * s)))};
+      resize.interpolation = Interpolation::kArea;
+      photo = resize_for_input(photo, resize, nullptr);
+    }
+    auto jpeg = encode_jpeg(photo, options.jpeg_quality);
+    if (!jpeg) return jpeg.error();
+
+    const int number = ++counters[b->label];
+    const std::string id = "demo-" + slug(b->label) + "-" + (number < 10 ? "00" : number < 100 ? "0" : "") + std::to_string(number);
+    const std::string file = "images/" + id + ".jpg";
+    {
+      std::ofstream image_out(fs::path(out_dir) / file, std::ios::binary | std::ios::trunc);
+      image_out.write(reinterpret_cast<const char*>(jpeg->data()), static_cast<std::streamsize>(jpeg->size()));  // NOLINT
+      if (!image_out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/" + file};
+    }
+    const std::uint64_t h = hash_text(id, options.seed);
+    const LabelTerms terms = mapping.terms(b->label);
+    std::vector<std::string> nouns;
+    for (const std::string& k : terms.keywords) {
+      if (k != "person" && k.find(' ') == std::string::npos) nouns.push_back(k);
+    }
+    if (nouns.empty()) nouns = terms.keywords;
+    const std::string noun = nouns[(h >> 8U) % std::min<std::size_t>(nouns.size(), 3)];
+    const std::string colour = dominant_colour_name(photo.pixels.data(), static_cast<std::size_t>(photo.width) * photo.height);
+    const std::string brand = kBrands[h % kBrands.size()];
+    const std::string style = kStyles[(h >> 16U) % kStyles.size()];
+    const PriceRange range = price_range(b->label);
+    const double unit = static_cast<double>((h >> 24U) % 10000) / 10000.0;
+    const double price = std::floor(range.low + unit * (range.high - range.low)) + (range.high > 100 ? 0.0 : 0.99);
+    const std::string category = mapping.primary_category(b->label);
+    json product{{"id", id},
+                 {"title", brand + " " + style + " " + capitalise_words(colour + " " + noun)},
+                 {"description", "A " + colour + " " + noun + " from " + brand + "'s " + style +
+                                     " line. Demo product: an object cropped from the COCO image " + b->source +
+                                     " (Flickr, Creative Commons; see the COCO terms of use)."},
+                 {"category", category.empty() ? capitalise_words(b->label) : category},
+                 {"brand", brand},
+                 {"price", price},
+                 {"currency", "EUR"},
+                 {"attributes", {{"color", colour}, {"source", b->source}, {"object", b->label}}},
+                 {"images", json::array({file})}};
+    out << product.dump() << '\n';
+    ++report.products;
+    ++report.per_label[b->label];
+  }
+  out.flush();
+  if (!out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/products.jsonl"};
+  return report;
+}
+
+}  // namespace visearch::search

@@ -1,0 +1,264 @@
+#include "search/search_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_set>
+
+namespace visearch::search {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kCategoryShare = 0.6;  // label = 0.6 * category + 0.4 * text
+constexpr int kFullTextCandidates = 200;
+constexpr std::size_t kCategoryCandidates = 2000;
+
+struct Candidate {
+  double visual = -1;  // < 0: not computed yet
+  int image_n = 0;
+  double text_raw = 0;
+  double category = 0;
+};
+
+}  // namespace
+
+Result<Ranking> parse_ranking(std::string_view text) {
+  if (text == "fused") return Ranking::kFused;
+  if (text == "visual") return Ranking::kVisual;
+  if (text == "label") return Ranking::kLabel;
+  return Unexpected{ErrorCode::kInvalidArgument, "ranking must be fused, visual or label (got '" + std::string(text) + "')"};
+}
+
+std::string_view ranking_name(Ranking ranking) {
+  switch (ranking) {
+    case Ranking::kFused: return "fused";
+    case Ranking::kVisual: return "visual";
+    case Ranking::kLabel: return "label";
+  }
+  return "fused";
+}
+
+Result<std::unique_ptr<SearchService>> SearchService::open(const SearchServiceOptions& options) {
+  auto mapping = LabelMapping::load(options.mapping_path);
+  if (!mapping) return mapping.error();
+  auto store = CatalogStore::open(options.data_dir, options.create);
+  if (!store) return store.error();
+  return open(std::move(*store), std::move(*mapping), options.index, options.hnsw);
+}
+
+Result<std::unique_ptr<SearchService>> SearchService::open(std::unique_ptr<CatalogStore> store, LabelMapping mapping,
+                                                           IndexKind index, HnswParams hnsw) {
+  return std::unique_ptr<SearchService>(new SearchService(std::move(store), std::move(mapping), index, hnsw));
+}
+
+Result<std::shared_ptr<const IndexSnapshot>> SearchService::current_snapshot() {
+  auto reader = store_->reader();
+  if (!reader) return reader.error();
+  return snapshot_for(*reader);
+}
+
+Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(CatalogReader& reader) {
+  const auto fresh = [&]() -> std::shared_ptr<const IndexSnapshot> {
+    std::lock_guard lock(snapshot_mutex_);
+    return current_ && current_->generation == reader.generation() ? current_ : nullptr;
+  };
+  if (auto snapshot = fresh()) return snapshot;
+  std::lock_guard build_lock(build_mutex_);
+  if (auto snapshot = fresh()) return snapshot;
+
+  auto built = std::make_shared<IndexSnapshot>();
+  built->generation = reader.generation();
+  auto categories = reader.product_categories();
+  if (!categories) return categories.error();
+  for (auto& [id, category] : *categories) {
+    const auto number = static_cast<std::uint32_t>(built->product_ids.size());
+    built->product_number.emplace(id, number);
+    built->product_ids.push_back(id);
+    built->category_of.push_back(to_lower_ascii(category));
+  }
+  built->vectors_of.resize(built->product_ids.size());
+  for (std::uint32_t number = 0; number < built->product_ids.size(); ++number) {
+    built->products_in_category[built->category_of[number]].push_back(number);
+  }
+  std::unique_ptr<VectorIndexBuilder> builder;
+  Status dimension_ok = ok_status();
+  auto visited = reader.for_each_vector([&](const StoredVector& v) {
+    if (!dimension_ok) return;
+    auto it = built->product_number.find(v.product_id);
+    if (it == built->product_number.end() || v.embedding.empty()) return;
+    if (!builder) {
+      built->dimension = static_cast<int>(v.embedding.size());
+      builder = std::make_unique<VectorIndexBuilder>(index_kind_, built->dimension, hnsw_);
+    }
+    if (v.embedding.size() != static_cast<std::size_t>(built->dimension)) {
+      dimension_ok = Unexpected{ErrorCode::kIo, "catalog vector " + std::to_string(v.vector_id) + " has " +
+                                                    std::to_string(v.embedding.size()) + " values; expected " +
+                                                    std::to_string(built->dimension)};
+      return;
+    }
+    const auto vector_id = static_cast<std::uint32_t>(builder->size());
+    builder->add(v.embedding);
+    built->product_of.push_back(it->second);
+    built->image_of.push_back(v.image_n);
+    built->vectors_of[it->second].push_back(vector_id);
+  });
+  if (!visited) return visited.error();
+  if (!dimension_ok) return dimension_ok.error();
+  if (builder) built->index = builder->build();
+
+  std::shared_ptr<const IndexSnapshot> snapshot = std::move(built);
+  std::lock_guard lock(snapshot_mutex_);
+  if (!current_ || current_->generation < snapshot->generation) current_ = snapshot;
+  return snapshot;
+}
+
+Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& reader, const IndexSnapshot& snapshot,
+                                                             const QueryObject& object, const SearchOptions& options,
+                                                             const std::vector<std::uint32_t>* allowed) {
+  std::unordered_map<std::uint32_t, Candidate> candidates;
+  const bool use_visual = options.ranking != Ranking::kLabel && !object.embedding.empty() && snapshot.index;
+  const bool use_label = options.ranking != Ranking::kVisual && !object.label.empty();
+  const std::span<const float> query(object.embedding);
+
+  const auto score_visual = [&](std::uint32_t product, Candidate& c) {
+    c.visual = 0;
+    for (std::uint32_t v : snapshot.vectors_of[product]) {
+      const double s = std::clamp(static_cast<double>(snapshot.index->similarity(query, v)), 0.0, 1.0);
+      if (s > c.visual) {
+        c.visual = s;
+        c.image_n = snapshot.image_of[v];
+      }
+    }
+  };
+
+  if (use_visual) {
+    if (allowed != nullptr) {
+      for (std::uint32_t product : *allowed) score_visual(product, candidates[product]);
+    } else {
+      const std::size_t k = std::clamp<std::size_t>(static_cast<std::size_t>(options.limit) * 20, 200, 2000);
+      for (const Neighbor& n : snapshot.index->search(query, k)) {
+        Candidate& c = candidates[snapshot.product_of[n.id]];
+        const double s = std::clamp(static_cast<double>(n.similarity), 0.0, 1.0);
+        if (c.visual < s) {
+          c.visual = s;
+          c.image_n = snapshot.image_of[n.id];
+        }
+      }
+    }
+  }
+
+  LabelTerms terms;
+  double best_text = 0;
+  std::unordered_set<std::string> label_categories;
+  if (use_label) {
+    terms = mapping_.terms(object.label);
+    for (const std::string& c : terms.categories) label_categories.insert(to_lower_ascii(c));
+    auto hits = reader.full_text(fts_any_phrase(terms.keywords), kFullTextCandidates);
+    if (!hits) return hits.error();
+    for (const auto& [id, relevance] : *hits) {
+      auto it = snapshot.product_number.find(id);
+      if (it == snapshot.product_number.end()) continue;
+      candidates[it->second].text_raw = relevance;
+      best_text = std::max(best_text, relevance);
+    }
+    for (const std::string& category : label_categories) {
+      auto it = snapshot.products_in_category.find(category);
+      if (it == snapshot.products_in_category.end()) continue;
+      const std::size_t n = std::min(it->second.size(), kCategoryCandidates);
+      for (std::size_t i = 0; i < n; ++i) candidates[it->second[i]];
+    }
+  }
+
+  std::unordered_set<std::uint32_t> allowed_set;
+  if (allowed != nullptr) allowed_set.insert(allowed->begin(), allowed->end());
+  struct Scored {
+    std::uint32_t product;
+    double score;
+    ScoreComponents components;
+    int image_n;
+  };
+  std::vector<Scored> scored;
+  scored.reserve(candidates.size());
+  const FusionWeights& w = mapping_.weights();
+  for (auto& [product, c] : candidates) {
+    if (allowed != nullptr && allowed_set.count(product) == 0) continue;
+    ScoreComponents parts;
+    if (use_visual) {
+      if (c.visual < 0) score_visual(product, c);
+      parts.visual = c.visual;
+    }
+    if (use_label) {
+      parts.category = label_categories.count(snapshot.category_of[product]) != 0 ? 1.0 : 0.0;
+      parts.text = best_text > 0 ? c.text_raw / best_text : 0.0;
+      parts.label = kCategoryShare * parts.category + (1.0 - kCategoryShare) * parts.text;
+    }
+    double score = 0;
+    switch (options.ranking) {
+      case Ranking::kVisual: score = parts.visual; break;
+      case Ranking::kLabel: score = parts.label; break;
+      case Ranking::kFused: score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label); break;
+    }
+    if (options.ranking == Ranking::kLabel && score <= 0) continue;
+    scored.push_back(Scored{product, score, parts, std::max(c.image_n, 0)});
+  }
+  const auto order = [&](const Scored& a, const Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.components.visual != b.components.visual) return a.components.visual > b.components.visual;
+    return snapshot.product_ids[a.product] < snapshot.product_ids[b.product];
+  };
+  const std::size_t keep = std::min(scored.size(), static_cast<std::size_t>(options.limit));
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end(), order);
+  scored.resize(keep);
+
+  std::vector<ProductMatch> matches;
+  for (const Scored& s : scored) {
+    auto product = reader.get(snapshot.product_ids[s.product]);
+    if (!product) return product.error();
+    if (!product->has_value()) continue;  // cannot happen within one snapshot; tolerated anyway
+    matches.push_back(ProductMatch{std::move(**product), s.score, s.components, s.image_n});
+  }
+  return matches;
+}
+
+Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objects, const SearchOptions& options) {
+  const auto start = Clock::now();
+  if (options.limit < 1 || options.limit > 100) return Unexpected{ErrorCode::kInvalidArgument, "limit must be in 1..100"};
+  auto reader = store_->reader();
+  if (!reader) return reader.error();
+  auto snapshot = snapshot_for(*reader);
+  if (!snapshot) return snapshot.error();
+  const IndexSnapshot& snap = **snapshot;
+  for (const QueryObject& object : objects) {
+    if (!object.embedding.empty() && snap.index && object.embedding.size() != static_cast<std::size_t>(snap.dimension)) {
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        "the query embedding has " + std::to_string(object.embedding.size()) +
+                            " values but the catalog's embeddings have " + std::to_string(snap.dimension) +
+                            "; search with the model the catalog was indexed with"};
+    }
+  }
+  std::vector<std::uint32_t> allowed;
+  const bool filtered = !options.filters.empty();
+  if (filtered) {
+    auto ids = reader->ids_matching(options.filters);
+    if (!ids) return ids.error();
+    for (const std::string& id : *ids) {
+      auto it = snap.product_number.find(id);
+      if (it != snap.product_number.end()) allowed.push_back(it->second);
+    }
+  }
+  SearchResult result;
+  result.generation = snap.generation;
+  result.index_kind = snap.index ? snap.index->kind() : IndexKind::kExact;
+  result.vectors = snap.index ? snap.index->size() : 0;
+  for (const QueryObject& object : objects) {
+    auto matches = rank_object(*reader, snap, object, options, filtered ? &allowed : nullptr);
+    if (!matches) return matches.error();
+    ObjectMatches out{object, std::move(*matches)};
+    out.object.embedding.clear();
+    result.objects.push_back(std::move(out));
+  }
+  result.rank_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace visearch::search

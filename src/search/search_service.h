@@ -1,0 +1,130 @@
+// SearchService: ranks catalog products for the objects found in a shopper's photo. Transport-free: the
+// CLI (`visearch search`) and the HTTP server (POST /v1/search) both call it with the same QueryObjects
+// (from analyze_query_image()) and get the same ranking.
+//
+// For each query object, candidates come from two sides and are scored on both:
+//   visual  cosine similarity of the object's crop embedding with product-image embeddings (the best
+//           image of each product), through the VectorIndex (exact or HNSW);
+//   label   the detected label mapped (LabelMapping) to categories and keywords: `category` = 1 when the
+//           product's category is one the label maps to, `text` = FTS5 bm25 of the keywords over the
+//           product text, divided by the best bm25 for that query (so in [0, 1]);
+//           label = 0.6 * category + 0.4 * text.
+//   fused   score = w_visual * visual + w_label * label (weights from the mapping file, default 0.5/0.5).
+// Rankings kVisual and kLabel use one side only (the benchmark compares all three).
+// Filters (category, price range, attributes) restrict every ranking; a filtered visual search scores
+// all vectors of the products that pass, so filters never starve the result list.
+//
+// Consistency: one search reads one catalog snapshot (a read transaction). The vector index is rebuilt
+// from that snapshot when the catalog generation moved (an import or delete committed by any process),
+// so results never mix two catalog states and searches keep being answered while an import runs.
+// Failure modes: kInvalidArgument (embedding dimension differs from the catalog's), kUnavailable / kIo
+// from the catalog. Thread-safety: search() may be called concurrently; index rebuilds are serialised.
+// Ownership: owns the CatalogStore and the current index snapshot (shared with searches in flight).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "search/catalog_store.h"
+#include "search/label_mapping.h"
+#include "search/object_analysis.h"
+#include "search/vector_index.h"
+
+namespace visearch::search {
+
+enum class Ranking { kFused, kVisual, kLabel };
+Result<Ranking> parse_ranking(std::string_view text);  // "fused", "visual", "label"
+std::string_view ranking_name(Ranking ranking);
+
+struct SearchOptions {
+  int limit = 10;  // products per object, 1..100
+  Ranking ranking = Ranking::kFused;
+  ProductFilters filters;
+};
+
+struct ScoreComponents {
+  double visual = 0;    // best cosine similarity over the product's image objects, clamped to [0, 1]
+  double label = 0;     // 0.6 * category + 0.4 * text
+  double text = 0;      // normalised bm25 of the label keywords, [0, 1]
+  double category = 0;  // 1 when the product category is one the label maps to
+};
+
+struct ProductMatch {
+  Product product;
+  double score = 0;
+  ScoreComponents components;
+  int matched_image = 0;  // the product image whose object matched best (visual), else 0
+};
+
+struct ObjectMatches {
+  QueryObject object;  // embedding cleared
+  std::vector<ProductMatch> products;
+};
+
+struct SearchResult {
+  std::vector<ObjectMatches> objects;
+  std::int64_t generation = 0;
+  IndexKind index_kind = IndexKind::kExact;
+  std::size_t vectors = 0;
+  double rank_ms = 0;
+};
+
+struct SearchServiceOptions {
+  std::string data_dir;
+  std::string mapping_path;  // label mapping JSON
+  IndexKind index = IndexKind::kAuto;
+  HnswParams hnsw;
+  bool create = true;        // create an empty catalog when the folder has none
+};
+
+// The snapshot of the catalog's vectors an index was built from.
+struct IndexSnapshot {
+  std::int64_t generation = -1;
+  std::unique_ptr<VectorIndex> index;
+  std::vector<std::uint32_t> product_of;  // vector id -> product number
+  std::vector<int> image_of;              // vector id -> product image n
+  std::vector<std::string> product_ids;   // product number -> id
+  std::vector<std::string> category_of;   // product number -> lower-case category
+  std::unordered_map<std::string, std::uint32_t> product_number;
+  std::vector<std::vector<std::uint32_t>> vectors_of;  // product number -> vector ids
+  std::unordered_map<std::string, std::vector<std::uint32_t>> products_in_category;  // lower-case category
+  int dimension = 0;
+};
+
+class SearchService {
+ public:
+  static Result<std::unique_ptr<SearchService>> open(const SearchServiceOptions& options);
+  static Result<std::unique_ptr<SearchService>> open(std::unique_ptr<CatalogStore> store, LabelMapping mapping,
+                                                     IndexKind index, HnswParams hnsw = {});
+
+  [[nodiscard]] CatalogStore& store() { return *store_; }
+  [[nodiscard]] const LabelMapping& mapping() const { return mapping_; }
+
+  Result<SearchResult> search(const std::vector<QueryObject>& objects, const SearchOptions& options);
+
+  // The index snapshot for the catalog's current generation (built when needed).
+  Result<std::shared_ptr<const IndexSnapshot>> current_snapshot();
+
+ private:
+  SearchService(std::unique_ptr<CatalogStore> store, LabelMapping mapping, IndexKind index, HnswParams hnsw)
+      : store_(std::move(store)), mapping_(std::move(mapping)), index_kind_(index), hnsw_(hnsw) {}
+  Result<std::shared_ptr<const IndexSnapshot>> snapshot_for(CatalogReader& reader);
+  Result<std::vector<ProductMatch>> rank_object(CatalogReader& reader, const IndexSnapshot& snapshot,
+                                                const QueryObject& object, const SearchOptions& options,
+                                                const std::vector<std::uint32_t>* allowed);
+
+  std::unique_ptr<CatalogStore> store_;
+  LabelMapping mapping_;
+  IndexKind index_kind_;
+  HnswParams hnsw_;
+  std::mutex snapshot_mutex_;  // guards current_
+  std::mutex build_mutex_;     // one rebuild at a time
+  std::shared_ptr<const IndexSnapshot> current_;
+};
+
+}  // namespace visearch::search

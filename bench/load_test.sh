@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bounded load test (not part of the unit suite): 60 s at 8 concurrent clients
 # posting ../shared/bench/query_640x800.jpg to `visearch serve`, sampling the
-# server's resident memory every 5 s. Passes when the only non-2xx answers are
-# deliberate 503s and RSS at the end is within 10 % (+16 MiB) of RSS after warm-up.
+# server's resident memory and /ping latency every 5 s. Passes when the only
+# non-2xx answers are deliberate 503s, /ping always answers within 2 s, and RSS
+# at the end is within 10 % (+16 MiB) of RSS after warm-up.
 #
 #   bench/load_test.sh [--seconds 60] [--clients 8] [--model picodet_s_416] [--queue-size 4]
 set -euo pipefail
@@ -49,11 +50,18 @@ LUA
 QUERY_IMAGE="$image" wrk -t1 -c"$clients" -d5s -s "$lua" "http://127.0.0.1:$port/v1/detect" >/dev/null
 rss_start=$(rss)
 echo "rss after warm-up: ${rss_start} KiB"
-( for i in $(seq $((seconds / 5))); do sleep 5; echo "t=$((i * 5))s rss=$(rss) KiB"; done ) &
+( for i in $(seq $((seconds / 5))); do
+    sleep 5
+    ping_s=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 "http://127.0.0.1:$port/ping")
+    echo "t=$((i * 5))s rss=$(rss) KiB ping=${ping_s}s"
+  done ) > "$log.samples" &
 sampler=$!
 out=$(wrk -t2 -c"$clients" -d"${seconds}s" --latency -s "$lua" "http://127.0.0.1:$port/v1/detect")
 wait "$sampler" || true
+cat "$log.samples"
 rss_end=$(rss)
+slow_ping=$(awk -F'ping=' '{sub(/s$/, "", $2); if ($2 + 0 > 2.0) n++} END {print n+0}' "$log.samples")
+rm -f "$log.samples"
 rm -f "$lua"
 echo "$out" | grep -E "Requests/sec|Latency|50%|99%|status|Socket errors" || true
 echo "rss at end: ${rss_end} KiB (start ${rss_start} KiB)"
@@ -63,6 +71,7 @@ limit=$((rss_start + rss_start / 10 + 16384))
 status=0
 if [ "$bad" -ne 0 ]; then echo "FAIL: $bad responses other than 200/503"; status=1; fi
 if [ -n "$errors" ]; then echo "FAIL: $errors"; status=1; fi
+if [ "$slow_ping" -ne 0 ]; then echo "FAIL: /ping took more than 2 s under load ($slow_ping samples)"; status=1; fi
 if [ "$rss_end" -gt "$limit" ]; then echo "FAIL: RSS grew from $rss_start to $rss_end KiB"; status=1; fi
 [ "$status" = 0 ] && echo "PASS: only 200/503, RSS flat"
 exit "$status"

@@ -256,12 +256,11 @@ Status Server::run_on_worker(std::function<void(std::size_t worker_index)> job) 
   std::future<bool> finished = done->get_future();
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
   auto ticket = pool_->submit(
-      [this, done, job = std::move(job)](std::size_t worker, Clock::duration wait, bool skipped) {
+      [this, job = std::move(job)](std::size_t worker, Clock::duration wait, bool skipped) {
         metrics_.latency_queue_wait.observe(seconds(wait));
         if (!skipped) job(worker);
-        done->set_value(!skipped);
       },
-      deadline);
+      deadline, [done](bool ran) { done->set_value(ran); });
   if (!ticket) {
     metrics_.rejected.inc({"queue_full"});
     return ticket.error();

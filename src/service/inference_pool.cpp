@@ -12,7 +12,8 @@ InferencePool::~InferencePool() {
   shutdown();
 }
 
-Result<InferencePool::Ticket> InferencePool::submit(Job job, Clock::time_point deadline) {
+Result<InferencePool::Ticket> InferencePool::submit(Job job, Clock::time_point deadline,
+                                                    Completion completion) {
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   {
     const std::lock_guard lock(mutex_);
@@ -23,7 +24,7 @@ Result<InferencePool::Ticket> InferencePool::submit(Job job, Clock::time_point d
       return Unexpected{ErrorCode::kUnavailable,
                         "inference queue is full (" + std::to_string(capacity_) + " waiting); retry later"};
     }
-    queue_.push_back(Entry{std::move(job), Clock::now(), deadline, cancelled});
+    queue_.push_back(Entry{std::move(job), std::move(completion), Clock::now(), deadline, cancelled});
   }
   ready_.notify_one();
   return Ticket{cancelled};
@@ -49,6 +50,7 @@ void InferencePool::run_worker(std::size_t index) {
     const bool skipped = entry.cancelled->load() || now > entry.deadline;
     entry.job(index, now - entry.enqueued, skipped);
     --busy_;
+    if (entry.completion) entry.completion(!skipped);
   }
 }
 

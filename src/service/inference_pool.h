@@ -38,6 +38,9 @@ class InferencePool {
   // `skipped` is true when the job was cancelled or expired before it ran: the
   // job must then only report that, not do the work.
   using Job = std::function<void(std::size_t worker_index, Clock::duration queue_wait, bool skipped)>;
+  // Called after the job, once its worker counts as idle again, so a caller
+  // woken by it can submit the next job without racing the bookkeeping.
+  using Completion = std::function<void(bool ran)>;
 
   struct Ticket {
     std::shared_ptr<std::atomic<bool>> cancelled;
@@ -49,7 +52,7 @@ class InferencePool {
   InferencePool& operator=(const InferencePool&) = delete;
 
   // kUnavailable when the queue is full or the pool is shutting down.
-  Result<Ticket> submit(Job job, Clock::time_point deadline);
+  Result<Ticket> submit(Job job, Clock::time_point deadline, Completion completion = {});
 
   void shutdown();
 
@@ -61,6 +64,7 @@ class InferencePool {
  private:
   struct Entry {
     Job job;
+    Completion completion;
     Clock::time_point enqueued;
     Clock::time_point deadline;
     std::shared_ptr<std::atomic<bool>> cancelled;

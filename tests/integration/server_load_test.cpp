@@ -2,6 +2,10 @@
 // SIGTERM drains in-flight requests and exits 0.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 #include <thread>
 
@@ -81,6 +85,33 @@ TEST(ServerLoad, SigtermDrainsInFlightRequestsAndExitsZero) {
   for (auto& f : in_flight) EXPECT_EQ(f.get(), 200);
   EXPECT_EQ(exit_code, 0) << server.log();
   EXPECT_NE(server.log().find("\"event\":\"stopped\""), std::string::npos);
+}
+
+TEST(ServerLoad, SlowClientsDoNotHoldTheInferenceWorker) {
+  ServerProcess server({"--models", "fastestdet", "--workers", "1", "--queue-size", "0"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  // Three clients announce a body and then trickle nothing: they occupy I/O threads only.
+  std::vector<int> slow;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);  // NOLINT
+    const std::string head =
+        "POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: "
+        "100000\r\n\r\n\xff\xd8";
+    ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    slow.push_back(fd);
+  }
+  // With one worker and no queue, a real request still gets the worker.
+  for (int i = 0; i < 3; ++i) {
+    auto res = server.client().Post("/v1/detect", read_file(sample("dog.jpg")), "image/jpeg");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+  for (int fd : slow) ::close(fd);
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ class ServerContext {
   ServerContext() = default;
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
+  ServerContext(ServerContext&&) = delete;
+  ServerContext& operator=(ServerContext&&) = delete;
 
   // Registers handlers by method ("GET", "POST", "DELETE", ...) for a path
   // regex; other methods on that path answer 405 with an Allow header.

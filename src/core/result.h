@@ -60,9 +60,9 @@ class [[nodiscard]] Result {
   [[nodiscard]] bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
-  T& value() & { return std::get<0>(state_); }
-  const T& value() const& { return std::get<0>(state_); }
-  T&& value() && { return std::get<0>(std::move(state_)); }
+  [[nodiscard]] T& value() & { return std::get<0>(state_); }
+  [[nodiscard]] const T& value() const& { return std::get<0>(state_); }
+  [[nodiscard]] T&& value() && { return std::get<0>(std::move(state_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -90,10 +90,12 @@ inline Status ok_status() {
 }  // namespace visearch
 
 // For invariants only, never for user input.
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): needs the expression text and __FILE__/__LINE__
 #define VISEARCH_ASSERT(cond, msg) \
   ((cond) ? static_cast<void>(0) : ::visearch::assert_fail(#cond, __FILE__, __LINE__, msg))
 
 // Propagates an Error from an expression returning Result<...>.
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): an early return cannot be a function
 #define VISEARCH_TRY(expr)                 \
   do {                                     \
     auto visearch_try_result_ = (expr);    \

@@ -29,6 +29,8 @@ class Decoder {
   Decoder() = default;
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
+  Decoder(Decoder&&) = delete;
+  Decoder& operator=(Decoder&&) = delete;
 
   // Candidates with score >= score_threshold (best class per location unless
   // the family says otherwise). kInference when the tensors do not have the

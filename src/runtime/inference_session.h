@@ -42,6 +42,8 @@ class InferenceSession {
   InferenceSession() = default;
   InferenceSession(const InferenceSession&) = delete;
   InferenceSession& operator=(const InferenceSession&) = delete;
+  InferenceSession(InferenceSession&&) = delete;
+  InferenceSession& operator=(InferenceSession&&) = delete;
 
   [[nodiscard]] virtual const std::vector<TensorInfo>& inputs() const = 0;
   [[nodiscard]] virtual const std::vector<TensorInfo>& outputs() const = 0;

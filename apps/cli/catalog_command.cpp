@@ -46,10 +46,13 @@ struct CatalogArgs {
   std::string out_dir;
   std::string shared_dir;
   std::string mapping;
+  std::vector<std::string> sources{"coco128", "coco-mini"};
   search::DemoOptions demo;
 };
 
-bool as_json(const std::string& format) { return format.empty() ? !stdout_is_terminal() : format == "json"; }
+bool as_json(const std::string& format) {
+  return format.empty() ? !stdout_is_terminal() : format == "json";
+}
 
 Result<std::string> read_text_file(const std::string& path) {
   auto bytes = read_file_bytes(path, std::uint64_t{1} << 30U);
@@ -82,7 +85,8 @@ int run_import(const CatalogArgs& args) {
     if (!decoded) return decoded.error();
     auto objects = search::analyze_product_image(decoded->image, 0, detector, embedder);
     if (!objects) return objects.error();
-    return search::AnalyzedImage{decoded->format, decoded->image.width, decoded->image.height, std::move(*objects)};
+    return search::AnalyzedImage{decoded->format, decoded->image.width, decoded->image.height,
+                                 std::move(*objects)};
   };
   search::ImportOptions options;
   options.strict = args.strict;
@@ -104,11 +108,13 @@ int run_import(const CatalogArgs& args) {
   if (as_json(args.format)) {
     std::cout << search::import_report_to_json(*report).dump() << '\n';
   } else if (report->committed) {
-    std::printf("imported %d new, %d updated products (%d images indexed, %d reused); %zu failed; generation %lld\n",
-                report->inserted, report->updated, report->images_indexed, report->images_reused,
-                report->errors.size(), static_cast<long long>(report->generation));
+    std::printf(
+        "imported %d new, %d updated products (%d images indexed, %d reused); %zu failed; generation %lld\n",
+        report->inserted, report->updated, report->images_indexed, report->images_reused,
+        report->errors.size(), static_cast<long long>(report->generation));
   } else {
-    std::printf("nothing imported: %zu row%s failed%s\n", report->errors.size(), report->errors.size() == 1 ? "" : "s",
+    std::printf("nothing imported: %zu row%s failed%s\n", report->errors.size(),
+                report->errors.size() == 1 ? "" : "s",
                 args.strict && !report->errors.empty() ? " (--strict)" : "");
   }
   return report->errors.empty() ? 0 : 1;
@@ -154,7 +160,8 @@ int run_stats(const CatalogArgs& args) {
               stats->detector.empty() ? "-" : stats->detector.c_str(),
               static_cast<double>(stats->database_bytes) / 1e6);
   for (const auto& [category, count] : stats->categories) {
-    std::printf("  %-28s %lld\n", category.empty() ? "(none)" : category.c_str(), static_cast<long long>(count));
+    std::printf("  %-28s %lld\n", category.empty() ? "(none)" : category.c_str(),
+                static_cast<long long>(count));
   }
   return 0;
 }
@@ -179,7 +186,9 @@ int run_list(const CatalogArgs& args) {
   }
   for (const search::Product& p : page->products) {
     std::printf("%-24s %-44s %-20s %10s\n", p.id.c_str(), p.title.c_str(), p.category.c_str(),
-                p.price ? (std::to_string(*p.price).substr(0, std::to_string(*p.price).find('.') + 3) + " " + p.currency).c_str()
+                p.price ? (std::to_string(*p.price).substr(0, std::to_string(*p.price).find('.') + 3) + " " +
+                           p.currency)
+                              .c_str()
                         : "-");
   }
   std::printf("%zu of %lld products\n", page->products.size(), static_cast<long long>(page->total));
@@ -198,21 +207,25 @@ int run_gc(const CatalogArgs& args) {
 }
 
 int run_demo(const CatalogArgs& args) {
-  auto mapping = search::LabelMapping::load(args.mapping.empty() ? search::default_label_mapping_path() : args.mapping);
+  auto mapping =
+      search::LabelMapping::load(args.mapping.empty() ? search::default_label_mapping_path() : args.mapping);
   if (!mapping) return report_error(mapping.error());
   const fs::path shared(args.shared_dir);
   std::vector<search::LabelledBox> boxes;
-  auto yolo = search::read_yolo_boxes((shared / "coco128-train2017").string(), "coco128");
-  if (!yolo) return report_error(yolo.error());
-  boxes.insert(boxes.end(), yolo->begin(), yolo->end());
-  auto coco = search::read_coco_boxes((shared / "coco-mini-train2017" / "annotations" / "instances_train2017.json").string(),
-                                      (shared / "coco-mini-train2017" / "train2017").string(), "coco-mini");
-  if (!coco) return report_error(coco.error());
-  boxes.insert(boxes.end(), coco->begin(), coco->end());
+  for (const std::string& source : args.sources) {
+    Result<std::vector<search::LabelledBox>> found =
+        source == "coco128"
+            ? search::read_yolo_boxes((shared / "coco128-train2017").string(), "coco128")
+            : search::read_coco_boxes(
+                  (shared / "coco-mini-train2017" / "annotations" / "instances_train2017.json").string(),
+                  (shared / "coco-mini-train2017" / "train2017").string(), "coco-mini");
+    if (!found) return report_error(found.error());
+    boxes.insert(boxes.end(), found->begin(), found->end());
+  }
   auto report = search::write_demo_catalog(boxes, *mapping, args.out_dir, args.demo);
   if (!report) return report_error(report.error());
-  std::printf("wrote %d products in %zu categories to %s/products.jsonl\n", report->products, report->per_label.size(),
-              args.out_dir.c_str());
+  std::printf("wrote %d products in %zu categories to %s/products.jsonl\n", report->products,
+              report->per_label.size(), args.out_dir.c_str());
   return 0;
 }
 
@@ -228,7 +241,8 @@ Result<std::string> resolve_data_dir(const std::string& flag) {
   if (!flag.empty()) return flag;
   const char* env = std::getenv("VISEARCH_DATA_DIR");
   if (env != nullptr && *env != '\0') return std::string(env);
-  return Unexpected{ErrorCode::kInvalidArgument, "no catalog folder: give --data-dir DIR (or set VISEARCH_DATA_DIR)"};
+  return Unexpected{ErrorCode::kInvalidArgument,
+                    "no catalog folder: give --data-dir DIR (or set VISEARCH_DATA_DIR)"};
 }
 
 Result<SearchModels> load_search_models(const ModelOptions& options, const std::string& detector_name,
@@ -254,53 +268,68 @@ void add_catalog_command(CLI::App& app, int* exit_code) {
 
   CLI::App* import = catalog->add_subcommand(
       "import", "Import (upsert by id) products from .jsonl, .csv or .json; one transaction per file");
-  import->add_option("file", args->file, "Product file (.jsonl, .csv or .json)")->required()->check(CLI::ExistingFile);
-  import->add_option("--images", args->images_dir, "Folder that relative image paths start from (default: the file's)");
+  import->add_option("file", args->file, "Product file (.jsonl, .csv or .json)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  import->add_option("--images", args->images_dir,
+                     "Folder that relative image paths start from (default: the file's)");
   import->add_flag("--strict", args->strict, "Import nothing when any row is bad");
   import->add_flag("--progress", args->progress, "Print a progress line per product on stderr");
-  import->add_option("--model", args->detector, "Detector for the products' main objects")->capture_default_str();
-  import->add_option("--embed-model", args->embedder, "Embedding model for the object crops")->capture_default_str();
+  import->add_option("--model", args->detector, "Detector for the products' main objects")
+      ->capture_default_str();
+  import->add_option("--embed-model", args->embedder, "Embedding model for the object crops")
+      ->capture_default_str();
   add_model_options(*import, args->model_options);
   add_data_dir_option(*import, *args);
-  import->callback([args, exit_code] { *exit_code = run_import(*args); });
+  import->callback([args, exit_code] { *exit_code = run_import(*args);
+});
 
-  CLI::App* remove = catalog->add_subcommand("delete", "Delete products by id (one transaction)");
-  remove->add_option("ids", args->ids, "Product ids")->required();
-  add_data_dir_option(*remove, *args);
-  remove->callback([args, exit_code] { *exit_code = run_delete(*args); });
+CLI::App* remove = catalog->add_subcommand("delete", "Delete products by id (one transaction)");
+remove->add_option("ids", args->ids, "Product ids")->required();
+add_data_dir_option(*remove, *args);
+remove->callback([args, exit_code] { *exit_code = run_delete(*args); });
 
-  CLI::App* stats = catalog->add_subcommand("stats", "Counts, categories, embedder and size of the catalog");
-  add_data_dir_option(*stats, *args);
-  stats->callback([args, exit_code] { *exit_code = run_stats(*args); });
+CLI::App* stats = catalog->add_subcommand("stats", "Counts, categories, embedder and size of the catalog");
+add_data_dir_option(*stats, *args);
+stats->callback([args, exit_code] { *exit_code = run_stats(*args); });
 
-  CLI::App* list = catalog->add_subcommand("list", "List products, optionally matching words (FTS5) or a category");
-  list->add_option("-q,--query", args->text, "Words that must all match (the last one as a prefix)");
-  list->add_option("--category", args->category, "Only this category");
-  list->add_option("--limit", args->limit, "At most N products")->check(CLI::Range(1, 1000))->capture_default_str();
-  list->add_option("--offset", args->offset, "Skip the first N")->check(CLI::Range(0, 100000000));
-  add_data_dir_option(*list, *args);
-  list->callback([args, exit_code] { *exit_code = run_list(*args); });
+CLI::App* list =
+    catalog->add_subcommand("list", "List products, optionally matching words (FTS5) or a category");
+list->add_option("-q,--query", args->text, "Words that must all match (the last one as a prefix)");
+list->add_option("--category", args->category, "Only this category");
+list->add_option("--limit", args->limit, "At most N products")
+    ->check(CLI::Range(1, 1000))
+    ->capture_default_str();
+list->add_option("--offset", args->offset, "Skip the first N")->check(CLI::Range(0, 100000000));
+add_data_dir_option(*list, *args);
+list->callback([args, exit_code] { *exit_code = run_list(*args); });
 
-  CLI::App* gc = catalog->add_subcommand("gc", "Delete image files no product references (left by failed imports)");
-  gc->add_option("--min-age", args->min_age_s, "Only files older than this many seconds")->capture_default_str();
-  add_data_dir_option(*gc, *args);
-  gc->callback([args, exit_code] { *exit_code = run_gc(*args); });
+CLI::App* gc =
+    catalog->add_subcommand("gc", "Delete image files no product references (left by failed imports)");
+gc->add_option("--min-age", args->min_age_s, "Only files older than this many seconds")
+    ->capture_default_str();
+add_data_dir_option(*gc, *args);
+gc->callback([args, exit_code] { *exit_code = run_gc(*args); });
 
-  CLI::App* demo = catalog->add_subcommand(
-      "demo", "Write a demo product file (crops of the labelled COCO objects in the shared data) to import");
-  demo->add_option("--out", args->out_dir, "Folder for products.jsonl and images/")->required();
-  demo->add_option("--shared", args->shared_dir, "The shared data folder (with coco128-train2017, coco-mini-train2017)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
-  demo->add_option("--mapping", args->mapping, "Label mapping for categories (default: the shipped one)");
-  demo->add_option("--max-per-label", args->demo.max_per_label, "At most N products per object class")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  demo->add_option("--min-side", args->demo.min_side, "Skip objects smaller than this (pixels)")
-      ->check(CLI::Range(8, 10000))
-      ->capture_default_str();
-  demo->add_option("--seed", args->demo.seed, "Seed for brands, titles and prices")->capture_default_str();
-  demo->callback([args, exit_code] { *exit_code = run_demo(*args); });
-}
+CLI::App* demo = catalog->add_subcommand(
+    "demo", "Write a demo product file (crops of the labelled COCO objects in the shared data) to import");
+demo->add_option("--out", args->out_dir, "Folder for products.jsonl and images/")->required();
+demo->add_option("--shared", args->shared_dir,
+                 "The shared data folder (with coco128-train2017, coco-mini-train2017)")
+    ->required()
+    ->check(CLI::ExistingDirectory);
+demo->add_option("--sources", args->sources, "Labelled sets to take objects from")
+    ->check(CLI::IsMember({"coco128", "coco-mini"}))
+    ->capture_default_str();
+demo->add_option("--mapping", args->mapping, "Label mapping for categories (default: the shipped one)");
+demo->add_option("--max-per-label", args->demo.max_per_label, "At most N products per object class")
+    ->check(CLI::Range(1, 100000))
+    ->capture_default_str();
+demo->add_option("--min-side", args->demo.min_side, "Skip objects smaller than this (pixels)")
+    ->check(CLI::Range(8, 10000))
+    ->capture_default_str();
+demo->add_option("--seed", args->demo.seed, "Seed for brands, titles and prices")->capture_default_str();
+demo->callback([args, exit_code] { *exit_code = run_demo(*args); });
+}  // namespace visearch::cli
 
 }  // namespace visearch::cli

@@ -10,6 +10,7 @@
 #include "dataset/atomic_file.h"
 #include "dataset/class_map.h"
 #include "dataset/dataset.h"
+#include "dataset/json_lines.h"
 #include "eval/compare.h"
 #include "eval/model_eval.h"
 
@@ -30,6 +31,7 @@ struct CompareArgs {
   float score_threshold = 0.001F;
   float iou_threshold = 0.6F;
   int max_detections = 100;
+  bool all_classes = false;
   bool json = false;
 };
 
@@ -50,6 +52,7 @@ int run_compare(const CompareArgs& args) {
   options.score_threshold = args.score_threshold;
   options.iou_threshold = args.iou_threshold;
   options.max_detections = args.max_detections;
+  options.restrict_classes = !args.all_classes;
   options.split = args.split;
   auto class_map = dataset::load_default_class_map();
   if (!class_map) return report_error(class_map.error());
@@ -79,7 +82,9 @@ int run_compare(const CompareArgs& args) {
   auto ds = dataset::load_dataset(args.dataset, load);
   if (!ds) return report_error(ds.error());
   if (const std::size_t errors = dataset::count_errors(ds->diagnostics); errors > 0) {
-    std::fprintf(stderr, "visearch: warning: %zu problem(s) reading the data set (see `visearch dataset check`)\n", errors);
+    std::fprintf(stderr,
+                 "visearch: warning: %zu problem(s) reading the data set (see `visearch dataset check`)\n",
+                 errors);
   }
   RuntimeOptions runtime;
   runtime.intra_op_threads = args.model_options.threads;
@@ -120,15 +125,18 @@ int run_compare(const CompareArgs& args) {
   const nlohmann::json json = eval::compare_json(rows, args.dataset, split_label);
   if (!args.out_dir.empty()) {
     const fs::path out(args.out_dir);
-    const std::string svg = eval::compare_svg(rows, "AP vs latency on " + fs::path(args.dataset).filename().string());
-    for (const auto& [name, text] : {std::pair<const char*, std::string>{"compare.md", markdown},
-                                     std::pair<const char*, std::string>{"compare.json", json.dump(2) + "\n"},
-                                     std::pair<const char*, std::string>{"compare.svg", svg}}) {
-      if (auto st = dataset::write_file_atomic((out / name).string(), text); !st) return report_error(st.error());
+    const std::string svg =
+        eval::compare_svg(rows, "AP vs latency on " + fs::path(args.dataset).filename().string());
+    for (const auto& [name, text] :
+         {std::pair<const char*, std::string>{"compare.md", markdown},
+          std::pair<const char*, std::string>{"compare.json", dataset::dump_json(json) + "\n"},
+          std::pair<const char*, std::string>{"compare.svg", svg}}) {
+      if (auto st = dataset::write_file_atomic((out / name).string(), text); !st)
+        return report_error(st.error());
     }
   }
   if (args.json) {
-    std::cout << json.dump(2) << '\n';
+    std::cout << dataset::dump_json(json) << '\n';
   } else {
     std::cout << markdown;
     if (!args.out_dir.empty()) std::printf("\nwrote %s/compare.{md,json,svg}\n", args.out_dir.c_str());
@@ -140,21 +148,32 @@ int run_compare(const CompareArgs& args) {
 
 void add_compare_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<CompareArgs>();
-  CLI::App* cmd = app.add_subcommand("compare", "Compare models on one data set: AP, AP50, p50 latency, images/s, chart");
-  cmd->add_option("-d,--dataset", args->dataset, "Data set: folder, data.yaml, COCO .json or VOC folder")->required();
-  cmd->add_option("--models", args->models, "all, or a comma-separated list of model names")->capture_default_str();
-  cmd->add_option("--format", args->format, "Data-set format")->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
+  CLI::App* cmd =
+      app.add_subcommand("compare", "Compare models on one data set: AP, AP50, p50 latency, images/s, chart");
+  cmd->add_option("-d,--dataset", args->dataset, "Data set: folder, data.yaml, COCO .json or VOC folder")
+      ->required();
+  cmd->add_option("--models", args->models, "all, or a comma-separated list of model names")
       ->capture_default_str();
-  cmd->add_option("--split", args->split, "Split to evaluate (default: the only one, else val; 'all' for every image)");
-  cmd->add_option("--images", args->images_dir, "Folder holding the images when the annotations are elsewhere");
+  cmd->add_option("--format", args->format, "Data-set format")
+      ->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
+      ->capture_default_str();
+  cmd->add_option("--split", args->split,
+                  "Split to evaluate (default: the only one, else val; 'all' for every image)");
+  cmd->add_option("--images", args->images_dir,
+                  "Folder holding the images when the annotations are elsewhere");
   cmd->add_option("-o,--out", args->out_dir, "Write compare.md, compare.json and compare.svg here");
   cmd->add_option("--score-threshold", args->score_threshold, "Minimum detection score")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--iou-threshold", args->iou_threshold, "NMS IoU threshold")->check(CLI::Range(0.0, 1.0))
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--max-detections", args->max_detections, "Detections kept per image")->check(CLI::Range(1, 10000))
+  cmd->add_option("--iou-threshold", args->iou_threshold, "NMS IoU threshold")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--max-detections", args->max_detections, "Detections kept per image")
+      ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   cmd->add_option("--class-map", args->class_maps, "Extra class-name synonyms (repeatable)");
+  cmd->add_flag("--all-classes", args->all_classes,
+                "Detect every model class and drop unscored ones after NMS and the cut");
   cmd->add_flag("--json", args->json, "Print JSON instead of the Markdown table");
   add_model_options(*cmd, args->model_options);
   cmd->callback([args, exit_code] { *exit_code = run_compare(*args); });

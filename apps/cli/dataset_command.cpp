@@ -11,6 +11,7 @@
 #include "dataset/check.h"
 #include "dataset/convert.h"
 #include "dataset/dataset.h"
+#include "dataset/json_lines.h"
 #include "dataset/split.h"
 
 namespace visearch::cli {
@@ -80,13 +81,14 @@ void print_diagnostics(const Diagnostics& diagnostics, std::size_t limit) {
 }
 
 void print_write_report(const WriteReport& report) {
-  std::printf("wrote %zu image(s), %zu box(es), %zu file(s)\n", report.images_written, report.annotations_written,
-              report.files_written);
+  std::printf("wrote %zu image(s), %zu box(es), %zu file(s)\n", report.images_written,
+              report.annotations_written, report.files_written);
   for (const auto& [what, count] : report.not_representable) {
     std::printf("  not representable in the target format: %s: %zu\n", what.c_str(), count);
   }
   if (!report.skipped_images.empty()) {
-    std::printf("  %zu image(s) not written because their annotations had errors:\n", report.skipped_images.size());
+    std::printf("  %zu image(s) not written because their annotations had errors:\n",
+                report.skipped_images.size());
     for (std::size_t i = 0; i < report.skipped_images.size() && i < 20; ++i) {
       std::printf("    %s\n", report.skipped_images[i].c_str());
     }
@@ -112,7 +114,7 @@ int run_convert(const ConvertArgs& args) {
   const std::size_t read_errors = count_errors(result->read_diagnostics);
   const std::size_t write_errors = count_errors(result->write.diagnostics);
   if (args.common.json) {
-    std::cout << to_json(*result).dump(2) << '\n';
+    std::cout << dataset::dump_json(to_json(*result)) << '\n';
   } else {
     print_diagnostics(result->read_diagnostics, args.common.max_listed);
     print_diagnostics(result->write.diagnostics, args.common.max_listed);
@@ -130,7 +132,7 @@ int run_check(const CheckArgs& args) {
   auto report = check_dataset(args.path, *load, args.options);
   if (!report) return report_error(report.error());
   if (args.common.json) {
-    std::cout << to_json(*report).dump(2) << '\n';
+    std::cout << dataset::dump_json(to_json(*report)) << '\n';
   } else {
     std::cout << to_text(*report, args.common.max_listed);
   }
@@ -173,7 +175,9 @@ int run_split(const SplitArgs& args) {
     write.images = parse_image_mode(args.image_mode);
     auto report = write_dataset(split, args.out_dir, target, write);
     if (!report) return report_error(report.error());
-    if (auto st = write_file_atomic((fs::path(args.out_dir) / "split.json").string(), plan_json.dump(2) + "\n"); !st) {
+    if (auto st = write_file_atomic((fs::path(args.out_dir) / "split.json").string(),
+                                    dataset::dump_json(plan_json) + "\n");
+        !st) {
       return report_error(st.error());
     }
     if (!args.common.json) print_write_report(*report);
@@ -182,10 +186,10 @@ int run_split(const SplitArgs& args) {
   }
   print_diagnostics(ds->diagnostics, args.common.max_listed);
   if (args.common.json) {
-    std::cout << plan_json.dump(2) << '\n';
+    std::cout << dataset::dump_json(plan_json) << '\n';
   } else {
-    std::printf("%zu image(s) in %zu duplicate group(s) kept together; seed %llu\n", ds->images.size(), plan->groups,
-                static_cast<unsigned long long>(args.seed));
+    std::printf("%zu image(s) in %zu duplicate group(s) kept together; seed %llu\n", ds->images.size(),
+                plan->groups, static_cast<unsigned long long>(args.seed));
     for (std::size_t s = 0; s < plan->names.size(); ++s) {
       std::size_t missing = 0;
       for (std::size_t c = 0; c < ds->classes.size(); ++c) {
@@ -193,9 +197,11 @@ int run_split(const SplitArgs& args) {
         for (const auto& counts : plan->counts) total += counts.per_class[c];
         if (total > 0 && plan->counts[s].per_class[c] == 0) ++missing;
       }
-      std::printf("  %-10s %6zu images (%5.1f%%) %7zu boxes  %zu used class(es) absent\n", plan->names[s].c_str(),
-                  plan->counts[s].images,
-                  ds->images.empty() ? 0.0 : 100.0 * static_cast<double>(plan->counts[s].images) / static_cast<double>(ds->images.size()),
+      std::printf("  %-10s %6zu images (%5.1f%%) %7zu boxes  %zu used class(es) absent\n",
+                  plan->names[s].c_str(), plan->counts[s].images,
+                  ds->images.empty() ? 0.0
+                                     : 100.0 * static_cast<double>(plan->counts[s].images) /
+                                           static_cast<double>(ds->images.size()),
                   plan->counts[s].boxes, missing);
     }
     if (args.out_dir.empty()) std::printf("(dry run: give --out DIR to write the split data set)\n");
@@ -204,9 +210,11 @@ int run_split(const SplitArgs& args) {
 }
 
 void add_common(CLI::App* cmd, CommonArgs& args) {
-  cmd->add_option("--format", args.format, "Source format")->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
+  cmd->add_option("--format", args.format, "Source format")
+      ->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
       ->capture_default_str();
-  cmd->add_option("--images", args.images_dir, "Folder holding the images when the annotations are elsewhere");
+  cmd->add_option("--images", args.images_dir,
+                  "Folder holding the images when the annotations are elsewhere");
   cmd->add_flag("--json", args.json, "JSON output");
   cmd->add_option("--max-listed", args.max_listed, "Problems listed in text output")->capture_default_str();
 }
@@ -214,49 +222,66 @@ void add_common(CLI::App* cmd, CommonArgs& args) {
 }  // namespace
 
 void add_dataset_command(CLI::App& app, int* exit_code) {
-  CLI::App* cmd = app.add_subcommand("dataset", "Data-set tools: convert, check, split (YOLO, COCO, Pascal VOC)");
+  CLI::App* cmd =
+      app.add_subcommand("dataset", "Data-set tools: convert, check, split (YOLO, COCO, Pascal VOC)");
   cmd->require_subcommand(1);
 
   auto convert = std::make_shared<ConvertArgs>();
-  CLI::App* c = cmd->add_subcommand("convert", "Convert between YOLO, COCO and Pascal VOC; reports what the target cannot hold");
-  c->add_option("--from", convert->common.format, "Source format")->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
+  CLI::App* c = cmd->add_subcommand(
+      "convert", "Convert between YOLO, COCO and Pascal VOC; reports what the target cannot hold");
+  c->add_option("--from", convert->common.format, "Source format")
+      ->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
       ->capture_default_str();
-  c->add_option("--to", convert->to, "Target format")->check(CLI::IsMember({"yolo", "coco", "voc"}))->required();
+  c->add_option("--to", convert->to, "Target format")
+      ->check(CLI::IsMember({"yolo", "coco", "voc"}))
+      ->required();
   c->add_option("source", convert->source, "Source data set")->required();
   c->add_option("destination", convert->destination, "Output folder")->required();
-  c->add_option("--images", convert->common.images_dir, "Folder holding the source images when the annotations are elsewhere");
+  c->add_option("--images", convert->common.images_dir,
+                "Folder holding the source images when the annotations are elsewhere");
   c->add_option("--image-mode", convert->image_mode, "How images reach the output")
-      ->check(CLI::IsMember({"copy", "symlink", "none"}))->capture_default_str();
+      ->check(CLI::IsMember({"copy", "symlink", "none"}))
+      ->capture_default_str();
   c->add_flag("--strict", convert->strict, "Write nothing if any source annotation has an error");
   c->add_flag("--json", convert->common.json, "JSON report");
-  c->add_option("--max-listed", convert->common.max_listed, "Problems listed in text output")->capture_default_str();
+  c->add_option("--max-listed", convert->common.max_listed, "Problems listed in text output")
+      ->capture_default_str();
   c->callback([convert, exit_code] { *exit_code = run_convert(*convert); });
 
   auto check = std::make_shared<CheckArgs>();
-  CLI::App* k = cmd->add_subcommand("check", "Health report; exit status 1 when errors (not warnings) are found");
+  CLI::App* k =
+      cmd->add_subcommand("check", "Health report; exit status 1 when errors (not warnings) are found");
   k->add_option("path", check->path, "Data set")->required();
   add_common(k, check->common);
-  k->add_option("--tiny-pixels", check->options.tiny_pixels, "Boxes with a side below this are tiny")->capture_default_str();
-  k->add_option("--tiny-fraction", check->options.tiny_fraction, "... or below this fraction of the image side")
+  k->add_option("--tiny-pixels", check->options.tiny_pixels, "Boxes with a side below this are tiny")
+      ->capture_default_str();
+  k->add_option("--tiny-fraction", check->options.tiny_fraction,
+                "... or below this fraction of the image side")
       ->capture_default_str();
   k->add_option("--near-distance", check->options.near_duplicate_distance,
-                "dHash Hamming distance for near duplicates (-1 disables)")->capture_default_str();
-  k->add_option("--imbalance-warning", check->options.imbalance_warning_ratio, "Warn above this most/least class ratio")
+                "dHash Hamming distance for near duplicates (-1 disables)")
+      ->capture_default_str();
+  k->add_option("--imbalance-warning", check->options.imbalance_warning_ratio,
+                "Warn above this most/least class ratio")
       ->capture_default_str();
   k->callback([check, exit_code] { *exit_code = run_check(*check); });
 
   auto split = std::make_shared<SplitArgs>();
-  CLI::App* s = cmd->add_subcommand("split", "Deterministic stratified split; duplicates never straddle splits");
+  CLI::App* s =
+      cmd->add_subcommand("split", "Deterministic stratified split; duplicates never straddle splits");
   s->add_option("path", split->path, "Data set")->required();
   add_common(s, split->common);
   s->add_option("--ratios", split->ratios, "Split ratios, summing to 1")->capture_default_str();
   s->add_option("--names", split->names, "Split names (default train,val,test)");
   s->add_option("--seed", split->seed, "Random seed")->capture_default_str();
   s->add_option("-o,--out", split->out_dir, "Write the split data set (and split.json) here");
-  s->add_option("--to", split->to, "Output format (default: the source's)")->check(CLI::IsMember({"yolo", "coco", "voc"}));
+  s->add_option("--to", split->to, "Output format (default: the source's)")
+      ->check(CLI::IsMember({"yolo", "coco", "voc"}));
   s->add_option("--image-mode", split->image_mode, "How images reach the output")
-      ->check(CLI::IsMember({"copy", "symlink", "none"}))->capture_default_str();
-  s->add_option("--near-distance", split->near_distance, "dHash distance grouping near duplicates (-1: exact only)")
+      ->check(CLI::IsMember({"copy", "symlink", "none"}))
+      ->capture_default_str();
+  s->add_option("--near-distance", split->near_distance,
+                "dHash distance grouping near duplicates (-1: exact only)")
       ->capture_default_str();
   s->callback([split, exit_code] { *exit_code = run_split(*split); });
 }

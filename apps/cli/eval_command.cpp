@@ -11,6 +11,7 @@
 #include "dataset/class_map.h"
 #include "dataset/coco.h"
 #include "dataset/dataset.h"
+#include "dataset/json_lines.h"
 #include "eval/coco_files.h"
 #include "eval/model_eval.h"
 
@@ -33,6 +34,7 @@ struct EvalArgs {
   float score_threshold = 0.001F;
   float iou_threshold = 0.6F;
   int max_detections = 100;
+  bool all_classes = false;
   bool agnostic_nms = false;
   std::string difficult = "normal";
   bool json = false;
@@ -50,7 +52,8 @@ std::size_t print_diagnostics(const dataset::Diagnostics& diagnostics, std::size
 }
 
 Status write_json(const fs::path& path, const nlohmann::json& value, bool coco_layout = false) {
-  return dataset::write_file_atomic(path.string(), coco_layout ? dataset::dump_coco_json(value) : value.dump(2) + "\n");
+  return dataset::write_file_atomic(
+      path.string(), coco_layout ? dataset::dump_coco_json(value) : dataset::dump_json(value) + "\n");
 }
 
 class Progress {
@@ -77,13 +80,14 @@ int run_files(const EvalArgs& args) {
   out["detections_file"] = args.detections;
   out["detections_remapped"] = loaded->detections_remapped;
   if (!args.out_dir.empty()) {
-    if (auto st = write_json(fs::path(args.out_dir) / "metrics.json", out); !st) return report_error(st.error());
+    if (auto st = write_json(fs::path(args.out_dir) / "metrics.json", out); !st)
+      return report_error(st.error());
   }
   if (args.json) {
-    std::cout << out.dump(2) << '\n';
+    std::cout << dataset::dump_json(out) << '\n';
   } else {
-    std::printf("%zu images, %zu ground-truth boxes, %zu detections\n", metrics->images, metrics->ground_truth,
-                metrics->detections);
+    std::printf("%zu images, %zu ground-truth boxes, %zu detections\n", metrics->images,
+                metrics->ground_truth, metrics->detections);
     std::cout << eval::to_text(*metrics);
   }
   return errors > 0 ? 1 : 0;
@@ -96,6 +100,7 @@ int run_model(const EvalArgs& args) {
   options.score_threshold = args.score_threshold;
   options.iou_threshold = args.iou_threshold;
   options.max_detections = args.max_detections;
+  options.restrict_classes = !args.all_classes;
   options.agnostic_nms = args.agnostic_nms;
   options.split = args.split;
   options.difficult_as_ignore = args.difficult == "ignore";
@@ -132,17 +137,20 @@ int run_model(const EvalArgs& args) {
     const fs::path out(args.out_dir);
     for (const auto& [name, value, coco] :
          {std::tuple<const char*, nlohmann::json, bool>{"metrics.json", metrics, false},
-          std::tuple<const char*, nlohmann::json, bool>{"detections.json", eval::detections_to_coco_json(result->ground_truth.input.detections), false},
-          std::tuple<const char*, nlohmann::json, bool>{"ground_truth.json", eval::ground_truth_to_coco_json(result->ground_truth), true}}) {
+          std::tuple<const char*, nlohmann::json, bool>{
+              "detections.json", eval::detections_to_coco_json(result->ground_truth.input.detections), false},
+          std::tuple<const char*, nlohmann::json, bool>{
+              "ground_truth.json", eval::ground_truth_to_coco_json(result->ground_truth), true}}) {
       if (auto st = write_json(out / name, value, coco); !st) return report_error(st.error());
     }
   }
   if (args.json) {
-    std::cout << metrics.dump(2) << '\n';
+    std::cout << dataset::dump_json(metrics) << '\n';
   } else {
     const eval::CocoMetrics& m = result->metrics;
-    std::printf("%s on %s (split %s): %zu images, %zu ground-truth boxes, %zu detections\n", result->model.c_str(),
-                args.dataset.c_str(), result->ground_truth.split_label.c_str(), m.images, m.ground_truth, m.detections);
+    std::printf("%s on %s (split %s): %zu images, %zu ground-truth boxes, %zu detections\n",
+                result->model.c_str(), args.dataset.c_str(), result->ground_truth.split_label.c_str(),
+                m.images, m.ground_truth, m.detections);
     std::printf("settings: score >= %g, NMS IoU %g%s, at most %d detections per image\n",
                 static_cast<double>(args.score_threshold), static_cast<double>(args.iou_threshold),
                 args.agnostic_nms ? " (class-agnostic)" : "", args.max_detections);
@@ -150,8 +158,9 @@ int run_model(const EvalArgs& args) {
       std::printf("class '%s' evaluated as model class '%s'\n", from.c_str(), to.c_str());
     }
     std::cout << eval::to_text(m);
-    std::printf("speed: p50 %.1f ms per image (preprocess + inference + postprocess), %.1f images/s with decoding\n",
-                result->p50_ms(), result->images_per_second());
+    std::printf(
+        "speed: p50 %.1f ms per image (preprocess + inference + postprocess), %.1f images/s with decoding\n",
+        result->p50_ms(), result->images_per_second());
     if (!args.out_dir.empty()) {
       std::printf("wrote %s/{metrics,detections,ground_truth}.json\n", args.out_dir.c_str());
     }
@@ -179,29 +188,43 @@ int run_eval(const EvalArgs& args) {
 
 void add_eval_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "eval", "COCO metrics (pycocotools-exact): a model on a data set, or existing COCO detections against ground truth");
+  CLI::App* cmd = app.add_subcommand("eval",
+                                     "COCO metrics (pycocotools-exact): a model on a data set, or existing "
+                                     "COCO detections against ground truth");
   cmd->add_option("-m,--model", args->model, "Model name (see `visearch models`) or spec .json");
   cmd->add_option("-d,--dataset", args->dataset, "Data set: folder, data.yaml, COCO .json or VOC folder");
-  cmd->add_option("--format", args->format, "Data-set format")->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
+  cmd->add_option("--format", args->format, "Data-set format")
+      ->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
       ->capture_default_str();
-  cmd->add_option("--split", args->split, "Split to evaluate (default: the only one, else val; 'all' for every image)");
-  cmd->add_option("--images", args->images_dir, "Folder holding the images when the annotations are elsewhere");
-  cmd->add_option("--ground-truth", args->ground_truth, "COCO instances JSON (with --detections: no model is run)");
+  cmd->add_option("--split", args->split,
+                  "Split to evaluate (default: the only one, else val; 'all' for every image)");
+  cmd->add_option("--images", args->images_dir,
+                  "Folder holding the images when the annotations are elsewhere");
+  cmd->add_option("--ground-truth", args->ground_truth,
+                  "COCO instances JSON (with --detections: no model is run)");
   cmd->add_option("--detections", args->detections, "COCO results JSON to score against --ground-truth");
-  cmd->add_option("-o,--out", args->out_dir, "Write metrics.json (and detections.json, ground_truth.json) here");
+  cmd->add_option("-o,--out", args->out_dir,
+                  "Write metrics.json (and detections.json, ground_truth.json) here");
   cmd->add_option("--score-threshold", args->score_threshold, "Minimum detection score")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--iou-threshold", args->iou_threshold, "NMS IoU threshold")->check(CLI::Range(0.0, 1.0))
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--max-detections", args->max_detections, "Detections kept per image")->check(CLI::Range(1, 10000))
+  cmd->add_option("--iou-threshold", args->iou_threshold, "NMS IoU threshold")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  cmd->add_option("--max-detections", args->max_detections, "Detections kept per image")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_flag(
+      "--all-classes", args->all_classes,
+      "Detect every model class and drop unscored ones after NMS and the cut (default: detect only the "
+      "data set's classes)");
   cmd->add_flag("--agnostic-nms", args->agnostic_nms, "Class-agnostic NMS");
   cmd->add_option("--class-map", args->class_maps,
                   "Extra class-name synonyms {\"map\": {\"data-set name\": \"model name\"}} (repeatable); "
                   "data/class_maps/*.json is always used");
   cmd->add_option("--difficult", args->difficult, "VOC difficult boxes: normal ground truth, or ignored")
-      ->check(CLI::IsMember({"normal", "ignore"}))->capture_default_str();
+      ->check(CLI::IsMember({"normal", "ignore"}))
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the metrics as JSON instead of text");
   add_model_options(*cmd, args->model_options);
   cmd->callback([args, exit_code] { *exit_code = run_eval(*args); });

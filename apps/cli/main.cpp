@@ -2,11 +2,14 @@
 // Each subcommand lives in its own file; this file only wires them up.
 #include <CLI/CLI.hpp>
 
+#include "cli/catalog_command.h"
 #include "cli/compare_command.h"
 #include "cli/dataset_command.h"
 #include "cli/detect_command.h"
 #include "cli/eval_command.h"
+#include "cli/label_command.h"
 #include "cli/models_command.h"
+#include "cli/search_command.h"
 #include "cli/serve_command.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +23,9 @@ int main(int argc, char** argv) {
   visearch::cli::add_compare_command(app, &exit_code);
   visearch::cli::add_dataset_command(app, &exit_code);
   visearch::cli::add_serve_command(app, &exit_code);
+  visearch::cli::add_catalog_command(app, &exit_code);
+  visearch::cli::add_search_command(app, &exit_code);
+  visearch::cli::add_label_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -47,6 +47,15 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "File whose first line is the API key; then every route but health checks needs it");
   cmd->add_option("--cors-origin", options->cors_origin, "Allow browser requests from this origin (or *)");
   cmd->add_option("--static-dir", options->static_dir, "Serve the web UI from this folder at /");
+  cmd->add_option("--data-dir", options->data_dir,
+                  "Product catalog folder for visual search (/v1/search, /v1/products)");
+  cmd->add_option("--search-mapping", options->search_mapping,
+                  "Label -> category/keyword mapping (default: data/search/label_mapping.json)");
+  cmd->add_option("--embed-model", options->embed_model, "Embedding model for visual search")
+      ->capture_default_str();
+  cmd->add_option("--search-index", options->search_index, "Vector index: auto, exact or hnsw")
+      ->check(CLI::IsMember({"auto", "exact", "hnsw"}))
+      ->capture_default_str();
   cmd->callback([options, models, exit_code] {
     options->models.clear();
     std::stringstream parts(*models);

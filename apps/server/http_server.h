@@ -28,6 +28,13 @@ struct ServerOptions {
   std::string cors_origin;
   std::uint64_t max_pixels = 64'000'000;
   std::string static_dir;  // web UI files served at / (empty = none)
+  // Visual search (apps/server/search_module.h): the catalog folder (empty = search routes answer 503),
+  // the label mapping file (empty = the shipped data/search/label_mapping.json), the embedding model
+  // (one session per worker) and the vector index kind (auto, exact, hnsw).
+  std::string data_dir;
+  std::string search_mapping;
+  std::string embed_model = "mobilenetv2_embed";
+  std::string search_index = "auto";
 };
 
 struct ServerModule;

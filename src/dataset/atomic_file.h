@@ -20,6 +20,7 @@ Status write_file_atomic(const std::string& path, std::string_view contents);
 Status copy_file_atomic(const std::string& source, const std::string& destination);
 
 // Reads a whole text/annotation file (at most max_bytes). kNotFound, kIo, kPayloadTooLarge.
-Result<std::string> read_text_file(const std::string& path, std::uint64_t max_bytes = std::uint64_t{2} << 30U);
+Result<std::string> read_text_file(const std::string& path,
+                                   std::uint64_t max_bytes = std::uint64_t{2} << 30U);
 
 }  // namespace visearch::dataset

@@ -12,9 +12,13 @@ namespace {
 
 using detail::format_number;
 
-std::string image_name(const ImageRecord& image) { return image.path.empty() ? image.file : image.path; }
+std::string image_name(const ImageRecord& image) {
+  return image.path.empty() ? image.file : image.path;
+}
 
-std::string split_label(const std::string& split) { return split.empty() ? "(no split)" : split; }
+std::string split_label(const std::string& split) {
+  return split.empty() ? "(no split)" : split;
+}
 
 }  // namespace
 
@@ -41,7 +45,8 @@ Result<Dataset> load_with_fingerprints(const std::string& path, const LoadOption
   return loaded;
 }
 
-Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& load, const CheckOptions& options) {
+Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& load,
+                                  const CheckOptions& options) {
   std::vector<ImageFingerprint> image_prints;
   auto loaded = load_with_fingerprints(path, load, image_prints);
   if (!loaded) return loaded.error();
@@ -69,8 +74,10 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
     SplitCounts& split = report.splits[sit->second];
     ++split.images;
     if (image.path.empty()) {
-      report.labels_without_images.push_back(image.annotation_file.empty() ? image.file : image.annotation_file);
-      add_error(report.diagnostics, image.annotation_file, 0, "label without image: '" + image.file + "' not found");
+      report.labels_without_images.push_back(image.annotation_file.empty() ? image.file
+                                                                           : image.annotation_file);
+      add_error(report.diagnostics, image.annotation_file, 0,
+                "label without image: '" + image.file + "' not found");
     }
     if (!image.labelled) {
       ++split.unlabelled;
@@ -84,12 +91,15 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
       if (!print.ok) {
         report.unreadable_images.push_back(image.path);
         // The YOLO reader has already reported it through the probe.
-        if (ds.format != DatasetFormat::kYolo) add_error(report.diagnostics, image.path, 0, "unreadable image: " + print.error);
+        if (ds.format != DatasetFormat::kYolo)
+          add_error(report.diagnostics, image.path, 0, "unreadable image: " + print.error);
       } else {
-        if (image.width > 0 && image.height > 0 && (image.width != print.width || image.height != print.height)) {
+        if (image.width > 0 && image.height > 0 &&
+            (image.width != print.width || image.height != print.height)) {
           add_error(report.diagnostics, image.annotation_file, 0,
-                    "'" + image.file + "' is " + std::to_string(print.width) + "x" + std::to_string(print.height) +
-                        " but the annotation says " + std::to_string(image.width) + "x" + std::to_string(image.height));
+                    "'" + image.file + "' is " + std::to_string(print.width) + "x" +
+                        std::to_string(print.height) + " but the annotation says " +
+                        std::to_string(image.width) + "x" + std::to_string(image.height));
         }
         width = print.width;
         height = print.height;
@@ -105,12 +115,16 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
       }
       const PixelBox& b = ann.box;
       const std::string& file = image.annotation_file;
-      const std::string what = ds.classes.empty() || ann.class_id < 0 ? std::string("box")
-                                                                      : "'" + ds.classes[static_cast<std::size_t>(ann.class_id)] + "' box";
+      // COCO files are often one long line: name the annotation id as well.
+      const std::string what = (ds.classes.empty() || ann.class_id < 0
+                                    ? std::string("box")
+                                    : "'" + ds.classes[static_cast<std::size_t>(ann.class_id)] + "' box") +
+                               (ann.coco_id ? " (annotation id " + std::to_string(*ann.coco_id) + ")" : "");
       if (b.width() <= 0 || b.height() <= 0) {
         ++report.degenerate_boxes;
         add_error(report.diagnostics, file, ann.line,
-                  "degenerate " + what + " (" + format_number(b.width(), 2) + "x" + format_number(b.height(), 2) + " px)");
+                  "degenerate " + what + " (" + format_number(b.width(), 2) + "x" +
+                      format_number(b.height(), 2) + " px)");
         continue;
       }
       if (width > 0 && height > 0) {
@@ -119,21 +133,23 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
         if (b.x1 < -tx || b.y1 < -ty || b.x2 > width + tx || b.y2 > height + ty) {
           ++report.boxes_out_of_bounds;
           add_error(report.diagnostics, file, ann.line,
-                    what + " [" + format_number(b.x1, 1) + ", " + format_number(b.y1, 1) + ", " + format_number(b.x2, 1) +
-                        ", " + format_number(b.y2, 1) + "] outside the " + std::to_string(width) + "x" +
-                        std::to_string(height) + " image");
+                    what + " [" + format_number(b.x1, 1) + ", " + format_number(b.y1, 1) + ", " +
+                        format_number(b.x2, 1) + ", " + format_number(b.y2, 1) + "] outside the " +
+                        std::to_string(width) + "x" + std::to_string(height) + " image");
         }
         if (b.width() < options.tiny_pixels || b.height() < options.tiny_pixels ||
             b.width() < options.tiny_fraction * width || b.height() < options.tiny_fraction * height) {
           ++report.tiny_boxes;
           add_warning(report.diagnostics, file, ann.line,
-                      "tiny " + what + " (" + format_number(b.width(), 1) + "x" + format_number(b.height(), 1) + " px)");
+                      "tiny " + what + " (" + format_number(b.width(), 1) + "x" +
+                          format_number(b.height(), 1) + " px)");
         }
       }
       for (std::size_t p = 0; p < a; ++p) {
         const Annotation& other = image.annotations[p];
-        if (other.class_id == ann.class_id && std::fabs(other.box.x1 - b.x1) < 0.5 && std::fabs(other.box.y1 - b.y1) < 0.5 &&
-            std::fabs(other.box.x2 - b.x2) < 0.5 && std::fabs(other.box.y2 - b.y2) < 0.5) {
+        if (other.class_id == ann.class_id && std::fabs(other.box.x1 - b.x1) < 0.5 &&
+            std::fabs(other.box.y1 - b.y1) < 0.5 && std::fabs(other.box.x2 - b.x2) < 0.5 &&
+            std::fabs(other.box.y2 - b.y2) < 0.5) {
           ++report.duplicate_boxes;
           add_warning(report.diagnostics, file, ann.line,
                       "duplicate " + what + " (same as line " + std::to_string(other.line) + ")");
@@ -168,9 +184,10 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
     const ImageRecord& a = ds.images[dups.near[k].first];
     const ImageRecord& b = ds.images[dups.near[k].second];
     report.near_duplicates.push_back({image_name(a), image_name(b), dups.near_distance[k]});
-    add_warning(report.diagnostics, image_name(a), 0,
-                "near duplicate of " + image_name(b) + " (dHash distance " + std::to_string(dups.near_distance[k]) + ")" +
-                    (a.split != b.split ? ", in another split (" + split_label(b.split) + ")" : std::string()));
+    add_warning(
+        report.diagnostics, image_name(a), 0,
+        "near duplicate of " + image_name(b) + " (dHash distance " + std::to_string(dups.near_distance[k]) +
+            ")" + (a.split != b.split ? ", in another split (" + split_label(b.split) + ")" : std::string()));
   }
 
   std::size_t most = 0;
@@ -185,7 +202,8 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
     least = least == 0 ? n : std::min(least, n);
   }
   const std::size_t used = report.per_class.size() - report.unused_classes.size();
-  report.imbalance_ratio = used >= 2 && least > 0 ? static_cast<double>(most) / static_cast<double>(least) : 0.0;
+  report.imbalance_ratio =
+      used >= 2 && least > 0 ? static_cast<double>(most) / static_cast<double>(least) : 0.0;
   if (report.imbalance_ratio > options.imbalance_warning_ratio) {
     add_warning(report.diagnostics, "", 0,
                 "class imbalance: the most frequent class has " + format_number(report.imbalance_ratio, 1) +
@@ -193,7 +211,8 @@ Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& lo
   }
   if (!report.unused_classes.empty()) {
     std::string list;
-    for (std::size_t k = 0; k < report.unused_classes.size() && k < 20; ++k) list += (k ? ", " : "") + report.unused_classes[k];
+    for (std::size_t k = 0; k < report.unused_classes.size() && k < 20; ++k)
+      list += (k ? ", " : "") + report.unused_classes[k];
     if (report.unused_classes.size() > 20) list += ", ...";
     add_warning(report.diagnostics, "", 0,
                 std::to_string(report.unused_classes.size()) + " class(es) have no boxes: " + list);
@@ -215,9 +234,11 @@ nlohmann::json to_json(const CheckReport& report) {
                       {"per_class", std::move(per_class)}});
   }
   nlohmann::json per_class = nlohmann::json::object();
-  for (std::size_t c = 0; c < report.per_class.size(); ++c) per_class[report.classes[c]] = report.per_class[c];
+  for (std::size_t c = 0; c < report.per_class.size(); ++c)
+    per_class[report.classes[c]] = report.per_class[c];
   nlohmann::json near = nlohmann::json::array();
-  for (const auto& n : report.near_duplicates) near.push_back({{"a", n.a}, {"b", n.b}, {"distance", n.distance}});
+  for (const auto& n : report.near_duplicates)
+    near.push_back({{"a", n.a}, {"b", n.b}, {"distance", n.distance}});
   nlohmann::json diagnostics = nlohmann::json::array();
   for (const Diagnostic& d : report.diagnostics) diagnostics.push_back(to_json(d));
   return {{"path", report.path},
@@ -250,14 +271,16 @@ std::string to_text(const CheckReport& report, std::size_t max_listed) {
     if (n > 0) out.append(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1));
   };
   add(std::snprintf(line, sizeof line, "%s (%s): %zu images, %zu boxes, %zu classes\n", report.path.c_str(),
-                    std::string(format_name(report.format)).c_str(), report.images, report.boxes, report.classes.size()));
+                    std::string(format_name(report.format)).c_str(), report.images, report.boxes,
+                    report.classes.size()));
   for (const SplitCounts& s : report.splits) {
     add(std::snprintf(line, sizeof line, "  split %-12s %6zu images (%zu without labels)  %7zu boxes\n",
                       split_label(s.name).c_str(), s.images, s.unlabelled, s.boxes));
   }
   std::vector<std::size_t> order(report.classes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return report.per_class[a] > report.per_class[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return report.per_class[a] > report.per_class[b]; });
   out += "  boxes per class:";
   std::size_t shown = 0;
   for (std::size_t c : order) {
@@ -270,7 +293,8 @@ std::string to_text(const CheckReport& report, std::size_t max_listed) {
   if (!out.empty() && out.back() == ',') out.pop_back();
   out += "\n";
   if (report.imbalance_ratio > 0) {
-    add(std::snprintf(line, sizeof line, "  class imbalance (most/least frequent used class): %.1f\n", report.imbalance_ratio));
+    add(std::snprintf(line, sizeof line, "  class imbalance (most/least frequent used class): %.1f\n",
+                      report.imbalance_ratio));
   }
   add(std::snprintf(line, sizeof line,
                     "  images without labels %zu, labels without images %zu, unreadable images %zu\n"

@@ -24,8 +24,8 @@
 namespace visearch::dataset {
 
 struct CheckOptions {
-  double tiny_pixels = 8.0;          // a box side below this is tiny
-  double tiny_fraction = 0.01;       // ... or below this fraction of the image side
+  double tiny_pixels = 8.0;     // a box side below this is tiny
+  double tiny_fraction = 0.01;  // ... or below this fraction of the image side
   int near_duplicate_distance = kDefaultNearDuplicateDistance;  // < 0 disables near-duplicate search
   double imbalance_warning_ratio = 10.0;  // most / least frequent class (among used classes)
 };
@@ -73,7 +73,8 @@ struct CheckReport {
 Result<Dataset> load_with_fingerprints(const std::string& path, const LoadOptions& load,
                                        std::vector<ImageFingerprint>& prints);
 
-Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& load, const CheckOptions& options);
+Result<CheckReport> check_dataset(const std::string& path, const LoadOptions& load,
+                                  const CheckOptions& options);
 
 nlohmann::json to_json(const CheckReport& report);
 // Human-readable summary; diagnostics beyond max_listed are counted, not listed.

@@ -50,11 +50,13 @@ Result<ClassMap> parse_class_map(std::string_view json_text, const std::string& 
       out.add(from, to.get<std::string>());
     } else if (to.is_array()) {
       for (const auto& t : to) {
-        if (!t.is_string()) return Unexpected{ErrorCode::kInvalidArgument, origin + ": '" + from + "': names must be strings"};
+        if (!t.is_string())
+          return Unexpected{ErrorCode::kInvalidArgument, origin + ": '" + from + "': names must be strings"};
         out.add(from, t.get<std::string>());
       }
     } else {
-      return Unexpected{ErrorCode::kInvalidArgument, origin + ": '" + from + "': the value must be a name or a list of names"};
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        origin + ": '" + from + "': the value must be a name or a list of names"};
     }
   }
   return out;
@@ -66,13 +68,16 @@ Result<ClassMap> load_class_map(const std::string& path) {
   return parse_class_map(*text, path);
 }
 
-std::string default_class_map_dir() { return VISEARCH_CLASS_MAP_DIR; }
+std::string default_class_map_dir() {
+  return VISEARCH_CLASS_MAP_DIR;
+}
 
 Result<ClassMap> load_default_class_map() {
   ClassMap out;
   const std::string dir = default_class_map_dir();
   if (dir.empty()) return out;
-  for (const fs::path& f : detail::list_files(dir, false, [](const fs::path& p) { return detail::has_extension(p, ".json"); })) {
+  for (const fs::path& f :
+       detail::list_files(dir, false, [](const fs::path& p) { return detail::has_extension(p, ".json"); })) {
     auto map = load_class_map(f.string());
     if (!map) return map.error();
     out.merge(*map);
@@ -80,8 +85,8 @@ Result<ClassMap> load_default_class_map() {
   return out;
 }
 
-ClassMatch match_classes(const std::vector<std::string>& dataset_classes, const std::vector<std::string>& model_labels,
-                         const ClassMap& map) {
+ClassMatch match_classes(const std::vector<std::string>& dataset_classes,
+                         const std::vector<std::string>& model_labels, const ClassMap& map) {
   ClassMatch out;
   std::map<std::string, int> model_by_norm;
   for (std::size_t i = 0; i < model_labels.size(); ++i) {

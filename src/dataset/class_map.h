@@ -35,12 +35,12 @@ std::string default_class_map_dir();
 Result<ClassMap> load_default_class_map();
 
 struct ClassMatch {
-  std::vector<int> to_model;  // data-set class id -> model class id, -1 when the model lacks it
-  std::vector<std::string> unmatched;                          // data-set names with no model class
-  std::vector<std::pair<std::string, std::string>> renamed;    // (data-set name, model name), not identical
+  std::vector<int> to_model;           // data-set class id -> model class id, -1 when the model lacks it
+  std::vector<std::string> unmatched;  // data-set names with no model class
+  std::vector<std::pair<std::string, std::string>> renamed;  // (data-set name, model name), not identical
 };
 
-ClassMatch match_classes(const std::vector<std::string>& dataset_classes, const std::vector<std::string>& model_labels,
-                         const ClassMap& map);
+ClassMatch match_classes(const std::vector<std::string>& dataset_classes,
+                         const std::vector<std::string>& model_labels, const ClassMap& map);
 
 }  // namespace visearch::dataset

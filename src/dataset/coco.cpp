@@ -95,19 +95,22 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
   } else if (root.is_object()) {
     const auto ann = root.find("annotations");
     if (ann == root.end() || !ann->is_array()) {
-      return Unexpected{ErrorCode::kInvalidArgument,
-                        origin + ": not a COCO file: expected an object with an 'annotations' array, or a results list"};
+      return Unexpected{
+          ErrorCode::kInvalidArgument,
+          origin + ": not a COCO file: expected an object with an 'annotations' array, or a results list"};
     }
     annotations = &*ann;
   } else {
-    return Unexpected{ErrorCode::kInvalidArgument, origin + ": not a COCO file: top level is neither object nor array"};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      origin + ": not a COCO file: top level is neither object nor array"};
   }
 
   std::unordered_map<std::int64_t, std::size_t> image_index;
   std::unordered_set<std::int64_t> category_ids;
   if (root.is_object()) {
     if (const auto cats = root.find("categories"); cats != root.end()) {
-      if (!cats->is_array()) return Unexpected{ErrorCode::kInvalidArgument, origin + ": 'categories' must be an array"};
+      if (!cats->is_array())
+        return Unexpected{ErrorCode::kInvalidArgument, origin + ": 'categories' must be an array"};
       std::set<std::string> names;
       for (std::size_t i = 0; i < cats->size(); ++i) {
         const json& c = (*cats)[i];
@@ -115,7 +118,8 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
         CocoCategory cat;
         cat.line = line;
         if (!c.is_object() || !get_int64(c, "id", cat.id)) {
-          add_error(doc.diagnostics, origin, line, entry_name("categories", i) + ": missing or non-integer 'id'");
+          add_error(doc.diagnostics, origin, line,
+                    entry_name("categories", i) + ": missing or non-integer 'id'");
           continue;
         }
         const auto name = c.find("name");
@@ -141,7 +145,8 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
       add_warning(doc.diagnostics, origin, 0, "no 'categories' array");
     }
     if (const auto imgs = root.find("images"); imgs != root.end()) {
-      if (!imgs->is_array()) return Unexpected{ErrorCode::kInvalidArgument, origin + ": 'images' must be an array"};
+      if (!imgs->is_array())
+        return Unexpected{ErrorCode::kInvalidArgument, origin + ": 'images' must be an array"};
       for (std::size_t i = 0; i < imgs->size(); ++i) {
         const json& im = (*imgs)[i];
         const int line = parsed->line_of("images", i);
@@ -161,7 +166,8 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
         if ((has_w && w <= 0) || (has_h && h <= 0) || (im.contains("width") && !has_w) ||
             (im.contains("height") && !has_h)) {
           add_error(doc.diagnostics, origin, line,
-                    entry_name("images", i) + " (id " + std::to_string(image.id) + "): width/height must be positive integers");
+                    entry_name("images", i) + " (id " + std::to_string(image.id) +
+                        "): width/height must be positive integers");
         } else {
           image.width = clamp_dimension(w);
           image.height = clamp_dimension(h);
@@ -173,7 +179,8 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
         doc.images.push_back(std::move(image));
       }
     } else {
-      add_warning(doc.diagnostics, origin, 0, "no 'images' array: annotations are not checked against images");
+      add_warning(doc.diagnostics, origin, 0,
+                  "no 'images' array: annotations are not checked against images");
     }
   }
   const bool check_images = root.is_object() && root.contains("images");
@@ -260,17 +267,20 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
     if (check_images) {
       const auto it = image_index.find(ann.image_id);
       if (it == image_index.end()) {
-        add_error(doc.diagnostics, origin, line, label + ": unknown image_id " + std::to_string(ann.image_id));
+        add_error(doc.diagnostics, origin, line,
+                  label + ": unknown image_id " + std::to_string(ann.image_id));
         continue;
       }
       const CocoImage& image = doc.images[it->second];
       if (options.check_bounds && image.width > 0 && image.height > 0) {
         const double tx = bounds_tolerance(image.width);
         const double ty = bounds_tolerance(image.height);
-        if (ann.x < -tx || ann.y < -ty || ann.x + ann.w > image.width + tx || ann.y + ann.h > image.height + ty) {
+        if (ann.x < -tx || ann.y < -ty || ann.x + ann.w > image.width + tx ||
+            ann.y + ann.h > image.height + ty) {
           const std::string message = "box [" + detail::format_number(ann.x, 2) + ", " +
-                                      detail::format_number(ann.y, 2) + ", " + detail::format_number(ann.w, 2) +
-                                      ", " + detail::format_number(ann.h, 2) + "] outside the image (" +
+                                      detail::format_number(ann.y, 2) + ", " +
+                                      detail::format_number(ann.w, 2) + ", " +
+                                      detail::format_number(ann.h, 2) + "] outside the image (" +
                                       std::to_string(image.width) + "x" + std::to_string(image.height) + ")";
           if (options.box_outside_is_error) {
             fail(message);
@@ -291,13 +301,13 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
 }
 
 std::string dump_coco_json(const json& document) {
-  if (!document.is_object()) return document.dump() + "\n";
+  if (!document.is_object()) return dump_json(document, -1) + "\n";
   std::string out = "{";
   bool first = true;
   for (const auto& [key, value] : document.items()) {
     out += first ? "\n" : ",\n";
     first = false;
-    out += json(key).dump() + ": ";
+    out += dump_json(json(key), -1) + ": ";
     if (value.is_array() && !value.empty()) {
       out += "[";
       for (std::size_t i = 0; i < value.size(); ++i) {
@@ -332,7 +342,8 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options) {
       if (f.filename().string().rfind("instances", 0) == 0) instances.push_back(f);
     }
     if (!instances.empty()) files = instances;
-    if (files.empty()) return Unexpected{ErrorCode::kInvalidArgument, path + ": no COCO .json annotation file found"};
+    if (files.empty())
+      return Unexpected{ErrorCode::kInvalidArgument, path + ": no COCO .json annotation file found"};
   } else {
     return Unexpected{ErrorCode::kNotFound, path + ": no such file or folder"};
   }
@@ -351,7 +362,8 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options) {
     auto doc = parse_coco_json(*text, file.string());
     if (!doc) return doc.error();
     if (doc->is_results_list) {
-      return Unexpected{ErrorCode::kInvalidArgument, file.string() + ": a results list, not a ground-truth instances file"};
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        file.string() + ": a results list, not a ground-truth instances file"};
     }
     for (const CocoCategory& c : doc->categories) {
       auto [it, inserted] = category_names.emplace(c.id, c.name);
@@ -384,7 +396,6 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options) {
     dirs.push_back(json_dir);
     const std::set<std::int64_t> bad(l.doc.images_with_errors.begin(), l.doc.images_with_errors.end());
     std::unordered_map<std::int64_t, std::size_t> index;
-    const std::size_t first = ds.images.size();
     for (const CocoImage& im : l.doc.images) {
       ImageRecord record;
       record.file = im.file_name;
@@ -397,7 +408,8 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options) {
       record.labelled = true;
       record.has_errors = bad.count(im.id) != 0;
       if (im.file_name.empty()) {
-        add_error(ds.diagnostics, l.file.string(), im.line, "image id " + std::to_string(im.id) + " has no file_name");
+        add_error(ds.diagnostics, l.file.string(), im.line,
+                  "image id " + std::to_string(im.id) + " has no file_name");
         record.has_errors = true;
       }
       index[im.id] = ds.images.size();
@@ -420,12 +432,12 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options) {
       out.line = a.line;
       ds.images[it->second].annotations.push_back(std::move(out));
     }
-    (void)first;
   }
   return ds;
 }
 
-Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_dir, const WriteOptions& options) {
+Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_dir,
+                               const WriteOptions& options) {
   WriteReport report;
   const fs::path out(out_dir);
   std::vector<std::string> splits;
@@ -438,7 +450,8 @@ Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_di
   std::vector<std::int64_t> category_ids = dataset.category_ids;
   if (category_ids.size() != dataset.classes.size()) {
     category_ids.clear();
-    for (std::size_t i = 0; i < dataset.classes.size(); ++i) category_ids.push_back(static_cast<std::int64_t>(i) + 1);
+    for (std::size_t i = 0; i < dataset.classes.size(); ++i)
+      category_ids.push_back(static_cast<std::int64_t>(i) + 1);
   }
   json categories = json::array();
   for (std::size_t i = 0; i < dataset.classes.size(); ++i) {
@@ -450,7 +463,8 @@ Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_di
   std::set<std::int64_t> ann_ids;
   bool keep_ann_ids = true;
   for (const ImageRecord& image : dataset.images) {
-    keep_image_ids = keep_image_ids && image.coco_id && *image.coco_id > 0 && image_ids.insert(*image.coco_id).second;
+    keep_image_ids =
+        keep_image_ids && image.coco_id && *image.coco_id > 0 && image_ids.insert(*image.coco_id).second;
     for (const Annotation& a : image.annotations) {
       keep_ann_ids = keep_ann_ids && a.coco_id && *a.coco_id > 0 && ann_ids.insert(*a.coco_id).second;
     }
@@ -471,16 +485,21 @@ Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_di
         add_warning(report.diagnostics, image.path.empty() ? image.file : image.path, 0,
                     "image size unknown; written with width/height 0");
       }
-      images.push_back({{"id", image_id}, {"file_name", image.file}, {"width", image.width}, {"height", image.height}});
-      if (!image.labelled) ++report.not_representable["'no annotation file' state (COCO lists the image with no annotations)"];
+      images.push_back(
+          {{"id", image_id}, {"file_name", image.file}, {"width", image.width}, {"height", image.height}});
+      if (!image.labelled)
+        ++report.not_representable["'no annotation file' state (COCO lists the image with no annotations)"];
       for (const Annotation& a : image.annotations) {
-        json ann{{"id", keep_ann_ids ? *a.coco_id : next_ann_id++},
-                 {"image_id", image_id},
-                 {"category_id", category_ids.at(static_cast<std::size_t>(a.class_id))},
-                 {"bbox", {round_px(a.box.x1), round_px(a.box.y1), round_px(a.box.width()), round_px(a.box.height())}},
-                 {"area", a.area ? *a.area : round_px(std::max(0.0, a.box.width()) * std::max(0.0, a.box.height()))},
-                 {"iscrowd", a.iscrowd ? 1 : 0},
-                 {"segmentation", a.segmentation.is_null() ? json::array() : a.segmentation}};
+        json ann{
+            {"id", keep_ann_ids ? *a.coco_id : next_ann_id++},
+            {"image_id", image_id},
+            {"category_id", category_ids.at(static_cast<std::size_t>(a.class_id))},
+            {"bbox",
+             {round_px(a.box.x1), round_px(a.box.y1), round_px(a.box.width()), round_px(a.box.height())}},
+            {"area",
+             a.area ? *a.area : round_px(std::max(0.0, a.box.width()) * std::max(0.0, a.box.height()))},
+            {"iscrowd", a.iscrowd ? 1 : 0},
+            {"segmentation", a.segmentation.is_null() ? json::array() : a.segmentation}};
         json attributes = json::object();
         if (a.difficult) attributes["difficult"] = *a.difficult;
         if (a.truncated) attributes["truncated"] = *a.truncated;
@@ -503,7 +522,8 @@ Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_di
              {"categories", categories},
              {"images", std::move(images)},
              {"annotations", std::move(annotations)}};
-    const std::string file = (out / "annotations" / ("instances_" + (split.empty() ? "default" : split) + ".json")).string();
+    const std::string file =
+        (out / "annotations" / ("instances_" + (split.empty() ? "default" : split) + ".json")).string();
     if (auto st = write_file_atomic(file, dump_coco_json(doc)); !st) {
       add_error(report.diagnostics, file, 0, st.error().message);
     } else {

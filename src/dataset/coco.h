@@ -45,8 +45,8 @@ struct CocoAnnotation {
   double h = 0;
   std::optional<double> area;
   bool iscrowd = false;
-  std::optional<double> score;  // results
-  nlohmann::json segmentation;  // null when absent
+  std::optional<double> score;    // results
+  nlohmann::json segmentation;    // null when absent
   std::optional<bool> difficult;  // from "attributes" (visearch/CVAT extension)
   std::optional<bool> truncated;
   std::optional<bool> occluded;
@@ -81,7 +81,8 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options);
 
 // Writes annotations/instances_<split>.json per split (instances_default.json for "") and the images to
 // <split>/ (images/ for ""). Ids are kept where the source had unique ones; new ids start at 1.
-Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_dir, const WriteOptions& options);
+Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_dir,
+                               const WriteOptions& options);
 
 // Serialises a COCO object with one array element per line (diff-friendly, and errors get useful lines).
 std::string dump_coco_json(const nlohmann::json& document);

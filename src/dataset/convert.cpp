@@ -32,7 +32,8 @@ Result<ConvertResult> convert_dataset(const std::string& source, const std::stri
   const fs::path dst = fs::weakly_canonical(destination, ec);
   const fs::path src_dir = fs::is_directory(src, ec) ? src : src.parent_path();
   if (!ec && (dst == src_dir || dst == src)) {
-    return Unexpected{ErrorCode::kInvalidArgument, "the destination must not be the source folder: " + destination};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "the destination must not be the source folder: " + destination};
   }
   auto dataset = load_dataset(source, options.load);
   if (!dataset) return dataset.error();
@@ -50,8 +51,10 @@ Result<ConvertResult> convert_dataset(const std::string& source, const std::stri
         break;
       }
     }
-    return Unexpected{ErrorCode::kInvalidArgument, std::to_string(errors) + " error(s) in the source, nothing written (--strict); first: " +
-                                                       (first != nullptr ? first->to_string() : std::string())};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      std::to_string(errors) +
+                          " error(s) in the source, nothing written (--strict); first: " +
+                          (first != nullptr ? first->to_string() : std::string())};
   }
   auto report = write_dataset(*dataset, destination, options.to, options.write);
   if (!report) return report.error();

@@ -65,7 +65,9 @@ std::string normalize_class_name(std::string_view name) {
   return out;
 }
 
-double bounds_tolerance(int side) { return std::max(1.0, 0.001 * side); }
+double bounds_tolerance(int side) {
+  return std::max(1.0, 0.001 * side);
+}
 
 Result<Size> decode_image_size(const std::string& path) {
   auto bytes = read_file_bytes(path, std::uint64_t{512} << 20U);
@@ -82,8 +84,9 @@ Result<DatasetFormat> detect_format(const std::string& path) {
     if (detail::has_extension(p, ".json")) return DatasetFormat::kCoco;
     if (detail::has_extension(p, ".yaml") || detail::has_extension(p, ".yml")) return DatasetFormat::kYolo;
     if (p.filename() == "classes.txt" || p.filename() == "obj.names") return DatasetFormat::kYolo;
-    return Unexpected{ErrorCode::kInvalidArgument,
-                      path + ": cannot tell the data-set format from this file (give a folder, data.yaml or .json)"};
+    return Unexpected{
+        ErrorCode::kInvalidArgument,
+        path + ": cannot tell the data-set format from this file (give a folder, data.yaml or .json)"};
   }
   if (!fs::is_directory(p, ec)) return Unexpected{ErrorCode::kNotFound, path + ": no such file or folder"};
   const auto is_yaml = [](const fs::path& f) {
@@ -91,19 +94,19 @@ Result<DatasetFormat> detect_format(const std::string& path) {
   };
   const auto is_json = [](const fs::path& f) { return detail::has_extension(f, ".json"); };
   const auto is_xml = [](const fs::path& f) { return detail::has_extension(f, ".xml"); };
-  if (!detail::list_files(p, false, is_yaml).empty() || fs::is_regular_file(p / "classes.txt", ec) ||
-      fs::is_regular_file(p / "obj.names", ec)) {
+  // Most specific layouts first: a VOC devkit may hold a classes.txt, a COCO folder an images/ folder.
+  if (!detail::list_files(p, false, is_yaml).empty()) return DatasetFormat::kYolo;
+  if (fs::is_directory(p / "Annotations", ec)) return DatasetFormat::kVoc;
+  if (!detail::list_files(p / "annotations", false, is_json).empty()) return DatasetFormat::kCoco;
+  if (fs::is_regular_file(p / "classes.txt", ec) || fs::is_regular_file(p / "obj.names", ec))
     return DatasetFormat::kYolo;
-  }
-  if (!detail::list_files(p / "annotations", false, is_json).empty() || !detail::list_files(p, false, is_json).empty()) {
-    return DatasetFormat::kCoco;
-  }
-  if (fs::is_directory(p / "Annotations", ec) || !detail::list_files(p, false, is_xml).empty()) {
-    return DatasetFormat::kVoc;
-  }
-  return Unexpected{ErrorCode::kInvalidArgument,
-                    path + ": no data.yaml/classes.txt (YOLO), annotations/*.json (COCO) or Annotations/*.xml (VOC) found; "
-                           "pass --format"};
+  if (!detail::list_files(p, false, is_json).empty()) return DatasetFormat::kCoco;
+  if (!detail::list_files(p, false, is_xml).empty()) return DatasetFormat::kVoc;
+  return Unexpected{
+      ErrorCode::kInvalidArgument,
+      path +
+          ": no data.yaml/classes.txt (YOLO), annotations/*.json (COCO) or Annotations/*.xml (VOC) found; "
+          "pass --format"};
 }
 
 Result<Dataset> load_dataset(const std::string& path, const LoadOptions& options) {

@@ -30,8 +30,8 @@ namespace visearch::dataset {
 
 enum class DatasetFormat { kAuto, kYolo, kCoco, kVoc };
 
-std::string_view format_name(DatasetFormat format);             // "auto", "yolo", "coco", "voc"
-Result<DatasetFormat> parse_format(std::string_view name);     // kInvalidArgument for other names
+std::string_view format_name(DatasetFormat format);         // "auto", "yolo", "coco", "voc"
+Result<DatasetFormat> parse_format(std::string_view name);  // kInvalidArgument for other names
 
 struct PixelBox {
   double x1 = 0;
@@ -77,7 +77,7 @@ struct Dataset {
   std::vector<std::string> classes;        // class id -> name
   std::vector<std::int64_t> category_ids;  // COCO category id per class (empty unless read from COCO)
   std::vector<ImageRecord> images;
-  std::vector<std::string> orphan_annotations;  // annotation files naming no existing image
+  std::vector<std::string> orphan_annotations;       // annotation files naming no existing image
   std::map<std::string, std::string> split_aliases;  // e.g. YOLO "val" -> "train" when both use one folder
   Diagnostics diagnostics;
 
@@ -124,9 +124,9 @@ struct WriteOptions {
 };
 
 struct WriteReport {
-  std::size_t images_written = 0;       // images whose annotations were written
-  std::size_t annotations_written = 0;  // boxes written
-  std::size_t files_written = 0;        // annotation + image files
+  std::size_t images_written = 0;           // images whose annotations were written
+  std::size_t annotations_written = 0;      // boxes written
+  std::size_t files_written = 0;            // annotation + image files
   std::vector<std::string> skipped_images;  // not written because their annotations had errors
   // What the target format cannot hold, e.g. "difficult flag (YOLO has none)" -> number of boxes.
   std::map<std::string, std::size_t> not_representable;

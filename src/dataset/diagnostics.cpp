@@ -26,11 +26,14 @@ void add_warning(Diagnostics& out, std::string file, int line, std::string messa
 }
 
 std::size_t count_errors(const Diagnostics& diagnostics) {
-  return static_cast<std::size_t>(std::count_if(diagnostics.begin(), diagnostics.end(),
-                                                [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+  return static_cast<std::size_t>(
+      std::count_if(diagnostics.begin(), diagnostics.end(),
+                    [](const Diagnostic& d) { return d.severity == Severity::kError; }));
 }
 
-std::size_t count_warnings(const Diagnostics& diagnostics) { return diagnostics.size() - count_errors(diagnostics); }
+std::size_t count_warnings(const Diagnostics& diagnostics) {
+  return diagnostics.size() - count_errors(diagnostics);
+}
 
 Diagnostic diagnostic_from_error(const std::string& file, const Error& error, Severity severity) {
   Diagnostic d{severity, file, 0, error.message};
@@ -53,7 +56,9 @@ Diagnostic diagnostic_from_error(const std::string& file, const Error& error, Se
   return d;
 }
 
-std::string_view severity_name(Severity severity) { return severity == Severity::kError ? "error" : "warning"; }
+std::string_view severity_name(Severity severity) {
+  return severity == Severity::kError ? "error" : "warning";
+}
 
 nlohmann::json to_json(const Diagnostic& diagnostic) {
   nlohmann::json out{{"severity", severity_name(diagnostic.severity)}, {"message", diagnostic.message}};

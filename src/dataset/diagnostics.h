@@ -36,7 +36,8 @@ std::size_t count_warnings(const Diagnostics& diagnostics);
 
 // An Error whose message starts with "<file>:<line>[:<col>]: " becomes a Diagnostic with that line and
 // the rest of the message; other errors keep their whole message.
-Diagnostic diagnostic_from_error(const std::string& file, const Error& error, Severity severity = Severity::kError);
+Diagnostic diagnostic_from_error(const std::string& file, const Error& error,
+                                 Severity severity = Severity::kError);
 
 std::string_view severity_name(Severity severity);
 nlohmann::json to_json(const Diagnostic& diagnostic);

@@ -16,7 +16,8 @@ bool has_extension(const fs::path& path, std::string_view ext) {
   const std::string actual = path.extension().string();
   if (actual.size() != ext.size()) return false;
   for (std::size_t i = 0; i < ext.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(actual[i])) != std::tolower(static_cast<unsigned char>(ext[i]))) {
+    if (std::tolower(static_cast<unsigned char>(actual[i])) !=
+        std::tolower(static_cast<unsigned char>(ext[i]))) {
       return false;
     }
   }
@@ -72,7 +73,7 @@ std::string find_in_dirs(const std::vector<fs::path>& dirs, const std::string& r
 
 std::string find_image_by_stem(const fs::path& dir, const std::string& stem) {
   static constexpr std::string_view kExtensions[] = {".jpg", ".jpeg", ".png", ".webp", ".bmp",
-                                                      ".JPG", ".JPEG", ".PNG", ".WEBP", ".BMP"};
+                                                     ".JPG", ".JPEG", ".PNG", ".WEBP", ".BMP"};
   std::error_code ec;
   for (std::string_view ext : kExtensions) {
     const fs::path candidate = dir / (stem + std::string(ext));

@@ -12,7 +12,8 @@
 namespace visearch::dataset {
 
 std::uint64_t difference_hash(const Image& image) {
-  if (image.empty() || image.pixels.size() < image.row_bytes() * static_cast<std::size_t>(image.height)) return 0;
+  if (image.empty() || image.pixels.size() < image.row_bytes() * static_cast<std::size_t>(image.height))
+    return 0;
   // const_cast: cv::Mat has no const view; the data is only read.
   const cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
   cv::Mat grey;
@@ -29,7 +30,9 @@ std::uint64_t difference_hash(const Image& image) {
   return hash;
 }
 
-int hamming_distance(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
+int hamming_distance(std::uint64_t a, std::uint64_t b) {
+  return std::popcount(a ^ b);
+}
 
 ImageFingerprint fingerprint_image(const std::string& path) {
   ImageFingerprint out;
@@ -60,7 +63,9 @@ namespace {
 
 class UnionFind {
  public:
-  explicit UnionFind(std::size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), std::size_t{0}); }
+  explicit UnionFind(std::size_t n) : parent_(n) {
+    std::iota(parent_.begin(), parent_.end(), std::size_t{0});
+  }
   std::size_t find(std::size_t x) {
     while (parent_[x] != x) {
       parent_[x] = parent_[parent_[x]];

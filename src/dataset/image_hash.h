@@ -22,11 +22,11 @@ std::uint64_t difference_hash(const Image& image);
 int hamming_distance(std::uint64_t a, std::uint64_t b);
 
 struct ImageFingerprint {
-  bool ok = false;       // false: the image could not be read or decoded (see error)
+  bool ok = false;  // false: the image could not be read or decoded (see error)
   std::string error;
-  std::string sha256;    // of the file bytes
+  std::string sha256;  // of the file bytes
   std::uint64_t dhash = 0;
-  int width = 0;         // upright decoded size
+  int width = 0;  // upright decoded size
   int height = 0;
 };
 
@@ -39,9 +39,9 @@ constexpr int kDefaultNearDuplicateDistance = 5;
 // max_distance >= 0) duplicates of each other, by union-find; singletons are omitted. Images whose
 // fingerprint is not ok are never grouped.
 struct DuplicateGroups {
-  std::vector<std::vector<std::size_t>> exact;  // each group: same sha256
+  std::vector<std::vector<std::size_t>> exact;            // each group: same sha256
   std::vector<std::pair<std::size_t, std::size_t>> near;  // pairs with distance <= max, not exact
-  std::vector<int> near_distance;                          // distance per near pair
+  std::vector<int> near_distance;                         // distance per near pair
   std::vector<std::size_t> component;  // per image: id of its duplicate component (exact + near)
 };
 DuplicateGroups find_duplicates(const std::vector<ImageFingerprint>& prints, int max_distance);

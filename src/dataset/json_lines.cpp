@@ -28,7 +28,9 @@ class TrackingIterator {
     ++*this;
     return copy;
   }
-  friend bool operator==(const TrackingIterator& a, const TrackingIterator& b) { return a.position_ == b.position_; }
+  friend bool operator==(const TrackingIterator& a, const TrackingIterator& b) {
+    return a.position_ == b.position_;
+  }
   friend bool operator!=(const TrackingIterator& a, const TrackingIterator& b) { return !(a == b); }
 
  private:
@@ -66,6 +68,10 @@ std::string strip_exception_prefix(const std::string& what) {
 
 }  // namespace
 
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 TextPosition position_of(std::string_view text, std::size_t offset) {
   offset = std::min(offset, text.size());
   TextPosition pos;
@@ -98,14 +104,14 @@ Result<JsonDocument> parse_json_document(std::string_view text, const std::strin
     if (depth == 0 && event == Event::array_start) top_is_array = true;
     if (depth == 1 && event == Event::key && parsed.is_string()) current_key = parsed.get<std::string>();
     const int element_depth = top_is_array ? 1 : 2;
-    if (depth == element_depth && (event == Event::object_start || event == Event::value ||
-                                   event == Event::array_start)) {
+    if (depth == element_depth &&
+        (event == Event::object_start || event == Event::value || event == Event::array_start)) {
       const std::string& key = top_is_array ? std::string() : current_key;
       // The parser has consumed the element's first character (and maybe, for scalars, the whole
       // token); `furthest` points just past it.
       const auto offset = static_cast<std::size_t>(furthest - begin);
-      doc.element_lines[key].push_back(event == Event::object_start ? lines.line_of(offset == 0 ? 0 : offset - 1)
-                                                                   : 0);
+      doc.element_lines[key].push_back(
+          event == Event::object_start ? lines.line_of(offset == 0 ? 0 : offset - 1) : 0);
     }
     return true;
   };
@@ -115,10 +121,11 @@ Result<JsonDocument> parse_json_document(std::string_view text, const std::strin
   } catch (const nlohmann::json::parse_error& e) {
     const TextPosition pos = position_of(text, e.byte == 0 ? 0 : e.byte - 1);
     return Unexpected{ErrorCode::kInvalidArgument, origin + ":" + std::to_string(pos.line) + ":" +
-                                                       std::to_string(pos.column) + ": invalid JSON: " +
-                                                       strip_exception_prefix(e.what())};
+                                                       std::to_string(pos.column) +
+                                                       ": invalid JSON: " + strip_exception_prefix(e.what())};
   } catch (const std::exception& e) {
-    return Unexpected{ErrorCode::kInvalidArgument, origin + ": invalid JSON: " + strip_exception_prefix(e.what())};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      origin + ": invalid JSON: " + strip_exception_prefix(e.what())};
   }
   return doc;
 }

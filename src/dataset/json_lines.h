@@ -30,6 +30,10 @@ struct JsonDocument {
 
 Result<JsonDocument> parse_json_document(std::string_view text, const std::string& origin);
 
+// json.dump(indent) that never throws: invalid UTF-8 in strings (file or class names read from user
+// files) is replaced by U+FFFD instead of raising nlohmann's type_error 316.
+std::string dump_json(const nlohmann::json& value, int indent = 2);
+
 // 1-based line and column of byte offset `offset` in `text`.
 struct TextPosition {
   int line = 1;

@@ -19,7 +19,8 @@ std::uint64_t SplitMix64::next() {
 }
 
 std::uint64_t SplitMix64::below(std::uint64_t bound) {
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
   std::uint64_t v = next();
   while (v >= limit) v = next();
   return v % bound;
@@ -33,7 +34,8 @@ Result<std::vector<double>> parse_ratios(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     double v = 0;
     if (!detail::parse_double(detail::trim(text.substr(start, end - start)), v)) {
-      return Unexpected{ErrorCode::kInvalidArgument, "--ratios: '" + std::string(text) + "' is not a list of numbers like 0.8,0.1,0.1"};
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        "--ratios: '" + std::string(text) + "' is not a list of numbers like 0.8,0.1,0.1"};
     }
     out.push_back(v);
     start = end + 1;
@@ -49,11 +51,13 @@ Result<SplitPlan> plan_split(const Dataset& dataset, const std::vector<ImageFing
   }
   double sum = 0;
   for (double r : ratios) {
-    if (!(r > 0) || r > 1) return Unexpected{ErrorCode::kInvalidArgument, "--ratios: every ratio must be in (0, 1]"};
+    if (!(r > 0) || r > 1)
+      return Unexpected{ErrorCode::kInvalidArgument, "--ratios: every ratio must be in (0, 1]"};
     sum += r;
   }
   if (std::fabs(sum - 1.0) > 1e-6) {
-    return Unexpected{ErrorCode::kInvalidArgument, "--ratios must sum to 1 (they sum to " + detail::format_number(sum, 6) + ")"};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "--ratios must sum to 1 (they sum to " + detail::format_number(sum, 6) + ")"};
   }
   SplitPlan plan;
   plan.names = options.names;
@@ -114,28 +118,39 @@ Result<SplitPlan> plan_split(const Dataset& dataset, const std::vector<ImageFing
     std::swap(groups[i - 1], groups[j]);
   }
   std::stable_sort(groups.begin(), groups.end(), [&totals](const Group& a, const Group& b) {
-    const std::size_t ta = a.rarest < 0 ? std::numeric_limits<std::size_t>::max() : totals[static_cast<std::size_t>(a.rarest)];
-    const std::size_t tb = b.rarest < 0 ? std::numeric_limits<std::size_t>::max() : totals[static_cast<std::size_t>(b.rarest)];
+    const std::size_t ta =
+        a.rarest < 0 ? std::numeric_limits<std::size_t>::max() : totals[static_cast<std::size_t>(a.rarest)];
+    const std::size_t tb =
+        b.rarest < 0 ? std::numeric_limits<std::size_t>::max() : totals[static_cast<std::size_t>(b.rarest)];
     return ta < tb;
   });
 
   plan.assignment.assign(n_images, 0);
   plan.counts.assign(n_splits, SplitPlan::Counts{0, 0, std::vector<std::size_t>(n_classes, 0)});
   for (const Group& g : groups) {
+    // Only splits still short of their image quota compete (keeps the image ratios), unless none is.
+    std::vector<double> image_quota(n_splits);
+    bool any_open = false;
+    for (std::size_t s = 0; s < n_splits; ++s) {
+      image_quota[s] = ratios[s] * static_cast<double>(n_images) - static_cast<double>(plan.counts[s].images);
+      any_open = any_open || image_quota[s] > 0;
+    }
     std::size_t best = 0;
     double best_class = -std::numeric_limits<double>::infinity();
     double best_images = -std::numeric_limits<double>::infinity();
     for (std::size_t s = 0; s < n_splits; ++s) {
-      const double image_quota = ratios[s] * static_cast<double>(n_images) - static_cast<double>(plan.counts[s].images);
+      if (any_open && image_quota[s] <= 0) continue;
       double class_quota = 0;
       if (g.rarest >= 0) {
         const auto c = static_cast<std::size_t>(g.rarest);
-        class_quota = ratios[s] * static_cast<double>(totals[c]) - static_cast<double>(plan.counts[s].per_class[c]);
+        class_quota =
+            ratios[s] * static_cast<double>(totals[c]) - static_cast<double>(plan.counts[s].per_class[c]);
       }
-      if (class_quota > best_class + 1e-9 || (std::fabs(class_quota - best_class) <= 1e-9 && image_quota > best_images + 1e-9)) {
+      if (class_quota > best_class + 1e-9 ||
+          (std::fabs(class_quota - best_class) <= 1e-9 && image_quota[s] > best_images + 1e-9)) {
         best = s;
         best_class = class_quota;
-        best_images = image_quota;
+        best_images = image_quota[s];
       }
     }
     SplitPlan::Counts& counts = plan.counts[best];

@@ -3,8 +3,8 @@
 // Images that are exact or near duplicates (image_hash.h) form one group and always land in the same
 // split. Groups are shuffled with a seeded generator of our own (same seed, same data -> same split on
 // every platform), then placed rarest-class first: each group goes to the split with the largest
-// remaining quota for its rarest class, ties broken by the remaining image quota. Images without boxes
-// are placed by image quota only.
+// remaining quota for its rarest class among the splits still short of their image quota, ties broken
+// by the remaining image quota. Images without boxes are placed by image quota only.
 //
 // Failure modes: kInvalidArgument for ratios that are not positive or do not sum to 1 (+-1e-6), or a
 // name count that differs from the ratio count. Thread-safety: reentrant.
@@ -31,7 +31,7 @@ struct SplitOptions {
 struct SplitPlan {
   std::vector<std::string> names;
   std::vector<int> assignment;  // per image of the data set: index into names
-  std::size_t groups = 0;        // duplicate groups with more than one image
+  std::size_t groups = 0;       // duplicate groups with more than one image
   struct Counts {
     std::size_t images = 0;
     std::size_t boxes = 0;
@@ -42,7 +42,8 @@ struct SplitPlan {
 
 // `prints` may be empty (no duplicate grouping) or hold one fingerprint per image.
 Result<SplitPlan> plan_split(const Dataset& dataset, const std::vector<ImageFingerprint>& prints,
-                             const SplitOptions& options, int near_duplicate_distance = kDefaultNearDuplicateDistance);
+                             const SplitOptions& options,
+                             int near_duplicate_distance = kDefaultNearDuplicateDistance);
 
 // Parses "0.8,0.1,0.1".
 Result<std::vector<double>> parse_ratios(std::string_view text);

@@ -35,7 +35,9 @@ std::optional<bool> child_flag(const XMLElement* parent, const char* name) {
   return std::nullopt;
 }
 
-bool is_xml(const fs::path& p) { return detail::has_extension(p, ".xml"); }
+bool is_xml(const fs::path& p) {
+  return detail::has_extension(p, ".xml");
+}
 
 }  // namespace
 
@@ -46,11 +48,13 @@ Result<VocDocument> parse_voc_xml(std::string_view text, const std::string& orig
     const int line = xml.ErrorLineNum();
     std::string message = xml.ErrorStr() != nullptr ? xml.ErrorStr() : "parse error";
     // tinyxml2 prefixes its message with "Error=XML_ERROR_... ErrorID=N (0xN) Line number=L: ".
-    if (const auto colon = message.find(": "); message.rfind("Error=", 0) == 0 && colon != std::string::npos) {
+    if (const auto colon = message.find(": ");
+        message.rfind("Error=", 0) == 0 && colon != std::string::npos) {
       message = message.substr(colon + 2);
     }
-    return Unexpected{ErrorCode::kInvalidArgument,
-                      origin + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": invalid XML: " + message};
+    return Unexpected{
+        ErrorCode::kInvalidArgument,
+        origin + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": invalid XML: " + message};
   }
   const XMLElement* root = xml.RootElement();
   if (root == nullptr || std::string_view(root->Name()) != "annotation") {
@@ -70,12 +74,15 @@ Result<VocDocument> parse_voc_xml(std::string_view text, const std::string& orig
     const std::string ds = child_text(size, "depth");
     double wf = 0;
     double hf = 0;
-    const bool w_ok = detail::parse_int(ws, w) || (detail::parse_double(ws, wf) && wf == std::floor(wf) &&
-                                                   (w = static_cast<long long>(std::clamp(wf, -1.0, 1e9)), true));
-    const bool h_ok = detail::parse_int(hs, h) || (detail::parse_double(hs, hf) && hf == std::floor(hf) &&
-                                                   (h = static_cast<long long>(std::clamp(hf, -1.0, 1e9)), true));
+    const bool w_ok =
+        detail::parse_int(ws, w) || (detail::parse_double(ws, wf) && wf == std::floor(wf) &&
+                                     (w = static_cast<long long>(std::clamp(wf, -1.0, 1e9)), true));
+    const bool h_ok =
+        detail::parse_int(hs, h) || (detail::parse_double(hs, hf) && hf == std::floor(hf) &&
+                                     (h = static_cast<long long>(std::clamp(hf, -1.0, 1e9)), true));
     if (!w_ok || !h_ok || w < 0 || h < 0 || w > 1'000'000 || h > 1'000'000) {
-      add_error(doc.diagnostics, origin, size->GetLineNum(), "<size> width/height must be non-negative integers");
+      add_error(doc.diagnostics, origin, size->GetLineNum(),
+                "<size> width/height must be non-negative integers");
     } else {
       doc.width = static_cast<int>(w);
       doc.height = static_cast<int>(h);
@@ -106,10 +113,12 @@ Result<VocDocument> parse_voc_xml(std::string_view text, const std::string& orig
     const char* keys[4] = {"xmin", "ymin", "xmax", "ymax"};
     for (int i = 0; i < 4 && ok; ++i) {
       const XMLElement* e = box->FirstChildElement(keys[i]);
-      const std::string t = e != nullptr && e->GetText() != nullptr ? std::string(detail::trim(e->GetText())) : "";
+      const std::string t =
+          e != nullptr && e->GetText() != nullptr ? std::string(detail::trim(e->GetText())) : "";
       if (!detail::parse_double(t, v[i])) {
         add_error(doc.diagnostics, origin, e != nullptr ? e->GetLineNum() : box->GetLineNum(),
-                  std::string("<") + keys[i] + "> of '" + o.name + "' is " + (e == nullptr ? "missing" : "not a number"));
+                  std::string("<") + keys[i] + "> of '" + o.name + "' is " +
+                      (e == nullptr ? "missing" : "not a number"));
         ok = false;
       }
     }
@@ -176,13 +185,15 @@ Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   const fs::path p(path);
   if (!fs::is_directory(p, ec)) {
-    return Unexpected{ErrorCode::kNotFound, path + ": not a folder (expected VOC Annotations/ or a folder of .xml)"};
+    return Unexpected{ErrorCode::kNotFound,
+                      path + ": not a folder (expected VOC Annotations/ or a folder of .xml)"};
   }
   const bool devkit = fs::is_directory(p / "Annotations", ec);
   const fs::path ann_dir = devkit ? p / "Annotations" : p;
   std::vector<fs::path> xml_files = detail::list_files(ann_dir, false, is_xml);
   if (xml_files.empty()) xml_files = detail::list_files(ann_dir, true, is_xml);
-  if (xml_files.empty()) return Unexpected{ErrorCode::kInvalidArgument, path + ": no Pascal VOC .xml files found"};
+  if (xml_files.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, path + ": no Pascal VOC .xml files found"};
 
   Dataset ds;
   ds.format = DatasetFormat::kVoc;
@@ -201,7 +212,8 @@ Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {
     return detail::has_extension(f, ".txt") && f.stem().string().find('_') == std::string::npos;
   });
   const auto has_set = [&](const char* name) {
-    return std::any_of(set_files.begin(), set_files.end(), [&](const fs::path& f) { return f.stem() == name; });
+    return std::any_of(set_files.begin(), set_files.end(),
+                       [&](const fs::path& f) { return f.stem() == name; });
   };
   if (has_set("train") && has_set("val")) {
     set_files.erase(std::remove_if(set_files.begin(), set_files.end(),
@@ -220,7 +232,8 @@ Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {
       if (end == std::string::npos) end = text->size();
       const std::string_view id = detail::trim(std::string_view(*text).substr(start, end - start));
       start = end + 1;
-      if (!id.empty()) split_of.emplace(std::string(id.substr(0, id.find_first_of(" \t"))), f.stem().string());
+      if (!id.empty())
+        split_of.emplace(std::string(id.substr(0, id.find_first_of(" \t"))), f.stem().string());
     }
   }
   // Class order: classes.txt / labels.txt when present, else sorted names.
@@ -266,7 +279,8 @@ Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {
   ds.classes = listed;
   for (const std::string& n : names) {
     if (std::find(ds.classes.begin(), ds.classes.end(), n) == ds.classes.end()) {
-      if (!listed.empty()) add_warning(ds.diagnostics, (p / "classes.txt").string(), 0, "class '" + n + "' is not listed");
+      if (!listed.empty())
+        add_warning(ds.diagnostics, (p / "classes.txt").string(), 0, "class '" + n + "' is not listed");
       ds.classes.push_back(n);
     }
   }
@@ -281,7 +295,8 @@ Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {
     for (std::size_t i = 0; record.path.empty() && i < dirs.size(); ++i) {
       record.path = detail::find_image_by_stem(dirs[i], stem);
     }
-    if (record.file.empty()) record.file = record.path.empty() ? stem + ".jpg" : fs::path(record.path).filename().string();
+    if (record.file.empty())
+      record.file = record.path.empty() ? stem + ".jpg" : fs::path(record.path).filename().string();
     if (!record.path.empty()) used_images.insert(fs::path(record.path).lexically_normal().string());
     if (!item.ok) {
       record.has_errors = true;
@@ -331,7 +346,8 @@ Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {
   return ds;
 }
 
-Result<WriteReport> write_voc(const Dataset& dataset, const std::string& out_dir, const WriteOptions& options) {
+Result<WriteReport> write_voc(const Dataset& dataset, const std::string& out_dir,
+                              const WriteOptions& options) {
   WriteReport report;
   const fs::path out(out_dir);
   std::map<std::string, std::vector<std::string>> split_lists;
@@ -378,7 +394,8 @@ Result<WriteReport> write_voc(const Dataset& dataset, const std::string& out_dir
         for (double v : {a.box.x1, a.box.y1, a.box.x2, a.box.y2}) {
           const double shift = std::fabs(v - std::round(v));
           if (shift > 1e-3) {
-            ++report.not_representable["box coordinates rounded to whole pixels (Pascal VOC stores integers)"];
+            ++report
+                  .not_representable["box coordinates rounded to whole pixels (Pascal VOC stores integers)"];
             max_shift = std::max(max_shift, shift);
             break;
           }
@@ -404,10 +421,12 @@ Result<WriteReport> write_voc(const Dataset& dataset, const std::string& out_dir
   }
   if (max_shift > 0) {
     add_warning(report.diagnostics, "", 0,
-                "box coordinates rounded to whole pixels; largest shift " + detail::format_number(max_shift, 3) + " px");
+                "box coordinates rounded to whole pixels; largest shift " +
+                    detail::format_number(max_shift, 3) + " px");
   }
   if (!dataset.category_ids.empty()) {
-    report.not_representable["COCO category ids (Pascal VOC names classes only)"] = dataset.category_ids.size();
+    report.not_representable["COCO category ids (Pascal VOC names classes only)"] =
+        dataset.category_ids.size();
   }
   for (const auto& [split, stems] : split_lists) {
     std::string text;

@@ -46,6 +46,7 @@ std::string format_voc_xml(const VocDocument& document);
 // Reads a VOC folder (VOCdevkit/VOC2012, or any folder of .xml files).
 Result<Dataset> read_voc(const std::string& path, const LoadOptions& options);
 
-Result<WriteReport> write_voc(const Dataset& dataset, const std::string& out_dir, const WriteOptions& options);
+Result<WriteReport> write_voc(const Dataset& dataset, const std::string& out_dir,
+                              const WriteOptions& options);
 
 }  // namespace visearch::dataset

@@ -28,13 +28,13 @@ std::vector<std::string_view> split_whitespace(std::string_view line) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\v' ||
-                               line[i] == '\f')) {
+    while (i < line.size() &&
+           (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\v' || line[i] == '\f')) {
       ++i;
     }
     const std::size_t start = i;
-    while (i < line.size() && !(line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\v' ||
-                                line[i] == '\f')) {
+    while (i < line.size() &&
+           !(line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\v' || line[i] == '\f')) {
       ++i;
     }
     if (i > start) out.push_back(line.substr(start, i - start));
@@ -42,7 +42,9 @@ std::vector<std::string_view> split_whitespace(std::string_view line) {
   return out;
 }
 
-bool in_unit_range(double v) { return v >= -kNormalizedTolerance && v <= 1.0 + kNormalizedTolerance; }
+bool in_unit_range(double v) {
+  return v >= -kNormalizedTolerance && v <= 1.0 + kNormalizedTolerance;
+}
 
 std::string quoted(std::string_view s) {
   std::string out = "'";
@@ -79,15 +81,15 @@ fs::path labels_dir_for(const fs::path& images_dir) {
 }
 
 bool is_label_txt(const fs::path& p) {
-  static const std::set<std::string> kNotLabels = {"classes.txt", "obj.names", "train.txt",    "val.txt",
-                                                   "valid.txt",   "test.txt",  "trainval.txt", "labels.txt",
-                                                   "names.txt"};
+  static const std::set<std::string> kNotLabels = {"classes.txt",  "obj.names",  "train.txt",
+                                                   "val.txt",      "valid.txt",  "test.txt",
+                                                   "trainval.txt", "labels.txt", "names.txt"};
   return detail::has_extension(p, ".txt") && kNotLabels.count(p.filename().string()) == 0;
 }
 
 // Reads the label file of `record` (if any), converting to pixels with the probed size.
-void load_labels(ImageRecord& record, const std::string& label_file, int num_classes, const LoadOptions& options,
-                 Diagnostics& diagnostics) {
+void load_labels(ImageRecord& record, const std::string& label_file, int num_classes,
+                 const LoadOptions& options, Diagnostics& diagnostics) {
   std::error_code ec;
   const bool has_labels = !label_file.empty() && fs::is_regular_file(label_file, ec);
   record.labelled = has_labels;
@@ -109,7 +111,8 @@ void load_labels(ImageRecord& record, const std::string& label_file, int num_cla
     return;
   }
   YoloLabelFile parsed = parse_yolo_labels(*text, label_file, num_classes);
-  if (!parsed.diagnostics.empty()) record.has_errors = record.has_errors || count_errors(parsed.diagnostics) > 0;
+  if (!parsed.diagnostics.empty())
+    record.has_errors = record.has_errors || count_errors(parsed.diagnostics) > 0;
   diagnostics.insert(diagnostics.end(), parsed.diagnostics.begin(), parsed.diagnostics.end());
   if (record.width <= 0 || record.height <= 0) {
     if (!parsed.labels.empty()) {
@@ -244,7 +247,8 @@ Result<Dataset> read_yaml_layout(const fs::path& yaml_path, const LoadOptions& o
   return ds;
 }
 
-Result<Dataset> read_flat_layout(const fs::path& root, const fs::path& names_file, const LoadOptions& options) {
+Result<Dataset> read_flat_layout(const fs::path& root, const fs::path& names_file,
+                                 const LoadOptions& options) {
   Dataset ds;
   ds.format = DatasetFormat::kYolo;
   ds.root = root.string();
@@ -283,7 +287,8 @@ Result<Dataset> read_flat_layout(const fs::path& root, const fs::path& names_fil
   for (const fs::path& label : detail::list_files(root, true, is_label_txt)) {
     const std::string stem = label.stem().string();
     std::string image = detail::find_image_by_stem(label.parent_path(), stem);
-    if (image.empty() && !options.images_dir.empty()) image = detail::find_image_by_stem(options.images_dir, stem);
+    if (image.empty() && !options.images_dir.empty())
+      image = detail::find_image_by_stem(options.images_dir, stem);
     if (image.empty()) {
       ds.orphan_annotations.push_back(label.string());
       continue;
@@ -346,8 +351,9 @@ YoloLabelFile parse_yolo_labels(std::string_view text, const std::string& origin
     if (cols.empty()) continue;
     const bool polygon = cols.size() >= 7 && cols.size() % 2 == 1;
     if (cols.size() != 5 && !polygon) {
-      add_error(out.diagnostics, origin, line_no,
-                "expected 5 columns (class x_center y_center width height), found " + std::to_string(cols.size()));
+      add_error(
+          out.diagnostics, origin, line_no,
+          "expected 5 columns (class x_center y_center width height), found " + std::to_string(cols.size()));
       continue;
     }
     long long class_id = 0;
@@ -395,7 +401,8 @@ YoloLabelFile parse_yolo_labels(std::string_view text, const std::string& origin
         y2 = std::max(y2, values[i + 1]);
       }
       if (!inside) {
-        add_error(out.diagnostics, origin, line_no, "polygon point outside the image (coordinates must be in [0, 1])");
+        add_error(out.diagnostics, origin, line_no,
+                  "polygon point outside the image (coordinates must be in [0, 1])");
         continue;
       }
       label.cx = (x1 + x2) / 2;
@@ -428,7 +435,8 @@ std::string format_yolo_labels(const std::vector<YoloLabel>& labels) {
   std::string out;
   char buffer[128];
   for (const YoloLabel& l : labels) {
-    const int n = std::snprintf(buffer, sizeof buffer, "%d %.6f %.6f %.6f %.6f\n", l.class_id, l.cx, l.cy, l.w, l.h);
+    const int n =
+        std::snprintf(buffer, sizeof buffer, "%d %.6f %.6f %.6f %.6f\n", l.class_id, l.cx, l.cy, l.w, l.h);
     if (n > 0) out.append(buffer, static_cast<std::size_t>(std::min<int>(n, sizeof buffer - 1)));
   }
   return out;
@@ -447,19 +455,22 @@ std::vector<std::string> parse_class_names(std::string_view text) {
   return names;
 }
 
-Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& origin, const std::string& yaml_dir) {
+Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& origin,
+                                   const std::string& yaml_dir) {
   YoloConfig config;
   try {
     const YAML::Node doc = YAML::Load(std::string(text));
     if (!doc.IsMap()) {
-      return Unexpected{ErrorCode::kInvalidArgument, yaml_error(origin, doc.Mark(), "data.yaml must be a mapping")};
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        yaml_error(origin, doc.Mark(), "data.yaml must be a mapping")};
     }
     const YAML::Node names = doc["names"];
     if (!names) return Unexpected{ErrorCode::kInvalidArgument, origin + ": no 'names' (class list)"};
     if (names.IsSequence()) {
       for (const YAML::Node& n : names) {
         if (!n.IsScalar()) {
-          return Unexpected{ErrorCode::kInvalidArgument, yaml_error(origin, n.Mark(), "class name must be a string")};
+          return Unexpected{ErrorCode::kInvalidArgument,
+                            yaml_error(origin, n.Mark(), "class name must be a string")};
         }
         config.names.push_back(n.as<std::string>());
       }
@@ -470,7 +481,8 @@ Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& ori
         if (!kv.first.IsScalar() || !parse_int(kv.first.Scalar(), id) || id < 0 || id > 1'000'000 ||
             !kv.second.IsScalar()) {
           return Unexpected{ErrorCode::kInvalidArgument,
-                            yaml_error(origin, kv.first.Mark(), "'names' keys must be class ids 0..N-1 with string values")};
+                            yaml_error(origin, kv.first.Mark(),
+                                       "'names' keys must be class ids 0..N-1 with string values")};
         }
         by_id[id] = kv.second.Scalar();
       }
@@ -478,8 +490,9 @@ Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& ori
       for (const auto& [id, name] : by_id) {
         if (id != expected++) {
           return Unexpected{ErrorCode::kInvalidArgument,
-                            yaml_error(origin, names.Mark(), "'names' ids are not contiguous from 0 (missing " +
-                                                                 std::to_string(expected - 1) + ")")};
+                            yaml_error(origin, names.Mark(),
+                                       "'names' ids are not contiguous from 0 (missing " +
+                                           std::to_string(expected - 1) + ")")};
         }
         config.names.push_back(name);
       }
@@ -489,19 +502,25 @@ Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& ori
     }
     if (const YAML::Node nc = doc["nc"]) {
       long long count = 0;
-      if (!nc.IsScalar() || !parse_int(nc.Scalar(), count) || count != static_cast<long long>(config.names.size())) {
-        return Unexpected{ErrorCode::kInvalidArgument,
-                          yaml_error(origin, nc.Mark(), "'nc' disagrees with 'names' (" +
-                                                            std::to_string(config.names.size()) + " names)")};
+      if (!nc.IsScalar() || !parse_int(nc.Scalar(), count) ||
+          count != static_cast<long long>(config.names.size())) {
+        return Unexpected{
+            ErrorCode::kInvalidArgument,
+            yaml_error(origin, nc.Mark(),
+                       "'nc' disagrees with 'names' (" + std::to_string(config.names.size()) + " names)")};
       }
     }
     fs::path root(yaml_dir.empty() ? "." : yaml_dir);
     if (const YAML::Node path = doc["path"]) {
-      if (!path.IsScalar()) return Unexpected{ErrorCode::kInvalidArgument, yaml_error(origin, path.Mark(), "'path' must be a string")};
+      if (!path.IsScalar())
+        return Unexpected{ErrorCode::kInvalidArgument,
+                          yaml_error(origin, path.Mark(), "'path' must be a string")};
       const fs::path p(path.Scalar());
       root = p.is_absolute() ? p : (root / p);
     }
-    config.root = root.lexically_normal().string();
+    root = root.lexically_normal();
+    if (!root.has_filename() && root.has_parent_path()) root = root.parent_path();  // "a/b/" -> "a/b"
+    config.root = root.string();
     for (const char* key : {"train", "val", "valid", "test"}) {
       const YAML::Node node = doc[key];
       if (!node || node.IsNull()) continue;
@@ -512,13 +531,15 @@ Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& ori
       } else if (node.IsSequence()) {
         for (const YAML::Node& n : node) {
           if (!n.IsScalar()) {
-            return Unexpected{ErrorCode::kInvalidArgument, yaml_error(origin, n.Mark(), "split entries must be paths")};
+            return Unexpected{ErrorCode::kInvalidArgument,
+                              yaml_error(origin, n.Mark(), "split entries must be paths")};
           }
           split.sources.push_back(n.Scalar());
         }
       } else {
-        return Unexpected{ErrorCode::kInvalidArgument,
-                          yaml_error(origin, node.Mark(), std::string("'") + key + "' must be a path or a list of paths")};
+        return Unexpected{
+            ErrorCode::kInvalidArgument,
+            yaml_error(origin, node.Mark(), std::string("'") + key + "' must be a path or a list of paths")};
       }
       config.splits.push_back(std::move(split));
     }
@@ -537,11 +558,13 @@ Result<Dataset> read_yolo(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   const fs::path p(path);
   if (fs::is_regular_file(p, ec)) {
-    if (detail::has_extension(p, ".yaml") || detail::has_extension(p, ".yml")) return read_yaml_layout(p, options);
+    if (detail::has_extension(p, ".yaml") || detail::has_extension(p, ".yml"))
+      return read_yaml_layout(p, options);
     if (p.filename() == "classes.txt" || p.filename() == "obj.names") {
       return read_flat_layout(p.parent_path(), p, options);
     }
-    return Unexpected{ErrorCode::kInvalidArgument, path + ": expected a folder, a data.yaml or a classes.txt"};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      path + ": expected a folder, a data.yaml or a classes.txt"};
   }
   if (!fs::is_directory(p, ec)) return Unexpected{ErrorCode::kNotFound, path + ": no such file or folder"};
   if (fs::is_regular_file(p / "data.yaml", ec)) return read_yaml_layout(p / "data.yaml", options);
@@ -556,7 +579,8 @@ Result<Dataset> read_yolo(const std::string& path, const LoadOptions& options) {
                     path + ": no data.yaml, classes.txt or obj.names: the YOLO class names are unknown"};
 }
 
-Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_dir, const WriteOptions& options) {
+Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_dir,
+                               const WriteOptions& options) {
   WriteReport report;
   const fs::path out(out_dir);
   std::vector<std::string> splits;
@@ -576,8 +600,8 @@ Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_di
     label_out.replace_extension(".txt");
     if (!written_labels.insert(label_out.string()).second) {
       add_error(report.diagnostics, label_out.string(), 0,
-                "two images map to this label file (same name and folder, different extension); " + image.file +
-                    " skipped");
+                "two images map to this label file (same name and folder, different extension); " +
+                    image.file + " skipped");
       report.skipped_images.push_back(image.file);
       continue;
     }
@@ -625,8 +649,11 @@ Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_di
   }
   if (!dataset.category_ids.empty()) {
     bool identity = true;
-    for (std::size_t i = 0; i < dataset.category_ids.size(); ++i) identity = identity && dataset.category_ids[i] == static_cast<std::int64_t>(i);
-    if (!identity) report.not_representable["COCO category ids (YOLO ids are 0..N-1 in class order)"] = dataset.category_ids.size();
+    for (std::size_t i = 0; i < dataset.category_ids.size(); ++i)
+      identity = identity && dataset.category_ids[i] == static_cast<std::int64_t>(i);
+    if (!identity)
+      report.not_representable["COCO category ids (YOLO ids are 0..N-1 in class order)"] =
+          dataset.category_ids.size();
   }
   // data.yaml (Ultralytics) and classes.txt (darknet tools).
   YAML::Emitter yaml;
@@ -635,7 +662,8 @@ Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_di
   yaml << YAML::Key << "path" << YAML::Value << ".";
   std::map<std::string, std::vector<std::string>> by_key;
   for (const std::string& split : splits) {
-    by_key[split.empty() ? "train" : split_key_for(split)].push_back(split.empty() ? "images" : "images/" + split);
+    by_key[split.empty() ? "train" : split_key_for(split)].push_back(split.empty() ? "images"
+                                                                                   : "images/" + split);
   }
   if (splits.size() == 1 && splits.front().empty()) by_key["val"] = by_key["train"];
   if (by_key.count("val") == 0 && by_key.count("train") != 0) by_key["val"] = by_key["train"];

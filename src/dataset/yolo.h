@@ -46,14 +46,15 @@ struct YoloSplitSource {
 };
 
 struct YoloConfig {
-  std::string root;                    // resolved `path` (absolute or relative to the yaml's folder)
-  std::vector<std::string> names;      // class id -> name
+  std::string root;                // resolved `path` (absolute or relative to the yaml's folder)
+  std::vector<std::string> names;  // class id -> name
   std::vector<YoloSplitSource> splits;
 };
 
 // Parses data.yaml text (yaml-cpp). `yaml_dir` resolves a relative `path`. kInvalidArgument with
 // file:line for YAML syntax errors, a missing or malformed `names`, or an `nc` that disagrees.
-Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& origin, const std::string& yaml_dir);
+Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& origin,
+                                   const std::string& yaml_dir);
 
 // classes.txt / obj.names: one name per non-empty line.
 std::vector<std::string> parse_class_names(std::string_view text);
@@ -62,6 +63,7 @@ Result<Dataset> read_yolo(const std::string& path, const LoadOptions& options);
 
 // Writes images/<split>/<file>, labels/<split>/<stem>.txt, data.yaml and classes.txt under `out_dir`.
 // An empty split writes images/ and labels/ directly.
-Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_dir, const WriteOptions& options);
+Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_dir,
+                               const WriteOptions& options);
 
 }  // namespace visearch::dataset

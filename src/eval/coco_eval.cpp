@@ -85,8 +85,10 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
   std::sort(img_ids.begin(), img_ids.end());
   img_ids.erase(std::unique(img_ids.begin(), img_ids.end()), img_ids.end());
   std::vector<EvalCategory> cats = input.categories;
-  std::stable_sort(cats.begin(), cats.end(), [](const EvalCategory& a, const EvalCategory& b) { return a.id < b.id; });
-  cats.erase(std::unique(cats.begin(), cats.end(), [](const EvalCategory& a, const EvalCategory& b) { return a.id == b.id; }),
+  std::stable_sort(cats.begin(), cats.end(),
+                   [](const EvalCategory& a, const EvalCategory& b) { return a.id < b.id; });
+  cats.erase(std::unique(cats.begin(), cats.end(),
+                         [](const EvalCategory& a, const EvalCategory& b) { return a.id == b.id; }),
              cats.end());
   std::unordered_map<std::int64_t, std::size_t> img_index;
   for (std::size_t i = 0; i < img_ids.size(); ++i) img_index[img_ids[i]] = i;
@@ -109,8 +111,10 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
     const auto ii = img_index.find(g.image_id);
     const auto kk = cat_index.find(g.category_id);
     if (ii == img_index.end() || kk == cat_index.end()) continue;
-    if (!std::isfinite(g.x) || !std::isfinite(g.y) || !std::isfinite(g.w) || !std::isfinite(g.h) || !std::isfinite(g.area)) {
-      return Unexpected{ErrorCode::kInvalidArgument, "ground truth id " + std::to_string(g.id) + " has a non-finite value"};
+    if (!std::isfinite(g.x) || !std::isfinite(g.y) || !std::isfinite(g.w) || !std::isfinite(g.h) ||
+        !std::isfinite(g.area)) {
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        "ground truth id " + std::to_string(g.id) + " has a non-finite value"};
     }
     id_zero = id_zero || g.id == 0;
     cells[ii->second * K + kk->second].gts.push_back(n);
@@ -118,7 +122,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
   }
   if (id_zero) {
     metrics.warnings.emplace_back(
-        "a ground-truth annotation has id 0: as in pycocotools, detections matched to it count as false positives; "
+        "a ground-truth annotation has id 0: as in pycocotools, detections matched to it count as false "
+        "positives; "
         "renumber annotation ids from 1");
   }
   for (std::size_t n = 0; n < input.detections.size(); ++n) {
@@ -128,8 +133,10 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
                         "detections name image id " + std::to_string(d.image_id) +
                             ", which is not in the ground truth (pycocotools refuses such results too)"};
     }
-    if (!std::isfinite(d.x) || !std::isfinite(d.y) || !std::isfinite(d.w) || !std::isfinite(d.h) || !std::isfinite(d.score)) {
-      return Unexpected{ErrorCode::kInvalidArgument, "detection " + std::to_string(n) + " has a non-finite value"};
+    if (!std::isfinite(d.x) || !std::isfinite(d.y) || !std::isfinite(d.w) || !std::isfinite(d.h) ||
+        !std::isfinite(d.score)) {
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        "detection " + std::to_string(n) + " has a non-finite value"};
     }
     const auto kk = cat_index.find(d.category_id);
     if (kk == cat_index.end()) continue;
@@ -146,7 +153,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
     cell.ious.resize(cell.dts.size() * cell.gts.size());
     for (std::size_t d = 0; d < cell.dts.size(); ++d) {
       for (std::size_t g = 0; g < cell.gts.size(); ++g) {
-        cell.ious[d * cell.gts.size() + g] = box_iou(input.detections[cell.dts[d]], input.ground_truth[cell.gts[g]]);
+        cell.ious[d * cell.gts.size() + g] =
+            box_iou(input.detections[cell.dts[d]], input.ground_truth[cell.gts[g]]);
       }
     }
   }
@@ -170,7 +178,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
         }
         std::vector<std::size_t> gt_order(G);
         std::iota(gt_order.begin(), gt_order.end(), std::size_t{0});
-        std::stable_sort(gt_order.begin(), gt_order.end(), [&ignore](std::size_t x, std::size_t y) { return ignore[x] < ignore[y]; });
+        std::stable_sort(gt_order.begin(), gt_order.end(),
+                         [&ignore](std::size_t x, std::size_t y) { return ignore[x] < ignore[y]; });
         const std::size_t D = cell.dts.size();  // already cut to maxDets[-1]
         e.num_dt = D;
         e.gt_ignore.resize(G);
@@ -223,7 +232,9 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
   const auto p_index = [&](std::size_t t, std::size_t r, std::size_t k, std::size_t a, std::size_t m) {
     return (((t * R + r) * K + k) * A + a) * M + m;
   };
-  const auto r_index = [&](std::size_t t, std::size_t k, std::size_t a, std::size_t m) { return ((t * K + k) * A + a) * M + m; };
+  const auto r_index = [&](std::size_t t, std::size_t k, std::size_t a, std::size_t m) {
+    return ((t * K + k) * A + a) * M + m;
+  };
   for (std::size_t k = 0; k < K; ++k) {
     for (std::size_t a = 0; a < A; ++a) {
       for (std::size_t m = 0; m < M; ++m) {
@@ -243,8 +254,9 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
           for (unsigned char ig : e.gt_ignore) npig += ig == 0 ? 1 : 0;
         }
         if (!any || npig == 0) continue;
-        std::stable_sort(refs.begin(), refs.end(),
-                         [](const Ref& x, const Ref& y) { return x.e->dt_scores[x.d] > y.e->dt_scores[y.d]; });
+        std::stable_sort(refs.begin(), refs.end(), [](const Ref& x, const Ref& y) {
+          return x.e->dt_scores[x.d] > y.e->dt_scores[y.d];
+        });
         const std::size_t nd = refs.size();
         std::vector<double> rc(nd);
         std::vector<double> pr(nd);
@@ -269,7 +281,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
             if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
           }
           for (std::size_t r = 0; r < R; ++r) {
-            const auto pi = static_cast<std::size_t>(std::lower_bound(rc.begin(), rc.end(), rec_thrs[r]) - rc.begin());
+            const auto pi =
+                static_cast<std::size_t>(std::lower_bound(rc.begin(), rc.end(), rec_thrs[r]) - rc.begin());
             precision[p_index(t, r, k, a, m)] = pi < nd ? pr[pi] : 0.0;
           }
         }
@@ -280,7 +293,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
   // summarize.
   const auto find_area = [&](double lo, double hi) -> std::ptrdiff_t {
     for (std::size_t a = 0; a < A; ++a) {
-      if (params.area_ranges[a][0] == lo && params.area_ranges[a][1] == hi) return static_cast<std::ptrdiff_t>(a);
+      if (params.area_ranges[a][0] == lo && params.area_ranges[a][1] == hi)
+        return static_cast<std::ptrdiff_t>(a);
     }
     return -1;
   };
@@ -297,7 +311,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
     return -1;
   };
   // ap: mean of precision (or recall) over the selected thresholds and every category, -1 values skipped.
-  const auto summarize = [&](bool ap, double iou_thr, std::ptrdiff_t a, std::ptrdiff_t m, std::ptrdiff_t only_k) {
+  const auto summarize = [&](bool ap, double iou_thr, std::ptrdiff_t a, std::ptrdiff_t m,
+                             std::ptrdiff_t only_k) {
     std::vector<double> values;
     if (a < 0 || m < 0) return -1.0;
     const std::ptrdiff_t t_only = iou_thr > 0 ? find_iou(iou_thr) : -2;
@@ -354,7 +369,8 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
 
 nlohmann::json to_json(const CocoMetrics& metrics) {
   nlohmann::json stats = nlohmann::json::object();
-  for (std::size_t i = 0; i < metrics.stats.size(); ++i) stats[std::string(CocoMetrics::kNames[i])] = metrics.stats[i];
+  for (std::size_t i = 0; i < metrics.stats.size(); ++i)
+    stats[std::string(CocoMetrics::kNames[i])] = metrics.stats[i];
   nlohmann::json per_class = nlohmann::json::array();
   for (const CategoryMetrics& c : metrics.per_category) {
     per_class.push_back({{"category_id", c.id},
@@ -366,12 +382,9 @@ nlohmann::json to_json(const CocoMetrics& metrics) {
                          {"ground_truth", c.ground_truth},
                          {"detections", c.detections}});
   }
-  return {{"stats", std::move(stats)},
-          {"per_class", std::move(per_class)},
-          {"images", metrics.images},
-          {"ground_truth_boxes", metrics.ground_truth},
-          {"detections", metrics.detections},
-          {"warnings", metrics.warnings}};
+  return {{"stats", std::move(stats)},        {"per_class", std::move(per_class)},
+          {"images", metrics.images},         {"ground_truth_boxes", metrics.ground_truth},
+          {"detections", metrics.detections}, {"warnings", metrics.warnings}};
 }
 
 std::string to_text(const CocoMetrics& metrics, bool per_class) {
@@ -404,8 +417,9 @@ std::string to_text(const CocoMetrics& metrics, bool per_class) {
         std::snprintf(b, sizeof b, "%6.3f", v);
         return std::string(b);
       };
-      const int n = std::snprintf(line, sizeof line, "  %-22.22s %s  %s  %s  %s %5zu %6zu\n", c.name.c_str(), fmt(c.ap).c_str(),
-                                  fmt(c.ap50).c_str(), fmt(c.ap75).c_str(), fmt(c.ar100).c_str(), c.ground_truth, c.detections);
+      const int n = std::snprintf(line, sizeof line, "  %-22.22s %s  %s  %s  %s %5zu %6zu\n", c.name.c_str(),
+                                  fmt(c.ap).c_str(), fmt(c.ap50).c_str(), fmt(c.ap75).c_str(),
+                                  fmt(c.ar100).c_str(), c.ground_truth, c.detections);
       if (n > 0) out.append(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1));
     }
   }

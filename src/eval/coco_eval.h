@@ -59,10 +59,10 @@ struct EvalCategory {
 };
 
 struct EvalInput {
-  std::vector<std::int64_t> image_ids;    // every ground-truth image, with or without boxes
-  std::vector<EvalCategory> categories;   // every ground-truth category
+  std::vector<std::int64_t> image_ids;   // every ground-truth image, with or without boxes
+  std::vector<EvalCategory> categories;  // every ground-truth category
   std::vector<GroundTruthBox> ground_truth;
-  std::vector<DetectionBox> detections;   // results-list order matters for score ties
+  std::vector<DetectionBox> detections;  // results-list order matters for score ties
 };
 
 struct CocoEvalParams {
@@ -76,7 +76,7 @@ CocoEvalParams default_params();
 struct CategoryMetrics {
   std::int64_t id = 0;
   std::string name;
-  double ap = -1;     // AP@[.5:.95], area all, maxDets 100; -1 when the category has no ground truth
+  double ap = -1;  // AP@[.5:.95], area all, maxDets 100; -1 when the category has no ground truth
   double ap50 = -1;
   double ap75 = -1;
   double ar100 = -1;
@@ -93,8 +93,8 @@ struct CocoMetrics {
   std::size_t detections = 0;    // detections on evaluated categories
   std::vector<std::string> warnings;
 
-  static constexpr std::array<std::string_view, 12> kNames{"AP",   "AP50", "AP75",  "APs", "APm", "APl",
-                                                          "AR1",  "AR10", "AR100", "ARs", "ARm", "ARl"};
+  static constexpr std::array<std::string_view, 12> kNames{"AP",  "AP50", "AP75",  "APs", "APm", "APl",
+                                                           "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
 };
 
 Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& params = default_params());

@@ -13,7 +13,8 @@ namespace visearch::eval {
 namespace fs = std::filesystem;
 using dataset::CocoDocument;
 
-Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_path, const std::string& detections_path) {
+Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_path,
+                                              const std::string& detections_path) {
   LoadedEvaluation out;
   auto gt_text = dataset::read_text_file(ground_truth_path);
   if (!gt_text) return gt_text.error();
@@ -22,12 +23,14 @@ Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_pa
   auto gt = dataset::parse_coco_json(*gt_text, ground_truth_path, gt_options);
   if (!gt) return gt.error();
   if (gt->is_results_list) {
-    return Unexpected{ErrorCode::kInvalidArgument,
-                      ground_truth_path + ": this is a results list; --ground-truth needs a COCO instances file"};
+    return Unexpected{
+        ErrorCode::kInvalidArgument,
+        ground_truth_path + ": this is a results list; --ground-truth needs a COCO instances file"};
   }
   out.diagnostics = gt->diagnostics;
   for (const dataset::CocoImage& im : gt->images) out.input.image_ids.push_back(im.id);
-  for (const dataset::CocoCategory& c : gt->categories) out.input.categories.push_back(EvalCategory{c.id, c.name});
+  for (const dataset::CocoCategory& c : gt->categories)
+    out.input.categories.push_back(EvalCategory{c.id, c.name});
   bool missing_area = false;
   std::int64_t next_id = 1;
   for (const dataset::CocoAnnotation& a : gt->annotations) next_id = std::max(next_id, a.id.value_or(0) + 1);
@@ -37,7 +40,8 @@ Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_pa
       g.id = *a.id;
     } else {
       g.id = next_id++;
-      dataset::add_warning(out.diagnostics, ground_truth_path, a.line, "annotation without 'id'; numbered " + std::to_string(g.id));
+      dataset::add_warning(out.diagnostics, ground_truth_path, a.line,
+                           "annotation without 'id'; numbered " + std::to_string(g.id));
     }
     g.image_id = a.image_id;
     g.category_id = a.category_id;
@@ -51,7 +55,8 @@ Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_pa
     out.input.ground_truth.push_back(g);
   }
   if (missing_area) {
-    dataset::add_warning(out.diagnostics, ground_truth_path, 0, "annotations without 'area' use the box area");
+    dataset::add_warning(out.diagnostics, ground_truth_path, 0,
+                         "annotations without 'area' use the box area");
   }
 
   auto dt_text = dataset::read_text_file(detections_path);
@@ -76,16 +81,19 @@ Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_pa
     for (const dataset::CocoImage& im : dt->images) {
       if (auto it = gt_by_name.find(im.file_name); it != gt_by_name.end()) {
         image_map[im.id] = it->second;
-      } else if (auto base = gt_by_base.find(fs::path(im.file_name).filename().string()); base != gt_by_base.end()) {
+      } else if (auto base = gt_by_base.find(fs::path(im.file_name).filename().string());
+                 base != gt_by_base.end()) {
         image_map[im.id] = base->second;
       }
     }
   }
   if (remap_categories) {
     std::map<std::string, std::int64_t> gt_by_name;
-    for (const dataset::CocoCategory& c : gt->categories) gt_by_name.emplace(dataset::normalize_class_name(c.name), c.id);
+    for (const dataset::CocoCategory& c : gt->categories)
+      gt_by_name.emplace(dataset::normalize_class_name(c.name), c.id);
     for (const dataset::CocoCategory& c : dt->categories) {
-      if (auto it = gt_by_name.find(dataset::normalize_class_name(c.name)); it != gt_by_name.end()) category_map[c.id] = it->second;
+      if (auto it = gt_by_name.find(dataset::normalize_class_name(c.name)); it != gt_by_name.end())
+        category_map[c.id] = it->second;
     }
   }
   std::size_t unmatched_images = 0;
@@ -117,17 +125,20 @@ Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_pa
     d.h = a.h;
     d.score = a.score.value_or(1.0);
     if (!a.score) {
-      dataset::add_warning(out.diagnostics, detections_path, a.line, "detection without 'score'; 1.0 assumed");
+      dataset::add_warning(out.diagnostics, detections_path, a.line,
+                           "detection without 'score'; 1.0 assumed");
     }
     out.input.detections.push_back(d);
   }
   if (unmatched_images > 0) {
     dataset::add_error(out.diagnostics, detections_path, 0,
-                       std::to_string(unmatched_images) + " detection(s) on images whose file name is not in the ground truth; left out");
+                       std::to_string(unmatched_images) +
+                           " detection(s) on images whose file name is not in the ground truth; left out");
   }
   if (unmatched_categories > 0) {
     dataset::add_error(out.diagnostics, detections_path, 0,
-                       std::to_string(unmatched_categories) + " detection(s) of categories whose name is not in the ground truth; left out");
+                       std::to_string(unmatched_categories) +
+                           " detection(s) of categories whose name is not in the ground truth; left out");
   }
   return out;
 }

@@ -20,10 +20,11 @@ namespace visearch::eval {
 
 struct LoadedEvaluation {
   EvalInput input;
-  dataset::Diagnostics diagnostics;   // problems in either file (entries left out are errors)
+  dataset::Diagnostics diagnostics;     // problems in either file (entries left out are errors)
   std::size_t detections_remapped = 0;  // detections whose ids were mapped by file/category name
 };
 
-Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_path, const std::string& detections_path);
+Result<LoadedEvaluation> load_coco_evaluation(const std::string& ground_truth_path,
+                                              const std::string& detections_path);
 
 }  // namespace visearch::eval

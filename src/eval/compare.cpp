@@ -11,7 +11,8 @@ namespace {
 std::string fmt(int decimals, double v) {
   char buffer[64];
   const int n = std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  return std::string(buffer, n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buffer - 1) : 0);
+  return std::string(buffer,
+                     n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buffer - 1) : 0);
 }
 
 std::string xml_escape(const std::string& s) {
@@ -62,8 +63,11 @@ void mark_pareto_front(std::vector<CompareRow>& rows) {
   }
 }
 
-std::string compare_markdown(const std::vector<CompareRow>& rows, const std::string& dataset, const std::string& split) {
-  std::string out = "Models on `" + dataset + "` (split " + split + ")\n\n";
+std::string compare_markdown(const std::vector<CompareRow>& rows, const std::string& dataset,
+                             const std::string& split) {
+  const std::string where = split.empty() || split.front() == '(' ? split : "split " + split;
+  std::string out =
+      "Models on `" + dataset + "`" + (where.empty() ? std::string() : " (" + where + ")") + "\n\n";
   out += "| model | family | AP | AP50 | AP75 | p50 latency (ms) | images/s | images | frontier |\n";
   out += "|---|---|---:|---:|---:|---:|---:|---:|:---:|\n";
   std::vector<const CompareRow*> sorted;
@@ -74,19 +78,24 @@ std::string compare_markdown(const std::vector<CompareRow>& rows, const std::str
   });
   for (const CompareRow* r : sorted) {
     if (!r->ok) {
-      out += "| " + r->model + " | " + r->family + " | - | - | - | - | - | - | not measured: " + r->error + " |\n";
+      out += "| " + r->model + " | " + r->family + " | - | - | - | - | - | - | not measured: " + r->error +
+             " |\n";
       continue;
     }
     out += "| " + r->model + " | " + r->family + " | " + fmt(3, r->ap) + " | " + fmt(3, r->ap50) + " | " +
            fmt(3, r->ap75) + " | " + fmt(1, r->p50_ms) + " | " + fmt(1, r->images_per_second) + " | " +
            std::to_string(r->images) + " | " + (r->pareto ? "yes" : "") + " |\n";
   }
-  out += "\nAP = COCO AP@[.5:.95] (pycocotools algorithm); p50 latency = median preprocess + inference + postprocess per "
-         "image; images/s = sequential decode + detect. Frontier: no other model is both faster and more accurate.\n";
+  out +=
+      "\nAP = COCO AP@[.5:.95] (pycocotools algorithm); p50 latency = median preprocess + inference + "
+      "postprocess per "
+      "image; images/s = sequential decode + detect. Frontier: no other model is both faster and more "
+      "accurate.\n";
   return out;
 }
 
-nlohmann::json compare_json(const std::vector<CompareRow>& rows, const std::string& dataset, const std::string& split) {
+nlohmann::json compare_json(const std::vector<CompareRow>& rows, const std::string& dataset,
+                            const std::string& split) {
   nlohmann::json models = nlohmann::json::array();
   for (const CompareRow& r : rows) {
     nlohmann::json m{{"model", r.model}, {"family", r.family}, {"ok", r.ok}};
@@ -133,14 +142,14 @@ std::string compare_svg(const std::vector<CompareRow>& rows, const std::string& 
                     fmt(0, kHeight) + "\" viewBox=\"0 0 " + fmt(0, kWidth) + " " + fmt(0, kHeight) +
                     "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + fmt(0, kWidth / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + xml_escape(title) +
-         "</text>\n";
+  svg += "<text x=\"" + fmt(0, kWidth / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
+         xml_escape(title) + "</text>\n";
   // Grid and ticks.
   for (double x = 0; x <= x_max + 1e-9; x += x_step) {
-    svg += "<line x1=\"" + fmt(1, px(x)) + "\" y1=\"" + fmt(1, kTop) + "\" x2=\"" + fmt(1, px(x)) + "\" y2=\"" +
-           fmt(1, kTop + plot_h) + "\" stroke=\"#e5e5e5\"/>\n";
-    svg += "<text x=\"" + fmt(1, px(x)) + "\" y=\"" + fmt(1, kTop + plot_h + 18) + "\" text-anchor=\"middle\">" +
-           fmt(x_step < 1 ? 1 : 0, x) + "</text>\n";
+    svg += "<line x1=\"" + fmt(1, px(x)) + "\" y1=\"" + fmt(1, kTop) + "\" x2=\"" + fmt(1, px(x)) +
+           "\" y2=\"" + fmt(1, kTop + plot_h) + "\" stroke=\"#e5e5e5\"/>\n";
+    svg += "<text x=\"" + fmt(1, px(x)) + "\" y=\"" + fmt(1, kTop + plot_h + 18) +
+           "\" text-anchor=\"middle\">" + fmt(x_step < 1 ? 1 : 0, x) + "</text>\n";
   }
   for (double y = 0; y <= y_max + 1e-9; y += y_step) {
     svg += "<line x1=\"" + fmt(1, kLeft) + "\" y1=\"" + fmt(1, py(y)) + "\" x2=\"" + fmt(1, kLeft + plot_w) +
@@ -159,20 +168,22 @@ std::string compare_svg(const std::vector<CompareRow>& rows, const std::string& 
   for (const CompareRow& r : rows) {
     if (r.ok && r.pareto) front.push_back(&r);
   }
-  std::sort(front.begin(), front.end(), [](const CompareRow* a, const CompareRow* b) { return a->p50_ms < b->p50_ms; });
+  std::sort(front.begin(), front.end(),
+            [](const CompareRow* a, const CompareRow* b) { return a->p50_ms < b->p50_ms; });
   if (front.size() > 1) {
     std::string points;
     for (const CompareRow* r : front) points += fmt(1, px(r->p50_ms)) + "," + fmt(1, py(r->ap)) + " ";
-    svg += "<polyline points=\"" + points + "\" fill=\"none\" stroke=\"#1f77b4\" stroke-dasharray=\"4 3\"/>\n";
+    svg +=
+        "<polyline points=\"" + points + "\" fill=\"none\" stroke=\"#1f77b4\" stroke-dasharray=\"4 3\"/>\n";
   }
   for (const CompareRow& r : rows) {
     if (!r.ok) continue;
     const std::string colour = r.pareto ? "#1f77b4" : "#999999";
-    svg += "<circle cx=\"" + fmt(1, px(r.p50_ms)) + "\" cy=\"" + fmt(1, py(r.ap)) + "\" r=\"5\" fill=\"" + colour +
-           "\"><title>" + xml_escape(r.model) + ": AP " + fmt(3, r.ap) + ", " + fmt(1, r.p50_ms) +
+    svg += "<circle cx=\"" + fmt(1, px(r.p50_ms)) + "\" cy=\"" + fmt(1, py(r.ap)) + "\" r=\"5\" fill=\"" +
+           colour + "\"><title>" + xml_escape(r.model) + ": AP " + fmt(3, r.ap) + ", " + fmt(1, r.p50_ms) +
            " ms</title></circle>\n";
-    svg += "<text x=\"" + fmt(1, px(r.p50_ms) + 8) + "\" y=\"" + fmt(1, py(r.ap) + 4) + "\">" + xml_escape(r.model) +
-           "</text>\n";
+    svg += "<text x=\"" + fmt(1, px(r.p50_ms) + 8) + "\" y=\"" + fmt(1, py(r.ap) + 4) + "\">" +
+           xml_escape(r.model) + "</text>\n";
   }
   // Legend: models not measured.
   double ly = kTop + 10;

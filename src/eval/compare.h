@@ -28,8 +28,10 @@ struct CompareRow {
 // Sets `pareto` on every ok row that no other ok row beats on both AP (higher) and p50 latency (lower).
 void mark_pareto_front(std::vector<CompareRow>& rows);
 
-std::string compare_markdown(const std::vector<CompareRow>& rows, const std::string& dataset, const std::string& split);
-nlohmann::json compare_json(const std::vector<CompareRow>& rows, const std::string& dataset, const std::string& split);
+std::string compare_markdown(const std::vector<CompareRow>& rows, const std::string& dataset,
+                             const std::string& split);
+nlohmann::json compare_json(const std::vector<CompareRow>& rows, const std::string& dataset,
+                            const std::string& split);
 std::string compare_svg(const std::vector<CompareRow>& rows, const std::string& title);
 
 }  // namespace visearch::eval

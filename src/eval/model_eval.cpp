@@ -17,11 +17,14 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-std::string image_label(const dataset::ImageRecord& image) { return image.path.empty() ? image.file : image.path; }
+std::string image_label(const dataset::ImageRecord& image) {
+  return image.path.empty() ? image.file : image.path;
+}
 
 }  // namespace
 
-Result<std::optional<std::string>> select_split(const dataset::Dataset& dataset, const std::string& requested) {
+Result<std::optional<std::string>> select_split(const dataset::Dataset& dataset,
+                                                const std::string& requested) {
   const std::vector<std::string> splits = dataset.splits();
   const auto name = [](const std::string& s) { return s.empty() ? std::string("\"\" (no split)") : s; };
   if (!requested.empty()) {
@@ -31,11 +34,14 @@ Result<std::optional<std::string>> select_split(const dataset::Dataset& dataset,
     if (requested == "all") return std::optional<std::string>();
     std::string list;
     for (const std::string& s : splits) list += (list.empty() ? "" : ", ") + name(s);
-    for (const auto& [alias, target] : dataset.split_aliases) list += ", " + alias + " (= " + name(target) + ")";
-    return Unexpected{ErrorCode::kInvalidArgument, "no split '" + requested + "' in the data set; it has: " + list + " (or 'all')"};
+    for (const auto& [alias, target] : dataset.split_aliases)
+      list += ", " + alias + " (= " + name(target) + ")";
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "no split '" + requested + "' in the data set; it has: " + list + " (or 'all')"};
   }
   if (splits.size() == 1) return std::optional<std::string>(splits.front());
-  if (std::find(splits.begin(), splits.end(), "val") != splits.end() || dataset.split_aliases.count("val") != 0) {
+  if (std::find(splits.begin(), splits.end(), "val") != splits.end() ||
+      dataset.split_aliases.count("val") != 0) {
     return std::optional<std::string>("val");
   }
   for (const std::string& s : splits) {
@@ -44,19 +50,22 @@ Result<std::optional<std::string>> select_split(const dataset::Dataset& dataset,
   return std::optional<std::string>();
 }
 
-Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& ds, const std::vector<std::string>& model_labels,
+Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& ds,
+                                          const std::vector<std::string>& model_labels,
                                           const ModelEvalOptions& options) {
   auto split = select_split(ds, options.split);
   if (!split) return split.error();
   GroundTruthSet out;
-  out.split_label = split->has_value() ? (split->value().empty() ? std::string("(no split)") : split->value()) : "all";
+  out.split_label =
+      split->has_value() ? (split->value().empty() ? std::string("(no split)") : split->value()) : "all";
   out.match = dataset::match_classes(ds.classes, model_labels, options.class_map);
   // Categories: one per model class reached by some data-set class.
   std::vector<std::int64_t> category_of_class(ds.classes.size(), -1);
   for (std::size_t c = 0; c < ds.classes.size(); ++c) {
     const int m = out.match.to_model[c];
     if (m < 0) continue;
-    const std::int64_t id = ds.category_ids.size() == ds.classes.size() ? ds.category_ids[c] : static_cast<std::int64_t>(c) + 1;
+    const std::int64_t id =
+        ds.category_ids.size() == ds.classes.size() ? ds.category_ids[c] : static_cast<std::int64_t>(c) + 1;
     auto [it, inserted] = out.category_of_model_class.emplace(m, id);
     if (inserted) {
       out.input.categories.push_back(EvalCategory{id, model_labels[static_cast<std::size_t>(m)]});
@@ -79,7 +88,8 @@ Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& ds, const std:
   for (const dataset::ImageRecord& image : ds.images) {
     if (split->has_value() && !ds.in_split(image, split->value())) continue;
     if (image.path.empty()) {
-      dataset::add_warning(out.diagnostics, image.annotation_file, 0, "image '" + image.file + "' not found; left out");
+      dataset::add_warning(out.diagnostics, image.annotation_file, 0,
+                           "image '" + image.file + "' not found; left out");
       continue;
     }
     if (image.has_errors) {
@@ -88,7 +98,8 @@ Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& ds, const std:
     }
     selected.push_back(&image);
   }
-  if (selected.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no usable image in split '" + out.split_label + "'"};
+  if (selected.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, "no usable image in split '" + out.split_label + "'"};
   std::set<std::int64_t> seen;
   bool coco_ids = true;
   for (const dataset::ImageRecord* image : selected) {
@@ -124,19 +135,24 @@ Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& ds, const std:
   }
   if (!left_out.empty()) {
     std::string list;
-    for (const auto& [name, count] : left_out) list += (list.empty() ? "" : ", ") + name + " (" + std::to_string(count) + ")";
-    dataset::add_warning(out.diagnostics, "", 0, "boxes of classes the model does not know were left out: " + list);
+    for (const auto& [name, count] : left_out)
+      list += (list.empty() ? "" : ", ") + name + " (" + std::to_string(count) + ")";
+    dataset::add_warning(out.diagnostics, "", 0,
+                         "boxes of classes the model does not know were left out: " + list);
   }
   return out;
 }
 
-double ModelEvalResult::p50_ms() const { return median(detect_ms); }
+double ModelEvalResult::p50_ms() const {
+  return median(detect_ms);
+}
 
 double ModelEvalResult::images_per_second() const {
   return wall_s > 0 ? static_cast<double>(detect_ms.size()) / wall_s : 0.0;
 }
 
-Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::Dataset& ds, const ModelEvalOptions& options) {
+Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::Dataset& ds,
+                                       const ModelEvalOptions& options) {
   auto gt = build_ground_truth(ds, detector.spec().labels, options);
   if (!gt) return gt.error();
   ModelEvalResult result;
@@ -148,7 +164,7 @@ Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::
   detect.iou_threshold = options.iou_threshold;
   detect.max_detections = options.max_detections;
   detect.agnostic_nms = options.agnostic_nms;
-  detect.classes = set.model_classes;
+  if (options.restrict_classes) detect.classes = set.model_classes;
   if (auto valid = detector.validate(detect); !valid) return valid.error();
 
   std::vector<bool> failed(set.images.size(), false);
@@ -158,7 +174,8 @@ Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::
     const dataset::ImageRecord& image = *set.images[n];
     const auto t0 = Clock::now();
     auto bytes = read_file_bytes(image.path, std::uint64_t{512} << 20U);
-    Result<DecodedImage> decoded = bytes ? decode_image(*bytes, options.limits) : Result<DecodedImage>(bytes.error());
+    Result<DecodedImage> decoded =
+        bytes ? decode_image(*bytes, options.limits) : Result<DecodedImage>(bytes.error());
     const double decode_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     if (!decoded) {
       dataset::add_error(set.diagnostics, image.path, 0, decoded.error().message + "; image left out");
@@ -182,7 +199,8 @@ Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::
       continue;
     }
     result.decode_ms.push_back(decode_ms);
-    result.detect_ms.push_back(output->timing.preprocess_ms + output->timing.inference_ms + output->timing.postprocess_ms);
+    result.detect_ms.push_back(output->timing.preprocess_ms + output->timing.inference_ms +
+                               output->timing.postprocess_ms);
     const std::int64_t image_id = set.input.image_ids[n];
     for (const Detection& d : output->detections) {
       const auto it = set.category_of_model_class.find(d.class_id);
@@ -217,9 +235,11 @@ Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::
     }
     set.input.image_ids = std::move(ids);
     set.images = std::move(images);
-    std::erase_if(set.input.ground_truth, [&dropped](const GroundTruthBox& g) { return dropped.count(g.image_id) != 0; });
+    std::erase_if(set.input.ground_truth,
+                  [&dropped](const GroundTruthBox& g) { return dropped.count(g.image_id) != 0; });
   }
-  if (set.input.image_ids.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no image could be evaluated"};
+  if (set.input.image_ids.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, "no image could be evaluated"};
   auto metrics = evaluate_bbox(set.input);
   if (!metrics) return metrics.error();
   result.metrics = std::move(*metrics);
@@ -235,11 +255,16 @@ nlohmann::json ground_truth_to_coco_json(const GroundTruthSet& gt) {
                       {"height", gt.images[n]->height}});
   }
   nlohmann::json categories = nlohmann::json::array();
-  for (const EvalCategory& c : gt.input.categories) categories.push_back({{"id", c.id}, {"name", c.name}, {"supercategory", ""}});
+  for (const EvalCategory& c : gt.input.categories)
+    categories.push_back({{"id", c.id}, {"name", c.name}, {"supercategory", ""}});
   nlohmann::json annotations = nlohmann::json::array();
   for (const GroundTruthBox& g : gt.input.ground_truth) {
-    nlohmann::json a{{"id", g.id},   {"image_id", g.image_id},       {"category_id", g.category_id},
-                     {"bbox", {g.x, g.y, g.w, g.h}}, {"area", g.area}, {"iscrowd", g.iscrowd ? 1 : 0}};
+    nlohmann::json a{{"id", g.id},
+                     {"image_id", g.image_id},
+                     {"category_id", g.category_id},
+                     {"bbox", {g.x, g.y, g.w, g.h}},
+                     {"area", g.area},
+                     {"iscrowd", g.iscrowd ? 1 : 0}};
     if (g.ignore) a["ignore"] = 1;
     annotations.push_back(std::move(a));
   }
@@ -252,7 +277,10 @@ nlohmann::json ground_truth_to_coco_json(const GroundTruthSet& gt) {
 nlohmann::json detections_to_coco_json(const std::vector<DetectionBox>& detections) {
   nlohmann::json out = nlohmann::json::array();
   for (const DetectionBox& d : detections) {
-    out.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"bbox", {d.x, d.y, d.w, d.h}}, {"score", d.score}});
+    out.push_back({{"image_id", d.image_id},
+                   {"category_id", d.category_id},
+                   {"bbox", {d.x, d.y, d.w, d.h}},
+                   {"score", d.score}});
   }
   return out;
 }
@@ -263,7 +291,8 @@ nlohmann::json evaluation_to_json(const ModelEvalResult& result, const std::stri
   nlohmann::json renamed = nlohmann::json::object();
   for (const auto& [from, to] : result.ground_truth.match.renamed) renamed[from] = to;
   nlohmann::json diagnostics = nlohmann::json::array();
-  for (const dataset::Diagnostic& d : result.ground_truth.diagnostics) diagnostics.push_back(dataset::to_json(d));
+  for (const dataset::Diagnostic& d : result.ground_truth.diagnostics)
+    diagnostics.push_back(dataset::to_json(d));
   out["model"] = result.model;
   out["dataset"] = dataset_path;
   out["split"] = result.ground_truth.split_label;
@@ -271,6 +300,7 @@ nlohmann::json evaluation_to_json(const ModelEvalResult& result, const std::stri
                      {"iou_threshold", options.iou_threshold},
                      {"max_detections", options.max_detections},
                      {"agnostic_nms", options.agnostic_nms},
+                     {"restrict_classes", options.restrict_classes},
                      {"difficult", options.difficult_as_ignore ? "ignore" : "normal"}};
   out["classes"] = {{"renamed", std::move(renamed)}, {"not_in_model", result.ground_truth.match.unmatched}};
   out["timing"] = {{"p50_detect_ms", result.p50_ms()},

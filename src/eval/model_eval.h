@@ -3,8 +3,9 @@
 // Classes: data-set classes are matched to the model's labels by name (dataset/class_map.h). Boxes of
 // classes the model does not know are left out of the ground truth (and reported); detections are
 // restricted to the matched classes (DetectOptions::classes, so the max-detections budget is spent on
-// them). Images: the selected split; an image whose annotations had read errors, or that cannot be
-// read or detected, is left out and reported (an unlabelled image stays in as background).
+// them; see ModelEvalOptions::restrict_classes). Images: the selected split; an image whose annotations had
+// read errors, or that cannot be read or detected, is left out and reported (an unlabelled image stays in as
+// background).
 //
 // Ids: image ids are the COCO ids when the data set has unique ones, else 1..N in data-set order;
 // category ids are the data set's COCO ids, else class index + 1; ground-truth ids are 1..N.
@@ -37,7 +38,11 @@ struct ModelEvalOptions {
   float iou_threshold = 0.6F;
   int max_detections = 100;
   bool agnostic_nms = false;
-  std::string split;  // "" = automatic (select_split)
+  // true: the model detects only the matched classes (DetectOptions::classes), so the max-detections
+  // budget goes to classes that are scored. false: it detects all its classes and the others are dropped
+  // after NMS and the cut (how the reference figures in ../shared/models/README.md were made).
+  bool restrict_classes = true;
+  std::string split;                 // "" = automatic (select_split)
   bool difficult_as_ignore = false;  // VOC difficult boxes: ignored instead of ordinary ground truth
   dataset::ClassMap class_map;
   DecodeLimits limits;
@@ -47,11 +52,14 @@ struct ModelEvalOptions {
 
 // The split to evaluate: `requested` when given (kInvalidArgument listing the splits when unknown),
 // else the only split, else "val" (or a split whose name contains "val"); nullopt = every image.
-Result<std::optional<std::string>> select_split(const dataset::Dataset& dataset, const std::string& requested);
+Result<std::optional<std::string>> select_split(const dataset::Dataset& dataset,
+                                                const std::string& requested);
 
+// Holds pointers into the Dataset it was built from: the Dataset must outlive it (the rvalue overloads
+// below are deleted so a temporary cannot be passed).
 struct GroundTruthSet {
-  EvalInput input;  // image ids, categories, ground truth (no detections)
-  std::vector<const dataset::ImageRecord*> images;  // parallel to input.image_ids
+  EvalInput input;                                  // image ids, categories, ground truth (no detections)
+  std::vector<const dataset::ImageRecord*> images;  // parallel to input.image_ids; owned by the Dataset
   std::map<int, std::int64_t> category_of_model_class;
   std::vector<int> model_classes;  // DetectOptions::classes (empty = all)
   dataset::ClassMatch match;
@@ -59,8 +67,12 @@ struct GroundTruthSet {
   std::string split_label;  // for reports: the split name, or "all"
 };
 
-Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& dataset, const std::vector<std::string>& model_labels,
+Result<GroundTruthSet> build_ground_truth(const dataset::Dataset& dataset,
+                                          const std::vector<std::string>& model_labels,
                                           const ModelEvalOptions& options);
+Result<GroundTruthSet> build_ground_truth(dataset::Dataset&& dataset,
+                                          const std::vector<std::string>& model_labels,
+                                          const ModelEvalOptions& options) = delete;
 
 struct ModelEvalResult {
   std::string model;
@@ -77,6 +89,8 @@ struct ModelEvalResult {
 
 Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::Dataset& dataset,
                                        const ModelEvalOptions& options);
+Result<ModelEvalResult> evaluate_model(const Detector& detector, dataset::Dataset&& dataset,
+                                       const ModelEvalOptions& options) = delete;
 
 // COCO instances JSON of the ground truth, and the COCO results list of the detections.
 nlohmann::json ground_truth_to_coco_json(const GroundTruthSet& ground_truth);

@@ -14,7 +14,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 Unexpected spec_error(const ModelSpec& spec, const std::string& what) {
-  return Unexpected{ErrorCode::kInvalidSpec, (spec.source_path.empty() ? spec.name : spec.source_path) + ": " + what};
+  return Unexpected{ErrorCode::kInvalidSpec,
+                    (spec.source_path.empty() ? spec.name : spec.source_path) + ": " + what};
 }
 
 }  // namespace
@@ -41,7 +42,8 @@ Result<Image> crop_image(const Image& image, const ImageBox& box) {
   }
   Image out = Image::allocate(x2 - x1, y2 - y1);
   for (int y = y1; y < y2; ++y) {
-    std::memcpy(out.row(y - y1), image.row(y) + static_cast<std::size_t>(x1) * Image::kChannels, out.row_bytes());
+    std::memcpy(out.row(y - y1), image.row(y) + static_cast<std::size_t>(x1) * Image::kChannels,
+                out.row_bytes());
   }
   return out;
 }
@@ -50,7 +52,8 @@ Result<std::unique_ptr<Embedder>> Embedder::load(const ModelSpec& spec, const Mo
                                                  const RuntimeOptions& runtime) {
   const auto start = Clock::now();
   if (spec.task != "embed") {
-    return Unexpected{ErrorCode::kInvalidArgument, "model '" + spec.name + "' is not an embedding model (task " + spec.task + ")"};
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "model '" + spec.name + "' is not an embedding model (task " + spec.task + ")"};
   }
   const nlohmann::json& decoder = spec.decoder;
   if (!decoder.contains("output") || !decoder["output"].is_string()) {
@@ -63,19 +66,23 @@ Result<std::unique_ptr<Embedder>> Embedder::load(const ModelSpec& spec, const Mo
   const int dimension = decoder["dimension"].get<int>();
   if (dimension < 1 || dimension > 65536) return spec_error(spec, "decoder.dimension must be in 1..65536");
   const std::string normalize = decoder.value("normalize", std::string("l2"));
-  if (normalize != "l2" && normalize != "none") return spec_error(spec, "decoder.normalize must be l2 or none");
+  if (normalize != "l2" && normalize != "none")
+    return spec_error(spec, "decoder.normalize must be l2 or none");
 
   auto weights = repository.resolve(spec.weights);
   if (!weights) return weights.error();
   auto session = open_onnx_session(weights->path, runtime);
   if (!session) return session.error();
   if ((*session)->inputs().size() != 1) {
-    return spec_error(spec, "the graph has " + std::to_string((*session)->inputs().size()) + " inputs; expected 1");
+    return spec_error(spec,
+                      "the graph has " + std::to_string((*session)->inputs().size()) + " inputs; expected 1");
   }
   const auto& outputs = (*session)->outputs();
-  const bool found = std::any_of(outputs.begin(), outputs.end(), [&](const TensorInfo& t) { return t.name == output; });
+  const bool found =
+      std::any_of(outputs.begin(), outputs.end(), [&](const TensorInfo& t) { return t.name == output; });
   if (!found) return spec_error(spec, "the graph " + weights->path + " has no output named '" + output + "'");
-  std::unique_ptr<Embedder> embedder(new Embedder(spec, std::move(*session), output, dimension, normalize == "l2"));
+  std::unique_ptr<Embedder> embedder(
+      new Embedder(spec, std::move(*session), output, dimension, normalize == "l2"));
   embedder->load_ms_ = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return embedder;
 }
@@ -89,7 +96,8 @@ Result<std::vector<float>> Embedder::embed(const Image& image) const {
   for (Tensor& tensor : *outputs) {
     if (tensor.name != output_) continue;
     if (tensor.data.size() != static_cast<std::size_t>(dimension_)) {
-      return Unexpected{ErrorCode::kInference, "output '" + output_ + "' has " + std::to_string(tensor.data.size()) +
+      return Unexpected{ErrorCode::kInference, "output '" + output_ + "' has " +
+                                                   std::to_string(tensor.data.size()) +
                                                    " values; the spec says " + std::to_string(dimension_)};
     }
     std::vector<float> v = std::move(tensor.data);

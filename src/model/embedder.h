@@ -46,8 +46,12 @@ class Embedder {
   [[nodiscard]] Result<std::vector<float>> embed_region(const Image& image, const ImageBox& box) const;
 
  private:
-  Embedder(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::string output, int dimension, bool normalize)
-      : spec_(std::move(spec)), session_(std::move(session)), output_(std::move(output)), dimension_(dimension),
+  Embedder(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::string output, int dimension,
+           bool normalize)
+      : spec_(std::move(spec)),
+        session_(std::move(session)),
+        output_(std::move(output)),
+        dimension_(dimension),
         normalize_(normalize) {}
 
   ModelSpec spec_;

@@ -23,10 +23,13 @@ constexpr std::size_t kMaxShortField = 200;
 constexpr std::size_t kMaxImages = 20;
 constexpr std::size_t kMaxAttributes = 100;
 
-Unexpected bad(const std::string& message) { return Unexpected{ErrorCode::kInvalidArgument, message}; }
+Unexpected bad(const std::string& message) {
+  return Unexpected{ErrorCode::kInvalidArgument, message};
+}
 
 bool has_control(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
 }
 
 std::string trim(std::string_view text) {
@@ -55,7 +58,8 @@ Result<std::string> decode_base64_text(std::string_view text) {
     std::array<int, 256> t{};
     t.fill(-1);
     const std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
+    for (std::size_t i = 0; i < alphabet.size(); ++i)
+      t[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
     return t;
   }();
   std::string out;
@@ -126,7 +130,9 @@ Result<ImageInput> parse_image_entry(const json& entry, std::size_t index, const
   path = trim(path);
   if (path.empty()) return bad(where + " is an empty path");
   if (!options.allow_paths) {
-    return bad(where + ": file paths are not accepted here; send the image inline ({\"data\": base64} or a data: URL)");
+    return bad(
+        where +
+        ": file paths are not accepted here; send the image inline ({\"data\": base64} or a data: URL)");
   }
   if (has_control(path)) return bad(where + " has control characters");
   image.path = path;
@@ -141,7 +147,8 @@ Result<std::string> attribute_value(const json& value, const std::string& key) {
 
 Status check_attribute(const std::string& key, const std::string& value) {
   if (key.empty() || key.size() > 100 || has_control(key) || key.find('"') != std::string::npos) {
-    return bad("attribute name \"" + key + "\" must be 1..100 characters without quotes or control characters");
+    return bad("attribute name \"" + key +
+               "\" must be 1..100 characters without quotes or control characters");
   }
   if (value.size() > 500) return bad("attribute \"" + key + "\" is longer than 500 bytes");
   return ok_status();
@@ -250,7 +257,8 @@ Result<json> csv_to_json(const std::vector<std::string>& header, const CsvRecord
       std::size_t start = 0;
       while (start <= value.size()) {
         const std::size_t bar = value.find('|', start);
-        const std::string part = trim(value.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+        const std::string part =
+            trim(value.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
         if (!part.empty()) images.push_back(part);
         if (bar == std::string::npos) break;
         start = bar + 1;
@@ -266,7 +274,8 @@ Result<json> csv_to_json(const std::vector<std::string>& header, const CsvRecord
         std::size_t start = 0;
         while (start < value.size()) {
           const std::size_t semi = value.find(';', start);
-          const std::string pair = value.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+          const std::string pair =
+              value.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
           const std::size_t eq = pair.find('=');
           if (eq == std::string::npos) {
             if (!trim(pair).empty()) return bad("attributes entry '" + pair + "' is not key=value");
@@ -278,7 +287,8 @@ Result<json> csv_to_json(const std::vector<std::string>& header, const CsvRecord
         }
       }
     } else if (!value.empty()) {
-      const std::string key = name.rfind("attr.", 0) == 0 || name.rfind("attr:", 0) == 0 ? name.substr(5) : name;
+      const std::string key =
+          name.rfind("attr.", 0) == 0 || name.rfind("attr:", 0) == 0 ? name.substr(5) : name;
       attributes[key] = value;
     }
   }
@@ -366,7 +376,8 @@ Result<ImportRow> parse_product_json(const json& object, std::size_t line, const
       const std::string text = trim(price->get<std::string>());
       char* end = nullptr;
       value = std::strtod(text.c_str(), &end);
-      if (text.empty() || end != text.c_str() + text.size()) return bad("\"price\" '" + text + "' is not a number");
+      if (text.empty() || end != text.c_str() + text.size())
+        return bad("\"price\" '" + text + "' is not a number");
     } else {
       return bad("\"price\" must be a number");
     }
@@ -375,7 +386,8 @@ Result<ImportRow> parse_product_json(const json& object, std::size_t line, const
   }
   if (auto attributes = object.find("attributes"); attributes != object.end() && !attributes->is_null()) {
     if (!attributes->is_object()) return bad("\"attributes\" must be an object of name: value");
-    if (attributes->size() > kMaxAttributes) return bad("more than " + std::to_string(kMaxAttributes) + " attributes");
+    if (attributes->size() > kMaxAttributes)
+      return bad("more than " + std::to_string(kMaxAttributes) + " attributes");
     for (const auto& [key, value] : attributes->items()) {
       auto text = attribute_value(value, key);
       if (!text) return text.error();
@@ -409,8 +421,9 @@ ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const Pa
   ParsedCatalog parsed;
   const auto add = [&](const json& object, std::size_t line) {
     if (parsed.rows.size() >= options.max_rows) {
-      parsed.errors.push_back(RowError{line, row_id_of(object), "more than " + std::to_string(options.max_rows) +
-                                                                      " products in one import"});
+      parsed.errors.push_back(
+          RowError{line, row_id_of(object),
+                   "more than " + std::to_string(options.max_rows) + " products in one import"});
       return;
     }
     auto row = parse_product_json(object, line, options);
@@ -473,7 +486,8 @@ ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const Pa
         list = &doc["products"];
       }
       if (list == nullptr) {
-        parsed.errors.push_back(RowError{0, "", "the body must be a JSON array of products or {\"products\": [...]}"});
+        parsed.errors.push_back(
+            RowError{0, "", "the body must be a JSON array of products or {\"products\": [...]}"});
         break;
       }
       for (std::size_t i = 0; i < list->size(); ++i) add((*list)[i], i + 1);
@@ -485,13 +499,14 @@ ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const Pa
   return parsed;
 }
 
-Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& parsed, const AnalyzeImageFn& analyze,
-                                    const ImportOptions& options) {
+Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& parsed,
+                                    const AnalyzeImageFn& analyze, const ImportOptions& options) {
   ImportReport report;
   report.errors = parsed.errors;
   std::vector<ProductRecord> records;
   const std::string base = options.images_dir.empty() ? options.base_dir : options.images_dir;
   std::size_t done = 0;
+  std::map<std::string, AnalyzedImage> analyzed_in_this_import;  // by content sha256
   for (const ImportRow& row : parsed.rows) {
     ProductRecord record;
     record.product = row.product;
@@ -516,7 +531,10 @@ Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& pa
       const std::string sha = sha256_of(bytes);
       AnalyzedImage analyzed;
       bool reused = false;
-      if (auto known = store.indexed_objects_for(sha); known && known->has_value()) {
+      if (auto seen = analyzed_in_this_import.find(sha); seen != analyzed_in_this_import.end()) {
+        analyzed = seen->second;
+        reused = true;
+      } else if (auto known = store.indexed_objects_for(sha); known && known->has_value()) {
         auto decoded = decode_image(bytes, DecodeLimits{});
         if (decoded) {
           analyzed.format = decoded->format;
@@ -534,6 +552,7 @@ Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& pa
           break;
         }
         analyzed = std::move(*result);
+        analyzed_in_this_import.emplace(sha, analyzed);
       }
       auto stored = store.store_image(bytes, analyzed.format);
       if (!stored) return stored.error();

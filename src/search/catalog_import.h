@@ -35,8 +35,8 @@
 namespace visearch::search {
 
 struct ImageInput {
-  std::string path;      // a file path (CLI imports)
-  std::string data;      // inline encoded bytes (base64 / data: URL already decoded)
+  std::string path;  // a file path (CLI imports)
+  std::string data;  // inline encoded bytes (base64 / data: URL already decoded)
   bool inline_data = false;
 };
 
@@ -70,7 +70,8 @@ Result<ImportFormat> import_format_of(const std::string& path);
 ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const ParseOptions& options = {});
 
 // One product JSON object -> a row (shared by all formats; also validates ids for HTTP paths).
-Result<ImportRow> parse_product_json(const nlohmann::json& object, std::size_t line, const ParseOptions& options);
+Result<ImportRow> parse_product_json(const nlohmann::json& object, std::size_t line,
+                                     const ParseOptions& options);
 // kInvalidArgument unless `id` is a usable product id: 1..128 bytes, no control characters, no '/' or '\'.
 Status validate_product_id(std::string_view id);
 
@@ -106,7 +107,7 @@ struct ImportReport {
 // Indexes every row's images (through `analyze`) and upserts all good rows in one transaction.
 // `parsed.errors` are carried into the report. Errors returned (rather than reported per row) are those
 // of the catalog itself: kIo, kUnavailable.
-Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& parsed, const AnalyzeImageFn& analyze,
-                                    const ImportOptions& options);
+Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& parsed,
+                                    const AnalyzeImageFn& analyze, const ImportOptions& options);
 
 }  // namespace visearch::search

@@ -95,22 +95,32 @@ std::string sha256_hex(std::span<const std::uint8_t> bytes) {
 
 std::string_view extension_of(ImageFormat format) {
   switch (format) {
-    case ImageFormat::kJpeg: return "jpg";
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kWebp: return "webp";
-    case ImageFormat::kBmp: return "bmp";
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kJpeg:
+      return "jpg";
+    case ImageFormat::kPng:
+      return "png";
+    case ImageFormat::kWebp:
+      return "webp";
+    case ImageFormat::kBmp:
+      return "bmp";
+    case ImageFormat::kUnknown:
+      break;
   }
   return "bin";
 }
 
 std::string content_type_of(ImageFormat format) {
   switch (format) {
-    case ImageFormat::kJpeg: return "image/jpeg";
-    case ImageFormat::kPng: return "image/png";
-    case ImageFormat::kWebp: return "image/webp";
-    case ImageFormat::kBmp: return "image/bmp";
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kJpeg:
+      return "image/jpeg";
+    case ImageFormat::kPng:
+      return "image/png";
+    case ImageFormat::kWebp:
+      return "image/webp";
+    case ImageFormat::kBmp:
+      return "image/bmp";
+    case ImageFormat::kUnknown:
+      break;
   }
   return "application/octet-stream";
 }
@@ -186,14 +196,16 @@ Result<std::string> meta_value(SqliteDb& db, const std::string& key) {
 }
 
 Status set_meta(SqliteDb& db, const std::string& key, const std::string& value) {
-  auto stmt = db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto stmt = db.prepare(
+      "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   if (!stmt) return stmt.error();
   stmt->bind(1, key).bind(2, value);
   return stmt->run();
 }
 
 Result<std::int64_t> bump_generation(SqliteDb& db) {
-  VISEARCH_TRY(db.exec("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'"));
+  VISEARCH_TRY(
+      db.exec("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'"));
   auto value = meta_value(db, "generation");
   if (!value) return value.error();
   return std::strtoll(value->c_str(), nullptr, 10);
@@ -369,15 +381,16 @@ struct CatalogReader::Impl {
   }
 };
 
-
 Result<std::unique_ptr<CatalogStore>> CatalogStore::open(const std::string& data_dir, bool create) {
-  if (data_dir.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no catalog data directory given (--data-dir)"};
+  if (data_dir.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, "no catalog data directory given (--data-dir)"};
   const std::string db_path = (fs::path(data_dir) / kDatabaseFile).string();
   std::error_code ec;
   if (!fs::exists(db_path, ec)) {
     if (!create) {
-      return Unexpected{ErrorCode::kNotFound, "no catalog in " + data_dir + " (" + kDatabaseFile +
-                                                  " missing); import products first: visearch catalog import"};
+      return Unexpected{ErrorCode::kNotFound,
+                        "no catalog in " + data_dir + " (" + kDatabaseFile +
+                            " missing); import products first: visearch catalog import"};
     }
     fs::create_directories(fs::path(data_dir) / "images", ec);
     if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + data_dir + ": " + ec.message()};
@@ -397,7 +410,8 @@ Result<std::unique_ptr<CatalogStore>> CatalogStore::open(const std::string& data
   if (!version) return version.error();
   if (std::atoi(version->c_str()) != kSchemaVersion) {
     return Unexpected{ErrorCode::kInvalidArgument, "catalog " + db_path + " has schema version " + *version +
-                                                       "; this visearch reads version " + std::to_string(kSchemaVersion)};
+                                                       "; this visearch reads version " +
+                                                       std::to_string(kSchemaVersion)};
   }
   fs::create_directories(fs::path(data_dir) / "images", ec);
   std::unique_ptr<CatalogStore> store(new CatalogStore(data_dir, db_path));
@@ -441,7 +455,8 @@ Result<ProductImage> CatalogStore::store_image(std::span<const std::uint8_t> byt
   std::error_code ec;
   if (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == bytes.size()) return image;
   fs::create_directories(fs::path(data_dir_) / dir, ec);
-  if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + dir + " in " + data_dir_ + ": " + ec.message()};
+  if (ec)
+    return Unexpected{ErrorCode::kIo, "cannot create " + dir + " in " + data_dir_ + ": " + ec.message()};
   VISEARCH_TRY(write_file_atomic(path, bytes));
   return image;
 }
@@ -460,8 +475,9 @@ Status CatalogStore::bind_embedder(const std::string& embedder, int dimension, c
     if (!stored->empty()) {
       if (*stored != embedder || std::atoi(stored_dim->c_str()) != dimension) {
         return Unexpected{ErrorCode::kInvalidArgument,
-                          "the catalog in " + data_dir_ + " holds embeddings of " + *stored + " (" + *stored_dim +
-                              "-d); this run uses " + embedder + " (" + std::to_string(dimension) +
+                          "the catalog in " + data_dir_ + " holds embeddings of " + *stored + " (" +
+                              *stored_dim + "-d); this run uses " + embedder + " (" +
+                              std::to_string(dimension) +
                               "-d). Use the same --embed-model, or import into a new --data-dir"};
       }
       return txn->commit();
@@ -486,14 +502,16 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
     if (!txn) return txn.error();
     auto exists = d.prepare("SELECT rowid FROM products WHERE id = ?");
     auto upsert_product = d.prepare(
-        "INSERT INTO products(id, title, description, category, brand, price, currency, attributes, updated_at) "
+        "INSERT INTO products(id, title, description, category, brand, price, currency, attributes, "
+        "updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
         "description = excluded.description, category = excluded.category, brand = excluded.brand, "
         "price = excluded.price, currency = excluded.currency, attributes = excluded.attributes, "
         "updated_at = excluded.updated_at");
     auto delete_fts = d.prepare("DELETE FROM products_fts WHERE rowid = ?");
     auto insert_fts = d.prepare(
-        "INSERT INTO products_fts(rowid, id, title, description, category, brand, extra) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO products_fts(rowid, id, title, description, category, brand, extra) VALUES (?, ?, ?, ?, "
+        "?, ?, ?)");
     auto delete_images = d.prepare("DELETE FROM product_images WHERE product_id = ?");
     auto delete_objects = d.prepare("DELETE FROM image_objects WHERE product_id = ?");
     auto insert_image = d.prepare(
@@ -518,7 +536,11 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
       nlohmann::json attributes = nlohmann::json::object();
       for (const auto& [key, value] : p.attributes) attributes[key] = value;
       upsert_product->reset();
-      upsert_product->bind(1, p.id).bind(2, p.title).bind(3, p.description).bind(4, p.category).bind(5, p.brand);
+      upsert_product->bind(1, p.id)
+          .bind(2, p.title)
+          .bind(3, p.description)
+          .bind(4, p.category)
+          .bind(5, p.brand);
       upsert_product->bind(6, p.price).bind(7, p.currency).bind(8, attributes.dump()).bind(9, now);
       VISEARCH_TRY(upsert_product->run());
       exists->reset();
@@ -543,7 +565,9 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
       for (const ProductImage& image : p.images) {
         insert_image->reset();
         insert_image->bind(1, p.id).bind(2, std::int64_t{image.n}).bind(3, image.file).bind(4, image.sha256);
-        insert_image->bind(5, image.content_type).bind(6, std::int64_t{image.width}).bind(7, std::int64_t{image.height});
+        insert_image->bind(5, image.content_type)
+            .bind(6, std::int64_t{image.width})
+            .bind(7, std::int64_t{image.height});
         insert_image->bind(8, image.source);
         VISEARCH_TRY(insert_image->run());
       }
@@ -551,8 +575,10 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
         insert_object->reset();
         insert_object->bind(1, p.id).bind(2, std::int64_t{object.image_n}).bind(3, object.label);
         insert_object->bind(4, static_cast<double>(object.score)).bind(5, static_cast<double>(object.box.x1));
-        insert_object->bind(6, static_cast<double>(object.box.y1)).bind(7, static_cast<double>(object.box.x2));
-        insert_object->bind(8, static_cast<double>(object.box.y2)).bind_blob(9, embedding_blob(object.embedding));
+        insert_object->bind(6, static_cast<double>(object.box.y1))
+            .bind(7, static_cast<double>(object.box.x2));
+        insert_object->bind(8, static_cast<double>(object.box.y2))
+            .bind_blob(9, embedding_blob(object.embedding));
         VISEARCH_TRY(insert_object->run());
       }
       ++(existed ? out.updated : out.inserted);
@@ -587,7 +613,8 @@ Result<std::vector<std::string>> CatalogStore::remove(const std::vector<std::str
       if (!*row) continue;
       const std::int64_t rowid = find->column_int(0);
       find->reset();
-      for (const char* sql : {"DELETE FROM products_fts WHERE rowid = ?1", "DELETE FROM products WHERE rowid = ?1"}) {
+      for (const char* sql :
+           {"DELETE FROM products_fts WHERE rowid = ?1", "DELETE FROM products WHERE rowid = ?1"}) {
         auto stmt = d.prepare(sql);
         if (!stmt) return stmt.error();
         stmt->bind(1, rowid);
@@ -613,7 +640,8 @@ Result<std::vector<std::string>> CatalogStore::remove(const std::vector<std::str
   return result;
 }
 
-Result<std::optional<std::vector<IndexedObject>>> CatalogStore::indexed_objects_for(const std::string& sha256) {
+Result<std::optional<std::vector<IndexedObject>>> CatalogStore::indexed_objects_for(
+    const std::string& sha256) {
   auto db = lease();
   if (!db) return db.error();
   Result<std::optional<std::vector<IndexedObject>>> result =
@@ -627,7 +655,8 @@ Result<std::optional<std::vector<IndexedObject>>> CatalogStore::indexed_objects_
     const std::string product_id = image->column_text(0);
     const std::int64_t n = image->column_int(1);
     auto objects = (*db)->prepare(
-        "SELECT label, score, x1, y1, x2, y2, embedding FROM image_objects WHERE product_id = ? AND image_n = ? "
+        "SELECT label, score, x1, y1, x2, y2, embedding FROM image_objects WHERE product_id = ? AND image_n "
+        "= ? "
         "ORDER BY vector_id");
     if (!objects) return objects.error();
     objects->bind(1, product_id).bind(2, n);
@@ -639,8 +668,9 @@ Result<std::optional<std::vector<IndexedObject>>> CatalogStore::indexed_objects_
       IndexedObject object;
       object.label = objects->column_text(0);
       object.score = static_cast<float>(objects->column_double(1));
-      object.box = ImageBox{static_cast<float>(objects->column_double(2)), static_cast<float>(objects->column_double(3)),
-                            static_cast<float>(objects->column_double(4)), static_cast<float>(objects->column_double(5))};
+      object.box = ImageBox{
+          static_cast<float>(objects->column_double(2)), static_cast<float>(objects->column_double(3)),
+          static_cast<float>(objects->column_double(4)), static_cast<float>(objects->column_double(5))};
       object.embedding = blob_embedding(objects->column_blob(6));
       out.push_back(std::move(object));
     }
@@ -670,8 +700,8 @@ Result<int> CatalogStore::collect_garbage(int min_age_s) {
   std::error_code ec;
   const fs::path root(data_dir_);
   const auto now = fs::file_time_type::clock::now();
-  for (auto it = fs::recursive_directory_iterator(root / "images", ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root / "images", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string rel = fs::relative(it->path(), root, ec).string();
     if (referenced.count(rel) != 0) continue;
@@ -722,7 +752,9 @@ CatalogReader::CatalogReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 CatalogReader::~CatalogReader() = default;
 CatalogReader::CatalogReader(CatalogReader&&) noexcept = default;
 
-Result<std::optional<Product>> CatalogReader::get(const std::string& id) { return get_product(*impl_->db, id); }
+Result<std::optional<Product>> CatalogReader::get(const std::string& id) {
+  return get_product(*impl_->db, id);
+}
 
 Status CatalogReader::for_each_vector(const std::function<void(const StoredVector&)>& visit) {
   auto stmt = impl_->db->prepare(
@@ -747,11 +779,13 @@ Status CatalogReader::for_each_vector(const std::function<void(const StoredVecto
   return ok_status();
 }
 
-Result<std::vector<std::pair<std::string, double>>> CatalogReader::full_text(const std::string& match, int limit) {
+Result<std::vector<std::pair<std::string, double>>> CatalogReader::full_text(const std::string& match,
+                                                                             int limit) {
   std::vector<std::pair<std::string, double>> out;
   if (match.empty()) return out;
-  auto stmt = impl_->db->prepare(std::string("SELECT id, ") + kBm25 +
-                                 " AS rank FROM products_fts WHERE products_fts MATCH ? ORDER BY rank LIMIT ?");
+  auto stmt =
+      impl_->db->prepare(std::string("SELECT id, ") + kBm25 +
+                         " AS rank FROM products_fts WHERE products_fts MATCH ? ORDER BY rank LIMIT ?");
   if (!stmt) return stmt.error();
   stmt->bind(1, match).bind(2, std::int64_t{limit});
   for (;;) {
@@ -763,7 +797,8 @@ Result<std::vector<std::pair<std::string, double>>> CatalogReader::full_text(con
   return out;
 }
 
-Result<std::vector<std::string>> CatalogReader::ids_in_categories(const std::vector<std::string>& categories, int limit) {
+Result<std::vector<std::string>> CatalogReader::ids_in_categories(const std::vector<std::string>& categories,
+                                                                  int limit) {
   std::vector<std::string> out;
   if (categories.empty()) return out;
   std::string sql = "SELECT id FROM products WHERE category COLLATE NOCASE IN (";
@@ -820,7 +855,8 @@ Result<ProductPage> CatalogReader::query(const ProductQuery& query) {
     from = " FROM products_fts JOIN products p ON p.rowid = products_fts.rowid";
     order = std::string(" ORDER BY ") + kBm25 + ", p.id";
   }
-  const std::string where = std::string(" WHERE ") + (match.empty() ? "1" : "products_fts MATCH ?") + filter.where;
+  const std::string where =
+      std::string(" WHERE ") + (match.empty() ? "1" : "products_fts MATCH ?") + filter.where;
   ProductPage page;
   {
     auto count = impl_->db->prepare("SELECT count(*)" + from + where);
@@ -832,7 +868,8 @@ Result<ProductPage> CatalogReader::query(const ProductQuery& query) {
     if (!row) return row.error();
     page.total = count->column_int(0);
   }
-  auto stmt = impl_->db->prepare(std::string("SELECT ") + kProductColumns + from + where + order + " LIMIT ? OFFSET ?");
+  auto stmt = impl_->db->prepare(std::string("SELECT ") + kProductColumns + from + where + order +
+                                 " LIMIT ? OFFSET ?");
   if (!stmt) return stmt.error();
   int index = 1;
   if (!match.empty()) stmt->bind(index++, match);
@@ -867,7 +904,8 @@ Result<CatalogStats> CatalogReader::stats() {
   stats.products = *products;
   stats.images = *images;
   stats.vectors = *vectors;
-  auto categories = impl_->db->prepare("SELECT category, count(*) FROM products GROUP BY category ORDER BY category");
+  auto categories =
+      impl_->db->prepare("SELECT category, count(*) FROM products GROUP BY category ORDER BY category");
   if (!categories) return categories.error();
   for (;;) {
     auto row = categories->step();

@@ -167,7 +167,8 @@ class CatalogStore {
  private:
   friend class CatalogReader;
   friend struct CatalogReader::Impl;
-  CatalogStore(std::string data_dir, std::string db_path) : data_dir_(std::move(data_dir)), db_path_(std::move(db_path)) {}
+  CatalogStore(std::string data_dir, std::string db_path)
+      : data_dir_(std::move(data_dir)), db_path_(std::move(db_path)) {}
   Result<std::unique_ptr<SqliteDb>> lease();
   void give_back(std::unique_ptr<SqliteDb> db);
 

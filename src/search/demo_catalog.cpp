@@ -41,11 +41,17 @@ std::uint64_t hash_text(const std::string& text, std::uint64_t seed) {
   return h;
 }
 
+// "grey tv stand" -> "Grey TV Stand": words capitalised, two-letter words (tv) upper-cased.
 std::string capitalise_words(std::string text) {
-  bool start = true;
-  for (char& c : text) {
-    if (start && std::isalpha(static_cast<unsigned char>(c)) != 0) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    start = c == ' ' || c == '-';
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find_first_of(" -", start);
+    if (end == std::string::npos) end = text.size();
+    for (std::size_t i = start; i < end; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (i == start || end - start <= 2) text[i] = static_cast<char>(std::toupper(c));
+    }
+    start = end + 1;
   }
   return text;
 }
@@ -84,10 +90,10 @@ PriceRange price_range(const std::string& label) {
   return it != kRanges.end() ? it->second : PriceRange{4, 90};
 }
 
-constexpr std::array kBrands = {"Nordvik", "Aurora", "Kestrel", "Lumen", "Bramble", "Solace",
-                                "Vireo",   "Halden", "Copperleaf", "Orla", "Tamsin", "Greyfield"};
-constexpr std::array kStyles = {"Classic", "Everyday", "Studio", "Heritage", "Urban", "Compact",
-                                "Premium", "Essential", "Signature", "Field"};
+constexpr std::array kBrands = {"Nordvik", "Aurora", "Kestrel",    "Lumen", "Bramble", "Solace",
+                                "Vireo",   "Halden", "Copperleaf", "Orla",  "Tamsin",  "Greyfield"};
+constexpr std::array kStyles = {"Classic", "Everyday", "Studio",    "Heritage",  "Urban",
+                                "Compact", "Premium",  "Essential", "Signature", "Field"};
 
 struct Rgb {
   const char* name;
@@ -97,11 +103,16 @@ struct Rgb {
 }  // namespace
 
 std::string dominant_colour_name(const std::uint8_t* rgb, std::size_t pixel_count) {
-  static constexpr std::array<Rgb, 11> kPalette{{{"black", 25, 25, 25},     {"white", 235, 235, 235},
-                                                 {"grey", 128, 128, 128},   {"red", 200, 30, 35},
-                                                 {"orange", 235, 130, 30},  {"yellow", 235, 215, 50},
-                                                 {"green", 50, 150, 60},    {"blue", 40, 80, 190},
-                                                 {"purple", 120, 50, 150},  {"pink", 235, 140, 170},
+  static constexpr std::array<Rgb, 11> kPalette{{{"black", 25, 25, 25},
+                                                 {"white", 235, 235, 235},
+                                                 {"grey", 128, 128, 128},
+                                                 {"red", 200, 30, 35},
+                                                 {"orange", 235, 130, 30},
+                                                 {"yellow", 235, 215, 50},
+                                                 {"green", 50, 150, 60},
+                                                 {"blue", 40, 80, 190},
+                                                 {"purple", 120, 50, 150},
+                                                 {"pink", 235, 140, 170},
                                                  {"brown", 120, 80, 45}}};
   std::array<std::size_t, kPalette.size()> votes{};
   for (std::size_t i = 0; i < pixel_count; i += 3) {  // every third pixel is plenty
@@ -183,17 +194,20 @@ Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const 
       if (!(fields >> cls >> cx >> cy >> bw >> bh)) continue;
       auto name = names.find(cls);
       if (name == names.end()) {
-        return Unexpected{ErrorCode::kInvalidArgument,
-                          file.string() + ":" + std::to_string(line_number) + ": class " + std::to_string(cls) + " not in data.yaml"};
+        return Unexpected{ErrorCode::kInvalidArgument, file.string() + ":" + std::to_string(line_number) +
+                                                           ": class " + std::to_string(cls) +
+                                                           " not in data.yaml"};
       }
-      boxes.push_back(LabelledBox{image.string(), dataset_name + "/" + image.filename().string(), name->second,
-                                  ImageBox{(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h}});
+      boxes.push_back(
+          LabelledBox{image.string(), dataset_name + "/" + image.filename().string(), name->second,
+                      ImageBox{(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h}});
     }
   }
   return boxes;
 }
 
-Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations, const std::string& images_dir,
+Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
+                                                 const std::string& images_dir,
                                                  const std::string& dataset_name) {
   auto text = read_text(annotations);
   if (!text) return text.error();
@@ -205,7 +219,8 @@ Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
   std::map<long long, std::string> categories;
   for (const auto& c : doc["categories"]) categories[c.value("id", -1LL)] = c.value("name", std::string());
   std::map<long long, std::string> files;
-  for (const auto& image : doc["images"]) files[image.value("id", -1LL)] = image.value("file_name", std::string());
+  for (const auto& image : doc["images"])
+    files[image.value("id", -1LL)] = image.value("file_name", std::string());
   std::vector<LabelledBox> boxes;
   for (const auto& a : doc["annotations"]) {
     if (a.value("iscrowd", 0) != 0) continue;
@@ -216,8 +231,9 @@ Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
     if (file == files.end() || category == categories.end()) continue;
     const float x = bbox[0].get<float>();
     const float y = bbox[1].get<float>();
-    boxes.push_back(LabelledBox{(fs::path(images_dir) / file->second).string(), dataset_name + "/" + file->second,
-                                category->second, ImageBox{x, y, x + bbox[2].get<float>(), y + bbox[3].get<float>()}});
+    boxes.push_back(LabelledBox{(fs::path(images_dir) / file->second).string(),
+                                dataset_name + "/" + file->second, category->second,
+                                ImageBox{x, y, x + bbox[2].get<float>(), y + bbox[3].get<float>()}});
   }
   std::stable_sort(boxes.begin(), boxes.end(),
                    [](const LabelledBox& a, const LabelledBox& b) { return a.image_path < b.image_path; });
@@ -234,17 +250,22 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
   // The largest objects of each label make the most product-like photos.
   std::map<std::string, std::vector<const LabelledBox*>> by_label;
   for (const LabelledBox& b : boxes) {
-    if (b.box.width() >= static_cast<float>(options.min_side) && b.box.height() >= static_cast<float>(options.min_side)) {
+    if (b.box.width() >= static_cast<float>(options.min_side) &&
+        b.box.height() >= static_cast<float>(options.min_side)) {
       by_label[b.label].push_back(&b);
     }
   }
   std::vector<const LabelledBox*> chosen;
   for (auto& [label, list] : by_label) {
-    std::stable_sort(list.begin(), list.end(), [](const LabelledBox* a, const LabelledBox* b) { return a->box.area() > b->box.area(); });
-    if (list.size() > static_cast<std::size_t>(options.max_per_label)) list.resize(static_cast<std::size_t>(options.max_per_label));
+    std::stable_sort(list.begin(), list.end(), [](const LabelledBox* a, const LabelledBox* b) {
+      return a->box.area() > b->box.area();
+    });
+    if (list.size() > static_cast<std::size_t>(options.max_per_label))
+      list.resize(static_cast<std::size_t>(options.max_per_label));
     chosen.insert(chosen.end(), list.begin(), list.end());
   }
-  std::stable_sort(chosen.begin(), chosen.end(), [](const LabelledBox* a, const LabelledBox* b) { return a->image_path < b->image_path; });
+  std::stable_sort(chosen.begin(), chosen.end(),
+                   [](const LabelledBox* a, const LabelledBox* b) { return a->image_path < b->image_path; });
 
   std::ofstream out(fs::path(out_dir) / "products.jsonl", std::ios::binary | std::ios::trunc);
   if (!out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/products.jsonl"};
@@ -285,11 +306,16 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     if (!jpeg) return jpeg.error();
 
     const int number = ++counters[b->label];
-    const std::string id = "demo-" + slug(b->label) + "-" + (number < 10 ? "00" : number < 100 ? "0" : "") + std::to_string(number);
+    const std::string id = "demo-" + slug(b->label) + "-" +
+                           (number < 10    ? "00"
+                            : number < 100 ? "0"
+                                           : "") +
+                           std::to_string(number);
     const std::string file = "images/" + id + ".jpg";
     {
       std::ofstream image_out(fs::path(out_dir) / file, std::ios::binary | std::ios::trunc);
-      image_out.write(reinterpret_cast<const char*>(jpeg->data()), static_cast<std::streamsize>(jpeg->size()));  // NOLINT
+      image_out.write(reinterpret_cast<const char*>(jpeg->data()),
+                      static_cast<std::streamsize>(jpeg->size()));  // NOLINT
       if (!image_out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/" + file};
     }
     const std::uint64_t h = hash_text(id, options.seed);
@@ -300,18 +326,20 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     }
     if (nouns.empty()) nouns = terms.keywords;
     const std::string noun = nouns[(h >> 8U) % std::min<std::size_t>(nouns.size(), 3)];
-    const std::string colour = dominant_colour_name(photo.pixels.data(), static_cast<std::size_t>(photo.width) * photo.height);
+    const std::string colour =
+        dominant_colour_name(photo.pixels.data(), static_cast<std::size_t>(photo.width) * photo.height);
     const std::string brand = kBrands[h % kBrands.size()];
     const std::string style = kStyles[(h >> 16U) % kStyles.size()];
     const PriceRange range = price_range(b->label);
     const double unit = static_cast<double>((h >> 24U) % 10000) / 10000.0;
-    const double price = std::floor(range.low + unit * (range.high - range.low)) + (range.high > 100 ? 0.0 : 0.99);
+    const double price =
+        std::floor(range.low + unit * (range.high - range.low)) + (range.high > 100 ? 0.0 : 0.99);
     const std::string category = mapping.primary_category(b->label);
     json product{{"id", id},
                  {"title", brand + " " + style + " " + capitalise_words(colour + " " + noun)},
                  {"description", "A " + colour + " " + noun + " from " + brand + "'s " + style +
-                                     " line. Demo product: an object cropped from the COCO image " + b->source +
-                                     " (Flickr, Creative Commons; see the COCO terms of use)."},
+                                     " line. Demo product: an object cropped from the COCO image " +
+                                     b->source + " (Flickr, Creative Commons; see the COCO terms of use)."},
                  {"category", category.empty() ? capitalise_words(b->label) : category},
                  {"brand", brand},
                  {"price", price},

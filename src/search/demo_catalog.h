@@ -26,20 +26,21 @@ struct LabelledBox {
   std::string image_path;  // absolute or relative to the working directory
   std::string source;      // "<dataset>/<file name>", informative
   std::string label;
-  ImageBox box;            // pixels of the upright image
+  ImageBox box;  // pixels of the upright image
 };
 
 // <root>/data.yaml (names), <root>/labels/train2017/*.txt, <root>/images/train2017/*.jpg.
 Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const std::string& dataset_name);
 // COCO instances JSON; image files in `images_dir`; crowd annotations skipped.
-Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations, const std::string& images_dir,
+Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
+                                                 const std::string& images_dir,
                                                  const std::string& dataset_name);
 
 struct DemoOptions {
-  int min_side = 64;          // objects smaller than this on either side are not products
+  int min_side = 64;  // objects smaller than this on either side are not products
   int max_per_label = 15;
-  float margin = 0.08F;       // crop margin, as a share of the box size on each side
-  int max_image_side = 320;   // crops are scaled down to this
+  float margin = 0.08F;      // crop margin, as a share of the box size on each side
+  int max_image_side = 320;  // crops are scaled down to this
   int jpeg_quality = 88;
   std::uint32_t seed = 7;
 };

@@ -35,7 +35,9 @@ std::string to_lower_ascii(std::string text) {
   return text;
 }
 
-std::string default_label_mapping_path() { return VISEARCH_DEFAULT_LABEL_MAPPING; }
+std::string default_label_mapping_path() {
+  return VISEARCH_DEFAULT_LABEL_MAPPING;
+}
 
 Result<LabelMapping> LabelMapping::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -61,9 +63,11 @@ Result<LabelMapping> LabelMapping::parse(const std::string& json_text, const std
     }
     mapping.weights_.visual = w.value("visual", mapping.weights_.visual);
     mapping.weights_.label = w.value("label", mapping.weights_.label);
-    if (mapping.weights_.visual + mapping.weights_.label <= 0.0) return bad(origin, "weights must not both be 0");
+    if (mapping.weights_.visual + mapping.weights_.label <= 0.0)
+      return bad(origin, "weights must not both be 0");
   }
-  if (!doc.contains("labels") || !doc["labels"].is_object()) return bad(origin, "\"labels\" must be an object");
+  if (!doc.contains("labels") || !doc["labels"].is_object())
+    return bad(origin, "\"labels\" must be an object");
   for (const auto& [label, entry] : doc["labels"].items()) {
     if (label.empty()) return bad(origin, "empty label name");
     if (!entry.is_object()) return bad(origin, "labels." + label + " must be an object");

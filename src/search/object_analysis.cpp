@@ -28,8 +28,8 @@ const std::string& label_of(const Detector& detector, int class_id) {
 // The label of a region: the detection on the whole image that overlaps it best (IoU >= 0.5), else the
 // dominant detection inside the cropped region (covering >= 30 % of it), else none.
 Result<std::pair<std::string, float>> label_region(const Image& image, const ImageBox& region,
-                                                   const std::vector<Detection>& detections, const Detector& detector,
-                                                   const DetectOptions& detect) {
+                                                   const std::vector<Detection>& detections,
+                                                   const Detector& detector, const DetectOptions& detect) {
   const Detection* best = nullptr;
   float best_iou = 0.5F;
   for (const Detection& d : detections) {
@@ -53,8 +53,8 @@ Result<std::pair<std::string, float>> label_region(const Image& image, const Ima
 
 }  // namespace
 
-Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int image_n, const Detector& detector,
-                                                         const Embedder& embedder,
+Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int image_n,
+                                                         const Detector& detector, const Embedder& embedder,
                                                          const ProductAnalysisOptions& options) {
   DetectOptions detect;
   detect.score_threshold = std::min(options.min_score, detector.spec().defaults.score_threshold);
@@ -67,7 +67,8 @@ Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int
     if (d.score < options.min_score || fraction < options.min_area_fraction) continue;
     ranked.emplace_back(d.score * std::sqrt(fraction), &d);
   }
-  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   if (ranked.size() > static_cast<std::size_t>(std::max(options.max_objects, 1))) {
     ranked.resize(static_cast<std::size_t>(std::max(options.max_objects, 1)));
   }
@@ -95,8 +96,8 @@ Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int
   return objects;
 }
 
-Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& detector, const Embedder& embedder,
-                                          const QueryAnalysisOptions& options) {
+Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& detector,
+                                          const Embedder& embedder, const QueryAnalysisOptions& options) {
   QueryAnalysis analysis;
   if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
   VISEARCH_TRY(detector.validate(options.detect));
@@ -104,10 +105,12 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
   auto found = detector.detect(image, options.detect);
   if (!found) return found.error();
   if (options.region) {
-    const ImageBox region = options.region->clipped(static_cast<float>(image.width), static_cast<float>(image.height));
+    const ImageBox region =
+        options.region->clipped(static_cast<float>(image.width), static_cast<float>(image.height));
     if (region.width() < 2.F || region.height() < 2.F) {
-      return Unexpected{ErrorCode::kInvalidArgument, "box lies outside the " + std::to_string(image.width) + "x" +
-                                                         std::to_string(image.height) + " image or is under 2 px"};
+      return Unexpected{ErrorCode::kInvalidArgument, "box lies outside the " + std::to_string(image.width) +
+                                                         "x" + std::to_string(image.height) +
+                                                         " image or is under 2 px"};
     }
     auto label = label_region(image, region, found->detections, detector, options.detect);
     if (!label) return label.error();
@@ -115,7 +118,8 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
     start = Clock::now();
     auto embedding = embedder.embed_region(image, region);
     if (!embedding) return embedding.error();
-    analysis.objects.push_back(QueryObject{label->first, label->second, region, false, std::move(*embedding)});
+    analysis.objects.push_back(
+        QueryObject{label->first, label->second, region, false, std::move(*embedding)});
     analysis.embed_ms = ms_since(start);
     return analysis;
   }
@@ -126,7 +130,8 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
     if (d.box.width() < options.min_side_px || d.box.height() < options.min_side_px) continue;
     auto embedding = embedder.embed_region(image, d.box);
     if (!embedding) return embedding.error();
-    analysis.objects.push_back(QueryObject{label_of(detector, d.class_id), d.score, d.box, false, std::move(*embedding)});
+    analysis.objects.push_back(
+        QueryObject{label_of(detector, d.class_id), d.score, d.box, false, std::move(*embedding)});
   }
   if (analysis.objects.empty()) {
     auto embedding = embedder.embed(image);

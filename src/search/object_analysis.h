@@ -32,13 +32,13 @@ struct ProductAnalysisOptions {
 };
 
 // Main objects of a product image (image_n is copied into each object).
-Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int image_n, const Detector& detector,
-                                                         const Embedder& embedder,
+Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int image_n,
+                                                         const Detector& detector, const Embedder& embedder,
                                                          const ProductAnalysisOptions& options = {});
 
 struct QueryObject {
-  std::string label;         // detector label; empty when unknown (whole image, or a region nothing matched)
-  float score = 0.F;         // detector score of the label
+  std::string label;  // detector label; empty when unknown (whole image, or a region nothing matched)
+  float score = 0.F;  // detector score of the label
   ImageBox box;
   bool whole_image = false;  // nothing was detected: the whole image stands for the object
   std::vector<float> embedding;
@@ -48,7 +48,7 @@ struct QueryAnalysisOptions {
   DetectOptions detect;            // thresholds, classes (defaults: the detector's spec)
   std::optional<ImageBox> region;  // search this region only
   int max_objects = 10;
-  float min_side_px = 8.F;         // smaller detections are not searched
+  float min_side_px = 8.F;  // smaller detections are not searched
 };
 
 struct QueryAnalysis {
@@ -57,7 +57,7 @@ struct QueryAnalysis {
   double embed_ms = 0;
 };
 
-Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& detector, const Embedder& embedder,
-                                          const QueryAnalysisOptions& options);
+Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& detector,
+                                          const Embedder& embedder, const QueryAnalysisOptions& options);
 
 }  // namespace visearch::search

@@ -9,12 +9,19 @@ namespace {
 
 using nlohmann::json;
 
-Unexpected bad(const std::string& message) { return Unexpected{ErrorCode::kInvalidArgument, message}; }
+Unexpected bad(const std::string& message) {
+  return Unexpected{ErrorCode::kInvalidArgument, message};
+}
 
-double round_to(double value, double unit) { return std::round(value / unit) * unit; }
+double round_to(double value, double unit) {
+  return std::round(value / unit) * unit;
+}
 
 json box_json(const ImageBox& b) {
-  return json{{"x1", round_to(b.x1, 0.1)}, {"y1", round_to(b.y1, 0.1)}, {"x2", round_to(b.x2, 0.1)}, {"y2", round_to(b.y2, 0.1)}};
+  return json{{"x1", round_to(b.x1, 0.1)},
+              {"y1", round_to(b.y1, 0.1)},
+              {"x2", round_to(b.x2, 0.1)},
+              {"y2", round_to(b.y2, 0.1)}};
 }
 
 Result<double> parse_number(const std::string& name, const std::string& text) {
@@ -51,20 +58,24 @@ std::string product_image_url(const std::string& id, int n) {
 json product_to_json(const Product& p) {
   json images = json::array();
   for (const ProductImage& image : p.images) {
-    images.push_back(json{{"n", image.n}, {"url", product_image_url(p.id, image.n)}, {"width", image.width},
-                          {"height", image.height}, {"content_type", image.content_type}});
+    images.push_back(json{{"n", image.n},
+                          {"url", product_image_url(p.id, image.n)},
+                          {"width", image.width},
+                          {"height", image.height},
+                          {"content_type", image.content_type}});
   }
-  return json{{"id", p.id},
-              {"title", p.title},
-              {"description", p.description},
-              {"category", p.category},
-              {"brand", p.brand},
-              {"price", p.price ? json(*p.price) : json(nullptr)},
-              {"currency", p.currency},
-              {"attributes", p.attributes},
-              {"image_url", p.images.empty() ? json(nullptr) : json(product_image_url(p.id, p.images.front().n))},
-              {"images", images},
-              {"updated_at", p.updated_at}};
+  return json{
+      {"id", p.id},
+      {"title", p.title},
+      {"description", p.description},
+      {"category", p.category},
+      {"brand", p.brand},
+      {"price", p.price ? json(*p.price) : json(nullptr)},
+      {"currency", p.currency},
+      {"attributes", p.attributes},
+      {"image_url", p.images.empty() ? json(nullptr) : json(product_image_url(p.id, p.images.front().n))},
+      {"images", images},
+      {"updated_at", p.updated_at}};
 }
 
 json search_result_to_json(const SearchResult& result, Size image, Ranking ranking) {
@@ -81,10 +92,11 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
                               {"currency", m.product.currency},
                               {"image_url", product_image_url(m.product.id, m.matched_image)},
                               {"score", round_to(m.score, 1e-4)},
-                              {"components", {{"visual", round_to(m.components.visual, 1e-4)},
-                                              {"label", round_to(m.components.label, 1e-4)},
-                                              {"text", round_to(m.components.text, 1e-4)},
-                                              {"category", round_to(m.components.category, 1e-4)}}}});
+                              {"components",
+                               {{"visual", round_to(m.components.visual, 1e-4)},
+                                {"label", round_to(m.components.label, 1e-4)},
+                                {"text", round_to(m.components.text, 1e-4)},
+                                {"category", round_to(m.components.category, 1e-4)}}}});
     }
     objects.push_back(json{{"id", i},
                            {"label", o.object.label},
@@ -95,25 +107,32 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
   }
   return json{{"image", {{"width", image.width}, {"height", image.height}}},
               {"ranking", std::string(ranking_name(ranking))},
-              {"catalog", {{"generation", result.generation},
-                           {"index", std::string(index_kind_name(result.index_kind))},
-                           {"vectors", result.vectors}}},
+              {"catalog",
+               {{"generation", result.generation},
+                {"index", std::string(index_kind_name(result.index_kind))},
+                {"vectors", result.vectors}}},
               {"objects", objects}};
 }
 
 json import_report_to_json(const ImportReport& report) {
   json errors = json::array();
-  for (const RowError& e : report.errors) errors.push_back(json{{"line", e.line}, {"id", e.id}, {"message", e.message}});
-  return json{{"committed", report.committed},   {"inserted", report.inserted},
-              {"updated", report.updated},       {"failed", report.errors.size()},
-              {"images_indexed", report.images_indexed}, {"images_reused", report.images_reused},
-              {"generation", report.generation}, {"errors", errors}};
+  for (const RowError& e : report.errors)
+    errors.push_back(json{{"line", e.line}, {"id", e.id}, {"message", e.message}});
+  return json{{"committed", report.committed},
+              {"inserted", report.inserted},
+              {"updated", report.updated},
+              {"failed", report.errors.size()},
+              {"images_indexed", report.images_indexed},
+              {"images_reused", report.images_reused},
+              {"generation", report.generation},
+              {"errors", errors}};
 }
 
 json stats_to_json(const CatalogStats& s) {
-  return json{{"products", s.products},     {"images", s.images},       {"vectors", s.vectors},
-              {"generation", s.generation}, {"categories", s.categories}, {"embedder", s.embedder},
-              {"dimension", s.dimension},   {"detector", s.detector},   {"database_bytes", s.database_bytes}};
+  return json{
+      {"products", s.products},     {"images", s.images},         {"vectors", s.vectors},
+      {"generation", s.generation}, {"categories", s.categories}, {"embedder", s.embedder},
+      {"dimension", s.dimension},   {"detector", s.detector},     {"database_bytes", s.database_bytes}};
 }
 
 Result<ImageBox> parse_box(std::string_view text) {
@@ -136,7 +155,8 @@ Result<ImageBox> parse_box(std::string_view text) {
     while (start <= copy.size()) {
       const std::size_t comma = copy.find(',', start);
       item = copy.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())) != 0) item.erase(item.begin());
+      while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())) != 0)
+        item.erase(item.begin());
       while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())) != 0) item.pop_back();
       auto v = parse_number("box", item);
       if (!v) return bad("box must be x1,y1,x2,y2 in image pixels");
@@ -189,9 +209,11 @@ Result<SearchParameters> parse_search_parameters(const std::map<std::string, std
     } else if (name == "attributes") {
       if (value.empty()) continue;
       const json doc = json::parse(value, nullptr, false);
-      if (doc.is_discarded() || !doc.is_object()) return bad("attributes must be a JSON object of name: value");
+      if (doc.is_discarded() || !doc.is_object())
+        return bad("attributes must be a JSON object of name: value");
       for (const auto& [key, v] : doc.items()) {
-        if (!v.is_string() && !v.is_number() && !v.is_boolean()) return bad("attributes." + key + " must be a string");
+        if (!v.is_string() && !v.is_number() && !v.is_boolean())
+          return bad("attributes." + key + " must be a string");
         out.options.filters.attributes[key] = v.is_string() ? v.get<std::string>() : v.dump();
       }
     } else if (name.rfind("attr.", 0) == 0 && name.size() > 5) {
@@ -199,7 +221,8 @@ Result<SearchParameters> parse_search_parameters(const std::map<std::string, std
     }
   }
   for (const auto& [key, value] : out.options.filters.attributes) {
-    if (key.empty() || key.find('"') != std::string::npos) return bad("attribute names must not be empty or hold quotes");
+    if (key.empty() || key.find('"') != std::string::npos)
+      return bad("attribute names must not be empty or hold quotes");
   }
   if (out.options.filters.min_price && out.options.filters.max_price &&
       *out.options.filters.min_price > *out.options.filters.max_price) {

@@ -26,14 +26,18 @@ Result<Ranking> parse_ranking(std::string_view text) {
   if (text == "fused") return Ranking::kFused;
   if (text == "visual") return Ranking::kVisual;
   if (text == "label") return Ranking::kLabel;
-  return Unexpected{ErrorCode::kInvalidArgument, "ranking must be fused, visual or label (got '" + std::string(text) + "')"};
+  return Unexpected{ErrorCode::kInvalidArgument,
+                    "ranking must be fused, visual or label (got '" + std::string(text) + "')"};
 }
 
 std::string_view ranking_name(Ranking ranking) {
   switch (ranking) {
-    case Ranking::kFused: return "fused";
-    case Ranking::kVisual: return "visual";
-    case Ranking::kLabel: return "label";
+    case Ranking::kFused:
+      return "fused";
+    case Ranking::kVisual:
+      return "visual";
+    case Ranking::kLabel:
+      return "label";
   }
   return "fused";
 }
@@ -46,8 +50,9 @@ Result<std::unique_ptr<SearchService>> SearchService::open(const SearchServiceOp
   return open(std::move(*store), std::move(*mapping), options.index, options.hnsw);
 }
 
-Result<std::unique_ptr<SearchService>> SearchService::open(std::unique_ptr<CatalogStore> store, LabelMapping mapping,
-                                                           IndexKind index, HnswParams hnsw) {
+Result<std::unique_ptr<SearchService>> SearchService::open(std::unique_ptr<CatalogStore> store,
+                                                           LabelMapping mapping, IndexKind index,
+                                                           HnswParams hnsw) {
   return std::unique_ptr<SearchService>(new SearchService(std::move(store), std::move(mapping), index, hnsw));
 }
 
@@ -92,8 +97,8 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(Catalog
     }
     if (v.embedding.size() != static_cast<std::size_t>(built->dimension)) {
       dimension_ok = Unexpected{ErrorCode::kIo, "catalog vector " + std::to_string(v.vector_id) + " has " +
-                                                    std::to_string(v.embedding.size()) + " values; expected " +
-                                                    std::to_string(built->dimension)};
+                                                    std::to_string(v.embedding.size()) +
+                                                    " values; expected " + std::to_string(built->dimension)};
       return;
     }
     const auto vector_id = static_cast<std::uint32_t>(builder->size());
@@ -112,8 +117,10 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(Catalog
   return snapshot;
 }
 
-Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& reader, const IndexSnapshot& snapshot,
-                                                             const QueryObject& object, const SearchOptions& options,
+Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& reader,
+                                                             const IndexSnapshot& snapshot,
+                                                             const QueryObject& object,
+                                                             const SearchOptions& options,
                                                              const std::vector<std::uint32_t>* allowed) {
   std::unordered_map<std::uint32_t, Candidate> candidates;
   const bool use_visual = options.ranking != Ranking::kLabel && !object.embedding.empty() && snapshot.index;
@@ -194,9 +201,15 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
     }
     double score = 0;
     switch (options.ranking) {
-      case Ranking::kVisual: score = parts.visual; break;
-      case Ranking::kLabel: score = parts.label; break;
-      case Ranking::kFused: score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label); break;
+      case Ranking::kVisual:
+        score = parts.visual;
+        break;
+      case Ranking::kLabel:
+        score = parts.label;
+        break;
+      case Ranking::kFused:
+        score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label);
+        break;
     }
     if (options.ranking == Ranking::kLabel && score <= 0) continue;
     scored.push_back(Scored{product, score, parts, std::max(c.image_n, 0)});
@@ -220,16 +233,19 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
   return matches;
 }
 
-Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objects, const SearchOptions& options) {
+Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objects,
+                                           const SearchOptions& options) {
   const auto start = Clock::now();
-  if (options.limit < 1 || options.limit > 100) return Unexpected{ErrorCode::kInvalidArgument, "limit must be in 1..100"};
+  if (options.limit < 1 || options.limit > 100)
+    return Unexpected{ErrorCode::kInvalidArgument, "limit must be in 1..100"};
   auto reader = store_->reader();
   if (!reader) return reader.error();
   auto snapshot = snapshot_for(*reader);
   if (!snapshot) return snapshot.error();
   const IndexSnapshot& snap = **snapshot;
   for (const QueryObject& object : objects) {
-    if (!object.embedding.empty() && snap.index && object.embedding.size() != static_cast<std::size_t>(snap.dimension)) {
+    if (!object.embedding.empty() && snap.index &&
+        object.embedding.size() != static_cast<std::size_t>(snap.dimension)) {
       return Unexpected{ErrorCode::kInvalidArgument,
                         "the query embedding has " + std::to_string(object.embedding.size()) +
                             " values but the catalog's embeddings have " + std::to_string(snap.dimension) +

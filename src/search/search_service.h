@@ -79,7 +79,7 @@ struct SearchServiceOptions {
   std::string mapping_path;  // label mapping JSON
   IndexKind index = IndexKind::kAuto;
   HnswParams hnsw;
-  bool create = true;        // create an empty catalog when the folder has none
+  bool create = true;  // create an empty catalog when the folder has none
 };
 
 // The snapshot of the catalog's vectors an index was built from.
@@ -99,8 +99,9 @@ struct IndexSnapshot {
 class SearchService {
  public:
   static Result<std::unique_ptr<SearchService>> open(const SearchServiceOptions& options);
-  static Result<std::unique_ptr<SearchService>> open(std::unique_ptr<CatalogStore> store, LabelMapping mapping,
-                                                     IndexKind index, HnswParams hnsw = {});
+  static Result<std::unique_ptr<SearchService>> open(std::unique_ptr<CatalogStore> store,
+                                                     LabelMapping mapping, IndexKind index,
+                                                     HnswParams hnsw = {});
 
   [[nodiscard]] CatalogStore& store() { return *store_; }
   [[nodiscard]] const LabelMapping& mapping() const { return mapping_; }

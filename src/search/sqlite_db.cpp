@@ -30,9 +30,15 @@ std::string shorten(std::string_view sql) {
 Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, Mode mode, int busy_timeout_ms) {
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (mode) {
-    case Mode::kReadWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
-    case Mode::kReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
-    case Mode::kReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+    case Mode::kReadWriteCreate:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
+    case Mode::kReadWrite:
+      flags |= SQLITE_OPEN_READWRITE;
+      break;
+    case Mode::kReadOnly:
+      flags |= SQLITE_OPEN_READONLY;
+      break;
   }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -46,11 +52,14 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, Mode m
   return std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
 
 Error SqliteDb::last_error(std::string_view context) const {
   const int rc = sqlite3_extended_errcode(db_);
-  return Error{code_for(rc), "catalog database " + path_ + ": " + sqlite3_errmsg(db_) + " (in: " + shorten(context) + ")"};
+  return Error{code_for(rc),
+               "catalog database " + path_ + ": " + sqlite3_errmsg(db_) + " (in: " + shorten(context) + ")"};
 }
 
 Status SqliteDb::exec(std::string_view sql) {
@@ -58,7 +67,8 @@ Status SqliteDb::exec(std::string_view sql) {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
   if (rc != SQLITE_OK) {
-    Error error{code_for(rc), "catalog database " + path_ + ": " + (message != nullptr ? message : sqlite3_errstr(rc)) +
+    Error error{code_for(rc), "catalog database " + path_ + ": " +
+                                  (message != nullptr ? message : sqlite3_errstr(rc)) +
                                   " (in: " + shorten(sql) + ")"};
     sqlite3_free(message);
     return error;
@@ -73,10 +83,16 @@ Result<SqliteStmt> SqliteDb::prepare(std::string_view sql) {
   return SqliteStmt(this, stmt, std::string(sql));
 }
 
-std::int64_t SqliteDb::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
-int SqliteDb::changes() const { return sqlite3_changes(db_); }
+std::int64_t SqliteDb::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int SqliteDb::changes() const {
+  return sqlite3_changes(db_);
+}
 
-SqliteStmt::~SqliteStmt() { sqlite3_finalize(stmt_); }
+SqliteStmt::~SqliteStmt() {
+  sqlite3_finalize(stmt_);
+}
 
 SqliteStmt::SqliteStmt(SqliteStmt&& other) noexcept
     : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_)) {}
@@ -135,15 +151,22 @@ void SqliteStmt::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-bool SqliteStmt::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-std::int64_t SqliteStmt::column_int(int column) const { return sqlite3_column_int64(stmt_, column); }
-double SqliteStmt::column_double(int column) const { return sqlite3_column_double(stmt_, column); }
+bool SqliteStmt::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+std::int64_t SqliteStmt::column_int(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+double SqliteStmt::column_double(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
 
 std::string SqliteStmt::column_text(int column) const {
   const unsigned char* text = sqlite3_column_text(stmt_, column);
   if (text == nullptr) return {};
-  return std::string(reinterpret_cast<const char*>(text),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  return std::string(
+      reinterpret_cast<const char*>(text),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
 std::optional<double> SqliteStmt::column_optional_double(int column) const {

@@ -31,7 +31,8 @@ class SqliteDb {
 
   // Opens (and with kReadWriteCreate creates) the database file. Errors: kNotFound (missing file without
   // create), kIo (cannot open, not a database).
-  static Result<std::unique_ptr<SqliteDb>> open(const std::string& path, Mode mode, int busy_timeout_ms = 10000);
+  static Result<std::unique_ptr<SqliteDb>> open(const std::string& path, Mode mode,
+                                                int busy_timeout_ms = 10000);
 
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
@@ -57,7 +58,8 @@ class SqliteDb {
 // A prepared statement. bind_* take 1-based parameter indices; column_* 0-based columns.
 class SqliteStmt {
  public:
-  SqliteStmt(SqliteDb* db, sqlite3_stmt* stmt, std::string sql) : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+  SqliteStmt(SqliteDb* db, sqlite3_stmt* stmt, std::string sql)
+      : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
   ~SqliteStmt();
   SqliteStmt(SqliteStmt&& other) noexcept;
   SqliteStmt& operator=(SqliteStmt&& other) noexcept;

@@ -16,15 +16,20 @@ bool better(const Neighbor& a, const Neighbor& b) {
 class ExactIndex final : public VectorIndex {
  public:
   ExactIndex(int dimension, std::vector<float> data)
-      : dimension_(dimension), data_(std::move(data)), count_(data_.size() / static_cast<std::size_t>(dimension)) {}
+      : dimension_(dimension),
+        data_(std::move(data)),
+        count_(data_.size() / static_cast<std::size_t>(dimension)) {}
 
   [[nodiscard]] IndexKind kind() const override { return IndexKind::kExact; }
   [[nodiscard]] std::size_t size() const override { return count_; }
   [[nodiscard]] int dimension() const override { return dimension_; }
-  [[nodiscard]] std::size_t memory_bytes() const override { return data_.capacity() * sizeof(float) + sizeof(*this); }
+  [[nodiscard]] std::size_t memory_bytes() const override {
+    return data_.capacity() * sizeof(float) + sizeof(*this);
+  }
 
   [[nodiscard]] std::vector<Neighbor> search(std::span<const float> query, std::size_t k) const override {
-    VISEARCH_ASSERT(query.size() == static_cast<std::size_t>(dimension_), "query dimension differs from the index");
+    VISEARCH_ASSERT(query.size() == static_cast<std::size_t>(dimension_),
+                    "query dimension differs from the index");
     std::vector<Neighbor> all(count_);
     const auto d = static_cast<std::size_t>(dimension_);
     for (std::size_t i = 0; i < count_; ++i) {
@@ -88,7 +93,8 @@ class HnswIndex final : public VectorIndex {
   }
 
   [[nodiscard]] std::vector<Neighbor> search(std::span<const float> query, std::size_t k) const override {
-    VISEARCH_ASSERT(query.size() == static_cast<std::size_t>(dimension_), "query dimension differs from the index");
+    VISEARCH_ASSERT(query.size() == static_cast<std::size_t>(dimension_),
+                    "query dimension differs from the index");
     std::vector<Neighbor> out;
     if (count_ == 0 || k == 0) return out;
     k = std::min(k, count_);
@@ -106,7 +112,8 @@ class HnswIndex final : public VectorIndex {
 
   [[nodiscard]] float similarity(std::span<const float> query, std::uint32_t id) const override {
     VISEARCH_ASSERT(id < count_, "vector id out of range");
-    const auto* stored = reinterpret_cast<const float*>(graph_.getDataByInternalId(label_to_internal_[id]));  // NOLINT
+    const auto* stored =
+        reinterpret_cast<const float*>(graph_.getDataByInternalId(label_to_internal_[id]));  // NOLINT
     return dot(query.data(), stored, static_cast<std::size_t>(dimension_));
   }
 
@@ -133,14 +140,18 @@ Result<IndexKind> parse_index_kind(std::string_view text) {
   if (text == "auto") return IndexKind::kAuto;
   if (text == "exact") return IndexKind::kExact;
   if (text == "hnsw") return IndexKind::kHnsw;
-  return Unexpected{ErrorCode::kInvalidArgument, "index kind must be auto, exact or hnsw (got '" + std::string(text) + "')"};
+  return Unexpected{ErrorCode::kInvalidArgument,
+                    "index kind must be auto, exact or hnsw (got '" + std::string(text) + "')"};
 }
 
 std::string_view index_kind_name(IndexKind kind) {
   switch (kind) {
-    case IndexKind::kAuto: return "auto";
-    case IndexKind::kExact: return "exact";
-    case IndexKind::kHnsw: return "hnsw";
+    case IndexKind::kAuto:
+      return "auto";
+    case IndexKind::kExact:
+      return "exact";
+    case IndexKind::kHnsw:
+      return "hnsw";
   }
   return "auto";
 }
@@ -161,7 +172,8 @@ std::unique_ptr<VectorIndex> make_exact_index(int dimension, std::vector<float> 
   return std::make_unique<ExactIndex>(dimension, std::move(data));
 }
 
-std::unique_ptr<VectorIndex> make_hnsw_index(int dimension, std::vector<float> data, const HnswParams& params) {
+std::unique_ptr<VectorIndex> make_hnsw_index(int dimension, std::vector<float> data,
+                                             const HnswParams& params) {
   auto index = std::make_unique<HnswIndex>(dimension, std::move(data), params);
   index->index_labels();
   return index;
@@ -173,7 +185,8 @@ VectorIndexBuilder::VectorIndexBuilder(IndexKind kind, int dimension, HnswParams
 }
 
 void VectorIndexBuilder::add(std::span<const float> vector) {
-  VISEARCH_ASSERT(vector.size() == static_cast<std::size_t>(dimension_), "vector dimension differs from the index");
+  VISEARCH_ASSERT(vector.size() == static_cast<std::size_t>(dimension_),
+                  "vector dimension differs from the index");
   data_.insert(data_.end(), vector.begin(), vector.end());
   ++count_;
 }
@@ -182,7 +195,8 @@ std::unique_ptr<VectorIndex> VectorIndexBuilder::build() {
   IndexKind kind = kind_;
   if (kind == IndexKind::kAuto) kind = count_ >= kAutoHnswThreshold ? IndexKind::kHnsw : IndexKind::kExact;
   std::vector<float> data = std::move(data_);
-  data_.clear();
+  data.shrink_to_fit();
+  data_ = {};
   count_ = 0;
   if (kind == IndexKind::kHnsw) return make_hnsw_index(dimension_, std::move(data), params_);
   return make_exact_index(dimension_, std::move(data));

@@ -81,7 +81,8 @@ class VectorIndexBuilder {
 };
 
 std::unique_ptr<VectorIndex> make_exact_index(int dimension, std::vector<float> data);
-std::unique_ptr<VectorIndex> make_hnsw_index(int dimension, std::vector<float> data, const HnswParams& params);
+std::unique_ptr<VectorIndex> make_hnsw_index(int dimension, std::vector<float> data,
+                                             const HnswParams& params);
 
 // Inner product of two equal-length vectors (unrolled; the exact index's kernel).
 float dot(const float* a, const float* b, std::size_t n);

@@ -22,7 +22,8 @@ const std::string kValid = R"({
   "categories": [{"id": 3, "name": "cat"}, {"id": 1, "name": "dog"}],
   "annotations": [
     {"id": 1, "image_id": 7, "category_id": 3, "bbox": [10, 10, 20, 30], "area": 400, "iscrowd": 0},
-    {"id": 2, "image_id": 7, "category_id": 1, "bbox": [0, 0, 100, 80], "iscrowd": 1, "segmentation": {"counts": "x", "size": [80, 100]}},
+    {"id": 2, "image_id": 7, "category_id": 1, "bbox": [0, 0, 100, 80], "iscrowd": 1,
+     "segmentation": {"counts": "x", "size": [80, 100]}},
     {"id": 3, "image_id": 8, "category_id": 1, "bbox": [1.5, 2.25, 3, 4],
      "attributes": {"difficult": true, "truncated": false, "pose": "Left"}}
   ]
@@ -94,8 +95,9 @@ TEST(CocoParse, ResultsListNeedsScores) {
 }
 
 TEST(CocoParse, WrongShapesAreErrorsNotCrashes) {
-  for (const char* text : {"", "42", "\"x\"", "{}", "{\"annotations\": 3}", "{\"annotations\": [], \"images\": {}}",
-                           "[1, 2, null]", "{\"annotations\": [{\"id\": \"x\"}]}"}) {
+  for (const char* text :
+       {"", "42", "\"x\"", "{}", "{\"annotations\": 3}", "{\"annotations\": [], \"images\": {}}",
+        "[1, 2, null]", "{\"annotations\": [{\"id\": \"x\"}]}"}) {
     auto doc = parse_coco_json(text, "w.json");
     if (doc) {
       EXPECT_TRUE(doc->annotations.empty()) << text;

@@ -17,7 +17,9 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::string str(const std::string& relative = "") const { return (path_ / relative).string(); }
+  [[nodiscard]] std::string str(const std::string& relative = "") const {
+    return (path_ / relative).string();
+  }
 
  private:
   std::filesystem::path path_;
@@ -29,7 +31,8 @@ std::string read_text(const std::filesystem::path& path);
 // A w x h image of 8x8 random grey-level blocks (different seeds -> unrelated dHashes).
 Image make_pattern(int width, int height, std::uint32_t seed);
 // Writes make_pattern(...) as a JPEG.
-void write_jpeg(const std::filesystem::path& path, int width, int height, std::uint32_t seed, int quality = 90);
+void write_jpeg(const std::filesystem::path& path, int width, int height, std::uint32_t seed,
+                int quality = 90);
 
 // Files (not folders) under `dir`, recursively, as paths relative to it, sorted.
 std::string list_tree(const std::filesystem::path& dir);

@@ -41,7 +41,8 @@ TEST(VocParse, ReadsObjectsAndFlags) {
 }
 
 TEST(VocParse, InvalidXmlNamesTheLine) {
-  auto doc = parse_voc_xml("<annotation>\n  <filename>x.jpg</filename>\n  <object>\n</annotation>\n", "bad.xml");
+  auto doc =
+      parse_voc_xml("<annotation>\n  <filename>x.jpg</filename>\n  <object>\n</annotation>\n", "bad.xml");
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().message.rfind("bad.xml:", 0), 0U) << doc.error().message;
   EXPECT_NE(doc.error().message.find("invalid XML"), std::string::npos);

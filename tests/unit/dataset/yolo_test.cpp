@@ -19,7 +19,10 @@ const Diagnostic* find_line(const Diagnostics& diagnostics, int line) {
 }
 
 TEST(YoloLabels, ParsesBoxesAndSkipsBlankLines) {
-  const auto parsed = parse_yolo_labels("\xEF\xBB\xBF" "0 0.5 0.5 0.2 0.4\r\n\n  \n3 0.25 0.75 0.1 0.1\n", "a.txt", 5);
+  const auto parsed = parse_yolo_labels(
+      "\xEF\xBB\xBF"
+      "0 0.5 0.5 0.2 0.4\r\n\n  \n3 0.25 0.75 0.1 0.1\n",
+      "a.txt", 5);
   EXPECT_TRUE(parsed.diagnostics.empty());
   ASSERT_EQ(parsed.labels.size(), 2U);
   EXPECT_EQ(parsed.labels[0].class_id, 0);
@@ -53,7 +56,8 @@ TEST(YoloLabels, EachMalformedLineIsAnErrorWithItsLineAndTheRestIsKept) {
   EXPECT_NE(find_line(parsed.diagnostics, 4)->message.find("out of range (0..2)"), std::string::npos);
   EXPECT_NE(find_line(parsed.diagnostics, 5)->message.find("negative"), std::string::npos);
   EXPECT_NE(find_line(parsed.diagnostics, 6)->message.find("outside the image"), std::string::npos);
-  EXPECT_EQ(find_line(parsed.diagnostics, 4)->to_string(), "labels/x.txt:4: error: class id 7 out of range (0..2)");
+  EXPECT_EQ(find_line(parsed.diagnostics, 4)->to_string(),
+            "labels/x.txt:4: error: class id 7 out of range (0..2)");
 }
 
 TEST(YoloLabels, PolygonLinesBecomeTheirBoundingBox) {
@@ -74,7 +78,8 @@ TEST(YoloLabels, FormatRoundTrips) {
 }
 
 TEST(DataYaml, NamesAsListOrMapping) {
-  auto list = parse_data_yaml("path: .\ntrain: images/train\nval: images/val\nnames: [cat, dog]\n", "d.yaml", "/root");
+  auto list = parse_data_yaml("path: .\ntrain: images/train\nval: images/val\nnames: [cat, dog]\n", "d.yaml",
+                              "/root");
   ASSERT_TRUE(list) << list.error().message;
   EXPECT_EQ(list->names, (std::vector<std::string>{"cat", "dog"}));
   EXPECT_EQ(list->root, "/root");
@@ -96,8 +101,8 @@ TEST(DataYaml, ErrorsNameFileAndLine) {
   auto gap = parse_data_yaml("train: a\nnames: {0: cat, 2: dog}\n", "data.yaml", "/r");
   ASSERT_FALSE(gap);
   EXPECT_NE(gap.error().message.find("contiguous"), std::string::npos);
-  EXPECT_FALSE(parse_data_yaml("names: [a]\n", "data.yaml", "/r"));       // no split
-  EXPECT_FALSE(parse_data_yaml("train: a\n", "data.yaml", "/r"));         // no names
+  EXPECT_FALSE(parse_data_yaml("names: [a]\n", "data.yaml", "/r"));        // no split
+  EXPECT_FALSE(parse_data_yaml("train: a\n", "data.yaml", "/r"));          // no names
   EXPECT_FALSE(parse_data_yaml("- just\n- a list\n", "data.yaml", "/r"));  // not a mapping
 }
 

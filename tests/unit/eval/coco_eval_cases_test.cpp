@@ -13,7 +13,8 @@ constexpr std::size_t kAR1 = 6;
 constexpr std::size_t kAR10 = 7;
 constexpr std::size_t kAR100 = 8;
 
-GroundTruthBox gt(std::int64_t id, std::int64_t image, double x, double y, double w, double h, bool crowd = false) {
+GroundTruthBox gt(std::int64_t id, std::int64_t image, double x, double y, double w, double h,
+                  bool crowd = false) {
   GroundTruthBox g;
   g.id = id;
   g.image_id = image;
@@ -27,7 +28,8 @@ GroundTruthBox gt(std::int64_t id, std::int64_t image, double x, double y, doubl
   return g;
 }
 
-DetectionBox det(std::int64_t image, double x, double y, double w, double h, double score, std::int64_t category = 1) {
+DetectionBox det(std::int64_t image, double x, double y, double w, double h, double score,
+                 std::int64_t category = 1) {
   return DetectionBox{image, category, x, y, w, h, score};
 }
 
@@ -51,7 +53,7 @@ TEST(CocoEvalCases, PerfectDetectionScoresOne) {
   const CocoMetrics m = run(in);
   EXPECT_DOUBLE_EQ(m.stats[kAP], 1.0);
   EXPECT_DOUBLE_EQ(m.stats[kAR1], 1.0);
-  EXPECT_DOUBLE_EQ(m.stats[kAPm], 1.0);  // area 2500 is medium
+  EXPECT_DOUBLE_EQ(m.stats[kAPm], 1.0);   // area 2500 is medium
   EXPECT_DOUBLE_EQ(m.stats[kAPs], -1.0);  // no small ground truth
   ASSERT_EQ(m.per_category.size(), 1U);
   EXPECT_DOUBLE_EQ(m.per_category[0].ap, 1.0);
@@ -79,7 +81,7 @@ TEST(CocoEvalCases, IgnoredBoxMatchesOnceWithNormalIoU) {
 
 TEST(CocoEvalCases, AreaRangesSelectGroundTruthAndUnmatchedDetections) {
   EvalInput in = base({1});
-  in.ground_truth = {gt(1, 1, 0, 0, 10, 10)};                                   // small
+  in.ground_truth = {gt(1, 1, 0, 0, 10, 10)};                                     // small
   in.detections = {det(1, 100, 100, 200, 200, 0.99), det(1, 0, 0, 10, 10, 0.5)};  // large FP, small TP
   const CocoMetrics m = run(in);
   EXPECT_DOUBLE_EQ(m.stats[kAPs], 1.0);  // the large unmatched detection is outside the small range: ignored

@@ -43,7 +43,8 @@ TEST(CocoEvalFixture, ReproducesPycocotoolsFromResultsList) {
 TEST(CocoEvalFixture, ReproducesPycocotoolsFromInstancesStyleDetections) {
   const std::string dir = kShared + "/data/coco-eval-fixture";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
-  auto loaded = load_coco_evaluation(dir + "/gts/sampled_gts_bbox_area.json", dir + "/dets/sampled_bbox_results.json");
+  auto loaded =
+      load_coco_evaluation(dir + "/gts/sampled_gts_bbox_area.json", dir + "/dets/sampled_bbox_results.json");
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->input.detections.size(), 734U);
   auto metrics = evaluate_bbox(loaded->input);
@@ -54,15 +55,16 @@ TEST(CocoEvalFixture, ReproducesPycocotoolsFromInstancesStyleDetections) {
 TEST(CocoEvalFixture, RemapsDetectionIdsByFileAndCategoryName) {
   const std::string dir = kShared + "/data/voc2012-sample100";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
-  auto loaded = load_coco_evaluation(dir + "/gts/coco_format_v1/instances_default.json", dir + "/dets/coco_format/coco_dets.json");
+  auto loaded = load_coco_evaluation(dir + "/gts/coco_format_v1/instances_default.json",
+                                     dir + "/dets/coco_format/coco_dets.json");
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->input.detections.size(), 452U);
   EXPECT_GT(loaded->detections_remapped, 400U);
   auto metrics = evaluate_bbox(loaded->input);
   ASSERT_TRUE(metrics) << metrics.error().message;
   // DATA.md "Reference numbers".
-  expect_stats(*metrics, {0.346958, 0.610030, 0.353714, 0.075181, 0.339482, 0.497881, 0.373505, 0.520647, 0.522570,
-                          0.158333, 0.446662, 0.580923});
+  expect_stats(*metrics, {0.346958, 0.610030, 0.353714, 0.075181, 0.339482, 0.497881, 0.373505, 0.520647,
+                          0.522570, 0.158333, 0.446662, 0.580923});
 }
 
 TEST(CocoEvalParams, ThresholdsAreNumpyLinspace) {

@@ -1,0 +1,171 @@
+#include "cli/search_command.h"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/catalog_command.h"
+#include "io/image_decode.h"
+#include "search/catalog_store.h"
+#include "search/object_analysis.h"
+#include "search/search_json.h"
+#include "search/search_service.h"
+
+namespace visearch::cli {
+namespace {
+
+using nlohmann::json;
+
+struct SearchArgs {
+  ModelOptions model_options;
+  std::vector<std::string> images;
+  std::string data_dir;
+  std::string detector = "picodet_s_416";
+  std::string embedder = "mobilenetv2_embed";
+  std::string mapping;
+  std::string index = "auto";
+  std::string box;
+  std::string category;
+  std::optional<double> min_price;
+  std::optional<double> max_price;
+  std::vector<std::string> attributes;  // k=v
+  int limit = 5;
+  std::string ranking = "fused";
+  std::optional<float> score_threshold;
+  int max_objects = 10;
+  std::string format;
+};
+
+void print_table(const search::SearchResult& result, const std::string& source) {
+  std::printf("%s  %zu object%s\n", source.c_str(), result.objects.size(),
+              result.objects.size() == 1 ? "" : "s");
+  for (const search::ObjectMatches& o : result.objects) {
+    std::printf("  %s %.2f [%.0f, %.0f, %.0f, %.0f]%s\n",
+                o.object.label.empty() ? "(object)" : o.object.label.c_str(),
+                static_cast<double>(o.object.score), static_cast<double>(o.object.box.x1),
+                static_cast<double>(o.object.box.y1), static_cast<double>(o.object.box.x2),
+                static_cast<double>(o.object.box.y2), o.object.whole_image ? " whole image" : "");
+    for (const search::ProductMatch& m : o.products) {
+      std::printf("    %.3f (visual %.2f, label %.2f)  %-22s %-40s %s %s\n", m.score, m.components.visual,
+                  m.components.label, m.product.id.c_str(), m.product.title.c_str(),
+                  m.product.price ? std::to_string(*m.product.price)
+                                        .substr(0, std::to_string(*m.product.price).find('.') + 3)
+                                        .c_str()
+                                  : "-",
+                  m.product.currency.c_str());
+    }
+  }
+}
+
+int run_search(const SearchArgs& args) {
+  auto data_dir = resolve_data_dir(args.data_dir);
+  if (!data_dir) return report_error(data_dir.error());
+  std::map<std::string, std::string> params{{"limit", std::to_string(args.limit)}, {"ranking", args.ranking}};
+  if (!args.box.empty()) params["box"] = args.box;
+  if (!args.category.empty()) params["category"] = args.category;
+  if (args.min_price) params["min_price"] = std::to_string(*args.min_price);
+  if (args.max_price) params["max_price"] = std::to_string(*args.max_price);
+  for (const std::string& attribute : args.attributes) {
+    const std::size_t eq = attribute.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return report_error(
+          Error{ErrorCode::kInvalidArgument, "--attr needs NAME=VALUE (got '" + attribute + "')"});
+    }
+    params["attr." + attribute.substr(0, eq)] = attribute.substr(eq + 1);
+  }
+  auto parameters = search::parse_search_parameters(params);
+  if (!parameters) return report_error(parameters.error());
+  auto index = search::parse_index_kind(args.index);
+  if (!index) return report_error(index.error());
+
+  search::SearchServiceOptions service_options;
+  service_options.data_dir = *data_dir;
+  service_options.mapping_path = args.mapping.empty() ? search::default_label_mapping_path() : args.mapping;
+  service_options.index = *index;
+  service_options.create = false;
+  auto service = search::SearchService::open(service_options);
+  if (!service) return report_error(service.error());
+  auto models = load_search_models(args.model_options, args.detector, args.embedder);
+  if (!models) return report_error(models.error());
+
+  search::QueryAnalysisOptions analysis_options;
+  analysis_options.detect.score_threshold = args.score_threshold;
+  analysis_options.region = parameters->box;
+  analysis_options.max_objects = args.max_objects;
+  const bool as_json = args.format.empty() ? !stdout_is_terminal() : args.format == "json";
+  int exit_code = 0;
+  for (const std::string& path : args.images) {
+    auto bytes = read_file_bytes(path, std::uint64_t{256} << 20U);
+    if (!bytes) {
+      exit_code = std::max(exit_code, report_error(path, bytes.error()));
+      continue;
+    }
+    auto decoded = decode_image(*bytes, DecodeLimits{});
+    if (!decoded) {
+      exit_code = std::max(exit_code, report_error(path, decoded.error()));
+      continue;
+    }
+    auto analysis =
+        search::analyze_query_image(decoded->image, *models->detector, *models->embedder, analysis_options);
+    if (!analysis) {
+      exit_code = std::max(exit_code, report_error(path, analysis.error()));
+      continue;
+    }
+    auto result = (*service)->search(analysis->objects, parameters->options);
+    if (!result) {
+      exit_code = std::max(exit_code, report_error(path, result.error()));
+      continue;
+    }
+    if (as_json) {
+      json body = search::search_result_to_json(*result, Size{decoded->image.width, decoded->image.height},
+                                                parameters->options.ranking);
+      body["source"] = path;
+      body["model"] = models->detector->spec().name;
+      body["embedder"] = models->embedder->spec().name;
+      body["timing_ms"] = {
+          {"detect", analysis->detect_ms}, {"embed", analysis->embed_ms}, {"rank", result->rank_ms}};
+      std::cout << body.dump() << '\n' << std::flush;
+    } else {
+      print_table(*result, path);
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<SearchArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("search", "Find catalog products for the objects in photos (visual search)");
+  cmd->add_option("images", args->images, "Photos to search with")->required();
+  cmd->add_option("--data-dir", args->data_dir, "Catalog folder (default: $VISEARCH_DATA_DIR)");
+  cmd->add_option("--box", args->box, "Search this region only: x1,y1,x2,y2 in image pixels");
+  cmd->add_option("--category", args->category, "Only products of this category");
+  cmd->add_option("--min-price", args->min_price, "Only products at or above this price");
+  cmd->add_option("--max-price", args->max_price, "Only products at or below this price");
+  cmd->add_option("--attr", args->attributes, "Only products with attribute NAME=VALUE (repeatable)");
+  cmd->add_option("--limit", args->limit, "Products per object")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--ranking", args->ranking, "fused, visual or label")
+      ->check(CLI::IsMember({"fused", "visual", "label"}))
+      ->capture_default_str();
+  cmd->add_option("--score-threshold", args->score_threshold, "Detector threshold (default: the model's)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-objects", args->max_objects, "Search at most N objects per photo")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("-m,--model", args->detector, "Detector")->capture_default_str();
+  cmd->add_option("--embed-model", args->embedder, "Embedding model (the catalog's)")->capture_default_str();
+  cmd->add_option("--mapping", args->mapping, "Label mapping file (default: data/search/label_mapping.json)");
+  cmd->add_option("--index", args->index, "Vector index: auto, exact or hnsw")
+      ->check(CLI::IsMember({"auto", "exact", "hnsw"}))
+      ->capture_default_str();
+  cmd->add_option("--format", args->format, "json (one object per photo) or table")
+      ->check(CLI::IsMember({"json", "table"}));
+  add_model_options(*cmd, args->model_options);
+  cmd->callback([args, exit_code] { *exit_code = run_search(*args); });
+}
+
+}  // namespace visearch::cli

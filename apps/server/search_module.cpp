@@ -1,0 +1,375 @@
+#include "server/search_module.h"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "model/embedder.h"
+#include "model/model_repository.h"
+#include "search/catalog_import.h"
+#include "search/object_analysis.h"
+#include "search/search_json.h"
+#include "search/search_service.h"
+
+namespace visearch::server {
+namespace {
+
+using nlohmann::json;
+using Req = httplib::Request;
+using Res = httplib::Response;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kDefaultPageSize = 20;
+constexpr int kMaxPageSize = 100;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Everything the module holds; shared by the route closures and load().
+struct SearchState {
+  ServerContext* ctx = nullptr;
+  std::unique_ptr<search::SearchService> service;
+  std::vector<std::unique_ptr<Embedder>> embedders;  // one per inference worker
+  std::atomic<bool> loaded{false};
+
+  // false (and an answer already sent) when search is not available.
+  bool available(Res& res) const {
+    if (!ctx->require_ready(res)) return false;
+    if (!loaded.load(std::memory_order_acquire)) {
+      ctx->send_error(
+          res, Error{ErrorCode::kUnavailable,
+                     "visual search is off: start `visearch serve` with --data-dir DIR (a catalog folder)"});
+      return false;
+    }
+    return true;
+  }
+};
+
+std::string param(const Req& req, const char* name) {
+  return req.has_param(name) ? req.get_param_value(name) : std::string();
+}
+
+Result<int> int_param(const Req& req, const char* name, int fallback, int low, int high) {
+  const std::string text = param(req, name);
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (end != text.c_str() + text.size() || value < low || value > high) {
+    return Unexpected{ErrorCode::kInvalidArgument, std::string(name) + " must be an integer in " +
+                                                       std::to_string(low) + ".." + std::to_string(high)};
+  }
+  return static_cast<int>(value);
+}
+
+Status load_search(SearchState& state) {
+  ServerContext& ctx = *state.ctx;
+  const ServerOptions& options = ctx.options();
+  if (options.data_dir.empty()) return ok_status();  // search off; routes explain why
+  auto index = search::parse_index_kind(options.search_index);
+  if (!index) return index.error();
+  search::SearchServiceOptions service_options;
+  service_options.data_dir = options.data_dir;
+  service_options.mapping_path =
+      options.search_mapping.empty() ? search::default_label_mapping_path() : options.search_mapping;
+  service_options.index = *index;
+  service_options.create = true;
+  auto service = search::SearchService::open(service_options);
+  if (!service) return service.error();
+
+  const ModelRepository repository = ModelRepository::with_defaults(options.model_dirs);
+  auto spec = repository.find_spec(options.embed_model);
+  if (!spec) return spec.error();
+  RuntimeOptions runtime;
+  runtime.intra_op_threads = options.threads_per_worker;
+  runtime.allow_spinning = false;
+  std::vector<std::unique_ptr<Embedder>> embedders;
+  for (std::size_t w = 0; w < ctx.workers(); ++w) {
+    auto embedder = Embedder::load(*spec, repository, runtime);
+    if (!embedder) return embedder.error();
+    embedders.push_back(std::move(*embedder));
+  }
+  const DetectService& detect = ctx.detect_service(0);
+  VISEARCH_TRY(
+      (*service)->store().bind_embedder(spec->name, embedders.front()->dimension(), detect.default_model()));
+  // Build the index now so the first search does not pay for it.
+  auto snapshot = (*service)->current_snapshot();
+  if (!snapshot) return snapshot.error();
+  state.service = std::move(*service);
+  state.embedders = std::move(embedders);
+  state.loaded.store(true, std::memory_order_release);
+  std::fprintf(stderr, "{\"event\":\"search_ready\",\"data_dir\":%s,\"vectors\":%zu,\"embed_model\":%s}\n",
+               json(options.data_dir).dump().c_str(), (*snapshot)->index ? (*snapshot)->index->size() : 0,
+               json(spec->name).dump().c_str());
+  return ok_status();
+}
+
+void handle_search(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  const auto started = Clock::now();
+  auto parsed = parse_image_request(http_input(req));
+  if (!parsed) return ctx.send_error(res, parsed.error());
+  auto parameters = search::parse_search_parameters(parsed->extra);
+  if (!parameters) return ctx.send_error(res, parameters.error());
+  const DetectService& front = ctx.detect_service(0);
+  const std::string model = parsed->model.empty() ? front.default_model() : parsed->model;
+  const Detector* detector = front.find(model);
+  if (detector == nullptr)
+    return ctx.send_error(res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
+  search::QueryAnalysisOptions analysis_options;
+  analysis_options.detect = parsed->options;
+  analysis_options.region = parameters->box;
+  if (parsed->options.max_detections) analysis_options.max_objects = *parsed->options.max_detections;
+  if (!parsed->classes.empty()) {
+    auto ids = parse_class_list(detector->spec(), parsed->classes);
+    if (!ids) return ctx.send_error(res, ids.error());
+    analysis_options.detect.classes = *ids;
+  }
+  std::string source = "request";
+  for (const auto& [name, file] : req.files) {
+    if (name == "image" && !file.filename.empty()) source = file.filename;
+  }
+
+  struct Work {
+    std::string image;
+    std::string model;
+    search::QueryAnalysisOptions options;
+    std::optional<Result<search::QueryAnalysis>> analysis;
+    Size size;
+    double decode_ms = 0;
+  };
+  auto work = std::make_shared<Work>();
+  work->image = std::move(parsed->image);
+  work->model = model;
+  work->options = analysis_options;
+  // The SearchState outlives the server's workers (captured by the module's closures until shutdown).
+  SearchState* shared_state = &state;
+  auto ran = ctx.run_on_worker([shared_state, work](std::size_t worker) {
+    const auto decode_start = Clock::now();
+    const DetectService& service = shared_state->ctx->detect_service(worker);
+    auto decoded = decode_image(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(work->image.data()),  // NOLINT
+                                      work->image.size()),
+        service.limits());
+    work->decode_ms = ms_since(decode_start);
+    if (!decoded) {
+      work->analysis = Result<search::QueryAnalysis>(decoded.error());
+      return;
+    }
+    work->size = Size{decoded->image.width, decoded->image.height};
+    work->analysis = search::analyze_query_image(decoded->image, *service.find(work->model),
+                                                 *shared_state->embedders.at(worker), work->options);
+  });
+  if (!ran) return ctx.send_error(res, ran.error());
+  if (!work->analysis || !*work->analysis) {
+    return ctx.send_error(
+        res, work->analysis ? work->analysis->error() : Error{ErrorCode::kInternal, "no analysis"});
+  }
+  const search::QueryAnalysis& analysis = **work->analysis;
+  auto result = state.service->search(analysis.objects, parameters->options);
+  if (!result) return ctx.send_error(res, result.error());
+  json body = search::search_result_to_json(*result, work->size, parameters->options.ranking);
+  body["source"] = source;
+  body["model"] = model;
+  body["embedder"] = ctx.options().embed_model;
+  body["timing_ms"] = {{"decode", work->decode_ms},
+                       {"detect", analysis.detect_ms},
+                       {"embed", analysis.embed_ms},
+                       {"rank", result->rank_ms},
+                       {"total", ms_since(started)}};
+  body["request_id"] = res.get_header_value("X-Request-Id");
+  ctx.send_json(res, 200, body);
+}
+
+void handle_list(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  search::ProductQuery query;
+  query.text = param(req, "q");
+  auto limit = int_param(req, "limit", kDefaultPageSize, 1, kMaxPageSize);
+  if (!limit) return ctx.send_error(res, limit.error());
+  auto offset = int_param(req, "offset", 0, 0, 100000000);
+  if (!offset) return ctx.send_error(res, offset.error());
+  query.limit = *limit;
+  query.offset = *offset;
+  std::map<std::string, std::string> filters;
+  for (const auto& [name, value] : req.params) {
+    if (name == "category" || name == "min_price" || name == "max_price" || name == "attributes" ||
+        name.rfind("attr.", 0) == 0) {
+      filters[name] = value;
+    }
+  }
+  auto parameters = search::parse_search_parameters(filters);
+  if (!parameters) return ctx.send_error(res, parameters.error());
+  query.filters = parameters->options.filters;
+  auto page = state.service->store().query(query);
+  if (!page) return ctx.send_error(res, page.error());
+  json products = json::array();
+  for (const search::Product& p : page->products) products.push_back(search::product_to_json(p));
+  ctx.send_json(
+      res, 200,
+      json{{"total", page->total}, {"limit", query.limit}, {"offset", query.offset}, {"products", products}});
+}
+
+void handle_import(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  const std::string type = media_type(req.get_header_value("Content-Type"));
+  search::ImportFormat format = search::ImportFormat::kJson;
+  if (type == "application/json") {
+    format = search::ImportFormat::kJson;
+  } else if (type == "application/x-ndjson" || type == "application/jsonl" ||
+             type == "application/x-jsonlines") {
+    format = search::ImportFormat::kJsonl;
+  } else if (type == "text/csv") {
+    format = search::ImportFormat::kCsv;
+  } else {
+    return ctx.send_error(res, Error{ErrorCode::kUnsupportedMediaType,
+                                     "send products as application/json ({\"products\": [...]} or [...]), "
+                                     "application/x-ndjson (JSON Lines) or text/csv"});
+  }
+  const std::string strict_text = param(req, "strict");
+  if (!strict_text.empty() && strict_text != "true" && strict_text != "false" && strict_text != "1" &&
+      strict_text != "0") {
+    return ctx.send_error(res, Error{ErrorCode::kInvalidArgument, "strict must be true or false"});
+  }
+  search::ParseOptions parse_options;
+  parse_options.allow_paths = false;
+  parse_options.max_rows = 10000;
+  const search::ParsedCatalog parsed = search::parse_catalog(req.body, format, parse_options);
+  SearchState* shared_state = &state;
+  const search::AnalyzeImageFn analyze =
+      [shared_state](std::span<const std::uint8_t> bytes) -> Result<search::AnalyzedImage> {
+    auto work = std::make_shared<
+        std::pair<std::vector<std::uint8_t>, std::optional<Result<search::AnalyzedImage>>>>();
+    work->first.assign(bytes.begin(), bytes.end());
+    auto ran = shared_state->ctx->run_on_worker([shared_state, work](std::size_t worker) {
+      const DetectService& service = shared_state->ctx->detect_service(worker);
+      auto decoded = decode_image(work->first, service.limits());
+      if (!decoded) {
+        work->second = Result<search::AnalyzedImage>(decoded.error());
+        return;
+      }
+      auto objects = search::analyze_product_image(decoded->image, 0, *service.find(service.default_model()),
+                                                   *shared_state->embedders.at(worker));
+      if (!objects) {
+        work->second = Result<search::AnalyzedImage>(objects.error());
+        return;
+      }
+      work->second = search::AnalyzedImage{decoded->format, decoded->image.width, decoded->image.height,
+                                           std::move(*objects)};
+    });
+    if (!ran) return ran.error();
+    if (!work->second) return Error{ErrorCode::kInternal, "image analysis produced nothing"};
+    return std::move(*work->second);
+  };
+  search::ImportOptions options;
+  options.strict = strict_text == "true" || strict_text == "1";
+  auto report = search::import_catalog(state.service->store(), parsed, analyze, options);
+  if (!report) return ctx.send_error(res, report.error());
+  if (report->committed) static_cast<void>(state.service->current_snapshot());  // warm the index
+  json body = search::import_report_to_json(*report);
+  body["request_id"] = res.get_header_value("X-Request-Id");
+  if (!report->committed && !report->errors.empty()) {
+    body["error"] = {
+        {"code", "invalid_argument"},
+        {"message", std::to_string(report->errors.size()) + " product(s) failed" +
+                        (options.strict ? "; nothing imported (strict)" : "; nothing to import")}};
+    return ctx.send_json(res, 400, body);
+  }
+  ctx.send_json(res, 200, body);
+}
+
+void handle_get(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  const std::string id = req.matches[1];
+  auto product = state.service->store().get(id);
+  if (!product) return ctx.send_error(res, product.error());
+  if (!product->has_value())
+    return ctx.send_error(res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+  ctx.send_json(res, 200, search::product_to_json(**product));
+}
+
+void handle_delete(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  const std::string id = req.matches[1];
+  auto removed = state.service->store().remove({id});
+  if (!removed) return ctx.send_error(res, removed.error());
+  if (removed->empty())
+    return ctx.send_error(res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+  ctx.send_json(res, 200, json{{"deleted", id}});
+}
+
+void handle_image(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  const std::string id = req.matches[1];
+  const std::string n_text = req.matches[2];
+  if (n_text.size() > 4) return ctx.send_error(res, Error{ErrorCode::kNotFound, "no image " + n_text});
+  const int n = std::stoi(n_text);
+  auto product = state.service->store().get(id);
+  if (!product) return ctx.send_error(res, product.error());
+  if (!product->has_value())
+    return ctx.send_error(res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+  const search::ProductImage* image = nullptr;
+  for (const search::ProductImage& candidate : (*product)->images) {
+    if (candidate.n == n) image = &candidate;
+  }
+  if (image == nullptr) {
+    return ctx.send_error(
+        res, Error{ErrorCode::kNotFound, "product '" + id + "' has no image " + std::to_string(n)});
+  }
+  const std::string etag = "\"" + image->sha256 + "\"";
+  res.set_header("ETag", etag);
+  res.set_header("Cache-Control", "public, max-age=300");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  if (req.get_header_value("If-None-Match") == etag) {
+    res.status = 304;
+    return;
+  }
+  // The path comes from the catalog (content-addressed, written by visearch), never from the URL.
+  auto bytes = read_file_bytes(state.service->store().image_path(*image), std::uint64_t{256} << 20U);
+  if (!bytes)
+    return ctx.send_error(res, Error{ErrorCode::kIo, "image file of product '" + id + "' is unreadable"});
+  res.status = 200;
+  res.set_content(reinterpret_cast<const char*>(bytes->data()), bytes->size(),
+                  image->content_type);  // NOLINT
+}
+
+void handle_catalog(SearchState& state, const Req&, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  auto stats = state.service->store().stats();
+  if (!stats) return ctx.send_error(res, stats.error());
+  ctx.send_json(res, 200, search::stats_to_json(*stats));
+}
+
+}  // namespace
+
+ServerModule search_module() {
+  auto state = std::make_shared<SearchState>();
+  ServerModule module;
+  module.name = "search";
+  module.register_routes = [state](ServerContext& ctx) {
+    state->ctx = &ctx;
+    const auto bind = [state](void (*handler)(SearchState&, const Req&, Res&)) {
+      return [state, handler](const Req& req, Res& res) { handler(*state, req, res); };
+    };
+    ctx.route("/v1/search", {{"POST", bind(handle_search)}});
+    ctx.route("/v1/catalog", {{"GET", bind(handle_catalog)}});
+    ctx.route("/v1/products", {{"GET", bind(handle_list)}, {"POST", bind(handle_import)}});
+    ctx.route(R"(/v1/products/([^/]+))", {{"GET", bind(handle_get)}, {"DELETE", bind(handle_delete)}});
+    ctx.route(R"(/v1/products/([^/]+)/images/([0-9]+))", {{"GET", bind(handle_image)}});
+  };
+  module.load = [state](ServerContext& ctx) -> Status {
+    state->ctx = &ctx;
+    return load_search(*state);
+  };
+  return module;
+}
+
+}  // namespace visearch::server

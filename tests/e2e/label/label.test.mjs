@@ -1,0 +1,262 @@
+// End-to-end test of the labelling tool (web/label) in headless Chromium (Debian's /usr/bin/chromium driven
+// by playwright-core), against the real `visearch label` server and the real default detector, on a
+// temporary YOLO copy of three coco128 photos:
+//   open an image, run pre-labels, accept some, zoom in and draw one box by hand, undo/redo, save; then the
+//   label file on disk holds exactly those boxes, a second browser's save makes the next save a conflict
+//   with a clear message, and `visearch dataset check` passes on the folder.
+//
+// Run by ctest (label e2e) with VISEARCH_BINARY, VISEARCH_SOURCE_DIR and VISEARCH_SHARED_DIR set; exits
+// non-zero on the first failed check. Needs `npm ci` in tests/e2e/label (tools/install-deps.sh does it).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const binary = process.env.VISEARCH_BINARY;
+const sourceDir = process.env.VISEARCH_SOURCE_DIR || path.resolve(here, '../../..');
+const sharedDir = process.env.VISEARCH_SHARED_DIR || path.resolve(sourceDir, '../shared');
+const chromiumPath = process.env.VISEARCH_CHROMIUM || '/usr/bin/chromium';
+assert.ok(binary && fs.existsSync(binary), `VISEARCH_BINARY must name the built visearch binary (got ${binary})`);
+assert.ok(fs.existsSync(chromiumPath), `Chromium not found at ${chromiumPath} (apt-get install chromium)`);
+
+const { chromium } = await import('playwright-core').catch(() => {
+  throw new Error('playwright-core is missing: run `npm ci` in tests/e2e/label');
+});
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'visearch-label-e2e-'));
+const cleanups = [];
+let checks = 0;
+
+function ok(name) {
+  checks += 1;
+  console.log(`ok ${checks} - ${name}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function waitForPing(base, child, log) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`visearch label exited:\n${fs.readFileSync(log, 'utf8')}`);
+    try {
+      const res = await fetch(`${base}/ping`);
+      if (res.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`visearch label did not become ready:\n${fs.readFileSync(log, 'utf8')}`);
+}
+
+// YOLO label lines -> pixel boxes {class_id, x1, y1, x2, y2}.
+function readYolo(file, width, height) {
+  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+    const [c, cx, cy, w, h] = line.split(/\s+/).map(Number);
+    return { class_id: c, x1: (cx - w / 2) * width, y1: (cy - h / 2) * height, x2: (cx + w / 2) * width,
+      y2: (cy + h / 2) * height };
+  });
+}
+
+function sameBox(a, b, tolerance) {
+  return a.class_id === b.class_id && ['x1', 'y1', 'x2', 'y2'].every((k) => Math.abs(a[k] - b[k]) <= tolerance);
+}
+
+async function main() {
+  // A YOLO data set: 000000000009 (bowls, broccoli) and 000000000025 (giraffes) unlabelled, 000000000030 labelled.
+  const coco128 = path.join(sharedDir, 'data', 'coco128-train2017');
+  const ds = path.join(work, 'shop');
+  fs.mkdirSync(path.join(ds, 'images', 'train2017'), { recursive: true });
+  fs.mkdirSync(path.join(ds, 'labels', 'train2017'), { recursive: true });
+  for (const stem of ['000000000009', '000000000025', '000000000030']) {
+    fs.copyFileSync(path.join(coco128, 'images', 'train2017', `${stem}.jpg`), path.join(ds, 'images', 'train2017', `${stem}.jpg`));
+  }
+  fs.copyFileSync(path.join(coco128, 'labels', 'train2017', '000000000030.txt'), path.join(ds, 'labels', 'train2017', '000000000030.txt'));
+  fs.copyFileSync(path.join(coco128, 'data.yaml'), path.join(ds, 'data.yaml'));
+  const labelFile = path.join(ds, 'labels', 'train2017', '000000000009.txt');
+
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = path.join(work, 'server.log');
+  const logFd = fs.openSync(log, 'w');
+  const server = spawn(binary, ['label', ds, '--host', '127.0.0.1', '--port', String(port)],
+    { stdio: ['ignore', logFd, logFd] });
+  cleanups.push(() => { if (server.exitCode === null) server.kill('SIGTERM'); });
+  await waitForPing(base, server, log);
+  ok('visearch label serves the data set');
+
+  const profile = fs.mkdtempSync(path.join(work, 'profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport: { width: 1400, height: 900 },
+  });
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] ?? await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+
+  // 1. Open the tool: the first image that is not reviewed is shown.
+  await page.goto(`${base}/`);
+  await page.evaluate(() => window.labelApp.ready);
+  await page.waitForFunction(() => window.labelApp.state.img !== null);
+  assert.equal(await page.textContent('#image-name'), 'images/train2017/000000000009.jpg');
+  assert.equal(await page.textContent('#image-status'), 'unlabelled');
+  assert.equal(await page.locator('#image-list li').count(), 3);
+  assert.match(await page.textContent('#progress-text'), /^1 \/ 3 reviewed/);
+  const size = await page.evaluate(() => [window.labelApp.state.width, window.labelApp.state.height]);
+  assert.deepEqual(size, [640, 480]);
+  ok('the annotation page opens the first unlabelled image, upright 640x480');
+
+  // 2. Pre-label with the default detector; proposals appear at the slider's threshold.
+  const [prelabelResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/prelabel') && r.request().method() === 'POST'),
+    page.click('#prelabel'),
+  ]);
+  assert.equal(prelabelResponse.status(), 200);
+  const prelabel = await prelabelResponse.json();
+  await page.fill('#threshold', '0.5');
+  await page.dispatchEvent('#threshold', 'input');
+  const shown = prelabel.proposals.filter((p) => p.score >= 0.5);
+  assert.ok(shown.length >= 3, `expected at least 3 proposals at score >= 0.5, got ${JSON.stringify(prelabel.proposals)}`);
+  assert.equal(await page.locator('#proposal-list li').count(), shown.length);
+  assert.equal(await page.textContent('#image-status'), 'pre-labelled');
+  ok(`pre-labels: ${prelabel.proposals.length} proposals, ${shown.length} at score >= 0.5`);
+
+  // 3. Accept some: the two best proposals, one by one (the list re-renders after each).
+  await page.click('#proposal-list li:first-child .accept');
+  await page.click('#proposal-list li:first-child .accept');
+  assert.equal(await page.locator('#proposal-list li').count(), shown.length - 2);
+  assert.equal(await page.evaluate(() => window.labelApp.state.boxes.length), 2);
+  ok('accepted two proposals');
+
+  // 4. Zoom in at the image centre, then draw one box by hand with class 5 (airplane in COCO order).
+  await page.click('#zoom-in');
+  await page.click('#zoom-in');
+  const scale = await page.evaluate(() => window.labelApp.state.view.scale);
+  assert.ok(scale > 1, `zoomed in (scale ${scale})`);
+  await page.locator('#stage').focus();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('5');
+  const drawn = { class_id: 4, x1: 300, y1: 200, x2: 360, y2: 250 };
+  const [sx1, sy1, sx2, sy2] = await page.evaluate(({ x1, y1, x2, y2 }) => {
+    const [ox, oy] = window.labelApp.canvasOrigin();
+    const a = window.labelApp.toScreen(x1, y1);
+    const b = window.labelApp.toScreen(x2, y2);
+    return [ox + a[0], oy + a[1], ox + b[0], oy + b[1]];
+  }, drawn);
+  // Shift+drag draws even where the accepted boxes or proposals lie.
+  await page.keyboard.down('Shift');
+  await page.mouse.move(sx1, sy1);
+  await page.mouse.down();
+  await page.mouse.move((sx1 + sx2) / 2, (sy1 + sy2) / 2, { steps: 4 });
+  await page.mouse.move(sx2, sy2, { steps: 4 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  const boxes = await page.evaluate(() => window.labelApp.state.boxes.map((b) => ({ ...b })));
+  assert.equal(boxes.length, 3);
+  const tolerance = 1 / scale + 0.011;  // one screen pixel at this zoom, plus the 0.01 px rounding
+  assert.ok(sameBox(boxes[2], drawn, tolerance), `drawn box ${JSON.stringify(boxes[2])} vs ${JSON.stringify(drawn)}`);
+  assert.equal(boxes[2].source, 'manual');
+  ok(`drew a box by hand at ${Math.round(scale * 100)}% zoom, exact to ${tolerance.toFixed(3)} px`);
+
+  // 5. Undo / redo with the keyboard.
+  await page.keyboard.press('Control+z');
+  assert.equal(await page.evaluate(() => window.labelApp.state.boxes.length), 2);
+  await page.keyboard.press('Control+y');
+  assert.equal(await page.evaluate(() => window.labelApp.state.boxes.length), 3);
+  ok('ctrl+z / ctrl+y undo and redo the drawn box');
+
+  // 6. Save with ctrl+s: the label file holds exactly the accepted proposals and the drawn box.
+  const [saveResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/labels') && r.request().method() === 'PUT'),
+    page.keyboard.press('Control+s'),
+  ]);
+  assert.equal(saveResponse.status(), 200, await saveResponse.text());
+  const expected = [...shown.slice(0, 2).map((p) => ({ class_id: p.class_id, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2 })), boxes[2]];
+  const onDisk = readYolo(labelFile, 640, 480);
+  assert.equal(onDisk.length, 3, fs.readFileSync(labelFile, 'utf8'));
+  for (let i = 0; i < 3; i += 1) {
+    assert.ok(sameBox(onDisk[i], expected[i], 0.005), `line ${i + 1}: ${JSON.stringify(onDisk[i])} vs ${JSON.stringify(expected[i])}`);
+  }
+  assert.ok(sameBox(onDisk[2], drawn, tolerance));
+  await page.waitForFunction(() => document.querySelector('#save-state').textContent === 'saved · version 2');
+  assert.equal(await page.textContent('#image-status'), 'reviewed');
+  assert.match(await page.textContent('#progress-text'), /^2 \/ 3 reviewed/);
+  ok('saved: the YOLO file holds exactly the 2 accepted proposals and the drawn box');
+
+  // 7. Another browser saves the same image first: this browser's next save is refused with a clear message.
+  const other = await fetch(`${base}/v1/label/images/${prelabel.id}/labels`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ version: 2, boxes: [{ class_id: 45, x1: 10, y1: 10, x2: 100, y2: 100 }] }),
+  });
+  assert.equal(other.status, 200);
+  const otherBytes = fs.readFileSync(labelFile, 'utf8');
+  await page.evaluate(() => { window.labelApp.state.selected = 0; });
+  await page.locator('#stage').focus();
+  await page.keyboard.press('Delete');
+  const [conflictResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/labels') && r.request().method() === 'PUT'),
+    page.click('#save'),
+  ]);
+  assert.equal(conflictResponse.status(), 409);
+  await page.waitForSelector('#message.conflict:not([hidden])');
+  const message = await page.textContent('#message-text');
+  assert.match(message, /saved by someone else after you opened it \(you started from version 2, it is now version 3\)/);
+  assert.match(message, /Nothing was written/);
+  assert.equal(fs.readFileSync(labelFile, 'utf8'), otherBytes);
+  await page.click('#conflict-reload');
+  await page.waitForFunction(() => window.labelApp.state.version === 3 && !window.labelApp.state.dirty);
+  const reloaded = await page.evaluate(() => window.labelApp.state.boxes.map((b) => b.class_id));
+  assert.deepEqual(reloaded, [45]);
+  ok('a conflicting save shows the conflict message, writes nothing, and reloads the saved labels');
+
+  // 8. Keyboard navigation and the status filter.
+  await page.locator('#stage').focus();
+  await page.keyboard.press('f');
+  await page.waitForFunction(() => document.querySelector('#image-name').textContent.endsWith('000000000025.jpg'));
+  await page.selectOption('#status-filter', 'unlabelled');
+  await page.waitForFunction(() => document.querySelectorAll('#image-list li').length === 1);
+  ok('F opens the next image; the status filter lists the one unlabelled image');
+
+  assert.deepEqual(pageErrors, [], `page errors: ${pageErrors.join('\n')}`);
+  await page.screenshot({ path: path.join(work, 'label.png') });
+
+  // 9. The folder passes the data-set health check.
+  const check = spawnSync(binary, ['dataset', 'check', ds], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `visearch dataset check failed:\n${check.stdout}\n${check.stderr}`);
+  ok('visearch dataset check passes on the labelled folder');
+}
+
+try {
+  await main();
+  console.log(`${checks} passed, 0 failed`);
+} catch (error) {
+  console.error(error);
+  console.log(`${checks} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  for (const cleanup of cleanups.reverse()) {
+    try { await cleanup(); } catch { /* best effort */ }
+  }
+  if (process.exitCode) {
+    console.error(`kept ${work} for inspection`);
+  } else {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

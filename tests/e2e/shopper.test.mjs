@@ -1,0 +1,239 @@
+// End-to-end test of the shopper web page (web/) in headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core): the real `visearch serve` with a small real catalog, a real photo upload, boxes over
+// the photo, clicking and keyboard-selecting objects, all objects' results, drag and drop, paste, an
+// invalid file's readable error, and the layout at a phone's 360 px width.
+//
+// Run by ctest (label e2e) with VISEARCH_BINARY, VISEARCH_SOURCE_DIR and VISEARCH_SHARED_DIR set; exits
+// non-zero on the first failed check. Needs `npm ci` in tests/e2e (tools/install-deps.sh does it).
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const binary = process.env.VISEARCH_BINARY;
+const sourceDir = process.env.VISEARCH_SOURCE_DIR || path.resolve(here, '../..');
+const sharedDir = process.env.VISEARCH_SHARED_DIR || path.resolve(sourceDir, '../shared');
+const chromiumPath = process.env.VISEARCH_CHROMIUM || '/usr/bin/chromium';
+assert.ok(binary && fs.existsSync(binary), `VISEARCH_BINARY must name the visearch binary (got ${binary})`);
+assert.ok(fs.existsSync(chromiumPath), `Chromium not found at ${chromiumPath} (apt-get install chromium)`);
+
+const { chromium } = await import('playwright-core').catch(() => {
+  throw new Error('playwright-core is missing: run `npm ci` in tests/e2e');
+});
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'visearch-e2e-'));
+const cleanups = [];
+let checks = 0;
+
+function check(name, fn) {
+  return (async () => {
+    await fn();
+    checks += 1;
+    console.log(`ok ${checks} - ${name}`);
+  })();
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+// Waits until the element with this id has text matching `pattern`.
+function waitForText(page, id, pattern) {
+  return page.waitForFunction(([elementId, source]) => {
+    const node = document.getElementById(elementId);
+    return node && new RegExp(source).test(node.textContent);
+  }, [id, pattern.source]);
+}
+
+async function waitForPing(base, child, log) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`visearch serve exited:\n${fs.readFileSync(log, 'utf8')}`);
+    try {
+      const res = await fetch(`${base}/ping`);
+      if (res.ok) return;
+    } catch (_) { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('visearch serve did not become ready');
+}
+
+try {
+  // A small catalog: two products per class from coco128, imported with the real models.
+  const demo = path.join(work, 'demo');
+  const data = path.join(work, 'data');
+  execFileSync(binary, ['catalog', 'demo', '--out', demo, '--shared', path.join(sharedDir, 'data'),
+    '--sources', 'coco128', '--max-per-label', '1', '--min-side', '96'], { stdio: 'inherit' });
+  execFileSync(binary, ['catalog', 'import', path.join(demo, 'products.jsonl'), '--data-dir', data,
+    '--format', 'json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = path.join(work, 'server.log');
+  const logFd = fs.openSync(log, 'w');
+  const server = spawn(binary, ['serve', '--host', '127.0.0.1', '--port', String(port), '--workers', '2',
+    '--static-dir', path.join(sourceDir, 'web'), '--data-dir', data], { stdio: ['ignore', 'ignore', logFd] });
+  cleanups.push(() => server.kill('SIGTERM'));
+  await waitForPing(base, server, log);
+
+  const profile = path.join(work, 'profile');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 360, height: 740 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] || await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(msg.text()); });
+  page.setDefaultTimeout(30000);
+
+  await check('the page loads with the catalog summary', async () => {
+    const response = await page.goto(`${base}/`);
+    assert.equal(response.status(), 200);
+    await page.waitForFunction(() => /\d+ products in \d+ categories/.test(
+      document.getElementById('catalog-info').textContent));
+    assert.equal(await page.getAttribute('#camera-input', 'capture'), 'environment');
+    assert.equal(await page.getAttribute('#file-input', 'accept'), 'image/*');
+  });
+
+  const photo = path.join(sharedDir, 'data', 'samples', '000000001503.jpg');  // laptop, tv, keyboard, mouse
+  await check('uploading a photo draws a box per detected object', async () => {
+    await page.setInputFiles('#file-input', photo);
+    await page.waitForSelector('#boxes .box');
+    const boxes = await page.$$eval('#boxes .box', (nodes) => nodes.map((n) => {
+      const r = n.getBoundingClientRect();
+      return { label: n.textContent, width: r.width, height: r.height };
+    }));
+    assert.ok(boxes.length >= 3, `expected >= 3 boxes, got ${JSON.stringify(boxes)}`);
+    for (const b of boxes) assert.ok(b.width > 4 && b.height > 4, `box too small: ${JSON.stringify(b)}`);
+    const labels = boxes.map((b) => b.label).join(' ');
+    for (const label of ['laptop', 'tv', 'keyboard']) assert.match(labels, new RegExp(label));
+    assert.match(await page.textContent('#status'), /Found \d+ objects/);
+    const img = await page.$eval('#photo', (i) => ({ w: i.naturalWidth, ok: i.complete }));
+    assert.ok(img.ok && img.w === 320, `photo not shown: ${JSON.stringify(img)}`);
+  });
+
+  await check('clicking a box shows that object\'s products (image, title, price)', async () => {
+    const tv = page.locator('#boxes .box', { hasText: 'tv' }).first();
+    await tv.click();
+    assert.equal(await tv.getAttribute('aria-pressed'), 'true');
+    await waitForText(page, 'selected-title', /Products for tv/);
+    const cards = page.locator('#selected-products .product');
+    assert.ok(await cards.count() >= 1);
+    const first = cards.first();
+    assert.ok((await first.locator('.product-title').textContent()).length > 3);
+    assert.match(await first.locator('.product-price').textContent(), /\d/);
+    await page.waitForFunction(() => {
+      const img = document.querySelector('#selected-products .product img');
+      return img && img.complete && img.naturalWidth > 0;
+    });
+    const src = await first.locator('img').getAttribute('src');
+    assert.match(src, /^\/v1\/products\/.+\/images\/\d+$/);
+    const texts = await page.$$eval('#selected-products .product-meta',
+      (n) => n.map((x) => x.textContent).join(' '));
+    assert.match(texts, /Televisions/);
+  });
+
+  await check('the keyboard selects objects (Tab to a box, arrows, Enter)', async () => {
+    await page.focus('#camera-button');
+    await page.keyboard.press('Tab');  // the file inputs are out of the tab order; the boxes come next
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.index), '0');
+    assert.equal(await page.evaluate(() => document.activeElement.classList.contains('box')), true);
+    await page.keyboard.press('ArrowRight');
+    const focused = await page.evaluate(() => document.activeElement.dataset.index);
+    assert.equal(focused, '1');
+    assert.equal(await page.getAttribute('#boxes .box[data-index="1"]', 'aria-pressed'), 'true');
+    const chip = page.locator('#object-chips .chip', { hasText: 'keyboard' });
+    await chip.focus();
+    await page.keyboard.press('Enter');
+    await waitForText(page, 'selected-title', /Products for keyboard/);
+    const label = await page.$eval('#boxes .box[aria-pressed="true"]', (n) => n.textContent);
+    assert.match(label, /keyboard/);
+  });
+
+  await check('all objects\' results are listed at once', async () => {
+    const sections = await page.$$eval('#all-objects .object-results', (nodes) => nodes.map((n) => ({
+      title: n.querySelector('h3').textContent,
+      products: n.querySelectorAll('.product').length,
+    })));
+    const boxes = await page.locator('#boxes .box').count();
+    assert.equal(sections.length, boxes);
+    assert.ok(sections.filter((s) => s.products > 0).length >= 3, JSON.stringify(sections));
+  });
+
+  await check('the layout fits a 360 px phone screen', async () => {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `page is ${width} px wide at a 360 px viewport`);
+    const stage = await page.$eval('#stage', (n) => n.getBoundingClientRect().right);
+    assert.ok(stage <= 360);
+  });
+
+  await check('an invalid file shows a readable error', async () => {
+    await page.setInputFiles('#file-input',
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await page.waitForSelector('#error:not([hidden])');
+    assert.match(await page.textContent('#error'), /notes\.txt.*is not an image/);
+    // A file that claims to be a JPEG but is not: the server's verdict, in words.
+    await page.setInputFiles('#file-input',
+      { name: 'fake.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not really a jpeg') });
+    await waitForText(page, 'error', /could not be read as an image/);
+    assert.equal(await page.getAttribute('#error', 'role'), 'alert');
+  });
+
+  const samples = path.join(sharedDir, 'data', 'samples');
+  const bytes = fs.readFileSync(path.join(samples, '000000002592.jpg')).toString('base64');
+  await check('a dropped photo is searched', async () => {
+    await page.evaluate(async (b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const file = new File([data], 'dropped.jpg', { type: 'image/jpeg' });
+      const transfer = new DataTransfer();
+      transfer.items.add(file);
+      const zone = document.getElementById('dropzone');
+      zone.dispatchEvent(new DragEvent('dragenter', { dataTransfer: transfer, bubbles: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForFunction(() => [...document.querySelectorAll('#boxes .box')]
+      .some((b) => /cup/.test(b.textContent)));
+    assert.equal(await page.isHidden('#error'), true);
+  });
+
+  await check('a pasted photo is searched', async () => {
+    const busBytes = fs.readFileSync(path.join(sharedDir, 'data', 'samples', 'bus.jpg')).toString('base64');
+    await page.evaluate(async (b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([data], 'pasted.jpg', { type: 'image/jpeg' }));
+      document.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+    }, busBytes);
+    await page.waitForFunction(() => [...document.querySelectorAll('#boxes .box')]
+      .some((b) => /bus/.test(b.textContent)));
+  });
+
+  await check('no script errors', async () => {
+    // The deliberate fake.jpg upload logs its 415 as a console error; nothing else may.
+    const unexpected = pageErrors.filter((e) => !/415/.test(e));
+    assert.deepEqual(unexpected, []);
+  });
+  console.log(`e2e: all ${checks} checks passed`);
+} finally {
+  for (const cleanup of cleanups.reverse()) {
+    try { await cleanup(); } catch (_) { /* best effort */ }
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,196 @@
+// SearchService ranking on a real catalog with hand-made 8-d embeddings: visual-only, label-only and
+// fused rankings, score components, filters, index rebuild on a new catalog generation, errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "search/search_service.h"
+#include "test_util.h"
+
+namespace visearch::search {
+namespace {
+
+using testing::axis_vector;
+using testing::TempDir;
+
+constexpr int kDim = 8;
+
+ProductRecord product(const std::string& id, const std::string& title, const std::string& category,
+                      double price, std::vector<float> embedding,
+                      std::map<std::string, std::string> attributes = {}) {
+  ProductRecord r;
+  r.product.id = id;
+  r.product.title = title;
+  r.product.category = category;
+  r.product.price = price;
+  r.product.attributes = std::move(attributes);
+  ProductImage image;
+  image.file = "images/none.jpg";
+  image.sha256 = id;
+  image.content_type = "image/jpeg";
+  r.product.images.push_back(image);
+  IndexedObject object;
+  object.embedding = std::move(embedding);
+  r.objects.push_back(std::move(object));
+  return r;
+}
+
+std::vector<std::string> ids(const ObjectMatches& matches) {
+  std::vector<std::string> out;
+  for (const ProductMatch& m : matches.products) out.push_back(m.product.id);
+  return out;
+}
+
+class SearchServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = CatalogStore::open(dir_.path(), true);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->upsert({
+        product("cup-a", "Blue mug", "Mugs & Cups", 12, axis_vector(kDim, 0), {{"color", "blue"}}),
+        product("cup-b", "Green cup with a handle", "Mugs & Cups", 30, axis_vector(kDim, 1),
+                {{"color", "green"}}),
+        product("bowl-a", "Serving bowl", "Bowls", 20, axis_vector(kDim, 2)),
+        product("tv-a", "Flat television", "Televisions", 400, axis_vector(kDim, 3)),
+        product("bike-a", "Road bike", "Bicycles", 900, axis_vector(kDim, 4)),
+    }));
+    auto mapping = LabelMapping::parse(
+        R"({"version": 1, "weights": {"visual": 0.5, "label": 0.5}, "labels": {
+              "cup": {"categories": ["Mugs & Cups"], "keywords": ["cup", "mug"]},
+              "tv": {"categories": ["Televisions"], "keywords": ["television"]}}})",
+        "test");
+    ASSERT_TRUE(mapping);
+    auto service = SearchService::open(std::move(*store), std::move(*mapping), IndexKind::kExact);
+    ASSERT_TRUE(service);
+    service_ = std::move(*service);
+  }
+
+  // A cup-labelled object that looks like the bowl (axis 2) and a little like cup-a (axis 0).
+  static QueryObject cup_like_bowl() {
+    return QueryObject{"cup", 0.9F, ImageBox{0, 0, 10, 10}, false, axis_vector(kDim, 2, 0, 0.3F)};
+  }
+
+  ObjectMatches search_one(const QueryObject& object, Ranking ranking, ProductFilters filters = {}) {
+    SearchOptions options;
+    options.ranking = ranking;
+    options.filters = std::move(filters);
+    options.limit = 10;
+    auto result = service_->search({object}, options);
+    EXPECT_TRUE(result) << (result ? "" : result.error().message);
+    return result ? result->objects.at(0) : ObjectMatches{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SearchService> service_;
+};
+
+TEST_F(SearchServiceTest, VisualRankingFollowsCosineSimilarity) {
+  const ObjectMatches m = search_one(cup_like_bowl(), Ranking::kVisual);
+  ASSERT_GE(m.products.size(), 2U);
+  EXPECT_EQ(m.products[0].product.id, "bowl-a");
+  EXPECT_EQ(m.products[1].product.id, "cup-a");
+  EXPECT_NEAR(m.products[0].components.visual, 1.0 / std::sqrt(1.09), 1e-5);
+  EXPECT_DOUBLE_EQ(m.products[0].score, m.products[0].components.visual);
+  EXPECT_DOUBLE_EQ(m.products[0].components.label, 0.0);
+}
+
+TEST_F(SearchServiceTest, LabelRankingUsesCategoryAndKeywords) {
+  const ObjectMatches m = search_one(cup_like_bowl(), Ranking::kLabel);
+  ASSERT_EQ(ids(m), (std::vector<std::string>{"cup-a", "cup-b"}));
+  for (const ProductMatch& p : m.products) {
+    EXPECT_DOUBLE_EQ(p.components.category, 1.0);
+    EXPECT_GT(p.components.text, 0.0);
+    EXPECT_LE(p.components.text, 1.0);
+    EXPECT_DOUBLE_EQ(p.components.visual, 0.0);
+  }
+  EXPECT_DOUBLE_EQ(m.products[0].components.text, 1.0);  // the best bm25 is the unit
+}
+
+TEST_F(SearchServiceTest, FusedRankingCombinesBothSides) {
+  const ObjectMatches m = search_one(cup_like_bowl(), Ranking::kFused);
+  ASSERT_GE(m.products.size(), 3U);
+  EXPECT_EQ(m.products[0].product.id, "cup-a");  // right category and somewhat alike
+  // Very alike but of the wrong category: still above the products that match on neither side.
+  const std::vector<std::string> order = ids(m);
+  const auto position = [&](const std::string& id) {
+    return std::find(order.begin(), order.end(), id) - order.begin();
+  };
+  EXPECT_LT(position("bowl-a"), position("tv-a"));
+  EXPECT_LT(position("bowl-a"), position("bike-a"));
+  EXPECT_GT(m.products[static_cast<std::size_t>(position("bowl-a"))].components.visual, 0.9);
+  for (const ProductMatch& p : m.products) {
+    EXPECT_NEAR(p.score, 0.5 * p.components.visual + 0.5 * p.components.label, 1e-9) << p.product.id;
+    EXPECT_NEAR(p.components.label, 0.6 * p.components.category + 0.4 * p.components.text, 1e-9);
+  }
+  EXPECT_EQ(m.products[0].matched_image, 0);
+  EXPECT_EQ(m.object.label, "cup");
+  EXPECT_TRUE(m.object.embedding.empty());
+}
+
+TEST_F(SearchServiceTest, FiltersRestrictEveryRanking) {
+  ProductFilters cheap;
+  cheap.max_price = 25;
+  for (Ranking r : {Ranking::kFused, Ranking::kVisual, Ranking::kLabel}) {
+    for (const ProductMatch& p : search_one(cup_like_bowl(), r, cheap).products) {
+      EXPECT_LE(*p.product.price, 25.0) << p.product.id;
+    }
+  }
+  ProductFilters bikes;
+  bikes.category = "bicycles";
+  // The bike does not look like the query at all; a filtered search still finds it.
+  EXPECT_EQ(ids(search_one(cup_like_bowl(), Ranking::kVisual, bikes)), std::vector<std::string>{"bike-a"});
+  ProductFilters green;
+  green.attributes["color"] = "Green";
+  EXPECT_EQ(ids(search_one(cup_like_bowl(), Ranking::kFused, green)), std::vector<std::string>{"cup-b"});
+}
+
+TEST_F(SearchServiceTest, ANewGenerationRebuildsTheIndex) {
+  auto before = service_->current_snapshot();
+  ASSERT_TRUE(before);
+  EXPECT_EQ((*before)->index->size(), 5U);
+  ASSERT_TRUE(
+      service_->store().upsert({product("cup-c", "Tall mug", "Mugs & Cups", 8, axis_vector(kDim, 2))}));
+  const ObjectMatches m = search_one(cup_like_bowl(), Ranking::kFused);
+  EXPECT_EQ(m.products.at(0).product.id, "cup-c");
+  auto after = service_->current_snapshot();
+  EXPECT_GT((*after)->generation, (*before)->generation);
+  EXPECT_EQ((*after)->index->size(), 6U);
+  EXPECT_EQ((*before)->index->size(), 5U);  // a search in flight keeps its snapshot
+  ASSERT_TRUE(service_->store().remove({"cup-c"}));
+  EXPECT_EQ(search_one(cup_like_bowl(), Ranking::kFused).products.at(0).product.id, "cup-a");
+}
+
+TEST_F(SearchServiceTest, UnlabelledObjectsUseTheVisualSideOnly) {
+  QueryObject whole{"", 0.F, ImageBox{0, 0, 5, 5}, true, axis_vector(kDim, 3)};
+  EXPECT_TRUE(search_one(whole, Ranking::kLabel).products.empty());
+  const ObjectMatches m = search_one(whole, Ranking::kFused);
+  EXPECT_EQ(m.products.at(0).product.id, "tv-a");
+  EXPECT_DOUBLE_EQ(m.products.at(0).components.label, 0.0);
+}
+
+TEST_F(SearchServiceTest, BadRequestsAreErrors) {
+  QueryObject wrong = cup_like_bowl();
+  wrong.embedding.resize(4);
+  auto mismatch = service_->search({wrong}, SearchOptions{});
+  ASSERT_FALSE(mismatch);
+  EXPECT_EQ(mismatch.error().code, ErrorCode::kInvalidArgument);
+  SearchOptions zero;
+  zero.limit = 0;
+  EXPECT_FALSE(service_->search({cup_like_bowl()}, zero));
+}
+
+TEST(SearchServiceEmpty, AnEmptyCatalogAnswersWithNoProducts) {
+  TempDir dir;
+  auto store = CatalogStore::open(dir.path(), true);
+  auto mapping = LabelMapping::parse(R"({"version": 1, "labels": {}})", "t");
+  auto service = SearchService::open(std::move(*store), std::move(*mapping), IndexKind::kAuto);
+  auto result =
+      (*service)->search({QueryObject{"cup", 0.5F, {}, false, axis_vector(kDim, 0)}}, SearchOptions{});
+  ASSERT_TRUE(result) << result.error().message;
+  ASSERT_EQ(result->objects.size(), 1U);
+  EXPECT_TRUE(result->objects[0].products.empty());
+  EXPECT_EQ(result->vectors, 0U);
+}
+
+}  // namespace
+}  // namespace visearch::search

@@ -1,0 +1,927 @@
+// visearch label: the annotation UI of `visearch label` (docs/labelling.md). Plain ES module, no build step.
+//
+// Model: `state.boxes` are the labels being edited, in upright-image pixels (x2/y2 exclusive), each with
+// the `ref` of the stored box it came from (-1 for new boxes) so format attributes survive a save.
+// `state.proposals` are the detector's; shown when score >= threshold and not yet used. Every edit pushes
+// a snapshot on the undo stack. The view maps image pixels to canvas (CSS) pixels by one transform,
+// screen = image * scale + offset, used both to draw and to hit-test, so boxes are exact at every zoom.
+//
+// window.labelApp exposes the state and the transform for the end-to-end test (tests/e2e/label).
+
+const api = {
+  async json(method, url, body) {
+    const init = { method, headers: {} };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(url, init);
+    let data = null;
+    try { data = await res.json(); } catch { data = null; }
+    return { status: res.status, ok: res.ok, data };
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const HANDLE = 6;         // handle half-size, CSS px
+const MIN_SIDE = 2;       // smallest box drawn with the mouse, image px
+const MIN_SCALE = 0.02;
+const MAX_SCALE = 40;
+
+const state = {
+  project: null,
+  classes: [],
+  filter: 'all',
+  list: [],              // image summaries in the current filter
+  id: null,              // current image id
+  detail: null,          // server view of the current image
+  img: null,             // HTMLImageElement (upright)
+  width: 0,
+  height: 0,
+  version: 0,
+  boxes: [],             // {class_id, x1, y1, x2, y2, ref, source}
+  proposals: [],         // server proposals + {used: bool}
+  threshold: 0.5,
+  currentClass: 0,
+  selected: -1,
+  dirty: false,
+  undo: [],
+  redo: [],
+  view: { scale: 1, ox: 0, oy: 0 },
+  drag: null,
+  space: false,
+  saving: false,
+  jobTimer: null,
+};
+
+// ---------- helpers
+
+function classColor(id) {
+  const hue = (id * 137.508) % 360;
+  return `hsl(${hue.toFixed(1)}, 85%, 55%)`;
+}
+
+function className(id) {
+  return state.classes[id] ?? `#${id}`;
+}
+
+function round2(v) {
+  return Math.round(v * 100) / 100;
+}
+
+function clamp(v, lo, hi) {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+function showMessage(text, kind = 'info', actions = []) {
+  const box = $('message');
+  box.className = kind;
+  $('message-text').textContent = text;
+  const holder = $('message-actions');
+  holder.replaceChildren();
+  for (const [label, handler, id] of actions) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    if (id) b.id = id;
+    b.addEventListener('click', handler);
+    holder.append(b);
+  }
+  box.hidden = false;
+}
+
+function hideMessage() {
+  $('message').hidden = true;
+}
+
+function errorText(response, fallback) {
+  return response.data?.error?.message ?? `${fallback} (HTTP ${response.status})`;
+}
+
+// ---------- view transform
+
+function toScreen(x, y) {
+  return [x * state.view.scale + state.view.ox, y * state.view.scale + state.view.oy];
+}
+
+function toImage(sx, sy) {
+  return [(sx - state.view.ox) / state.view.scale, (sy - state.view.oy) / state.view.scale];
+}
+
+function canvasSize() {
+  const canvas = $('canvas');
+  return [canvas.clientWidth, canvas.clientHeight];
+}
+
+function fit() {
+  if (!state.img) return;
+  const [w, h] = canvasSize();
+  const scale = Math.min((w - 20) / state.width, (h - 20) / state.height);
+  state.view.scale = clamp(scale, MIN_SCALE, MAX_SCALE);
+  state.view.ox = (w - state.width * state.view.scale) / 2;
+  state.view.oy = (h - state.height * state.view.scale) / 2;
+  draw();
+}
+
+function zoomAt(factor, sx, sy) {
+  const [ix, iy] = toImage(sx, sy);
+  state.view.scale = clamp(state.view.scale * factor, MIN_SCALE, MAX_SCALE);
+  state.view.ox = sx - ix * state.view.scale;
+  state.view.oy = sy - iy * state.view.scale;
+  draw();
+}
+
+function zoomCentre(factor) {
+  const [w, h] = canvasSize();
+  zoomAt(factor, w / 2, h / 2);
+}
+
+// ---------- drawing
+
+function visibleProposals() {
+  return state.proposals.filter((p) => !p.used && p.score >= state.threshold);
+}
+
+function draw() {
+  const canvas = $('canvas');
+  const dpr = window.devicePixelRatio || 1;
+  const [w, h] = canvasSize();
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  $('zoom-level').textContent = `${Math.round(state.view.scale * 100)}%`;
+  if (!state.img) return;
+  const { scale, ox, oy } = state.view;
+  ctx.imageSmoothingEnabled = scale < 3;
+  ctx.drawImage(state.img, ox, oy, state.width * scale, state.height * scale);
+
+  ctx.font = '12px system-ui, sans-serif';
+  for (const p of visibleProposals()) {
+    const [x1, y1] = toScreen(p.x1, p.y1);
+    const [x2, y2] = toScreen(p.x2, p.y2);
+    ctx.setLineDash([6, 4]);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = classColor(p.class_id);
+    ctx.fillStyle = 'rgba(255,255,255,0.08)';
+    ctx.fillRect(x1, y1, x2 - x1, y2 - y1);
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    ctx.setLineDash([]);
+    tag(ctx, `${className(p.class_id)} ${p.score.toFixed(2)} ?`, x1, y1, classColor(p.class_id), true);
+  }
+  state.boxes.forEach((b, i) => {
+    const [x1, y1] = toScreen(b.x1, b.y1);
+    const [x2, y2] = toScreen(b.x2, b.y2);
+    const selected = i === state.selected;
+    ctx.lineWidth = selected ? 2.5 : 1.5;
+    ctx.strokeStyle = classColor(b.class_id);
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    tag(ctx, className(b.class_id), x1, y1, classColor(b.class_id), false);
+    if (selected) {
+      ctx.fillStyle = '#fff';
+      for (const [hx, hy] of handlePoints(b)) {
+        ctx.fillRect(hx - HANDLE / 2, hy - HANDLE / 2, HANDLE, HANDLE);
+        ctx.strokeRect(hx - HANDLE / 2, hy - HANDLE / 2, HANDLE, HANDLE);
+      }
+    }
+  });
+  if (state.drag?.kind === 'draw') {
+    const d = state.drag;
+    const [x1, y1] = toScreen(Math.min(d.x0, d.x), Math.min(d.y0, d.y));
+    const [x2, y2] = toScreen(Math.max(d.x0, d.x), Math.max(d.y0, d.y));
+    ctx.setLineDash([4, 3]);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = classColor(state.currentClass);
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    ctx.setLineDash([]);
+  }
+}
+
+function tag(ctx, text, x, y, color, dashed) {
+  const width = ctx.measureText(text).width + 6;
+  const top = y - 16 < 0 ? y : y - 16;
+  ctx.fillStyle = dashed ? 'rgba(0,0,0,0.55)' : color;
+  ctx.fillRect(x, top, width, 16);
+  ctx.fillStyle = dashed ? color : '#000';
+  ctx.fillText(text, x + 3, top + 12);
+}
+
+function handlePoints(b) {
+  const [x1, y1] = toScreen(b.x1, b.y1);
+  const [x2, y2] = toScreen(b.x2, b.y2);
+  const mx = (x1 + x2) / 2;
+  const my = (y1 + y2) / 2;
+  // name: which edges the handle moves
+  return [[x1, y1, 'nw'], [mx, y1, 'n'], [x2, y1, 'ne'], [x2, my, 'e'],
+    [x2, y2, 'se'], [mx, y2, 's'], [x1, y2, 'sw'], [x1, my, 'w']];
+}
+
+// ---------- hit testing
+
+function hitHandle(sx, sy) {
+  if (state.selected < 0) return null;
+  for (const [hx, hy, name] of handlePoints(state.boxes[state.selected])) {
+    if (Math.abs(sx - hx) <= HANDLE && Math.abs(sy - hy) <= HANDLE) return name;
+  }
+  return null;
+}
+
+function contains(b, ix, iy, slack) {
+  return ix >= b.x1 - slack && ix <= b.x2 + slack && iy >= b.y1 - slack && iy <= b.y2 + slack;
+}
+
+// The smallest box under the point (so a box inside another stays reachable).
+function hitBox(ix, iy) {
+  let best = -1;
+  let bestArea = Infinity;
+  const slack = 3 / state.view.scale;
+  state.boxes.forEach((b, i) => {
+    const area = (b.x2 - b.x1) * (b.y2 - b.y1);
+    if (contains(b, ix, iy, slack) && area < bestArea) {
+      best = i;
+      bestArea = area;
+    }
+  });
+  return best;
+}
+
+function hitProposal(ix, iy) {
+  let best = null;
+  let bestArea = Infinity;
+  for (const p of visibleProposals()) {
+    const area = (p.x2 - p.x1) * (p.y2 - p.y1);
+    if (contains(p, ix, iy, 0) && area < bestArea) {
+      best = p;
+      bestArea = area;
+    }
+  }
+  return best;
+}
+
+// ---------- edits (each one undoable)
+
+function snapshot() {
+  return JSON.stringify({ boxes: state.boxes, proposals: state.proposals, selected: state.selected });
+}
+
+function restore(text) {
+  const s = JSON.parse(text);
+  state.boxes = s.boxes;
+  state.proposals = s.proposals;
+  state.selected = Math.min(s.selected, state.boxes.length - 1);
+}
+
+// Records the state before an edit. Only edits of the boxes make the image dirty (saved on navigation);
+// hiding proposals does not.
+function pushUndo(before, dirty = true) {
+  state.undo.push(before ?? snapshot());
+  if (state.undo.length > 500) state.undo.shift();
+  state.redo = [];
+  if (dirty) state.dirty = true;
+}
+
+function undo() {
+  if (!state.undo.length) return;
+  state.redo.push(snapshot());
+  restore(state.undo.pop());
+  state.dirty = true;
+  refreshPanels();
+}
+
+function redo() {
+  if (!state.redo.length) return;
+  state.undo.push(snapshot());
+  restore(state.redo.pop());
+  state.dirty = true;
+  refreshPanels();
+}
+
+function acceptProposal(p, select = true) {
+  if (p.used) return;
+  pushUndo();
+  p.used = true;
+  state.boxes.push({ class_id: p.class_id, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2, ref: -1, source: 'prelabel' });
+  if (select) state.selected = state.boxes.length - 1;
+  refreshPanels();
+}
+
+function acceptAll() {
+  const shown = visibleProposals();
+  if (!shown.length) return;
+  pushUndo();
+  for (const p of shown) {
+    p.used = true;
+    state.boxes.push({ class_id: p.class_id, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2, ref: -1, source: 'prelabel' });
+  }
+  refreshPanels();
+}
+
+function dismissAll() {
+  const shown = visibleProposals();
+  if (!shown.length) return;
+  pushUndo(undefined, false);
+  for (const p of shown) p.used = true;
+  refreshPanels();
+}
+
+function deleteSelected() {
+  if (state.selected < 0) return;
+  pushUndo();
+  state.boxes.splice(state.selected, 1);
+  state.selected = -1;
+  refreshPanels();
+}
+
+function setBoxClass(index, classId) {
+  const b = state.boxes[index];
+  if (!b || b.class_id === classId) return;
+  pushUndo();
+  b.class_id = classId;
+  refreshPanels();
+}
+
+function chooseClass(classId) {
+  if (classId < 0 || classId >= state.classes.length) return;
+  state.currentClass = classId;
+  if (state.selected >= 0) setBoxClass(state.selected, classId);
+  renderClassList();
+  draw();
+}
+
+// ---------- mouse
+
+function eventPoint(e) {
+  const r = $('canvas').getBoundingClientRect();
+  return [e.clientX - r.left, e.clientY - r.top];
+}
+
+function onMouseDown(e) {
+  if (!state.img) return;
+  $('stage').focus({ preventScroll: true });
+  const [sx, sy] = eventPoint(e);
+  if (e.button === 1 || e.button === 2 || (e.button === 0 && state.space)) {
+    state.drag = { kind: 'pan', sx, sy, ox: state.view.ox, oy: state.view.oy };
+    e.preventDefault();
+    return;
+  }
+  if (e.button !== 0) return;
+  const [ix, iy] = toImage(sx, sy);
+  const x = clamp(ix, 0, state.width);
+  const y = clamp(iy, 0, state.height);
+  // Shift+drag always draws, even over a box or a proposal.
+  if (!e.shiftKey) {
+    const handle = hitHandle(sx, sy);
+    if (handle) {
+      const b = state.boxes[state.selected];
+      state.drag = { kind: 'resize', handle, before: snapshot(), box: { ...b } };
+      return;
+    }
+    const hit = hitBox(ix, iy);
+    if (hit >= 0) {
+      state.selected = hit;
+      const b = state.boxes[hit];
+      state.currentClass = b.class_id;
+      state.drag = { kind: 'move', before: snapshot(), ix, iy, box: { ...b } };
+      refreshPanels();
+      return;
+    }
+    const proposal = hitProposal(ix, iy);
+    if (proposal) {
+      // A click accepts the proposal; a drag draws a new box from here.
+      state.drag = { kind: 'proposal', proposal, sx, sy, x0: x, y0: y };
+      return;
+    }
+  }
+  state.selected = -1;
+  state.drag = { kind: 'draw', x0: x, y0: y, x, y };
+  refreshPanels();
+}
+
+function onMouseMove(e) {
+  const [sx, sy] = eventPoint(e);
+  const [ix, iy] = toImage(sx, sy);
+  if (state.img) {
+    const inside = ix >= 0 && iy >= 0 && ix <= state.width && iy <= state.height;
+    $('cursor-pos').textContent = inside ? `${ix.toFixed(1)}, ${iy.toFixed(1)}` : '';
+  }
+  const d = state.drag;
+  if (!d) {
+    updateCursor(sx, sy, ix, iy);
+    return;
+  }
+  if (d.kind === 'proposal') {
+    if (Math.hypot(sx - d.sx, sy - d.sy) < 3) return;
+    state.drag = { kind: 'draw', x0: d.x0, y0: d.y0, x: d.x0, y: d.y0 };
+    state.selected = -1;
+    onMouseMove(e);
+    return;
+  }
+  if (d.kind === 'pan') {
+    state.view.ox = d.ox + (sx - d.sx);
+    state.view.oy = d.oy + (sy - d.sy);
+  } else if (d.kind === 'draw') {
+    d.x = clamp(ix, 0, state.width);
+    d.y = clamp(iy, 0, state.height);
+  } else if (d.kind === 'move') {
+    const b = state.boxes[state.selected];
+    const w = d.box.x2 - d.box.x1;
+    const h = d.box.y2 - d.box.y1;
+    const nx = clamp(d.box.x1 + (ix - d.ix), 0, state.width - w);
+    const ny = clamp(d.box.y1 + (iy - d.iy), 0, state.height - h);
+    b.x1 = round2(nx); b.y1 = round2(ny); b.x2 = round2(nx + w); b.y2 = round2(ny + h);
+    d.moved = true;
+  } else if (d.kind === 'resize') {
+    const b = state.boxes[state.selected];
+    const x = round2(clamp(ix, 0, state.width));
+    const y = round2(clamp(iy, 0, state.height));
+    if (d.handle.includes('w')) b.x1 = Math.min(x, d.box.x2 - MIN_SIDE);
+    if (d.handle.includes('e')) b.x2 = Math.max(x, d.box.x1 + MIN_SIDE);
+    if (d.handle.includes('n')) b.y1 = Math.min(y, d.box.y2 - MIN_SIDE);
+    if (d.handle.includes('s')) b.y2 = Math.max(y, d.box.y1 + MIN_SIDE);
+    d.moved = true;
+  }
+  draw();
+}
+
+function onMouseUp() {
+  const d = state.drag;
+  state.drag = null;
+  if (!d) return;
+  if (d.kind === 'proposal') {
+    acceptProposal(d.proposal);
+    return;
+  }
+  if (d.kind === 'draw') {
+    const x1 = round2(Math.min(d.x0, d.x));
+    const y1 = round2(Math.min(d.y0, d.y));
+    const x2 = round2(Math.max(d.x0, d.x));
+    const y2 = round2(Math.max(d.y0, d.y));
+    if (x2 - x1 >= MIN_SIDE && y2 - y1 >= MIN_SIDE && state.classes.length) {
+      pushUndo();
+      state.boxes.push({ class_id: state.currentClass, x1, y1, x2, y2, ref: -1, source: 'manual' });
+      state.selected = state.boxes.length - 1;
+    }
+  } else if ((d.kind === 'move' || d.kind === 'resize') && d.moved && d.before) {
+    pushUndo(d.before);
+  }
+  refreshPanels();
+}
+
+function updateCursor(sx, sy, ix, iy) {
+  const canvas = $('canvas');
+  if (state.space) { canvas.style.cursor = 'grab'; return; }
+  const handle = hitHandle(sx, sy);
+  if (handle) {
+    const cursors = { n: 'ns-resize', s: 'ns-resize', e: 'ew-resize', w: 'ew-resize', nw: 'nwse-resize',
+      se: 'nwse-resize', ne: 'nesw-resize', sw: 'nesw-resize' };
+    canvas.style.cursor = cursors[handle];
+  } else if (hitBox(ix, iy) >= 0) {
+    canvas.style.cursor = 'move';
+  } else if (hitProposal(ix, iy)) {
+    canvas.style.cursor = 'copy';
+  } else {
+    canvas.style.cursor = 'crosshair';
+  }
+}
+
+function onWheel(e) {
+  if (!state.img) return;
+  e.preventDefault();
+  const [sx, sy] = eventPoint(e);
+  zoomAt(Math.pow(1.0015, -e.deltaY), sx, sy);
+}
+
+// ---------- keyboard
+
+function onKeyDown(e) {
+  const target = e.target;
+  const typing = target instanceof HTMLInputElement && target.type !== 'range' || target instanceof HTMLSelectElement ||
+    target instanceof HTMLTextAreaElement;
+  const ctrl = e.ctrlKey || e.metaKey;
+  if (ctrl && e.key.toLowerCase() === 's') { e.preventDefault(); saveNow(); return; }
+  if (typing) return;
+  if (ctrl && e.key.toLowerCase() === 'z' && !e.shiftKey) { e.preventDefault(); undo(); return; }
+  if (ctrl && (e.key.toLowerCase() === 'y' || (e.key.toLowerCase() === 'z' && e.shiftKey))) {
+    e.preventDefault(); redo(); return;
+  }
+  if (ctrl || e.altKey) return;
+  if (e.key === ' ') { state.space = true; e.preventDefault(); return; }
+  if (/^[1-9]$/.test(e.key)) { chooseClass(Number(e.key) - 1); return; }
+  switch (e.key) {
+    case 'Delete': case 'Backspace': e.preventDefault(); deleteSelected(); break;
+    case 'ArrowRight': case 'PageDown': case 'f': case 'F': e.preventDefault(); step(1); break;
+    case 'ArrowLeft': case 'PageUp': case 'd': case 'D': e.preventDefault(); step(-1); break;
+    case 'Escape': state.drag = null; state.selected = -1; refreshPanels(); break;
+    case '+': case '=': zoomCentre(1.25); break;
+    case '-': case '_': zoomCentre(0.8); break;
+    case '0': fit(); break;
+    case 'p': case 'P': prelabel(); break;
+    case 'A': if (e.shiftKey) acceptAll(); break;
+    case 'Tab':
+      if (state.boxes.length) {
+        e.preventDefault();
+        state.selected = (state.selected + (e.shiftKey ? state.boxes.length - 1 : 1)) % state.boxes.length;
+        refreshPanels();
+      }
+      break;
+    case '?': $('help').showModal(); break;
+    default: break;
+  }
+}
+
+function onKeyUp(e) {
+  if (e.key === ' ') state.space = false;
+}
+
+// ---------- panels
+
+function renderClassList() {
+  const list = $('class-list');
+  const filter = $('class-filter').value.trim().toLowerCase();
+  list.replaceChildren();
+  state.classes.forEach((name, i) => {
+    if (filter && !name.toLowerCase().includes(filter)) return;
+    const li = document.createElement('li');
+    li.dataset.classId = String(i);
+    li.className = i === state.currentClass ? 'current' : '';
+    li.innerHTML = '<span class="key"></span><span class="swatch"></span><span class="name"></span>';
+    li.querySelector('.key').textContent = i < 9 ? String(i + 1) : '';
+    li.querySelector('.swatch').style.background = classColor(i);
+    li.querySelector('.name').textContent = name;
+    li.addEventListener('click', () => chooseClass(i));
+    list.append(li);
+  });
+  const select = $('box-class');
+  if (select.options.length !== state.classes.length) {
+    select.replaceChildren(...state.classes.map((name, i) => new Option(`${i < 9 ? `${i + 1} ` : ''}${name}`, String(i))));
+  }
+}
+
+function renderBoxes() {
+  const list = $('box-list');
+  list.replaceChildren();
+  state.boxes.forEach((b, i) => {
+    const li = document.createElement('li');
+    li.dataset.index = String(i);
+    li.className = i === state.selected ? 'selected' : '';
+    li.innerHTML = '<span class="swatch"></span><span class="name"></span><span class="muted small dims"></span>';
+    li.querySelector('.swatch').style.background = classColor(b.class_id);
+    li.querySelector('.name').textContent = className(b.class_id);
+    li.querySelector('.dims').textContent = `${Math.round(b.x2 - b.x1)}×${Math.round(b.y2 - b.y1)}`;
+    li.addEventListener('click', () => { state.selected = i; refreshPanels(); });
+    list.append(li);
+  });
+  $('box-count').textContent = `(${state.boxes.length})`;
+  const select = $('box-class');
+  select.disabled = state.selected < 0;
+  if (state.selected >= 0) select.value = String(state.boxes[state.selected].class_id);
+}
+
+function renderProposals() {
+  const list = $('proposal-list');
+  list.replaceChildren();
+  state.proposals.forEach((p, i) => {
+    if (p.used || p.score < state.threshold) return;
+    const li = document.createElement('li');
+    li.dataset.index = String(i);
+    li.innerHTML = '<span class="swatch"></span><span class="name"></span><span class="score"></span>' +
+      '<button type="button" class="accept" title="Accept this box">✓</button>' +
+      '<button type="button" class="reject" title="Discard this box">✕</button>';
+    li.querySelector('.swatch').style.background = classColor(p.class_id);
+    li.querySelector('.name').textContent = `${className(p.class_id)}${p.label && p.label !== className(p.class_id) ? ` (${p.label})` : ''}`;
+    li.querySelector('.score').textContent = p.score.toFixed(2);
+    li.querySelector('.accept').addEventListener('click', (e) => { e.stopPropagation(); acceptProposal(p, false); });
+    li.querySelector('.reject').addEventListener('click', (e) => {
+      e.stopPropagation();
+      pushUndo(undefined, false);
+      p.used = true;
+      refreshPanels();
+    });
+    list.append(li);
+  });
+  const shown = visibleProposals().length;
+  $('accept-all').disabled = shown === 0;
+  $('dismiss-all').disabled = shown === 0;
+  $('accept-all').textContent = shown ? `Accept all (${shown})` : 'Accept all';
+}
+
+function refreshPanels() {
+  renderBoxes();
+  renderProposals();
+  $('undo').disabled = state.undo.length === 0;
+  $('redo').disabled = state.redo.length === 0;
+  $('save-state').textContent = state.dirty ? 'unsaved changes' : (state.detail ? `saved · version ${state.version}` : '');
+  draw();
+}
+
+function renderCounts(counts) {
+  if (!counts) return;
+  const done = counts.reviewed;
+  $('progress-fill').style.width = `${counts.images ? (100 * done) / counts.images : 0}%`;
+  $('progress-text').textContent = `${done} / ${counts.images} reviewed · ${counts.pre_labelled} pre-labelled · ` +
+    `${counts.unlabelled} unlabelled`;
+  const body = $('class-table').tBodies[0];
+  body.replaceChildren();
+  for (const c of counts.per_class) {
+    if (!c.boxes && counts.per_class.length > 12) continue;
+    const tr = body.insertRow();
+    tr.insertCell().textContent = c.class;
+    const n = tr.insertCell();
+    n.className = 'n';
+    n.textContent = String(c.boxes);
+  }
+}
+
+function renderList() {
+  const list = $('image-list');
+  list.replaceChildren();
+  for (const s of state.list) {
+    const li = document.createElement('li');
+    li.dataset.id = s.id;
+    li.title = `${s.file} · ${s.status.replace('_', '-')} · ${s.boxes} boxes`;
+    li.className = s.id === state.id ? 'current' : '';
+    li.innerHTML = '<span class="dot"></span><span class="name"></span>';
+    li.querySelector('.dot').classList.add(s.status);
+    li.querySelector('.name').textContent = s.file;
+    li.addEventListener('click', () => openImage(s.id));
+    list.append(li);
+  }
+  $('list-count').textContent = `${state.list.length} image${state.list.length === 1 ? '' : 's'}`;
+}
+
+async function loadList() {
+  const q = state.filter === 'all' ? '' : `&status=${state.filter}`;
+  const r = await api.json('GET', `/v1/label/images?limit=5000${q}`);
+  if (!r.ok) { showMessage(errorText(r, 'cannot list the images'), 'error'); return; }
+  state.list = r.data.images;
+  renderList();
+  renderCounts(r.data.counts);
+}
+
+// ---------- images
+
+function applyDetail(detail) {
+  state.detail = detail;
+  state.version = detail.version;
+  state.boxes = detail.labels.map((b) => ({ class_id: b.class_id, x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2,
+    ref: b.index, source: 'stored' }));
+  state.proposals = detail.proposals.map((p) => ({ ...p, used: false }));
+  state.selected = -1;
+  state.undo = [];
+  state.redo = [];
+  state.dirty = false;
+  $('image-name').textContent = detail.file;
+  $('image-name').title = `${detail.file} → ${detail.label_file}`;
+  const status = $('image-status');
+  status.className = `status ${detail.status}`;
+  status.textContent = detail.status.replace('_', '-');
+  const entry = state.list.find((s) => s.id === detail.id);
+  if (entry) {
+    entry.status = detail.status;
+    entry.boxes = detail.labels.length;
+    entry.version = detail.version;
+  }
+}
+
+async function openImage(id, { keepView = false } = {}) {
+  if (state.dirty && state.id && state.id !== id) {
+    const saved = await save();
+    if (!saved) return false;
+  }
+  const r = await api.json('GET', `/v1/label/images/${id}`);
+  if (!r.ok) { showMessage(errorText(r, 'cannot open the image'), 'error'); return false; }
+  const img = new Image();
+  img.decoding = 'async';
+  img.src = `/v1/label/images/${id}/image`;
+  try {
+    await img.decode();
+  } catch {
+    showMessage(`cannot display ${r.data.file}`, 'error');
+    return false;
+  }
+  hideMessage();
+  state.id = id;
+  state.img = img;
+  state.width = r.data.width ?? img.naturalWidth;
+  state.height = r.data.height ?? img.naturalHeight;
+  applyDetail(r.data);
+  renderList();
+  if (!keepView) fit();
+  refreshPanels();
+  const current = document.querySelector(`#image-list li[data-id="${id}"]`);
+  current?.scrollIntoView({ block: 'nearest' });
+  history.replaceState(null, '', `#${id}`);
+  return true;
+}
+
+async function step(delta) {
+  if (!state.list.length) return;
+  let index = state.list.findIndex((s) => s.id === state.id);
+  index = index < 0 ? 0 : clamp(index + delta, 0, state.list.length - 1);
+  if (state.list[index].id !== state.id) await openImage(state.list[index].id);
+}
+
+// ---------- save, pre-label, job
+
+async function save(force = false) {
+  if (!state.id || state.saving) return false;
+  if (!state.dirty && !force) return true;
+  state.saving = true;
+  $('save').disabled = true;
+  try {
+    const body = {
+      version: state.version,
+      boxes: state.boxes.map((b) => ({ class_id: b.class_id, x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, ref: b.ref })),
+    };
+    const r = await api.json('PUT', `/v1/label/images/${state.id}/labels`, body);
+    if (r.status === 409) {
+      showConflict(r.data);
+      return false;
+    }
+    if (!r.ok) {
+      showMessage(`Not saved: ${errorText(r, 'save failed')}`, 'error');
+      return false;
+    }
+    hideMessage();
+    applyDetail(r.data);
+    renderCounts(r.data.counts);
+    renderList();
+    refreshPanels();
+    return true;
+  } finally {
+    state.saving = false;
+    $('save').disabled = false;
+  }
+}
+
+// Save / Ctrl+S: also saves an unchanged image that is not reviewed yet (e.g. "no objects here").
+function saveNow() {
+  return save(state.detail !== null && state.detail.status !== 'reviewed');
+}
+
+function showConflict(data) {
+  const mine = snapshot();
+  const message = data?.error?.message ?? 'Someone else saved this image first.';
+  showMessage(message, 'conflict', [
+    ['Load the saved labels (drop mine)', async () => {
+      hideMessage();
+      state.dirty = false;
+      await openImage(state.id, { keepView: true });
+    }, 'conflict-reload'],
+    ['Save mine over them', async () => {
+      state.version = data.current_version;
+      restore(mine);
+      state.dirty = true;
+      await save();
+    }, 'conflict-overwrite'],
+  ]);
+}
+
+async function prelabel() {
+  if (!state.id) return;
+  const button = $('prelabel');
+  button.disabled = true;
+  button.textContent = 'Detecting…';
+  try {
+    const r = await api.json('POST', `/v1/label/images/${state.id}/prelabel`);
+    if (!r.ok) { showMessage(`Pre-label failed: ${errorText(r, 'detector error')}`, 'error'); return; }
+    // New proposals replace the old ones (undo brings the old ones back); the boxes are untouched.
+    if (state.undo.length) pushUndo(undefined, false);
+    state.proposals = r.data.proposals.map((p) => ({ ...p, used: false }));
+    state.detail.proposals = r.data.proposals;
+    const entry = state.list.find((s) => s.id === state.id);
+    if (entry) entry.status = r.data.status;
+    const shown = visibleProposals().length;
+    showMessage(`${r.data.proposals.length} proposal${r.data.proposals.length === 1 ? '' : 's'} from ${r.data.model}` +
+      ` (${shown} at score ≥ ${state.threshold.toFixed(2)}${r.data.unmapped ? `; ${r.data.unmapped} detections of unmapped labels left out` : ''}).`);
+    const status = $('image-status');
+    status.className = `status ${r.data.status}`;
+    status.textContent = r.data.status.replace('_', '-');
+    renderList();
+    refreshPanels();
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Pre-label this image';
+  }
+}
+
+function renderJob(job) {
+  const running = job.state === 'running';
+  $('job-start').disabled = running;
+  $('job-cancel').disabled = !running;
+  $('job-progress').max = Math.max(1, job.total);
+  $('job-progress').value = job.done;
+  let text = job.state === 'idle' ? '' : `${job.state}: ${job.done} / ${job.total} images, ${job.proposals} proposals`;
+  if (job.failed) text += `, ${job.failed} failed (${job.error})`;
+  else if (job.state === 'failed' && job.error) text += ` (${job.error})`;
+  if (job.state === 'running' && job.done > 0 && job.seconds > 0) {
+    text += ` · ${(job.seconds / job.done).toFixed(2)} s/image`;
+  }
+  $('job-text').textContent = text;
+}
+
+async function pollJob() {
+  const r = await api.json('GET', '/v1/label/jobs/prelabel');
+  if (!r.ok) return;
+  renderJob(r.data);
+  if (r.data.state === 'running') {
+    state.jobTimer = setTimeout(pollJob, 1000);
+  } else {
+    state.jobTimer = null;
+    await loadList();
+  }
+}
+
+async function startJob() {
+  const r = await api.json('POST', '/v1/label/jobs/prelabel');
+  if (!r.ok) { showMessage(errorText(r, 'cannot start the job'), 'error'); return; }
+  renderJob(r.data);
+  if (!state.jobTimer) state.jobTimer = setTimeout(pollJob, 500);
+}
+
+async function cancelJob() {
+  const r = await api.json('DELETE', '/v1/label/jobs/prelabel');
+  if (r.ok) renderJob(r.data);
+}
+
+// ---------- start
+
+function bind() {
+  const canvas = $('canvas');
+  canvas.addEventListener('mousedown', onMouseDown);
+  window.addEventListener('mousemove', onMouseMove);
+  window.addEventListener('mouseup', onMouseUp);
+  canvas.addEventListener('wheel', onWheel, { passive: false });
+  canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+  window.addEventListener('keydown', onKeyDown);
+  window.addEventListener('keyup', onKeyUp);
+  window.addEventListener('resize', () => draw());
+  window.addEventListener('beforeunload', (e) => { if (state.dirty) e.preventDefault(); });
+  $('prev-image').addEventListener('click', () => step(-1));
+  $('next-image').addEventListener('click', () => step(1));
+  $('undo').addEventListener('click', undo);
+  $('redo').addEventListener('click', redo);
+  $('zoom-in').addEventListener('click', () => zoomCentre(1.25));
+  $('zoom-out').addEventListener('click', () => zoomCentre(0.8));
+  $('zoom-fit').addEventListener('click', fit);
+  $('save').addEventListener('click', saveNow);
+  $('prelabel').addEventListener('click', prelabel);
+  $('accept-all').addEventListener('click', acceptAll);
+  $('dismiss-all').addEventListener('click', dismissAll);
+  $('job-start').addEventListener('click', startJob);
+  $('job-cancel').addEventListener('click', cancelJob);
+  $('help-button').addEventListener('click', () => $('help').showModal());
+  $('class-filter').addEventListener('input', renderClassList);
+  $('box-class').addEventListener('change', (e) => {
+    if (state.selected >= 0) setBoxClass(state.selected, Number(e.target.value));
+  });
+  $('threshold').addEventListener('input', (e) => {
+    state.threshold = Number(e.target.value);
+    $('threshold-value').textContent = state.threshold.toFixed(2);
+    if (state.selected >= 0 && state.selected >= state.boxes.length) state.selected = -1;
+    refreshPanels();
+  });
+  $('status-filter').addEventListener('change', async (e) => {
+    state.filter = e.target.value;
+    await loadList();
+  });
+}
+
+async function main() {
+  bind();
+  const r = await api.json('GET', '/v1/label/project');
+  if (!r.ok) { showMessage(errorText(r, 'cannot reach the labelling server'), 'error'); return; }
+  state.project = r.data;
+  state.classes = r.data.classes;
+  state.threshold = r.data.score_threshold;
+  $('threshold').min = String(r.data.score_floor);
+  $('threshold').value = String(state.threshold);
+  $('threshold-value').textContent = state.threshold.toFixed(2);
+  $('dataset-name').textContent = r.data.root;
+  $('format-badge').textContent = r.data.format.toUpperCase();
+  $('model-name').textContent = `(${r.data.model})`;
+  document.title = `visearch label · ${r.data.root.split('/').pop()}`;
+  if (r.data.warnings.length) showMessage(r.data.warnings.join(' · '), 'error');
+  renderClassList();
+  renderJob(r.data.job);
+  if (r.data.job.state === 'running') state.jobTimer = setTimeout(pollJob, 1000);
+  await loadList();
+  const wanted = location.hash.slice(1);
+  const first = state.list.find((s) => s.id === wanted) ?? state.list.find((s) => s.status !== 'reviewed') ?? state.list[0];
+  if (first) await openImage(first.id);
+  refreshPanels();
+}
+
+window.labelApp = {
+  state,
+  toScreen,
+  toImage,
+  canvasOrigin() {
+    const r = $('canvas').getBoundingClientRect();
+    return [r.left, r.top];
+  },
+  ready: main(),
+};

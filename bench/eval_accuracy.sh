@@ -9,14 +9,14 @@
 #
 #   bench/eval_accuracy.sh [build/visearch]          # ~2-4 minutes of CPU on 2 cores
 #
-# Environment: VISEARCH_SHARED (default: ../shared beside the repository), OUT (per-run metrics,
+# Environment: VISEARCH_SHARED or VISEARCH_SHARED_DIR (default: ../shared beside the repository), OUT (per-run metrics,
 # detections and ground truth; default /tmp/visearch-eval-accuracy), THREADS (default 2), TOLERANCE.
 # Needs jq.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$here/build/visearch}
-shared=${VISEARCH_SHARED:-$here/../shared}
+shared=${VISEARCH_SHARED:-${VISEARCH_SHARED_DIR:-$here/../shared}}
 out=${OUT:-/tmp/visearch-eval-accuracy}
 threads=${THREADS:-2}
 tolerance=${TOLERANCE:-0.01}

@@ -229,7 +229,11 @@ void handle_prelabel(const std::shared_ptr<LabelState>& shared, const Req& req, 
   }
   auto detail = state.project().image(id);
   if (!detail) return state.ctx->send_error(res, detail.error());
-  send_detail(state, res, 200, *detail, json{{"unmapped", unmapped}, {"model", state.options.model}});
+  send_detail(
+      state, res, 200, *detail,
+      json{{"unmapped", unmapped},
+           {"model", state.options.model},
+           {"counts", labeling::counts_to_json(state.project().counts(), state.project().classes())}});
 }
 
 void register_label_routes(const std::shared_ptr<LabelState>& state, ServerContext& ctx) {

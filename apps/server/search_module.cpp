@@ -11,6 +11,7 @@
 #include "search/object_analysis.h"
 #include "search/search_json.h"
 #include "search/search_service.h"
+#include "search/text_util.h"
 
 namespace visearch::server {
 namespace {
@@ -25,6 +26,12 @@ constexpr int kMaxPageSize = 100;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Errors often quote the request (an id from the URL, a model name); JSON needs valid UTF-8.
+void send_error(const ServerContext& ctx, Res& res, Error error) {
+  error.message = search::printable_utf8(error.message, 1000);
+  ctx.send_error(res, error);
 }
 
 // Everything the module holds; shared by the route closures and load().
@@ -110,26 +117,26 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
   if (!state.available(res)) return;
   const auto started = Clock::now();
   auto parsed = parse_image_request(http_input(req));
-  if (!parsed) return ctx.send_error(res, parsed.error());
+  if (!parsed) return send_error(ctx, res, parsed.error());
   auto parameters = search::parse_search_parameters(parsed->extra);
-  if (!parameters) return ctx.send_error(res, parameters.error());
+  if (!parameters) return send_error(ctx, res, parameters.error());
   const DetectService& front = ctx.detect_service(0);
   const std::string model = parsed->model.empty() ? front.default_model() : parsed->model;
   const Detector* detector = front.find(model);
   if (detector == nullptr)
-    return ctx.send_error(res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
+    return send_error(ctx, res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
   search::QueryAnalysisOptions analysis_options;
   analysis_options.detect = parsed->options;
   analysis_options.region = parameters->box;
   if (parsed->options.max_detections) analysis_options.max_objects = *parsed->options.max_detections;
   if (!parsed->classes.empty()) {
     auto ids = parse_class_list(detector->spec(), parsed->classes);
-    if (!ids) return ctx.send_error(res, ids.error());
+    if (!ids) return send_error(ctx, res, ids.error());
     analysis_options.detect.classes = *ids;
   }
   std::string source = "request";
   for (const auto& [name, file] : req.files) {
-    if (name == "image" && !file.filename.empty()) source = file.filename;
+    if (name == "image" && !file.filename.empty()) source = search::printable_utf8(file.filename);
   }
 
   struct Work {
@@ -162,14 +169,14 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
     work->analysis = search::analyze_query_image(decoded->image, *service.find(work->model),
                                                  *shared_state->embedders.at(worker), work->options);
   });
-  if (!ran) return ctx.send_error(res, ran.error());
+  if (!ran) return send_error(ctx, res, ran.error());
   if (!work->analysis || !*work->analysis) {
     return ctx.send_error(
         res, work->analysis ? work->analysis->error() : Error{ErrorCode::kInternal, "no analysis"});
   }
   const search::QueryAnalysis& analysis = **work->analysis;
   auto result = state.service->search(analysis.objects, parameters->options);
-  if (!result) return ctx.send_error(res, result.error());
+  if (!result) return send_error(ctx, res, result.error());
   json body = search::search_result_to_json(*result, work->size, parameters->options.ranking);
   body["source"] = source;
   body["model"] = model;
@@ -189,9 +196,9 @@ void handle_list(SearchState& state, const Req& req, Res& res) {
   search::ProductQuery query;
   query.text = param(req, "q");
   auto limit = int_param(req, "limit", kDefaultPageSize, 1, kMaxPageSize);
-  if (!limit) return ctx.send_error(res, limit.error());
+  if (!limit) return send_error(ctx, res, limit.error());
   auto offset = int_param(req, "offset", 0, 0, 100000000);
-  if (!offset) return ctx.send_error(res, offset.error());
+  if (!offset) return send_error(ctx, res, offset.error());
   query.limit = *limit;
   query.offset = *offset;
   std::map<std::string, std::string> filters;
@@ -202,10 +209,10 @@ void handle_list(SearchState& state, const Req& req, Res& res) {
     }
   }
   auto parameters = search::parse_search_parameters(filters);
-  if (!parameters) return ctx.send_error(res, parameters.error());
+  if (!parameters) return send_error(ctx, res, parameters.error());
   query.filters = parameters->options.filters;
   auto page = state.service->store().query(query);
-  if (!page) return ctx.send_error(res, page.error());
+  if (!page) return send_error(ctx, res, page.error());
   json products = json::array();
   for (const search::Product& p : page->products) products.push_back(search::product_to_json(p));
   ctx.send_json(
@@ -226,14 +233,15 @@ void handle_import(SearchState& state, const Req& req, Res& res) {
   } else if (type == "text/csv") {
     format = search::ImportFormat::kCsv;
   } else {
-    return ctx.send_error(res, Error{ErrorCode::kUnsupportedMediaType,
-                                     "send products as application/json ({\"products\": [...]} or [...]), "
-                                     "application/x-ndjson (JSON Lines) or text/csv"});
+    return send_error(ctx, res,
+                      Error{ErrorCode::kUnsupportedMediaType,
+                            "send products as application/json ({\"products\": [...]} or [...]), "
+                            "application/x-ndjson (JSON Lines) or text/csv"});
   }
   const std::string strict_text = param(req, "strict");
   if (!strict_text.empty() && strict_text != "true" && strict_text != "false" && strict_text != "1" &&
       strict_text != "0") {
-    return ctx.send_error(res, Error{ErrorCode::kInvalidArgument, "strict must be true or false"});
+    return send_error(ctx, res, Error{ErrorCode::kInvalidArgument, "strict must be true or false"});
   }
   search::ParseOptions parse_options;
   parse_options.allow_paths = false;
@@ -268,7 +276,7 @@ void handle_import(SearchState& state, const Req& req, Res& res) {
   search::ImportOptions options;
   options.strict = strict_text == "true" || strict_text == "1";
   auto report = search::import_catalog(state.service->store(), parsed, analyze, options);
-  if (!report) return ctx.send_error(res, report.error());
+  if (!report) return send_error(ctx, res, report.error());
   if (report->committed) static_cast<void>(state.service->current_snapshot());  // warm the index
   json body = search::import_report_to_json(*report);
   body["request_id"] = res.get_header_value("X-Request-Id");
@@ -287,9 +295,9 @@ void handle_get(SearchState& state, const Req& req, Res& res) {
   if (!state.available(res)) return;
   const std::string id = req.matches[1];
   auto product = state.service->store().get(id);
-  if (!product) return ctx.send_error(res, product.error());
+  if (!product) return send_error(ctx, res, product.error());
   if (!product->has_value())
-    return ctx.send_error(res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+    return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
   ctx.send_json(res, 200, search::product_to_json(**product));
 }
 
@@ -298,9 +306,9 @@ void handle_delete(SearchState& state, const Req& req, Res& res) {
   if (!state.available(res)) return;
   const std::string id = req.matches[1];
   auto removed = state.service->store().remove({id});
-  if (!removed) return ctx.send_error(res, removed.error());
+  if (!removed) return send_error(ctx, res, removed.error());
   if (removed->empty())
-    return ctx.send_error(res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+    return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
   ctx.send_json(res, 200, json{{"deleted", id}});
 }
 
@@ -309,12 +317,12 @@ void handle_image(SearchState& state, const Req& req, Res& res) {
   if (!state.available(res)) return;
   const std::string id = req.matches[1];
   const std::string n_text = req.matches[2];
-  if (n_text.size() > 4) return ctx.send_error(res, Error{ErrorCode::kNotFound, "no image " + n_text});
+  if (n_text.size() > 4) return send_error(ctx, res, Error{ErrorCode::kNotFound, "no image " + n_text});
   const int n = std::stoi(n_text);
   auto product = state.service->store().get(id);
-  if (!product) return ctx.send_error(res, product.error());
+  if (!product) return send_error(ctx, res, product.error());
   if (!product->has_value())
-    return ctx.send_error(res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
+    return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
   const search::ProductImage* image = nullptr;
   for (const search::ProductImage& candidate : (*product)->images) {
     if (candidate.n == n) image = &candidate;
@@ -334,7 +342,7 @@ void handle_image(SearchState& state, const Req& req, Res& res) {
   // The path comes from the catalog (content-addressed, written by visearch), never from the URL.
   auto bytes = read_file_bytes(state.service->store().image_path(*image), std::uint64_t{256} << 20U);
   if (!bytes)
-    return ctx.send_error(res, Error{ErrorCode::kIo, "image file of product '" + id + "' is unreadable"});
+    return send_error(ctx, res, Error{ErrorCode::kIo, "image file of product '" + id + "' is unreadable"});
   res.status = 200;
   res.set_content(reinterpret_cast<const char*>(bytes->data()), bytes->size(),
                   image->content_type);  // NOLINT
@@ -344,7 +352,7 @@ void handle_catalog(SearchState& state, const Req&, Res& res) {
   ServerContext& ctx = *state.ctx;
   if (!state.available(res)) return;
   auto stats = state.service->store().stats();
-  if (!stats) return ctx.send_error(res, stats.error());
+  if (!stats) return send_error(ctx, res, stats.error());
   ctx.send_json(res, 200, search::stats_to_json(*stats));
 }
 

@@ -38,6 +38,13 @@ std::vector<fs::path> list_images(const fs::path& dir, bool recursive) {
   return out;
 }
 
+// The key of an image: its path relative to the root, '/'-separated; images outside the root (a VOC
+// annotation folder whose images sit in ../../images) keep their ".." components.
+std::string key_for(const fs::path& path, const fs::path& root) {
+  const fs::path rel = path.lexically_normal().lexically_relative(root.lexically_normal());
+  return rel.empty() ? path.generic_string() : rel.generic_string();
+}
+
 // `path` relative to `base` ('/'-separated) when inside it; "" otherwise.
 std::string inside(const fs::path& path, const fs::path& base) {
   const fs::path rel = path.lexically_normal().lexically_relative(base.lexically_normal());
@@ -108,12 +115,14 @@ Result<std::unique_ptr<LabelProject>> LabelProject::open(const ProjectOptions& o
   if (!state) return state.error();
   project->state_ = std::move(*state);
 
+  // Format: --format, else what the folder's layout says, else what an earlier run chose, else YOLO.
   DatasetFormat format = options.format;
+  auto detected = dataset::detect_format(input.string());
+  if (format == DatasetFormat::kAuto && detected) format = *detected;
   if (format == DatasetFormat::kAuto && !project->state_.format.empty()) {
     if (auto f = dataset::parse_format(project->state_.format); f) format = *f;
   }
-  auto detected = dataset::detect_format(input.string());
-  if (format == DatasetFormat::kAuto) format = detected ? *detected : DatasetFormat::kYolo;
+  if (format == DatasetFormat::kAuto) format = DatasetFormat::kYolo;
 
   dataset::Dataset ds;
   bool loaded = false;
@@ -192,7 +201,6 @@ Result<std::unique_ptr<LabelProject>> LabelProject::open(const ProjectOptions& o
   // Images found by the reader.
   std::set<std::string> seen;
   std::size_t missing = 0;
-  std::size_t outside = 0;
   std::map<std::string, std::string> coco_file_of_split;
   for (dataset::ImageRecord& record : ds.images) {
     if (record.path.empty()) {
@@ -200,11 +208,7 @@ Result<std::unique_ptr<LabelProject>> LabelProject::open(const ProjectOptions& o
       continue;
     }
     const fs::path path = fs::absolute(fs::path(record.path), ec).lexically_normal();
-    const std::string key = inside(path, root);
-    if (key.empty()) {
-      ++outside;
-      continue;
-    }
+    const std::string key = key_for(path, root);
     if (!seen.insert(path.string()).second) continue;
     Entry entry;
     entry.image.key = key;
@@ -233,10 +237,6 @@ Result<std::unique_ptr<LabelProject>> LabelProject::open(const ProjectOptions& o
     project->warnings_.push_back(std::to_string(missing) +
                                  " image(s) named by the annotations were not found");
   }
-  if (outside > 0) {
-    project->warnings_.push_back(std::to_string(outside) +
-                                 " image(s) outside the data-set folder are not listed");
-  }
 
   // Images no annotation lists yet.
   std::vector<std::pair<fs::path, bool>> scan;  // folder, recursive
@@ -262,8 +262,8 @@ Result<std::unique_ptr<LabelProject>> LabelProject::open(const ProjectOptions& o
   for (const auto& [dir, recursive] : scan) {
     for (const fs::path& found : list_images(dir, recursive)) {
       const fs::path path = fs::absolute(found, ec).lexically_normal();
-      const std::string key = inside(path, root);
-      if (key.empty() || !seen.insert(path.string()).second) continue;
+      const std::string key = key_for(path, root);
+      if (!seen.insert(path.string()).second) continue;
       Entry entry;
       entry.image.key = key;
       entry.image.path = path.string();

@@ -7,8 +7,9 @@
 //   auto saved = (*project)->save(id, payload_json_text);      // conflict / validation / stored boxes
 //
 // Images: every image the data-set reader finds, plus images in the usual image folders that no
-// annotation lists yet (a new photo dropped into images/). Each has a stable id (a hash of its path
-// relative to the root) and a status (label_types.h).
+// annotation lists yet (a new photo dropped into images/). Each has a key (its path relative to the root;
+// "../../images/x.jpg" for a VOC annotation folder whose images sit elsewhere), a stable id (a hash of the
+// key) and a status (label_types.h).
 //
 // Versions: each image's labels carry a version (persisted in .visearch/labels-state.json). A save names
 // the version it started from; when another save came first the save is refused as a conflict (nothing

@@ -30,6 +30,15 @@ json proposal_to_json(const Proposal& p) {
               {"y2", p.box.y2}};
 }
 
+// A key as a relative path under .visearch/: ".." components and a leading '/' cannot leave the folder.
+std::string sidecar_key(const std::string& key) {
+  fs::path out;
+  for (const fs::path& part : fs::path(key).relative_path()) {
+    out /= part == ".." ? fs::path("_parent_") : part;
+  }
+  return out.generic_string();
+}
+
 }  // namespace
 
 std::string utc_now() {
@@ -99,7 +108,7 @@ Status save_state(const std::string& root, const ProjectState& state) {
 }
 
 std::string proposals_path(const std::string& root, const std::string& key) {
-  return (fs::path(sidecar(root)) / "prelabels" / (key + ".json")).string();
+  return (fs::path(sidecar(root)) / "prelabels" / (sidecar_key(key) + ".json")).string();
 }
 
 std::optional<StoredProposals> load_proposals(const std::string& root, const std::string& key) {
@@ -142,7 +151,8 @@ void remove_proposals(const std::string& root, const std::string& key) {
 
 std::string history_path(const std::string& root, const std::string& key, std::int64_t version,
                          const std::string& ext) {
-  return (fs::path(sidecar(root)) / "history" / (key + ".v" + std::to_string(version) + ext + ".bak"))
+  return (fs::path(sidecar(root)) / "history" /
+          (sidecar_key(key) + ".v" + std::to_string(version) + ext + ".bak"))
       .string();
 }
 

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <map>
 
+#include "search/text_util.h"
+
 namespace visearch::search {
 namespace {
 
@@ -241,6 +243,9 @@ Result<json> csv_to_json(const std::vector<std::string>& header, const CsvRecord
   json object = json::object();
   json attributes = json::object();
   for (std::size_t c = 0; c < header.size(); ++c) {
+    if (!is_valid_utf8(record.fields[c]) || !is_valid_utf8(header[c])) {
+      return bad("field " + std::to_string(c + 1) + " is not valid UTF-8 text");
+    }
     const std::string& name = header[c];
     const std::string value = trim(record.fields[c]);
     if (name == "id" || name == "title" || name == "description" || name == "category" || name == "brand" ||
@@ -496,6 +501,10 @@ ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const Pa
   }
   std::sort(parsed.errors.begin(), parsed.errors.end(),
             [](const RowError& a, const RowError& b) { return a.line < b.line; });
+  for (RowError& e : parsed.errors) {  // they echo the input, and reports are JSON
+    e.id = printable_utf8(e.id, 128);
+    e.message = printable_utf8(e.message, 500);
+  }
   return parsed;
 }
 
@@ -577,6 +586,7 @@ Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& pa
   }
   std::sort(report.errors.begin(), report.errors.end(),
             [](const RowError& a, const RowError& b) { return a.line < b.line; });
+  for (RowError& e : report.errors) e.message = printable_utf8(e.message, 500);
   if (options.strict && !report.errors.empty()) return report;
   if (records.empty()) return report;
   auto upserted = store.upsert(records);

@@ -206,6 +206,12 @@ Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const 
   return boxes;
 }
 
+namespace {
+// Throws nlohmann::json::exception on malformed members; read_coco_boxes() turns that into an error.
+std::vector<LabelledBox> coco_boxes(const json& doc, const std::string& images_dir,
+                                    const std::string& dataset_name);
+}  // namespace
+
 Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
                                                  const std::string& images_dir,
                                                  const std::string& dataset_name) {
@@ -216,6 +222,18 @@ Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
       !doc.contains("categories")) {
     return Unexpected{ErrorCode::kInvalidArgument, annotations + ": not a COCO instances file"};
   }
+  try {
+    return coco_boxes(doc, images_dir, dataset_name);
+  } catch (const nlohmann::json::exception& e) {
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      annotations + ": malformed COCO instances file: " + e.what()};
+  }
+}
+
+namespace {
+
+std::vector<LabelledBox> coco_boxes(const json& doc, const std::string& images_dir,
+                                    const std::string& dataset_name) {
   std::map<long long, std::string> categories;
   for (const auto& c : doc["categories"]) categories[c.value("id", -1LL)] = c.value("name", std::string());
   std::map<long long, std::string> files;
@@ -239,6 +257,8 @@ Result<std::vector<LabelledBox>> read_coco_boxes(const std::string& annotations,
                    [](const LabelledBox& a, const LabelledBox& b) { return a.image_path < b.image_path; });
   return boxes;
 }
+
+}  // namespace
 
 Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, const LabelMapping& mapping,
                                       const std::string& out_dir, const DemoOptions& options) {

@@ -366,6 +366,23 @@ TEST(SearchServerAccess, TheApiKeyProtectsTheCatalogButNotTheWebPage) {
   EXPECT_EQ(c.Get("/v1/catalog", key)->status, 200);
 }
 
+// A product id that is not UTF-8 once percent-decoded gets a JSON error, and the server lives on.
+// (Fails while apps/server/http_server.cpp's access log dumps the raw path as JSON: nlohmann throws on
+// invalid UTF-8 and the process terminates, for any route.)
+TEST(SearchServerAccess, NonUtf8ProductIdsGetAnErrorNotACrash) {
+  const SearchCatalog& catalog = search_catalog();
+  ServerProcess server({"--data-dir", copy_catalog(catalog.data_a, "non_utf8_data"), "--workers", "1"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto c = server.client();
+  auto binary_id = c.Get("/v1/products/%FF%FEx");
+  ASSERT_TRUE(binary_id) << server.log();
+  EXPECT_EQ(binary_id->status, 404);
+  EXPECT_FALSE(json::parse(binary_id->body, nullptr, false).is_discarded()) << binary_id->body;
+  auto ping = c.Get("/ping");
+  ASSERT_TRUE(ping) << "the server died: " << server.log();
+  EXPECT_EQ(ping->status, 200);
+}
+
 TEST(SearchServerAccess, SearchIsOffWithoutACatalogButDetectionWorks) {
   ServerProcess server({"--workers", "1"});
   ASSERT_TRUE(server.ready()) << server.log();

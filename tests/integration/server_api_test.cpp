@@ -252,15 +252,23 @@ TEST_F(ServerApiTest, MetricsCountersMoveAsRequestsAreServed) {
   const double inference_before = metric_value(before->body, "visearch_inference_seconds_count");
   ASSERT_TRUE(c.Post("/v1/detect", read_file(sample("dog.jpg")), "image/jpeg"));
   ASSERT_TRUE(c.Post("/v1/detect", "hello", "text/plain"));
-  auto after = c.Get("/metrics");
-  ASSERT_TRUE(after);
-  EXPECT_EQ(metric_value(after->body, ok_series), ok_before + 1);
-  EXPECT_EQ(metric_value(after->body, bad_series), bad_before + 1);
-  EXPECT_EQ(metric_value(after->body, "visearch_inference_seconds_count"), inference_before + 1);
+  // Request counters are updated by the access logger, just after the response
+  // is written: poll briefly instead of racing it.
+  std::string after_body;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto after = c.Get("/metrics");
+    ASSERT_TRUE(after);
+    after_body = after->body;
+    if (metric_value(after_body, bad_series) == bad_before + 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(metric_value(after_body, ok_series), ok_before + 1);
+  EXPECT_EQ(metric_value(after_body, bad_series), bad_before + 1);
+  EXPECT_EQ(metric_value(after_body, "visearch_inference_seconds_count"), inference_before + 1);
   for (const char* name : {"visearch_decode_seconds_bucket", "visearch_queue_wait_seconds_bucket",
                            "visearch_request_seconds_bucket", "visearch_in_flight_requests",
                            "visearch_queue_depth", "visearch_model_load_seconds{model=\"picodet_s_416\"}"}) {
-    EXPECT_NE(after->body.find(name), std::string::npos) << name;
+    EXPECT_NE(after_body.find(name), std::string::npos) << name;
   }
 }
 

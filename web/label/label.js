@@ -645,7 +645,7 @@ function renderList() {
     li.className = s.id === state.id ? 'current' : '';
     li.innerHTML = '<span class="dot"></span><span class="name"></span>';
     li.querySelector('.dot').classList.add(s.status);
-    li.querySelector('.name').textContent = s.file;
+    li.querySelector('.name').textContent = s.file.split('/').pop();
     li.addEventListener('click', () => openImage(s.id));
     list.append(li);
   }
@@ -794,6 +794,7 @@ async function prelabel() {
     state.detail.proposals = r.data.proposals;
     const entry = state.list.find((s) => s.id === state.id);
     if (entry) entry.status = r.data.status;
+    renderCounts(r.data.counts);
     const shown = visibleProposals().length;
     showMessage(`${r.data.proposals.length} proposal${r.data.proposals.length === 1 ? '' : 's'} from ${r.data.model}` +
       ` (${shown} at score ≥ ${state.threshold.toFixed(2)}${r.data.unmapped ? `; ${r.data.unmapped} detections of unmapped labels left out` : ''}).`);
@@ -832,6 +833,11 @@ async function pollJob() {
   } else {
     state.jobTimer = null;
     await loadList();
+    // Show the proposals the job made for the image on screen, unless it is being edited.
+    const entry = state.list.find((s) => s.id === state.id);
+    if (entry && entry.status === 'pre_labelled' && !state.proposals.length && !state.dirty) {
+      await openImage(state.id, { keepView: true });
+    }
   }
 }
 

@@ -108,7 +108,10 @@ async function main() {
   const page = context.pages()[0] ?? await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  // Chromium logs every HTTP error status as a console error; the 409 of the conflict step is expected.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().includes('status of 409')) pageErrors.push(m.text());
+  });
 
   // 1. Open the tool: the first image that is not reviewed is shown.
   await page.goto(`${base}/`);

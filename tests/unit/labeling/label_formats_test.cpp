@@ -205,6 +205,45 @@ TEST(LabelFormats, VocFromRawPhotosWritesBesideTheImages) {
   expect_check_passes(dir.str());
 }
 
+TEST(LabelFormats, VocAnnotationFolderWithImagesElsewhere) {
+  // The voc2012-sample100 layout: gts/pascalvoc_format/*.xml, images in ../../images.
+  const fs::path voc = fs::path(VISEARCH_SHARED_DIR) / "data" / "voc2012-sample100";
+  ASSERT_TRUE(fs::is_directory(voc)) << "shared data missing: " << voc;
+  TempDir dir;
+  fs::create_directories(dir.path() / "gts" / "pascalvoc_format");
+  fs::create_directories(dir.path() / "images");
+  for (const char* stem : {"2007_000027", "2007_000032"}) {
+    fs::copy_file(voc / "gts" / "pascalvoc_format" / (std::string(stem) + ".xml"),
+                  dir.path() / "gts" / "pascalvoc_format" / (std::string(stem) + ".xml"));
+    fs::copy_file(voc / "images" / (std::string(stem) + ".jpg"),
+                  dir.path() / "images" / (std::string(stem) + ".jpg"));
+  }
+  const std::string ann = (dir.path() / "gts" / "pascalvoc_format").string();
+  auto project = LabelProject::open({ann, dataset::DatasetFormat::kAuto, {}, {}});
+  ASSERT_TRUE(project) << project.error().message;
+  LabelProject& p = **project;
+  EXPECT_EQ(p.format(), dataset::DatasetFormat::kVoc);
+  ASSERT_EQ(p.list().size(), 2U);
+  const std::string id = id_of(p, "../../images/2007_000027.jpg");
+  auto detail = p.image(id);
+  ASSERT_TRUE(detail);
+  ASSERT_EQ(detail->annotations.size(), 1U);
+  EXPECT_EQ(detail->label_file, "2007_000027.xml");
+  auto saved = p.save(
+      id,
+      R"({"version": 1, "boxes": [{"class": "person", "x1": 174, "y1": 101, "x2": 349, "y2": 351, "ref": 0},
+                                                       {"class": "person", "x1": 10, "y1": 10, "x2": 60, "y2": 90}]})");
+  ASSERT_TRUE(saved) << saved.error().message;
+  // The history stays inside .visearch even for images outside the folder.
+  EXPECT_EQ(fs::path(saved->history_file).lexically_relative(ann).generic_string(),
+            ".visearch/history/_parent_/_parent_/images/2007_000027.jpg.v1.xml.bak");
+  EXPECT_TRUE(fs::is_regular_file(saved->history_file));
+  const std::string xml = read_text(dir.path() / "gts" / "pascalvoc_format" / "2007_000027.xml");
+  EXPECT_NE(xml.find("<folder>VOC2012</folder>"), std::string::npos);
+  EXPECT_NE(xml.find("<xmin>10</xmin>"), std::string::npos);
+  expect_check_passes(ann);
+}
+
 TEST(LabelFormats, ExistingYoloLabelsOfCoco128AreReadAsReviewed) {
   const fs::path coco128 = fs::path(VISEARCH_SHARED_DIR) / "data" / "coco128-train2017";
   ASSERT_TRUE(fs::is_directory(coco128)) << "shared data missing: " << coco128;

@@ -85,6 +85,20 @@ TEST(CatalogParse, CsvQuotingMultilineFieldsAndAttributes) {
   EXPECT_NE(parsed.errors[2].message.find("fields"), std::string::npos);
 }
 
+TEST(CatalogParse, CsvRowsMustBeUtf8AndErrorsStayPrintable) {
+  const ParsedCatalog parsed = parse_catalog(
+      "id,title,images\ngood,Caf\xC3\xA9 mug,a.jpg\nbad\xFF,Broken \xFF title,b.jpg\n", ImportFormat::kCsv);
+  ASSERT_EQ(parsed.rows.size(), 1U);
+  EXPECT_EQ(parsed.rows[0].product.title, "Caf\xC3\xA9 mug");
+  ASSERT_EQ(parsed.errors.size(), 1U);
+  EXPECT_EQ(parsed.errors[0].line, 3U);
+  EXPECT_NE(parsed.errors[0].message.find("UTF-8"), std::string::npos);
+  const ParsedCatalog price =
+      parse_catalog("id,title,price,images\nx,T,\xFE\xFF,a.jpg\n", ImportFormat::kCsv);
+  ASSERT_EQ(price.errors.size(), 1U);
+  EXPECT_NO_THROW(static_cast<void>(nlohmann::json(price.errors[0].message).dump()));
+}
+
 TEST(CatalogParse, CsvWithoutIdColumnIsOneError) {
   const ParsedCatalog parsed = parse_catalog("title,images\nA,a.jpg\n", ImportFormat::kCsv);
   EXPECT_TRUE(parsed.rows.empty());

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "search/search_json.h"
+#include "search/text_util.h"
 
 namespace visearch::search {
 namespace {
@@ -86,6 +87,22 @@ TEST(SearchJson, UrlsAndShapes) {
     EXPECT_TRUE(match.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(match.at("components").at("category").get<double>(), 1.0);
+}
+
+TEST(TextUtil, Utf8ValidationAndRepair) {
+  EXPECT_TRUE(is_valid_utf8("plain"));
+  EXPECT_TRUE(is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xFF"));
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));      // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));      // truncated
+  EXPECT_EQ(printable_utf8("a\xFF"
+                           "b\xC3\xA9"),
+            "a?b\xC3\xA9");
+  EXPECT_EQ(printable_utf8("abcdef", 3), "abc...");
+  EXPECT_EQ(printable_utf8("\xC3\xA9\xC3\xA9", 3), "\xC3\xA9...");  // never cuts a character
+  // What reaches JSON must serialise.
+  EXPECT_NO_THROW(static_cast<void>(nlohmann::json(printable_utf8("x\x80\xFE")).dump()));
 }
 
 }  // namespace

@@ -50,12 +50,12 @@ if [ ! -f "$ort_dir/node_modules/com.github.asus4.onnxruntime/Plugins/Linux/x64/
 fi
 # playwright-core for the shopper page's end-to-end test (tests/e2e, drives Debian's chromium), pinned by
 # its package-lock.json.
-if [ ! -f tests/e2e/node_modules/playwright-core/package.json ]; then
+if [ -f tests/e2e/package-lock.json ] && [ ! -f tests/e2e/node_modules/playwright-core/package.json ]; then
   echo "install-deps: fetching playwright-core (npm, ~10 MB)"
   npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 # playwright-core for the labelling tool's end-to-end test (tests/e2e/label), pinned by its package-lock.json.
-if [ ! -f tests/e2e/label/node_modules/playwright-core/package.json ]; then
+if [ -f tests/e2e/label/package-lock.json ] && [ ! -f tests/e2e/label/node_modules/playwright-core/package.json ]; then
   echo "install-deps: fetching playwright-core for tests/e2e/label (npm, ~10 MB)"
   npm ci --prefix tests/e2e/label --ignore-scripts --no-audit --no-fund --loglevel=error
 fi

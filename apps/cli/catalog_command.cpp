@@ -1,4 +1,5 @@
 #include "cli/catalog_command.h"
+#include "core/json_text.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -106,7 +107,7 @@ int run_import(const CatalogArgs& args) {
                  e.id.empty() ? "" : (" (id " + e.id + ")").c_str(), e.message.c_str());
   }
   if (as_json(args.format)) {
-    std::cout << search::import_report_to_json(*report).dump() << '\n';
+    std::cout << to_json_text(search::import_report_to_json(*report)) << '\n';
   } else if (report->committed) {
     std::printf(
         "imported %d new, %d updated products (%d images indexed, %d reused); %zu failed; generation %lld\n",
@@ -134,7 +135,7 @@ int run_delete(const CatalogArgs& args) {
     }
   }
   if (as_json(args.format)) {
-    std::cout << json{{"deleted", *removed}}.dump() << '\n';
+    std::cout << to_json_text(json{{"deleted", *removed}}) << '\n';
   } else {
     std::printf("deleted %zu product%s\n", removed->size(), removed->size() == 1 ? "" : "s");
   }
@@ -149,7 +150,7 @@ int run_stats(const CatalogArgs& args) {
   auto stats = (*store)->stats();
   if (!stats) return report_error(stats.error());
   if (as_json(args.format)) {
-    std::cout << search::stats_to_json(*stats).dump() << '\n';
+    std::cout << to_json_text(search::stats_to_json(*stats)) << '\n';
     return 0;
   }
   std::printf("catalog %s\n  products %lld, images %lld, vectors %lld, generation %lld\n", data_dir->c_str(),
@@ -181,7 +182,7 @@ int run_list(const CatalogArgs& args) {
   if (as_json(args.format)) {
     json products = json::array();
     for (const search::Product& p : page->products) products.push_back(search::product_to_json(p));
-    std::cout << json{{"total", page->total}, {"products", products}}.dump() << '\n';
+    std::cout << to_json_text(json{{"total", page->total}, {"products", products}}) << '\n';
     return 0;
   }
   for (const search::Product& p : page->products) {

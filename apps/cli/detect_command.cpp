@@ -1,4 +1,5 @@
 #include "cli/detect_command.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <chrono>
@@ -160,7 +161,7 @@ int run_detect(const DetectArgs& args) {
       continue;
     }
     if (as_json) {
-      std::cout << detection_to_json(*response, source).dump() << '\n' << std::flush;
+      std::cout << to_json_text(detection_to_json(*response, source)) << '\n' << std::flush;
     } else {
       print_table(*response, source);
       std::fflush(stdout);

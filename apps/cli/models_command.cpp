@@ -1,4 +1,5 @@
 #include "cli/models_command.h"
+#include "core/json_text.h"
 
 #include <cstdio>
 #include <iostream>
@@ -32,7 +33,7 @@ int run_models(const ModelsArgs& args) {
       j["weights"] = {{"file", spec.weights.file}, {"sha256", spec.weights.sha256},
                       {"present", status.present}, {"checksum_ok", status.checksum_ok},
                       {"path", status.path},       {"status", status.message}};
-      std::cout << j.dump() << '\n';
+      std::cout << to_json_text(j) << '\n';
     } else {
       const std::string input =
           std::to_string(spec.preprocess.size.width) + "x" + std::to_string(spec.preprocess.size.height);

@@ -1,4 +1,5 @@
 #include "cli/search_command.h"
+#include "core/json_text.h"
 
 #include <cstdio>
 #include <iostream>
@@ -124,7 +125,7 @@ int run_search(const SearchArgs& args) {
       body["embedder"] = models->embedder->spec().name;
       body["timing_ms"] = {
           {"detect", analysis->detect_ms}, {"embed", analysis->embed_ms}, {"rank", result->rank_ms}};
-      std::cout << body.dump() << '\n' << std::flush;
+      std::cout << to_json_text(body) << '\n' << std::flush;
     } else {
       print_table(*result, path);
     }

@@ -1,4 +1,5 @@
 #include "server/http_server.h"
+#include "core/json_text.h"
 
 #include "server/server_context.h"
 
@@ -202,13 +203,13 @@ void Server::load_models() {
   ready_.store(true, std::memory_order_release);
   std::fprintf(stderr,
                "{\"ts\":\"%s\",\"event\":\"ready\",\"models\":%s,\"workers\":%d,\"threads_per_worker\":%d}\n",
-               now_iso8601().c_str(), json(options_.models).dump().c_str(), options_.workers,
+               now_iso8601().c_str(), to_json_text(json(options_.models)).c_str(), options_.workers,
                options_.threads_per_worker);
 }
 
 void Server::send_json(httplib::Response& res, int status, const json& body) const {
   res.status = status;
-  res.set_content(body.dump(), kJson);
+  res.set_content(to_json_text(body), kJson);
 }
 
 void Server::send_error(httplib::Response& res, const Error& error) const {
@@ -550,7 +551,7 @@ int Server::run() {
               {"status", res.status},
               {"bytes_in", req.body.size()},
               {"bytes_out", res.body.size()}};
-    std::fprintf(stderr, "%s\n", line.dump().c_str());
+    std::fprintf(stderr, "%s\n", to_json_text(line).c_str());
   });
   register_routes();
   for (const ServerModule& module : modules_) {

@@ -1,4 +1,5 @@
 #include "server/label_module.h"
+#include "core/json_text.h"
 
 #include <sys/stat.h>
 
@@ -172,7 +173,7 @@ void handle_save(LabelState& state, const Req& req, Res& res) {
     }
     if (doc.is_object() && !doc.contains("version") && !digits.empty() && digits.size() < 18) {
       doc["version"] = std::stoll(digits);
-      body = doc.dump();
+      body = to_json_text(doc);
     }
   }
   auto outcome = state.project().save(id, body);

@@ -1,4 +1,5 @@
 #include "server/search_module.h"
+#include "core/json_text.h"
 
 #include <atomic>
 #include <chrono>
@@ -107,8 +108,8 @@ Status load_search(SearchState& state) {
   state.embedders = std::move(embedders);
   state.loaded.store(true, std::memory_order_release);
   std::fprintf(stderr, "{\"event\":\"search_ready\",\"data_dir\":%s,\"vectors\":%zu,\"embed_model\":%s}\n",
-               json(options.data_dir).dump().c_str(), (*snapshot)->index ? (*snapshot)->index->size() : 0,
-               json(spec->name).dump().c_str());
+               to_json_text(json(options.data_dir)).c_str(),
+               (*snapshot)->index ? (*snapshot)->index->size() : 0, to_json_text(json(spec->name)).c_str());
   return ok_status();
 }
 
@@ -344,8 +345,8 @@ void handle_image(SearchState& state, const Req& req, Res& res) {
   if (!bytes)
     return send_error(ctx, res, Error{ErrorCode::kIo, "image file of product '" + id + "' is unreadable"});
   res.status = 200;
-  res.set_content(reinterpret_cast<const char*>(bytes->data()), bytes->size(),
-                  image->content_type);  // NOLINT
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes as chars for the body
+  res.set_content(reinterpret_cast<const char*>(bytes->data()), bytes->size(), image->content_type);
 }
 
 void handle_catalog(SearchState& state, const Req&, Res& res) {

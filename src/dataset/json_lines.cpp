@@ -1,4 +1,5 @@
 #include "dataset/json_lines.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <iterator>
@@ -69,7 +70,7 @@ std::string strip_exception_prefix(const std::string& what) {
 }  // namespace
 
 std::string dump_json(const nlohmann::json& value, int indent) {
-  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  return to_json_text(value, indent);
 }
 
 TextPosition position_of(std::string_view text, std::size_t offset) {

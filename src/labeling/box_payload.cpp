@@ -1,4 +1,5 @@
 #include "labeling/box_payload.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,7 +19,7 @@ std::string number_text(double value) {
 
 // A short rendering of a JSON value for messages.
 std::string shown(const json& value) {
-  std::string text = value.dump();
+  std::string text = to_json_text(value);
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   return text;
 }

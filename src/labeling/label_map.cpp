@@ -1,4 +1,5 @@
 #include "labeling/label_map.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <set>
@@ -42,7 +43,8 @@ Result<LabelMapFile> parse_label_map(std::string_view json_text, const std::stri
     } else if (target.is_string() && !target.get<std::string>().empty()) {
       out.entries.emplace_back(label, target.get<std::string>());
     } else {
-      return invalid(origin, "map[\"" + label + "\"] must be a class name or null, got " + target.dump());
+      return invalid(origin,
+                     "map[\"" + label + "\"] must be a class name or null, got " + to_json_text(target));
     }
   }
   if (const auto classes = doc.find("classes"); classes != doc.end()) {
@@ -50,7 +52,7 @@ Result<LabelMapFile> parse_label_map(std::string_view json_text, const std::stri
     std::set<std::string> seen;
     for (const json& c : *classes) {
       if (!c.is_string() || c.get<std::string>().empty()) {
-        return invalid(origin, "\"classes\" must hold non-empty names, got " + c.dump());
+        return invalid(origin, "\"classes\" must hold non-empty names, got " + to_json_text(c));
       }
       if (!seen.insert(c.get<std::string>()).second) {
         return invalid(origin, "\"classes\" lists '" + c.get<std::string>() + "' twice");

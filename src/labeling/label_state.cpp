@@ -1,4 +1,5 @@
 #include "labeling/label_state.h"
+#include "core/json_text.h"
 
 #include <chrono>
 #include <ctime>
@@ -104,7 +105,7 @@ Status save_state(const std::string& root, const ProjectState& state) {
   }
   const json doc{
       {"tool", "visearch label"}, {"format", state.format}, {"classes", state.classes}, {"images", images}};
-  return dataset::write_file_atomic(state_file_path(root), doc.dump(1) + "\n");
+  return dataset::write_file_atomic(state_file_path(root), to_json_text(doc, 1) + "\n");
 }
 
 std::string proposals_path(const std::string& root, const std::string& key) {
@@ -141,7 +142,7 @@ Status save_proposals(const std::string& root, const std::string& key, const Sto
   json list = json::array();
   for (const Proposal& p : proposals.proposals) list.push_back(proposal_to_json(p));
   const json doc{{"model", proposals.model}, {"at", proposals.at}, {"proposals", list}};
-  return dataset::write_file_atomic(proposals_path(root, key), doc.dump() + "\n");
+  return dataset::write_file_atomic(proposals_path(root, key), to_json_text(doc) + "\n");
 }
 
 void remove_proposals(const std::string& root, const std::string& key) {

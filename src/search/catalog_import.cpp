@@ -1,4 +1,5 @@
 #include "search/catalog_import.h"
+#include "core/json_text.h"
 
 #include <openssl/sha.h>
 
@@ -56,7 +57,7 @@ Result<std::string> decode_base64_text(std::string_view text) {
     }
     text = text.substr(comma + 1);
   }
-  static const std::array<int, 256> kTable = [] {
+  static constexpr std::array<int, 256> kTable = [] {
     std::array<int, 256> t{};
     t.fill(-1);
     const std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -109,7 +110,7 @@ Result<ImageInput> parse_image_entry(const json& entry, std::size_t index, const
   std::string path;
   std::string data;
   if (entry.is_string()) {
-    const std::string& text = entry.get_ref<const std::string&>();
+    const auto& text = entry.get_ref<const std::string&>();
     if (text.rfind("data:", 0) == 0) {
       data = text;
     } else {
@@ -118,9 +119,9 @@ Result<ImageInput> parse_image_entry(const json& entry, std::size_t index, const
   } else if (entry.is_object()) {
     if (entry.contains("path") && entry["path"].is_string()) path = entry["path"].get<std::string>();
     if (entry.contains("data") && entry["data"].is_string()) data = entry["data"].get<std::string>();
-    if (path.empty() == data.empty()) return bad(where + " needs exactly one of \"path\" or \"data\"");
+    if (path.empty() == data.empty()) return bad(where + R"( needs exactly one of "path" or "data")");
   } else {
-    return bad(where + " must be a path, a data: URL or {\"path\"|\"data\": ...}");
+    return bad(where + R"( must be a path, a data: URL or {"path"|"data": ...})");
   }
   if (!data.empty()) {
     auto bytes = decode_base64_text(data);
@@ -143,7 +144,7 @@ Result<ImageInput> parse_image_entry(const json& entry, std::size_t index, const
 
 Result<std::string> attribute_value(const json& value, const std::string& key) {
   if (value.is_string()) return trim(value.get<std::string>());
-  if (value.is_number() || value.is_boolean()) return value.dump();
+  if (value.is_number() || value.is_boolean()) return to_json_text(value);
   return bad("attribute \"" + key + "\" must be a string, number or boolean");
 }
 
@@ -309,8 +310,8 @@ std::string row_id_of(const json& object) {
 }
 
 std::string sha256_of(std::span<const std::uint8_t> bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(bytes.data(), bytes.size(), digest);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(bytes.data(), bytes.size(), digest.data());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char b : digest) {
@@ -327,7 +328,7 @@ Status validate_product_id(std::string_view id) {
   if (id.size() > kMaxIdBytes) return bad("\"id\" is longer than " + std::to_string(kMaxIdBytes) + " bytes");
   if (has_control(id)) return bad("\"id\" has control characters");
   if (id.find('/') != std::string_view::npos || id.find('\\') != std::string_view::npos) {
-    return bad("\"id\" must not contain '/' or '\\'");
+    return bad(R"("id" must not contain '/' or '\')");
   }
   if (id == "." || id == "..") return bad("\"id\" must not be . or ..");
   if (trim(id) != id) return bad("\"id\" must not start or end with spaces");

@@ -1,10 +1,12 @@
 #include "search/catalog_store.h"
+#include "core/json_text.h"
 
 #include <fcntl.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -88,9 +90,9 @@ std::string hex(const unsigned char* bytes, std::size_t n) {
 }
 
 std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(bytes.data(), bytes.size(), digest);
-  return hex(digest, sizeof digest);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(bytes.data(), bytes.size(), digest.data());
+  return hex(digest.data(), digest.size());
 }
 
 std::string_view extension_of(ImageFormat format) {
@@ -182,7 +184,9 @@ std::vector<float> blob_embedding(std::span<const std::uint8_t> blob) {
 // Attribute values (and keys) as free text for the FTS "extra" column.
 std::string attribute_text(const std::map<std::string, std::string>& attributes) {
   std::string text;
-  for (const auto& [key, value] : attributes) text += key + " " + value + " ";
+  for (const auto& [key, value] : attributes) {
+    text.append(key).append(" ").append(value).append(" ");
+  }
   return text;
 }
 
@@ -374,6 +378,12 @@ struct CatalogReader::Impl {
   std::unique_ptr<SqliteDb> db;
   bool open = false;
 
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  Impl(Impl&&) = delete;
+  Impl& operator=(Impl&&) = delete;
+
   ~Impl() {
     if (db == nullptr) return;
     if (open) static_cast<void>(db->exec("COMMIT"));
@@ -541,7 +551,7 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
           .bind(3, p.description)
           .bind(4, p.category)
           .bind(5, p.brand);
-      upsert_product->bind(6, p.price).bind(7, p.currency).bind(8, attributes.dump()).bind(9, now);
+      upsert_product->bind(6, p.price).bind(7, p.currency).bind(8, to_json_text(attributes)).bind(9, now);
       VISEARCH_TRY(upsert_product->run());
       exists->reset();
       exists->bind(1, p.id);

@@ -134,6 +134,8 @@ class CatalogStore {
   ~CatalogStore();
   CatalogStore(const CatalogStore&) = delete;
   CatalogStore& operator=(const CatalogStore&) = delete;
+  CatalogStore(CatalogStore&&) = delete;
+  CatalogStore& operator=(CatalogStore&&) = delete;
 
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
 

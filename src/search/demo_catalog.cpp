@@ -1,4 +1,5 @@
 #include "search/demo_catalog.h"
+#include "core/json_text.h"
 
 #include <algorithm>
 #include <array>
@@ -75,7 +76,7 @@ struct PriceRange {
 };
 
 PriceRange price_range(const std::string& label) {
-  static const std::map<std::string, PriceRange> kRanges = {
+  static const std::map<std::string, PriceRange> ranges = {
       {"car", {8000, 45000}},        {"motorcycle", {2500, 16000}}, {"bus", {900, 4000}},
       {"train", {60, 900}},          {"truck", {9000, 60000}},      {"boat", {400, 25000}},
       {"airplane", {40, 600}},       {"bicycle", {180, 2400}},      {"tv", {180, 2200}},
@@ -86,8 +87,8 @@ PriceRange price_range(const std::string& label) {
       {"surfboard", {220, 1100}},    {"toilet", {150, 900}},        {"sink", {90, 700}},
       {"person", {25, 240}},         {"horse", {60, 900}},          {"cell phone", {120, 1300}},
   };
-  auto it = kRanges.find(label);
-  return it != kRanges.end() ? it->second : PriceRange{4, 90};
+  auto it = ranges.find(label);
+  return it != ranges.end() ? it->second : PriceRange{4, 90};
 }
 
 constexpr std::array kBrands = {"Nordvik", "Aurora", "Kestrel",    "Lumen", "Bramble", "Solace",
@@ -334,8 +335,9 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     const std::string file = "images/" + id + ".jpg";
     {
       std::ofstream image_out(fs::path(out_dir) / file, std::ios::binary | std::ios::trunc);
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes as chars for the stream
       image_out.write(reinterpret_cast<const char*>(jpeg->data()),
-                      static_cast<std::streamsize>(jpeg->size()));  // NOLINT
+                      static_cast<std::streamsize>(jpeg->size()));
       if (!image_out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/" + file};
     }
     const std::uint64_t h = hash_text(id, options.seed);
@@ -366,7 +368,7 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
                  {"currency", "EUR"},
                  {"attributes", {{"color", colour}, {"source", b->source}, {"object", b->label}}},
                  {"images", json::array({file})}};
-    out << product.dump() << '\n';
+    out << to_json_text(product) << '\n';
     ++report.products;
     ++report.per_label[b->label];
   }

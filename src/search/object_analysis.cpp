@@ -18,11 +18,11 @@ ImageBox whole(const Image& image) {
 }
 
 const std::string& label_of(const Detector& detector, int class_id) {
-  static const std::string kUnknown;
+  static const std::string unknown;
   const auto& labels = detector.spec().labels;
   return class_id >= 0 && static_cast<std::size_t>(class_id) < labels.size()
              ? labels[static_cast<std::size_t>(class_id)]
-             : kUnknown;
+             : unknown;
 }
 
 // The label of a region: the detection on the whole image that overlaps it best (IoU >= 0.5), else the

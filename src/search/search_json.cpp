@@ -1,4 +1,5 @@
 #include "search/search_json.h"
+#include "core/json_text.h"
 
 #include <cctype>
 #include <cmath>
@@ -18,10 +19,10 @@ double round_to(double value, double unit) {
 }
 
 json box_json(const ImageBox& b) {
-  return json{{"x1", round_to(b.x1, 0.1)},
-              {"y1", round_to(b.y1, 0.1)},
-              {"x2", round_to(b.x2, 0.1)},
-              {"y2", round_to(b.y2, 0.1)}};
+  return json{{"x1", round_to(static_cast<double>(b.x1), 0.1)},
+              {"y1", round_to(static_cast<double>(b.y1), 0.1)},
+              {"x2", round_to(static_cast<double>(b.x2), 0.1)},
+              {"y2", round_to(static_cast<double>(b.y2), 0.1)}};
 }
 
 Result<double> parse_number(const std::string& name, const std::string& text) {
@@ -100,7 +101,7 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
     }
     objects.push_back(json{{"id", i},
                            {"label", o.object.label},
-                           {"score", round_to(o.object.score, 1e-4)},
+                           {"score", round_to(static_cast<double>(o.object.score), 1e-4)},
                            {"box", box_json(o.object.box)},
                            {"whole_image", o.object.whole_image},
                            {"products", products}});
@@ -214,7 +215,7 @@ Result<SearchParameters> parse_search_parameters(const std::map<std::string, std
       for (const auto& [key, v] : doc.items()) {
         if (!v.is_string() && !v.is_number() && !v.is_boolean())
           return bad("attributes." + key + " must be a string");
-        out.options.filters.attributes[key] = v.is_string() ? v.get<std::string>() : v.dump();
+        out.options.filters.attributes[key] = v.is_string() ? v.get<std::string>() : to_json_text(v);
       }
     } else if (name.rfind("attr.", 0) == 0 && name.size() > 5) {
       out.options.filters.attributes[name.substr(5)] = value;

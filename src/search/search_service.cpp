@@ -179,10 +179,10 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
   std::unordered_set<std::uint32_t> allowed_set;
   if (allowed != nullptr) allowed_set.insert(allowed->begin(), allowed->end());
   struct Scored {
-    std::uint32_t product;
-    double score;
+    std::uint32_t product = 0;
+    double score = 0;
     ScoreComponents components;
-    int image_n;
+    int image_n = 0;
   };
   std::vector<Scored> scored;
   scored.reserve(candidates.size());

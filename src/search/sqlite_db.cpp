@@ -164,9 +164,9 @@ double SqliteStmt::column_double(int column) const {
 std::string SqliteStmt::column_text(int column) const {
   const unsigned char* text = sqlite3_column_text(stmt_, column);
   if (text == nullptr) return {};
-  return std::string(
-      reinterpret_cast<const char*>(text),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): SQLite's text is unsigned char
+  const auto* chars = reinterpret_cast<const char*>(text);
+  return {chars, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
 }
 
 std::optional<double> SqliteStmt::column_optional_double(int column) const {

@@ -37,6 +37,8 @@ class SqliteDb {
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
+  SqliteDb(SqliteDb&&) = delete;
+  SqliteDb& operator=(SqliteDb&&) = delete;
 
   // Runs one or more statements without results (DDL, PRAGMA, BEGIN/COMMIT).
   Status exec(std::string_view sql);

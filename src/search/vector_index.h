@@ -50,6 +50,8 @@ class VectorIndex {
   VectorIndex() = default;
   VectorIndex(const VectorIndex&) = delete;
   VectorIndex& operator=(const VectorIndex&) = delete;
+  VectorIndex(VectorIndex&&) = delete;
+  VectorIndex& operator=(VectorIndex&&) = delete;
 
   [[nodiscard]] virtual IndexKind kind() const = 0;
   [[nodiscard]] virtual std::size_t size() const = 0;

@@ -1,4 +1,5 @@
 #include "service/image_request.h"
+#include "core/json_text.h"
 
 #include <openssl/evp.h>
 
@@ -154,13 +155,14 @@ Result<ImageRequest> parse_image_request(const HttpInput& input) {
       if (value.is_string()) {
         text = value.get<std::string>();
       } else if (value.is_number() || value.is_boolean()) {
-        text = value.dump();
+        text = to_json_text(value);
       } else if (value.is_array() && name == "classes") {
         for (const auto& item : value) {
-          text += (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
+          text +=
+              (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : to_json_text(item));
         }
       } else {
-        request.extra[name] = value.dump();
+        request.extra[name] = to_json_text(value);
         continue;
       }
       VISEARCH_TRY(apply_parameter(request, name, text));

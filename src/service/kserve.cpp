@@ -1,4 +1,5 @@
 #include "service/kserve.h"
+#include "core/json_text.h"
 
 namespace visearch {
 namespace {
@@ -14,10 +15,10 @@ std::string parameter_text(const json& value) {
   if (value.is_array()) {
     std::string text;
     for (const auto& item : value)
-      text += (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
+      text += (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : to_json_text(item));
     return text;
   }
-  return value.dump();
+  return to_json_text(value);
 }
 
 }  // namespace

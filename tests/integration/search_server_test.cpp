@@ -135,7 +135,8 @@ TEST_F(SearchServerTest, JsonBodyWithABoxAndFilters) {
                             httplib::MultipartFormDataItems{
                                 {"image", read_file(sample("000000002592.jpg")), "a.jpg", "image/jpeg"}});
   ASSERT_TRUE(by_category && by_category->status == 200);
-  for (const json& o : json::parse(by_category->body).at("objects")) {
+  const json bowls = json::parse(by_category->body);
+  for (const json& o : bowls.at("objects")) {
     for (const json& p : o.at("products")) EXPECT_EQ(p.at("category"), "Bowls");
   }
 }

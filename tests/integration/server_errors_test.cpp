@@ -55,6 +55,11 @@ TEST_F(ServerErrorsTest, BadInputGetsTheRightStatusAndTheServerStaysUp) {
   expect_error(c.Post("/v1/detect?model=nope", jpeg, "image/jpeg"), 404, "not_found");
   expect_error(c.Get("/no/such/route"), 404, "not_found");
   expect_error(c.Get("/v1/detect"), 405, "method_not_allowed");
+  // Paths that are not UTF-8 once decoded reach the access log and the error message: answered, never fatal.
+  expect_error(c.Get("/%FF%FE"), 404, "not_found");
+  expect_error(c.Get("/v1/models/%FF"), 404, "not_found");
+  expect_error(c.Post("/v2/models/%C3%28/infer", "{}", "application/json"), 404, "not_found");
+  expect_error(c.Post("/v1/detect?model=%FF", jpeg, "image/jpeg"), 404, "not_found");
   // bus.jpg is 810x1080 = 874,800 pixels > --max-pixels 500000.
   expect_error(c.Post("/v1/detect", read_file(sample("bus.jpg")), "image/jpeg"), 422, "image_too_large");
   // 2 MB > --max-body-mb 1, refused from Content-Length.

@@ -440,13 +440,24 @@ void Server::serve_static_files() {
   }
   http_.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
   http_.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
-  http_.set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
+  const auto add_static_headers = [](const httplib::Request& req, httplib::Response& res) {
     const bool html = req.path == "/" || req.path.ends_with(".html");
     res.set_header("Cache-Control", html ? "no-cache" : "public, max-age=3600");
     res.set_header("X-Content-Type-Options", "nosniff");
     if (html) {
       res.set_header("Content-Security-Policy",
                      "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'");
+    }
+  };
+  http_.set_file_request_handler(add_static_headers);
+  // httplib 0.11 calls the file handler for GET only; a HEAD of a static file must carry the same headers
+  // (caches and `curl -I` read them).
+  http_.set_post_routing_handler([add_static_headers](const httplib::Request& req, httplib::Response& res) {
+    const std::string_view path = req.path;
+    const bool api = path.starts_with("/v1/") || path.starts_with("/v2/") || path == "/ping" ||
+                     path == "/metrics" || path == "/invocations";
+    if (req.method == "HEAD" && res.status == 200 && !api && !res.has_header("Cache-Control")) {
+      add_static_headers(req, res);
     }
   });
 }

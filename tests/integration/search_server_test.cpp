@@ -243,7 +243,17 @@ TEST_F(SearchServerTest, StaticFilesAreServedSafely) {
         << path << " " << r->get_header_value("Content-Type");
     EXPECT_NE(r->get_header_value("Cache-Control").find(cache), std::string::npos) << path;
     EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    auto head = c.Head(path.c_str());
+    ASSERT_TRUE(head) << path;
+    EXPECT_EQ(head->status, 200) << path;
+    EXPECT_TRUE(head->body.empty()) << path;
+    EXPECT_NE(head->get_header_value("Cache-Control").find(cache), std::string::npos) << "HEAD " << path;
+    EXPECT_EQ(head->get_header_value("X-Content-Type-Options"), "nosniff") << "HEAD " << path;
   }
+  // API answers keep their own caching rules under HEAD.
+  auto head_models = c.Head("/v1/models");
+  ASSERT_TRUE(head_models);
+  EXPECT_EQ(head_models->get_header_value("Cache-Control").find("max-age=3600"), std::string::npos);
   EXPECT_NE(c.Get("/")->get_header_value("Content-Security-Policy").find("default-src 'self'"),
             std::string::npos);
   // Traversal attempts, sent raw so that no client library normalises them.

@@ -250,16 +250,23 @@ TEST_F(ServerApiTest, MetricsCountersMoveAsRequestsAreServed) {
   const double ok_before = metric_value(before->body, ok_series);
   const double bad_before = metric_value(before->body, bad_series);
   const double inference_before = metric_value(before->body, "visearch_inference_seconds_count");
-  ASSERT_TRUE(c.Post("/v1/detect", read_file(sample("dog.jpg")), "image/jpeg"));
-  ASSERT_TRUE(c.Post("/v1/detect", "hello", "text/plain"));
-  // Request counters are updated by the access logger, just after the response
-  // is written: poll briefly instead of racing it.
+  auto ok = c.Post("/v1/detect", read_file(sample("dog.jpg")), "image/jpeg");
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  auto bad = c.Post("/v1/detect", "hello", "text/plain");
+  ASSERT_TRUE(bad);
+  ASSERT_EQ(bad->status, 415) << bad->body;
+  // Request counters are updated by the access logger, just after each response is written, on the
+  // connection's own thread: the two requests' loggers may run in either order. Poll for both.
   std::string after_body;
   for (int attempt = 0; attempt < 100; ++attempt) {
     auto after = c.Get("/metrics");
     ASSERT_TRUE(after);
     after_body = after->body;
-    if (metric_value(after_body, bad_series) == bad_before + 1) break;
+    if (metric_value(after_body, bad_series) == bad_before + 1 &&
+        metric_value(after_body, ok_series) == ok_before + 1) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(metric_value(after_body, ok_series), ok_before + 1);

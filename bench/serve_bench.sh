@@ -4,7 +4,8 @@
 # (build/bench/visearch_bench_detect, same run), then p50/p99 latency at 1
 # client and requests/s at 1, 2, 4 and 8 clients against `visearch serve`.
 #
-#   bench/serve_bench.sh [--models picodet_s_416,yolox_nano] [--seconds 10] [--workers 2] [--threads-per-worker 2]
+#   bench/serve_bench.sh [--models picodet_s_416,yolox_nano] [--seconds 10] [--workers 2] [--threads-per-worker 1]
+#                        [--solo-threads -1]       (the defaults are `visearch serve`'s)
 #
 # Prints a Markdown table and the two target ratios:
 #   p50(1 client) / forward(2 threads)               target <= 1.15
@@ -14,13 +15,15 @@ cd "$(dirname "$0")/.."
 models="picodet_s_416,yolox_nano"
 seconds=10
 workers=2
-tpw=2
+tpw=1
+solo=-1
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) models="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
     --threads-per-worker) tpw="$2"; shift 2 ;;
+    --solo-threads) solo="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +42,7 @@ for model in "${list[@]}"; do
   fwd1=$(echo "$fwd" | python3 -c 'import sys,json; print([json.loads(l)["forward_ms_median"] for l in sys.stdin if json.loads(l)["threads"]==1][0])')
   fwd2=$(echo "$fwd" | python3 -c 'import sys,json; print([json.loads(l)["forward_ms_median"] for l in sys.stdin if json.loads(l)["threads"]==2][0])')
   build/visearch serve --port "$port" --models "$model" --workers "$workers" --threads-per-worker "$tpw" \
+    --solo-threads "$solo" \
     --queue-size 64 2>/dev/null &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ping" >/dev/null && break; sleep 0.1; done
@@ -71,4 +75,4 @@ print(f"| {m} | {f1:.1f} | {f2:.1f} | {p50:.1f} | {p99:.1f} | {float(r1):.1f} | 
 PY
 done
 echo
-echo "config: --workers $workers --threads-per-worker $tpw, wrk -t1 -d${seconds}s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "config: --workers $workers --threads-per-worker $tpw --solo-threads $solo, wrk -t1 -d${seconds}s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -25,6 +25,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads-per-worker", options->threads_per_worker, "Inference threads per worker")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--solo-threads", options->solo_threads,
+                  "Threads for a request that runs while the server is otherwise idle (-1 = all cores, "
+                  "0 = off)")
+      ->check(CLI::Range(-1, 256))
+      ->capture_default_str();
   cmd->add_option("--queue-size", options->queue_size, "Requests allowed to wait for a worker; beyond: 503")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -37,6 +38,14 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
+
+// Threads of the solo session set, 0 when off (see ServerOptions::solo_threads).
+int effective_solo_threads(const ServerOptions& options) {
+  const int wanted = options.solo_threads >= 0
+                         ? options.solo_threads
+                         : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  return wanted > options.threads_per_worker ? wanted : 0;
+}
 
 double seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -104,6 +113,19 @@ class Server final : public ServerContext {
   [[nodiscard]] const DetectService& detect_service(std::size_t worker_index) const override {
     return *services_.at(worker_index);
   }
+  [[nodiscard]] DetectLease lease_detect_service(std::size_t worker_index) const override {
+    // One solo set for the whole server: two spinning thread pools on the same cores would slow each
+    // other down, so a job that finds it taken runs on its own worker's sessions.
+    if (solo_service_ && pool_ && pool_->busy_workers() <= 1 && pool_->queue_depth() == 0) {
+      std::unique_lock lock(solo_mutex_, std::try_to_lock);
+      if (lock.owns_lock()) {
+        metrics_.inference_runs.inc({"solo"});
+        return {*solo_service_, std::move(lock)};
+      }
+    }
+    metrics_.inference_runs.inc({"shared"});
+    return {*services_.at(worker_index), {}};
+  }
   [[nodiscard]] std::size_t workers() const override { return services_.size(); }
   [[nodiscard]] const ServerOptions& options() const override { return options_; }
   Metrics& metrics() override { return metrics_; }
@@ -126,9 +148,11 @@ class Server final : public ServerContext {
   ServerOptions options_;
   std::vector<ServerModule> modules_;
   httplib::Server http_;
-  Metrics metrics_;
+  mutable Metrics metrics_;  // internally synchronised; counted from const accessors too
   std::unique_ptr<InferencePool> pool_;
   std::vector<std::unique_ptr<DetectService>> services_;  // one per worker
+  std::unique_ptr<DetectService> solo_service_;           // all-cores sessions, or null (solo off)
+  mutable std::mutex solo_mutex_;                         // held while a job runs on solo_service_
   std::atomic<bool> ready_{false};
   std::string load_error_;
   std::optional<std::array<unsigned char, SHA256_DIGEST_LENGTH>> api_key_digest_;
@@ -169,30 +193,46 @@ void Server::load_models() {
   const ModelRepository repository = ModelRepository::with_defaults(options_.model_dirs);
   DecodeLimits limits;
   limits.max_pixels = options_.max_pixels;
-  RuntimeOptions runtime;
-  runtime.intra_op_threads = options_.threads_per_worker;
-  runtime.allow_spinning = false;  // idle workers must not burn the cores other workers need
-  std::vector<std::unique_ptr<DetectService>> services;
-  for (int w = 0; w < options_.workers; ++w) {
-    std::map<std::string, std::unique_ptr<Detector>> detectors;
-    for (const std::string& name : options_.models) {
-      auto spec = repository.find_spec(name);
-      if (!spec) {
-        load_error_ = spec.error().message;
-        return;
+  RuntimeOptions shared_runtime;
+  shared_runtime.intra_op_threads = options_.threads_per_worker;
+  shared_runtime.allow_spinning = false;  // idle workers must not burn the cores other workers need
+  // Solo sessions run only when nothing else does, so they may spin between ops (lower latency).
+  RuntimeOptions solo_runtime;
+  solo_runtime.intra_op_threads = effective_solo_threads(options_);
+  solo_runtime.allow_spinning = true;
+  const auto load_set = [&](const RuntimeOptions& runtime, int copies,
+                            bool count) -> std::vector<std::unique_ptr<DetectService>> {
+    std::vector<std::unique_ptr<DetectService>> services;
+    for (int w = 0; w < copies; ++w) {
+      std::map<std::string, std::unique_ptr<Detector>> detectors;
+      for (const std::string& name : options_.models) {
+        auto spec = repository.find_spec(name);
+        if (!spec) {
+          load_error_ = spec.error().message;
+          return {};
+        }
+        auto detector = Detector::load(*spec, repository, families_, runtime);
+        if (!detector) {
+          load_error_ = detector.error().message;
+          return {};
+        }
+        if (count && w == 0) metrics_.model_load_seconds.inc({spec->name}, (*detector)->load_ms() / 1000.0);
+        detectors.emplace(spec->name, std::move(*detector));
       }
-      auto detector = Detector::load(*spec, repository, families_, runtime);
-      if (!detector) {
-        load_error_ = detector.error().message;
-        return;
-      }
-      if (w == 0) metrics_.model_load_seconds.inc({spec->name}, (*detector)->load_ms() / 1000.0);
-      detectors.emplace(spec->name, std::move(*detector));
+      services.push_back(std::make_unique<DetectService>(
+          std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
     }
-    services.push_back(std::make_unique<DetectService>(
-        std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
+    return services;
+  };
+  auto services = load_set(shared_runtime, options_.workers, true);
+  if (services.empty()) return;
+  std::vector<std::unique_ptr<DetectService>> solo;
+  if (solo_runtime.intra_op_threads > 0) {
+    solo = load_set(solo_runtime, 1, false);
+    if (solo.empty()) return;
   }
   services_ = std::move(services);
+  if (!solo.empty()) solo_service_ = std::move(solo.front());
   for (const ServerModule& module : modules_) {
     if (!module.load) continue;
     if (auto loaded = module.load(*this); !loaded) {
@@ -201,10 +241,14 @@ void Server::load_models() {
     }
   }
   ready_.store(true, std::memory_order_release);
-  std::fprintf(stderr,
-               "{\"ts\":\"%s\",\"event\":\"ready\",\"models\":%s,\"workers\":%d,\"threads_per_worker\":%d}\n",
-               now_iso8601().c_str(), to_json_text(json(options_.models)).c_str(), options_.workers,
-               options_.threads_per_worker);
+  std::fprintf(stderr, "%s\n",
+               to_json_text(json{{"ts", now_iso8601()},
+                                 {"event", "ready"},
+                                 {"models", options_.models},
+                                 {"workers", options_.workers},
+                                 {"threads_per_worker", options_.threads_per_worker},
+                                 {"solo_threads", effective_solo_threads(options_)}})
+                   .c_str());
 }
 
 void Server::send_json(httplib::Response& res, int status, const json& body) const {
@@ -288,10 +332,11 @@ Result<DetectResponse> Server::run_inference(ImageRequest request) {
   auto ran = run_on_worker([this, shared_request, output](std::size_t worker) {
     const std::string& bytes = shared_request->image;
     const DetectRequest detect_request{shared_request->model, shared_request->options};
-    auto result = services_[worker]->detect(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                      bytes.size()),  // NOLINT
-        detect_request);
+    const DetectLease service = lease_detect_service(worker);
+    auto result =
+        service->detect(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                                      bytes.size()),  // NOLINT
+                        detect_request);
     if (result) {
       metrics_.latency_decode.observe(result->decode_ms / 1000.0);
       metrics_.latency_inference.observe(

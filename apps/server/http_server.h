@@ -19,7 +19,11 @@ struct ServerOptions {
   std::vector<std::string> model_dirs;
   int workers = 2;             // inference workers, each with its own model sessions
   int threads_per_worker = 1;  // ONNX Runtime intra-op threads per worker
-  int queue_size = 8;          // requests allowed to wait for a worker
+  // A request that runs while every other worker is idle and nothing is queued uses a second set of
+  // sessions with this many threads (spinning between ops), so a lone request gets every core and a busy
+  // server still runs one thread per worker. -1 = the number of cores; 0 or <= threads_per_worker = off.
+  int solo_threads = -1;
+  int queue_size = 8;  // requests allowed to wait for a worker
   int max_body_mb = 20;
   int timeout_ms = 30000;  // queue wait + inference deadline -> 504
   int drain_timeout_ms = 30000;

@@ -211,7 +211,8 @@ void handle_prelabel(const std::shared_ptr<LabelState>& shared, const Req& req, 
   auto output = std::make_shared<std::optional<Result<labeling::PrelabelResult>>>();
   const std::string image_path = *path;
   auto ran = state.ctx->run_on_worker([shared, output, image_path](std::size_t worker) {
-    const Detector* detector = shared->ctx->detect_service(worker).find(shared->options.model);
+    const DetectLease service = shared->ctx->lease_detect_service(worker);
+    const Detector* detector = service->find(shared->options.model);
     if (detector == nullptr) {
       *output = Error{ErrorCode::kNotFound, "model '" + shared->options.model + "' is not loaded"};
       return;

@@ -156,7 +156,8 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
   SearchState* shared_state = &state;
   auto ran = ctx.run_on_worker([shared_state, work](std::size_t worker) {
     const auto decode_start = Clock::now();
-    const DetectService& service = shared_state->ctx->detect_service(worker);
+    const DetectLease lease = shared_state->ctx->lease_detect_service(worker);
+    const DetectService& service = *lease;
     auto decoded = decode_image(
         std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(work->image.data()),  // NOLINT
                                       work->image.size()),
@@ -255,7 +256,8 @@ void handle_import(SearchState& state, const Req& req, Res& res) {
         std::pair<std::vector<std::uint8_t>, std::optional<Result<search::AnalyzedImage>>>>();
     work->first.assign(bytes.begin(), bytes.end());
     auto ran = shared_state->ctx->run_on_worker([shared_state, work](std::size_t worker) {
-      const DetectService& service = shared_state->ctx->detect_service(worker);
+      const DetectLease lease = shared_state->ctx->lease_detect_service(worker);
+      const DetectService& service = *lease;
       auto decoded = decode_image(work->first, service.limits());
       if (!decoded) {
         work->second = Result<search::AnalyzedImage>(decoded.error());

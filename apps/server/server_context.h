@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -22,6 +23,21 @@
 #include "service/metrics.h"
 
 namespace visearch::server {
+
+// A DetectService to run one inference on, holding whatever lock keeps it exclusive (see
+// ServerContext::lease_detect_service).
+class DetectLease {
+ public:
+  DetectLease(const DetectService& service, std::unique_lock<std::mutex> lock)
+      : service_(&service), lock_(std::move(lock)) {}
+  const DetectService& operator*() const { return *service_; }
+  const DetectService* operator->() const { return service_; }
+  [[nodiscard]] bool solo() const { return lock_.owns_lock(); }
+
+ private:
+  const DetectService* service_;
+  std::unique_lock<std::mutex> lock_;
+};
 
 class ServerContext {
  public:
@@ -50,7 +66,13 @@ class ServerContext {
   // running after this returns: capture only values and shared_ptrs.
   virtual Status run_on_worker(std::function<void(std::size_t worker_index)> job) = 0;
 
+  // The worker's own sessions (one intra-op thread each, no spinning). Outside a job, any index gives the
+  // loaded models' metadata.
   [[nodiscard]] virtual const DetectService& detect_service(std::size_t worker_index) const = 0;
+  // For inference inside a job: the server-wide solo sessions (all cores) when this job is the only work
+  // in the pool and no other job holds them, else detect_service(worker_index). Hold the lease for as long
+  // as the service (or a Detector from it) is used.
+  [[nodiscard]] virtual DetectLease lease_detect_service(std::size_t worker_index) const = 0;
   [[nodiscard]] virtual std::size_t workers() const = 0;
   [[nodiscard]] virtual const ServerOptions& options() const = 0;
   virtual Metrics& metrics() = 0;

@@ -104,6 +104,9 @@ Metrics::Metrics()
       rejected("visearch_rejected_requests_total",
                "Requests refused before inference (queue full, shutting down).", {"reason"}),
       model_load_seconds("visearch_model_load_seconds", "Time taken to load each model.", {"model"}),
+      inference_runs("visearch_inference_runs_total",
+                     "Inference jobs by session set: solo (all cores, nothing else running) or shared.",
+                     {"mode"}),
       latency_decode("visearch_decode_seconds", "Image decoding time.", latency_buckets()),
       latency_queue_wait("visearch_queue_wait_seconds", "Time a request waited for an inference worker.",
                          latency_buckets()),
@@ -122,6 +125,7 @@ std::string Metrics::render() const {
   requests.render(out);
   rejected.render(out);
   model_load_seconds.render(out);
+  inference_runs.render(out);
   latency_decode.render(out);
   latency_queue_wait.render(out);
   latency_inference.render(out);

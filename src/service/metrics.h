@@ -64,6 +64,7 @@ class Metrics {
   LabelledCounter requests;            // by route, status
   LabelledCounter rejected;            // by reason
   LabelledCounter model_load_seconds;  // by model (a counter of one observation, exposed as gauge)
+  LabelledCounter inference_runs;      // by mode: "solo" (all cores, pool idle) or "shared" (one worker)
   Histogram latency_decode;
   Histogram latency_queue_wait;
   Histogram latency_inference;

@@ -16,7 +16,7 @@ class ServerApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = new ServerProcess({"--models", "picodet_s_416,fastestdet", "--workers", "2",
-                                 "--threads-per-worker", "1", "--queue-size", "32"});
+                                 "--threads-per-worker", "1", "--solo-threads", "2", "--queue-size", "32"});
     ASSERT_TRUE(server_->ready()) << server_->log();
   }
   static void TearDownTestSuite() {
@@ -204,6 +204,17 @@ TEST_F(ServerApiTest, RequestIdIsEchoed) {
   EXPECT_EQ(res->get_header_value("X-Request-Id"), "trace-42");
 }
 
+double metric_value(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return 0.0;
+}
+
+// Eight clients on two workers: answers identical to the CLI's, whichever session set (solo, with two
+// threads, or a worker's own single-thread one) ran them; the concurrency must have used the shared ones.
 TEST_F(ServerApiTest, ParallelClientsAllGetCorrectAnswers) {
   const std::vector<std::string> names{"bus.jpg", "dog.jpg", "person.jpg", "zidane.jpg"};
   std::map<std::string, json> expected;
@@ -228,15 +239,9 @@ TEST_F(ServerApiTest, ParallelClientsAllGetCorrectAnswers) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(correct.load(), 32);
   EXPECT_EQ(failed.load(), 0);
-}
-
-double metric_value(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0.0;
+  auto metrics = server_->client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_GT(metric_value(metrics->body, R"(visearch_inference_runs_total{mode="shared"})"), 0.0);
 }
 
 TEST_F(ServerApiTest, MetricsCountersMoveAsRequestsAreServed) {
@@ -250,6 +255,8 @@ TEST_F(ServerApiTest, MetricsCountersMoveAsRequestsAreServed) {
   const double ok_before = metric_value(before->body, ok_series);
   const double bad_before = metric_value(before->body, bad_series);
   const double inference_before = metric_value(before->body, "visearch_inference_seconds_count");
+  const std::string solo_series = R"(visearch_inference_runs_total{mode="solo"})";
+  const double solo_before = metric_value(before->body, solo_series);
   auto ok = c.Post("/v1/detect", read_file(sample("dog.jpg")), "image/jpeg");
   ASSERT_TRUE(ok);
   ASSERT_EQ(ok->status, 200) << ok->body;
@@ -272,6 +279,8 @@ TEST_F(ServerApiTest, MetricsCountersMoveAsRequestsAreServed) {
   EXPECT_EQ(metric_value(after_body, ok_series), ok_before + 1);
   EXPECT_EQ(metric_value(after_body, bad_series), bad_before + 1);
   EXPECT_EQ(metric_value(after_body, "visearch_inference_seconds_count"), inference_before + 1);
+  // A lone request on an idle server runs on the solo (two-thread) sessions.
+  EXPECT_EQ(metric_value(after_body, solo_series), solo_before + 1);
   for (const char* name : {"visearch_decode_seconds_bucket", "visearch_queue_wait_seconds_bucket",
                            "visearch_request_seconds_bucket", "visearch_in_flight_requests",
                            "visearch_queue_depth", "visearch_model_load_seconds{model=\"picodet_s_416\"}"}) {

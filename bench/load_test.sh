@@ -34,14 +34,14 @@ cat > "$lua" <<LUA
 local f = assert(io.open("$image", "rb"))
 wrk.method = "POST"; wrk.body = f:read("*all"); f:close()
 wrk.headers["Content-Type"] = "image/jpeg"
-local counts = {}
+counts = {}  -- global: read from each thread by done() via thread:get
 function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
 function setup(thread) table.insert(threads, thread) end
 threads = {}
 function done(summary, latency, requests)
   local all = {}
   for _, t in ipairs(threads) do
-    local c = t:get("counts")
+    local c = t:get("counts") or {}
     for k, v in pairs(c) do all[k] = (all[k] or 0) + v end
   end
   for k, v in pairs(all) do io.write(string.format("status %d %d\n", k, v)) end

@@ -1,0 +1,57 @@
+// Fuzzes the parsers of untrusted search input. The first byte chooses the parser, the rest is its input:
+//   0: a JSONL catalog, 1: a CSV catalog, 2: a JSON-array catalog (the bodies of POST /v1/products and the
+//   files of `visearch catalog import`), parsed as over HTTP (no file paths) and as from the CLI;
+//   3: search parameters, as NAME=VALUE lines (the fields of POST /v1/search), and a box.
+// Every parse must return a value or an error: no crash, no sanitizer report, no exception.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "search/catalog_import.h"
+#include "search/search_json.h"
+
+namespace {
+
+void parse_parameters(std::string_view text) {
+  std::map<std::string, std::string> params;
+  std::size_t start = 0;
+  while (start <= text.size() && params.size() < 64) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    const std::size_t eq = line.find('=');
+    if (eq != std::string_view::npos) params[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    start = end + 1;
+  }
+  static_cast<void>(visearch::search::parse_search_parameters(params));
+  static_cast<void>(visearch::search::parse_box(text));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): libFuzzer hands bytes
+  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  using visearch::search::ImportFormat;
+  switch (data[0] % 4) {
+    case 0:
+    case 1:
+    case 2: {
+      const auto format = static_cast<ImportFormat>(data[0] % 3);
+      visearch::search::ParseOptions http;
+      http.allow_paths = false;
+      http.max_rows = 1000;
+      static_cast<void>(visearch::search::parse_catalog(text, format, http));
+      visearch::search::ParseOptions cli;
+      cli.max_rows = 1000;
+      static_cast<void>(visearch::search::parse_catalog(text, format, cli));
+      break;
+    }
+    default:
+      parse_parameters(text);
+  }
+  return 0;
+}

@@ -15,7 +15,10 @@ Unexpected bad(const std::string& message) {
 }
 
 double round_to(double value, double unit) {
-  return std::round(value / unit) * unit;
+  // Divide by the inverse (an exact power of ten) rather than multiply by `unit`, which is not exactly
+  // representable: 8985 / 1e4 prints as 0.8985, 8985 * 1e-4 as 0.8985000000000001.
+  const double inverse = std::round(1.0 / unit);
+  return std::round(value * inverse) / inverse;
 }
 
 json box_json(const ImageBox& b) {

@@ -22,7 +22,8 @@ void parse_parameters(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = text.substr(start, end - start);
     const std::size_t eq = line.find('=');
-    if (eq != std::string_view::npos) params[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    if (eq != std::string_view::npos)
+      params[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
     start = end + 1;
   }
   static_cast<void>(visearch::search::parse_search_parameters(params));

@@ -87,6 +87,13 @@ TEST(SearchJson, UrlsAndShapes) {
     EXPECT_TRUE(match.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(match.at("components").at("category").get<double>(), 1.0);
+
+  // Rounded numbers print as short decimals, not as 0.8985000000000001.
+  result.objects[0].object.score = 0.89850001F;
+  result.objects[0].products[0].score = 0.8985000001;
+  const nlohmann::json rounded = search_result_to_json(result, Size{640, 480}, Ranking::kFused);
+  EXPECT_EQ(rounded.at("objects").at(0).at("score").dump(), "0.8985");
+  EXPECT_EQ(rounded.at("objects").at(0).at("products").at(0).at("score").dump(), "0.8985");
 }
 
 TEST(TextUtil, Utf8ValidationAndRepair) {

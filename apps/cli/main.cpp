@@ -1,6 +1,8 @@
 // visearch: object detection and visual search on one machine.
 // Each subcommand lives in its own file; this file only wires them up.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 
 #include "cli/catalog_command.h"
 #include "cli/compare_command.h"
@@ -11,8 +13,11 @@
 #include "cli/models_command.h"
 #include "cli/search_command.h"
 #include "cli/serve_command.h"
+#include "core/error_table.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"visearch: CPU object detection and visual search"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "visearch 0.1.0");
@@ -32,4 +37,19 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   return exit_code;
+}
+
+}  // namespace
+
+// Last resort: an exception that escapes a command is a bug; report it on one
+// line and exit with the internal-error status instead of terminating.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "visearch: error: internal: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "visearch: error: internal: unknown exception\n");
+  }
+  return visearch::error_info(visearch::ErrorCode::kInternal).exit_code;
 }

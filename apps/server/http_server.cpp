@@ -8,12 +8,12 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -333,10 +333,9 @@ Result<DetectResponse> Server::run_inference(ImageRequest request) {
     const std::string& bytes = shared_request->image;
     const DetectRequest detect_request{shared_request->model, shared_request->options};
     const DetectLease service = lease_detect_service(worker);
-    auto result =
-        service->detect(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                                      bytes.size()),  // NOLINT
-                        detect_request);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the body's chars are the image's bytes
+    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    auto result = service->detect(std::span<const std::uint8_t>(data, bytes.size()), detect_request);
     if (result) {
       metrics_.latency_decode.observe(result->decode_ms / 1000.0);
       metrics_.latency_inference.observe(
@@ -432,9 +431,10 @@ void Server::register_routes() {
   const auto model_get = [this](const Req& req, Res& res) {
     if (!require_ready(res)) return;
     const Detector* d = services_.front()->find(req.matches[1]);
-    if (d == nullptr)
+    if (d == nullptr) {
       return send_error(
           res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
+    }
     send_json(res, 200, model_to_json(d->spec()));
   };
   route("/v1/detect", {{"POST", detect}});
@@ -590,14 +590,15 @@ int Server::run() {
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics_.in_flight.fetch_sub(1);
     std::string route = req.path;
-    if (req.matches.size() > 1 && route.rfind("/v2/models/", 0) == 0)
+    if (req.matches.size() > 1 && route.rfind("/v2/models/", 0) == 0) {
       route = "/v2/models/{name}" + std::string(route.ends_with("/infer")   ? "/infer"
                                                 : route.ends_with("/ready") ? "/ready"
                                                                             : "");
-    else if (route.rfind("/v1/models/", 0) == 0)
+    } else if (route.rfind("/v1/models/", 0) == 0) {
       route = "/v1/models/{name}";
-    else if (res.status == 404)
+    } else if (res.status == 404) {
       route = "unmatched";
+    }
     metrics_.requests.inc({route, std::to_string(res.status)});
     json line{{"ts", now_iso8601()},
               {"request_id", res.get_header_value("X-Request-Id")},

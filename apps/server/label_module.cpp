@@ -31,7 +31,7 @@ struct LabelState {
   LabelModuleOptions options;
   std::unique_ptr<labeling::PrelabelJob> job;
 
-  labeling::LabelProject& project() const { return *options.project; }
+  [[nodiscard]] labeling::LabelProject& project() const { return *options.project; }
 };
 
 Result<int> int_param(const Req& req, const char* name, int fallback, int low, int high) {
@@ -91,7 +91,7 @@ void handle_list(LabelState& state, const Req& req, Res& res) {
   if (!limit) return state.ctx->send_error(res, limit.error());
   const std::vector<labeling::ImageSummary> all = state.project().list(status);
   json images = json::array();
-  for (std::size_t i = static_cast<std::size_t>(*offset);
+  for (auto i = static_cast<std::size_t>(*offset);
        i < all.size() && images.size() < static_cast<std::size_t>(*limit); ++i) {
     images.push_back(labeling::summary_to_json(all[i]));
   }

@@ -26,7 +26,7 @@ Result<std::string> sha256_file(const std::string& path) {
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &len);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(len * 2U);
+  hex.reserve(static_cast<std::size_t>(len) * 2U);
   for (unsigned int i = 0; i < len; ++i) {
     hex.push_back(kHex[digest[i] >> 4U]);
     hex.push_back(kHex[digest[i] & 0xFU]);

@@ -40,6 +40,8 @@ class TempFile {
   TempFile() = default;
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
+  TempFile(TempFile&&) = delete;
+  TempFile& operator=(TempFile&&) = delete;
   ~TempFile() {
     if (fd_ >= 0) ::close(fd_);
     if (!committed_ && !name_.empty()) ::unlink(name_.c_str());
@@ -100,6 +102,11 @@ Status copy_file_atomic(const std::string& source, const std::string& destinatio
   if (in < 0) return io_error(source, "cannot open", errno);
   struct Closer {
     int fd;
+    explicit Closer(int descriptor) : fd(descriptor) {}
+    Closer(const Closer&) = delete;
+    Closer& operator=(const Closer&) = delete;
+    Closer(Closer&&) = delete;
+    Closer& operator=(Closer&&) = delete;
     ~Closer() { ::close(fd); }
   } closer{in};
   TempFile temp;

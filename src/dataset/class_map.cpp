@@ -41,7 +41,7 @@ Result<ClassMap> parse_class_map(std::string_view json_text, const std::string& 
   if (root.is_object() && root.contains("map")) map = &root["map"];
   if (!map->is_object()) {
     return Unexpected{ErrorCode::kInvalidArgument,
-                      origin + ": a class map is {\"map\": {\"data-set name\": \"model name\", ...}}"};
+                      origin + R"(: a class map is {"map": {"data-set name": "model name", ...}})"};
   }
   ClassMap out;
   out.sources.push_back(origin);
@@ -50,13 +50,17 @@ Result<ClassMap> parse_class_map(std::string_view json_text, const std::string& 
       out.add(from, to.get<std::string>());
     } else if (to.is_array()) {
       for (const auto& t : to) {
-        if (!t.is_string())
-          return Unexpected{ErrorCode::kInvalidArgument, origin + ": '" + from + "': names must be strings"};
+        if (!t.is_string()) {
+          std::string message = origin;
+          message.append(": '").append(from).append("': names must be strings");
+          return Unexpected{ErrorCode::kInvalidArgument, std::move(message)};
+        }
         out.add(from, t.get<std::string>());
       }
     } else {
-      return Unexpected{ErrorCode::kInvalidArgument,
-                        origin + ": '" + from + "': the value must be a name or a list of names"};
+      std::string message = origin;
+      message.append(": '").append(from).append("': the value must be a name or a list of names");
+      return Unexpected{ErrorCode::kInvalidArgument, std::move(message)};
     }
   }
   return out;

@@ -212,7 +212,9 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
       continue;
     }
     const auto fail = [&](const std::string& message) {
-      add_error(doc.diagnostics, origin, line, label + ": " + message);
+      std::string labelled = label;
+      labelled.append(": ").append(message);
+      add_error(doc.diagnostics, origin, line, std::move(labelled));
       bad_images.insert(ann.image_id);
     };
     if (!get_int64(a, "category_id", ann.category_id)) {
@@ -286,7 +288,9 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
             fail(message);
             continue;
           }
-          add_warning(doc.diagnostics, origin, line, label + ": " + message);
+          std::string labelled = label;
+          labelled.append(": ").append(message);
+          add_warning(doc.diagnostics, origin, line, std::move(labelled));
         }
       }
     }

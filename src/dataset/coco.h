@@ -35,7 +35,8 @@ struct CocoImage {
   int line = 0;
 };
 
-struct CocoAnnotation {
+struct CocoAnnotation {  // NOLINT(bugprone-exception-escape): clang-tidy 14 false positive on implicit
+                         // members
   std::optional<std::int64_t> id;  // absent in results lists
   std::int64_t image_id = 0;
   std::int64_t category_id = 0;

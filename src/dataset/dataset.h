@@ -44,7 +44,7 @@ struct PixelBox {
   [[nodiscard]] double area() const { return width() > 0 && height() > 0 ? width() * height() : 0.0; }
 };
 
-struct Annotation {
+struct Annotation {  // NOLINT(bugprone-exception-escape): clang-tidy 14 false positive on implicit members
   int class_id = 0;  // index into Dataset::classes
   PixelBox box;
   bool iscrowd = false;                 // COCO iscrowd

@@ -14,7 +14,7 @@ namespace visearch::dataset {
 std::uint64_t difference_hash(const Image& image) {
   if (image.empty() || image.pixels.size() < image.row_bytes() * static_cast<std::size_t>(image.height))
     return 0;
-  // const_cast: cv::Mat has no const view; the data is only read.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): cv::Mat has no const view; only read.
   const cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
   cv::Mat grey;
   cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);

@@ -18,7 +18,7 @@
 
 namespace visearch::dataset {
 
-struct JsonDocument {
+struct JsonDocument {  // NOLINT(bugprone-exception-escape): clang-tidy 14 false positive on implicit members
   nlohmann::json value;
   // Top-level object key (or "" when the document itself is an array) -> line of each object element of
   // that array, in order. Elements that are not objects get line 0.

@@ -62,9 +62,9 @@ Result<SplitPlan> plan_split(const Dataset& dataset, const std::vector<ImageFing
   SplitPlan plan;
   plan.names = options.names;
   if (plan.names.empty()) {
-    static const std::vector<std::string> kDefault{"train", "val", "test"};
+    static const std::vector<std::string> default_names{"train", "val", "test"};
     for (std::size_t i = 0; i < ratios.size(); ++i) {
-      plan.names.push_back(i < kDefault.size() ? kDefault[i] : "split" + std::to_string(i));
+      plan.names.push_back(i < default_names.size() ? default_names[i] : "split" + std::to_string(i));
     }
   }
   if (plan.names.size() != ratios.size()) {
@@ -114,7 +114,7 @@ Result<SplitPlan> plan_split(const Dataset& dataset, const std::vector<ImageFing
   // Seeded Fisher-Yates shuffle, then a stable sort rarest class first (groups without boxes last).
   SplitMix64 rng(options.seed);
   for (std::size_t i = groups.size(); i > 1; --i) {
-    const std::size_t j = static_cast<std::size_t>(rng.below(i));
+    const auto j = static_cast<std::size_t>(rng.below(i));
     std::swap(groups[i - 1], groups[j]);
   }
   std::stable_sort(groups.begin(), groups.end(), [&totals](const Group& a, const Group& b) {

@@ -178,7 +178,7 @@ std::string format_voc_xml(const VocDocument& document) {
     printer.CloseElement();
   }
   printer.CloseElement();
-  return std::string(printer.CStr());
+  return {printer.CStr()};
 }
 
 Result<Dataset> read_voc(const std::string& path, const LoadOptions& options) {

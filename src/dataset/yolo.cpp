@@ -81,10 +81,10 @@ fs::path labels_dir_for(const fs::path& images_dir) {
 }
 
 bool is_label_txt(const fs::path& p) {
-  static const std::set<std::string> kNotLabels = {"classes.txt",  "obj.names",  "train.txt",
+  static const std::set<std::string> not_labels = {"classes.txt",  "obj.names",  "train.txt",
                                                    "val.txt",      "valid.txt",  "test.txt",
                                                    "trainval.txt", "labels.txt", "names.txt"};
-  return detail::has_extension(p, ".txt") && kNotLabels.count(p.filename().string()) == 0;
+  return detail::has_extension(p, ".txt") && not_labels.count(p.filename().string()) == 0;
 }
 
 // Reads the label file of `record` (if any), converting to pixels with the probed size.
@@ -512,9 +512,10 @@ Result<YoloConfig> parse_data_yaml(std::string_view text, const std::string& ori
     }
     fs::path root(yaml_dir.empty() ? "." : yaml_dir);
     if (const YAML::Node path = doc["path"]) {
-      if (!path.IsScalar())
+      if (!path.IsScalar()) {
         return Unexpected{ErrorCode::kInvalidArgument,
                           yaml_error(origin, path.Mark(), "'path' must be a string")};
+      }
       const fs::path p(path.Scalar());
       root = p.is_absolute() ? p : (root / p);
     }
@@ -651,9 +652,10 @@ Result<WriteReport> write_yolo(const Dataset& dataset, const std::string& out_di
     bool identity = true;
     for (std::size_t i = 0; i < dataset.category_ids.size(); ++i)
       identity = identity && dataset.category_ids[i] == static_cast<std::int64_t>(i);
-    if (!identity)
+    if (!identity) {
       report.not_representable["COCO category ids (YOLO ids are 0..N-1 in class order)"] =
           dataset.category_ids.size();
+    }
   }
   // data.yaml (Ultralytics) and classes.txt (darknet tools).
   YAML::Emitter yaml;

@@ -94,12 +94,14 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
   for (std::size_t i = 0; i < img_ids.size(); ++i) img_index[img_ids[i]] = i;
   std::unordered_map<std::int64_t, std::size_t> cat_index;
   for (std::size_t k = 0; k < cats.size(); ++k) cat_index[cats[k].id] = k;
+  // NOLINTBEGIN(readability-identifier-naming): pycocotools' names (I, K, T, R, A, M)
   const std::size_t I = img_ids.size();
   const std::size_t K = cats.size();
   const std::size_t T = iou_thrs.size();
   const std::size_t R = rec_thrs.size();
   const std::size_t A = params.area_ranges.size();
   const std::size_t M = params.max_detections.size();
+  // NOLINTEND(readability-identifier-naming)
   const auto max_det_last = static_cast<std::size_t>(std::max(0, params.max_detections.back()));
   metrics.images = I;
 
@@ -170,6 +172,7 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
         if (cell.gts.empty() && cell.dts.empty()) continue;
         ImageEval& e = evals[(k * A + a) * I + i];
         e.present = true;
+        // NOLINTNEXTLINE(readability-identifier-naming): pycocotools' names
         const std::size_t G = cell.gts.size();
         std::vector<unsigned char> ignore(G);
         for (std::size_t g = 0; g < G; ++g) {
@@ -180,6 +183,7 @@ Result<CocoMetrics> evaluate_bbox(const EvalInput& input, const CocoEvalParams& 
         std::iota(gt_order.begin(), gt_order.end(), std::size_t{0});
         std::stable_sort(gt_order.begin(), gt_order.end(),
                          [&ignore](std::size_t x, std::size_t y) { return ignore[x] < ignore[y]; });
+        // NOLINTNEXTLINE(readability-identifier-naming): pycocotools' names
         const std::size_t D = cell.dts.size();  // already cut to maxDets[-1]
         e.num_dt = D;
         e.gt_ignore.resize(G);

@@ -11,8 +11,7 @@ namespace {
 std::string fmt(int decimals, double v) {
   char buffer[64];
   const int n = std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  return std::string(buffer,
-                     n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buffer - 1) : 0);
+  return {buffer, n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buffer - 1) : 0};
 }
 
 std::string xml_escape(const std::string& s) {
@@ -71,6 +70,7 @@ std::string compare_markdown(const std::vector<CompareRow>& rows, const std::str
   out += "| model | family | AP | AP50 | AP75 | p50 latency (ms) | images/s | images | frontier |\n";
   out += "|---|---|---:|---:|---:|---:|---:|---:|:---:|\n";
   std::vector<const CompareRow*> sorted;
+  sorted.reserve(rows.size());
   for (const CompareRow& r : rows) sorted.push_back(&r);
   std::stable_sort(sorted.begin(), sorted.end(), [](const CompareRow* a, const CompareRow* b) {
     if (a->ok != b->ok) return a->ok;
@@ -138,23 +138,23 @@ std::string compare_svg(const std::vector<CompareRow>& rows, const std::string& 
   const auto px = [&](double ms) { return kLeft + ms / x_max * plot_w; };
   const auto py = [&](double ap) { return kTop + plot_h - ap / y_max * plot_h; };
 
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(0, kWidth) + "\" height=\"" +
+  std::string svg = R"(<svg xmlns="http://www.w3.org/2000/svg" width=")" + fmt(0, kWidth) + "\" height=\"" +
                     fmt(0, kHeight) + "\" viewBox=\"0 0 " + fmt(0, kWidth) + " " + fmt(0, kHeight) +
                     "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + fmt(0, kWidth / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
+  svg += "<text x=\"" + fmt(0, kWidth / 2) + R"(" y="24" text-anchor="middle" font-size="15">)" +
          xml_escape(title) + "</text>\n";
   // Grid and ticks.
   for (double x = 0; x <= x_max + 1e-9; x += x_step) {
     svg += "<line x1=\"" + fmt(1, px(x)) + "\" y1=\"" + fmt(1, kTop) + "\" x2=\"" + fmt(1, px(x)) +
            "\" y2=\"" + fmt(1, kTop + plot_h) + "\" stroke=\"#e5e5e5\"/>\n";
     svg += "<text x=\"" + fmt(1, px(x)) + "\" y=\"" + fmt(1, kTop + plot_h + 18) +
-           "\" text-anchor=\"middle\">" + fmt(x_step < 1 ? 1 : 0, x) + "</text>\n";
+           R"(" text-anchor="middle">)" + fmt(x_step < 1 ? 1 : 0, x) + "</text>\n";
   }
   for (double y = 0; y <= y_max + 1e-9; y += y_step) {
     svg += "<line x1=\"" + fmt(1, kLeft) + "\" y1=\"" + fmt(1, py(y)) + "\" x2=\"" + fmt(1, kLeft + plot_w) +
            "\" y2=\"" + fmt(1, py(y)) + "\" stroke=\"#e5e5e5\"/>\n";
-    svg += "<text x=\"" + fmt(1, kLeft - 8) + "\" y=\"" + fmt(1, py(y) + 4) + "\" text-anchor=\"end\">" +
+    svg += "<text x=\"" + fmt(1, kLeft - 8) + "\" y=\"" + fmt(1, py(y) + 4) + R"(" text-anchor="end">)" +
            fmt(y_step < 0.1 ? 2 : 1, y) + "</text>\n";
   }
   svg += "<rect x=\"" + fmt(1, kLeft) + "\" y=\"" + fmt(1, kTop) + "\" width=\"" + fmt(1, plot_w) +
@@ -179,7 +179,7 @@ std::string compare_svg(const std::vector<CompareRow>& rows, const std::string& 
   for (const CompareRow& r : rows) {
     if (!r.ok) continue;
     const std::string colour = r.pareto ? "#1f77b4" : "#999999";
-    svg += "<circle cx=\"" + fmt(1, px(r.p50_ms)) + "\" cy=\"" + fmt(1, py(r.ap)) + "\" r=\"5\" fill=\"" +
+    svg += "<circle cx=\"" + fmt(1, px(r.p50_ms)) + "\" cy=\"" + fmt(1, py(r.ap)) + R"(" r="5" fill=")" +
            colour + "\"><title>" + xml_escape(r.model) + ": AP " + fmt(3, r.ap) + ", " + fmt(1, r.p50_ms) +
            " ms</title></circle>\n";
     svg += "<text x=\"" + fmt(1, px(r.p50_ms) + 8) + "\" y=\"" + fmt(1, py(r.ap) + 4) + "\">" +
@@ -189,7 +189,7 @@ std::string compare_svg(const std::vector<CompareRow>& rows, const std::string& 
   double ly = kTop + 10;
   for (const CompareRow& r : rows) {
     if (r.ok) continue;
-    svg += "<text x=\"" + fmt(1, kLeft + plot_w + 12) + "\" y=\"" + fmt(1, ly) + "\" fill=\"#a00\">" +
+    svg += "<text x=\"" + fmt(1, kLeft + plot_w + 12) + "\" y=\"" + fmt(1, ly) + R"(" fill="#a00">)" +
            xml_escape(r.model) + ": not measured</text>\n";
     ly += 16;
   }

@@ -108,7 +108,7 @@ Result<LabelBox> validate_box(const LabelBox& box, std::size_t num_classes, Size
 
 Result<SavePayload> parse_save_payload(const json& body, const std::vector<std::string>& classes, Size image,
                                        std::size_t stored_boxes) {
-  if (!body.is_object()) return invalid("the request body must be a JSON object {\"version\", \"boxes\"}");
+  if (!body.is_object()) return invalid(R"(the request body must be a JSON object {"version", "boxes"})");
   SavePayload out;
   const auto version = body.find("version");
   if (version == body.end()) {

@@ -34,7 +34,7 @@ Result<LabelMapFile> parse_label_map(std::string_view json_text, const std::stri
   out.origin = origin;
   const auto map = doc.find("map");
   if (map == doc.end() || !map->is_object()) {
-    return invalid(origin, "\"map\" must be an object {\"detector label\": \"data-set class\" or null}");
+    return invalid(origin, R"("map" must be an object {"detector label": "data-set class" or null})");
   }
   for (const auto& [label, target] : map->items()) {
     if (label.empty()) return invalid(origin, "\"map\" has an empty detector label");
@@ -98,8 +98,10 @@ Result<LabelMapping> LabelMapping::build(const std::string& model_name,
     for (const auto& [label, target] : file->entries) {
       const auto it = std::find(model_labels.begin(), model_labels.end(), label);
       if (it == model_labels.end()) {
-        return invalid(file->origin, "map key '" + label + "' is not a label of model " + model_name +
-                                         " (see `visearch models` for its labels)");
+        std::string message = "map key '";
+        message.append(label).append("' is not a label of model ").append(model_name);
+        message.append(" (see `visearch models` for its labels)");
+        return invalid(file->origin, message);
       }
       if (!seen.insert(label).second) return invalid(file->origin, "map key '" + label + "' appears twice");
       const std::size_t m = static_cast<std::size_t>(it - model_labels.begin());

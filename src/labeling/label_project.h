@@ -122,6 +122,8 @@ class LabelProject {
 
   LabelProject(const LabelProject&) = delete;
   LabelProject& operator=(const LabelProject&) = delete;
+  LabelProject(LabelProject&&) = delete;
+  LabelProject& operator=(LabelProject&&) = delete;
   ~LabelProject() = default;
 
  private:

@@ -45,7 +45,7 @@ Status PrelabelJob::start(const PrelabelOptions& options) {
   progress_.total = ids.size();
   progress_.started_at = utc_now();
   running_ = true;
-  thread_ = std::thread([this, ids = std::move(ids), options]() mutable { run(std::move(ids), options); });
+  thread_ = std::thread([this, ids = std::move(ids), options]() mutable { run(ids, options); });
   return ok_status();
 }
 
@@ -63,7 +63,7 @@ bool PrelabelJob::wait_idle(int timeout_ms) const {
   return finished_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return !running_; });
 }
 
-void PrelabelJob::run(std::vector<std::string> ids, PrelabelOptions options) {
+void PrelabelJob::run(const std::vector<std::string>& ids, PrelabelOptions options) {
   lower_thread_priority();
   const auto started = Clock::now();
   const auto finish = [&](const std::string& state, const std::string& error) {

@@ -50,6 +50,8 @@ class PrelabelJob {
   ~PrelabelJob();
   PrelabelJob(const PrelabelJob&) = delete;
   PrelabelJob& operator=(const PrelabelJob&) = delete;
+  PrelabelJob(PrelabelJob&&) = delete;
+  PrelabelJob& operator=(PrelabelJob&&) = delete;
 
   // Starts a run over the images unlabelled now. kUnavailable while one is running.
   Status start(const PrelabelOptions& options = {});
@@ -60,7 +62,7 @@ class PrelabelJob {
   bool wait_idle(int timeout_ms) const;
 
  private:
-  void run(std::vector<std::string> ids, PrelabelOptions options);
+  void run(const std::vector<std::string>& ids, PrelabelOptions options);
 
   LabelProject& project_;
   std::string model_;

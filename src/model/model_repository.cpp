@@ -29,7 +29,7 @@ ModelRepository ModelRepository::with_defaults(const std::vector<std::string>& e
   if (const char* env = std::getenv("VISEARCH_SPEC_PATH"); env != nullptr && *env != '\0')
     spec_dirs.emplace_back(env);
   spec_dirs.emplace_back(VISEARCH_SPEC_DIR);
-  return ModelRepository(std::move(spec_dirs), std::move(model_dirs));
+  return {std::move(spec_dirs), std::move(model_dirs)};
 }
 
 std::vector<ModelSpec> ModelRepository::list_specs(std::vector<Error>* problems) const {

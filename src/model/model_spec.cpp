@@ -23,7 +23,7 @@ Result<FileRef> parse_file_ref(const nlohmann::json& node, const std::string& or
       if (ref.sha256.size() != 64) return spec_error(origin, key + ".sha256 must be 64 hex digits");
     }
   } else {
-    return spec_error(origin, key + " must be a file name or {\"file\": ..., \"sha256\": ...}");
+    return spec_error(origin, key + R"( must be a file name or {"file": ..., "sha256": ...})");
   }
   if (ref.file.empty()) return spec_error(origin, key + ".file is empty");
   return ref;

@@ -338,7 +338,11 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
       // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes as chars for the stream
       image_out.write(reinterpret_cast<const char*>(jpeg->data()),
                       static_cast<std::streamsize>(jpeg->size()));
-      if (!image_out) return Unexpected{ErrorCode::kIo, "cannot write " + out_dir + "/" + file};
+      if (!image_out) {
+        std::string message = "cannot write ";
+        message.append(out_dir).append("/").append(file);
+        return Unexpected{ErrorCode::kIo, std::move(message)};
+      }
     }
     const std::uint64_t h = hash_text(id, options.seed);
     const LabelTerms terms = mapping.terms(b->label);
@@ -357,11 +361,17 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     const double price =
         std::floor(range.low + unit * (range.high - range.low)) + (range.high > 100 ? 0.0 : 0.99);
     const std::string category = mapping.primary_category(b->label);
+    std::string colour_noun = colour;
+    colour_noun.append(" ").append(noun);
+    std::string title = brand;
+    title.append(" ").append(style).append(" ").append(capitalise_words(colour_noun));
+    std::string description = "A ";
+    description.append(colour_noun).append(" from ").append(brand).append("'s ").append(style);
+    description.append(" line. Demo product: an object cropped from the COCO image ").append(b->source);
+    description.append(" (Flickr, Creative Commons; see the COCO terms of use).");
     json product{{"id", id},
-                 {"title", brand + " " + style + " " + capitalise_words(colour + " " + noun)},
-                 {"description", "A " + colour + " " + noun + " from " + brand + "'s " + style +
-                                     " line. Demo product: an object cropped from the COCO image " +
-                                     b->source + " (Flickr, Creative Commons; see the COCO terms of use)."},
+                 {"title", title},
+                 {"description", description},
                  {"category", category.empty() ? capitalise_words(b->label) : category},
                  {"brand", brand},
                  {"price", price},

@@ -81,12 +81,14 @@ Result<std::string> decode_base64(std::string_view text) {
   while (clean.size() % 4 != 0) clean.push_back('=');
   if (clean.empty()) return bad("image: empty");
   std::string out(clean.size() / 4 * 3, '\0');
-  const int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
-                      reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): OpenSSL takes bytes as unsigned char
+  auto* decoded = reinterpret_cast<unsigned char*>(out.data());
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): OpenSSL takes bytes as unsigned char
+  const auto* encoded = reinterpret_cast<const unsigned char*>(clean.data());
+  const int n = EVP_DecodeBlock(decoded, encoded, static_cast<int>(clean.size()));
   if (n < 0) return bad("image: not valid base64");
   // EVP_DecodeBlock counts padding as zero bytes; drop them.
-  std::size_t size = static_cast<std::size_t>(n);
+  auto size = static_cast<std::size_t>(n);
   std::size_t pad = 0;
   for (std::size_t i = clean.size(); i > 0 && clean[i - 1] == '='; --i) ++pad;
   if (pad > 2) return bad("image: not valid base64");

@@ -50,6 +50,8 @@ class InferencePool {
   ~InferencePool();
   InferencePool(const InferencePool&) = delete;
   InferencePool& operator=(const InferencePool&) = delete;
+  InferencePool(InferencePool&&) = delete;
+  InferencePool& operator=(InferencePool&&) = delete;
 
   // kUnavailable when the queue is full or the pool is shutting down.
   Result<Ticket> submit(Job job, Clock::time_point deadline, Completion completion = {});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 namespace visearch {
 namespace {
@@ -66,8 +67,8 @@ Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>&
         const float* dist = reg->data.data() + cell * 4 * bins;
         const float left = distribution_expectation(dist, bins) * s;
         const float top = distribution_expectation(dist + bins, bins) * s;
-        const float right = distribution_expectation(dist + 2 * bins, bins) * s;
-        const float bottom = distribution_expectation(dist + 3 * bins, bins) * s;
+        const float right = distribution_expectation(dist + 2 * static_cast<std::ptrdiff_t>(bins), bins) * s;
+        const float bottom = distribution_expectation(dist + 3 * static_cast<std::ptrdiff_t>(bins), bins) * s;
         candidates.push_back(Candidate{InputBox{ax - left, ay - top, ax + right, ay + bottom},
                                        static_cast<int>(best - scores), *best});
       }
@@ -76,7 +77,7 @@ Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>&
   return candidates;
 }
 
-Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, std::vector<int> default_strides,
+Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, const std::vector<int>& default_strides,
                                            AnchorRule anchor) {
   GflHeadParams params;
   params.strides = spec.decoder.value("strides", default_strides);

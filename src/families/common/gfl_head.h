@@ -41,7 +41,7 @@ class GflHeadDecoder final : public Decoder {
 };
 
 // Reads "strides", "reg_max" and "anchor" (cell_centre / legacy_nanodet) from spec.decoder.
-Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, std::vector<int> default_strides,
+Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, const std::vector<int>& default_strides,
                                            AnchorRule anchor);
 
 }  // namespace visearch

@@ -123,7 +123,7 @@ class OrtSession final : public InferenceSession {
         Tensor out;
         out.name = outputs_[i].name;
         out.shape = info.GetShape();
-        const float* data = values[i].GetTensorData<float>();
+        const auto* data = values[i].GetTensorData<float>();
         out.data.assign(data, data + info.GetElementCount());
         outputs.push_back(std::move(out));
       }

@@ -91,7 +91,8 @@ function describeError(status, body) {
     case 'payload_too_large':
       return 'This photo is too large for the server. Please choose a smaller one.';
     case 'unauthorized':
-      return 'This server needs an API key, which this page cannot send.';
+      return 'This server needs an API key for searches, which this page cannot send. ' +
+        'Its operator can start it with --public-search to open searching to shoppers.';
     case 'unavailable':
       return `Search is not available right now: ${detail || 'please try again in a moment.'}`;
     case 'deadline_exceeded':

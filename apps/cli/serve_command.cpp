@@ -50,6 +50,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--api-key-file", options->api_key_file,
                   "File whose first line is the API key; then every route but health checks needs it");
+  cmd->add_flag("--public-search", options->public_search,
+                "With --api-key-file: searching and reading the catalog need no key (the shopper page); "
+                "catalog writes and every other route still do");
   cmd->add_option("--cors-origin", options->cors_origin, "Allow browser requests from this origin (or *)");
   cmd->add_option("--static-dir", options->static_dir, "Serve the web UI from this folder at /");
   cmd->add_option("--data-dir", options->data_dir,

@@ -134,6 +134,7 @@ class Server final : public ServerContext {
  private:
   // --- set-up
   Status load_api_key();
+  [[nodiscard]] bool is_public_route(const httplib::Request& req) const;
   void load_models();
   void register_routes();
   void serve_static_files();
@@ -158,6 +159,12 @@ class Server final : public ServerContext {
   std::optional<std::array<unsigned char, SHA256_DIGEST_LENGTH>> api_key_digest_;
   FamilyRegistry families_;
 };
+
+bool Server::is_public_route(const httplib::Request& req) const {
+  return std::any_of(modules_.begin(), modules_.end(), [&req](const ServerModule& module) {
+    return module.is_public_route && module.is_public_route(req);
+  });
+}
 
 Status Server::load_api_key() {
   if (options_.api_key_file.empty()) return ok_status();
@@ -560,7 +567,8 @@ int Server::run() {
     const bool api = req.path.rfind("/v1/", 0) == 0 || req.path.rfind("/v2/", 0) == 0 ||
                      req.path == "/metrics" || req.path == "/invocations" || req.path == "/v2";
     const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 ||
-                      req.method == "OPTIONS" || (!api && req.method == "GET");  // the static web UI
+                      req.method == "OPTIONS" || (!api && req.method == "GET") ||  // the static web UI
+                      (options_.public_search && is_public_route(req));
     if (!open && !authorised(req)) {
       res.set_header("WWW-Authenticate", "Bearer");
       send_json(res, 401,

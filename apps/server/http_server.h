@@ -29,6 +29,9 @@ struct ServerOptions {
   int drain_timeout_ms = 30000;
   int http_threads = 32;  // connection threads (I/O only, never inference)
   std::string api_key_file;
+  // With an API key: leave the modules' public routes (searching and reading the catalog: what the shopper
+  // page needs) open, and keep the key for everything else (catalog writes, detection, KServe, metrics).
+  bool public_search = false;
   std::string cors_origin;
   std::uint64_t max_pixels = 64'000'000;
   std::string static_dir;  // web UI files served at / (empty = none)

@@ -376,6 +376,11 @@ ServerModule search_module() {
     ctx.route(R"(/v1/products/([^/]+))", {{"GET", bind(handle_get)}, {"DELETE", bind(handle_delete)}});
     ctx.route(R"(/v1/products/([^/]+)/images/([0-9]+))", {{"GET", bind(handle_image)}});
   };
+  module.is_public_route = [](const Req& req) {
+    if (req.method == "POST") return req.path == "/v1/search";
+    if (req.method != "GET" && req.method != "HEAD") return false;
+    return req.path == "/v1/catalog" || req.path == "/v1/products" || req.path.rfind("/v1/products/", 0) == 0;
+  };
   module.load = [state](ServerContext& ctx) -> Status {
     state->ctx = &ctx;
     return load_search(*state);

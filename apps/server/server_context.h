@@ -85,6 +85,9 @@ struct ServerModule {
   std::function<void(ServerContext&)> register_routes;
   // Loads what the module needs once detectors are loaded; an error keeps the server not ready.
   std::function<Status(ServerContext&)> load;
+  // Routes that `--public-search` opens to callers without the API key (what the shopper page reads);
+  // empty = none. Writes must never be listed.
+  std::function<bool(const httplib::Request&)> is_public_route;
 };
 
 // Parses request bodies and parameters the way /v1/detect does.

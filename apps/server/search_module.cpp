@@ -83,6 +83,8 @@ Status load_search(SearchState& state) {
       options.search_mapping.empty() ? search::default_label_mapping_path() : options.search_mapping;
   service_options.index = *index;
   service_options.create = true;
+  // An import by another process must not stall searches while a large HNSW index is rebuilt.
+  service_options.serve_stale_while_rebuilding = true;
   auto service = search::SearchService::open(service_options);
   if (!service) return service.error();
 

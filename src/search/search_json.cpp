@@ -113,6 +113,7 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
               {"ranking", std::string(ranking_name(ranking))},
               {"catalog",
                {{"generation", result.generation},
+                {"stale", result.stale},
                 {"index", std::string(index_kind_name(result.index_kind))},
                 {"vectors", result.vectors}}},
               {"objects", objects}};

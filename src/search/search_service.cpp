@@ -47,7 +47,9 @@ Result<std::unique_ptr<SearchService>> SearchService::open(const SearchServiceOp
   if (!mapping) return mapping.error();
   auto store = CatalogStore::open(options.data_dir, options.create);
   if (!store) return store.error();
-  return open(std::move(*store), std::move(*mapping), options.index, options.hnsw);
+  auto service = open(std::move(*store), std::move(*mapping), options.index, options.hnsw);
+  if (service) (*service)->serve_stale_while_rebuilding(options.serve_stale_while_rebuilding);
+  return service;
 }
 
 Result<std::unique_ptr<SearchService>> SearchService::open(std::unique_ptr<CatalogStore> store,
@@ -56,21 +58,76 @@ Result<std::unique_ptr<SearchService>> SearchService::open(std::unique_ptr<Catal
   return std::unique_ptr<SearchService>(new SearchService(std::move(store), std::move(mapping), index, hnsw));
 }
 
+SearchService::~SearchService() {
+  std::thread builder;
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    builder = std::move(builder_);
+  }
+  if (builder.joinable()) builder.join();
+}
+
 Result<std::shared_ptr<const IndexSnapshot>> SearchService::current_snapshot() {
   auto reader = store_->reader();
   if (!reader) return reader.error();
-  return snapshot_for(*reader);
+  return snapshot_for(*reader, Freshness::kExact);
 }
 
-Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(CatalogReader& reader) {
+bool SearchService::rebuilding() {
+  std::lock_guard lock(snapshot_mutex_);
+  return building_;
+}
+
+Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(CatalogReader& reader,
+                                                                         Freshness freshness) {
   const auto fresh = [&]() -> std::shared_ptr<const IndexSnapshot> {
     std::lock_guard lock(snapshot_mutex_);
     return current_ && current_->generation == reader.generation() ? current_ : nullptr;
   };
+  if (freshness == Freshness::kStaleAllowed && stale_ok_) {
+    std::lock_guard lock(snapshot_mutex_);
+    if (current_ && current_->generation == reader.generation()) return current_;
+    if (current_ && !background_failed_) {
+      if (current_->generation < reader.generation() && !building_) start_background_build();
+      return current_;
+    }
+  }
   if (auto snapshot = fresh()) return snapshot;
   std::lock_guard build_lock(build_mutex_);
   if (auto snapshot = fresh()) return snapshot;
+  auto built = build_snapshot(reader);
+  if (built) {
+    std::lock_guard lock(snapshot_mutex_);
+    background_failed_ = false;
+  }
+  return built;
+}
 
+void SearchService::start_background_build() {
+  building_ = true;
+  // building_ was false, so a previous builder has left its last critical section: joining is quick.
+  if (builder_.joinable()) builder_.join();
+  builder_ = std::thread([this] {
+    bool ok = false;
+    {
+      std::lock_guard build_lock(build_mutex_);
+      auto reader = store_->reader();
+      if (reader) {
+        bool current = false;
+        {
+          std::lock_guard lock(snapshot_mutex_);
+          current = current_ && current_->generation >= reader->generation();
+        }
+        ok = current || build_snapshot(*reader).has_value();
+      }
+    }
+    std::lock_guard lock(snapshot_mutex_);
+    building_ = false;
+    background_failed_ = !ok;
+  });
+}
+
+Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(CatalogReader& reader) {
   auto built = std::make_shared<IndexSnapshot>();
   built->generation = reader.generation();
   auto categories = reader.product_categories();
@@ -240,7 +297,7 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
     return Unexpected{ErrorCode::kInvalidArgument, "limit must be in 1..100"};
   auto reader = store_->reader();
   if (!reader) return reader.error();
-  auto snapshot = snapshot_for(*reader);
+  auto snapshot = snapshot_for(*reader, Freshness::kStaleAllowed);
   if (!snapshot) return snapshot.error();
   const IndexSnapshot& snap = **snapshot;
   for (const QueryObject& object : objects) {
@@ -264,6 +321,7 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
   }
   SearchResult result;
   result.generation = snap.generation;
+  result.stale = snap.generation != reader->generation();
   result.index_kind = snap.index ? snap.index->kind() : IndexKind::kExact;
   result.vectors = snap.index ? snap.index->size() : 0;
   for (const QueryObject& object : objects) {

@@ -17,6 +17,10 @@
 // Consistency: one search reads one catalog snapshot (a read transaction). The vector index is rebuilt
 // from that snapshot when the catalog generation moved (an import or delete committed by any process),
 // so results never mix two catalog states and searches keep being answered while an import runs.
+// With serve_stale_while_rebuilding (the server's setting), a search that finds the generation moved is
+// answered at once from the previous index while one background thread builds the new one: products
+// added since appear when it is ready, deleted ones are left out, and `generation` in the result is the
+// index's. Without it (the CLI, tests), the search builds the new index first.
 // Failure modes: kInvalidArgument (embedding dimension differs from the catalog's), kUnavailable / kIo
 // from the catalog. Thread-safety: search() may be called concurrently; index rebuilds are serialised.
 // Ownership: owns the CatalogStore and the current index snapshot (shared with searches in flight).
@@ -26,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -68,7 +73,8 @@ struct ObjectMatches {
 
 struct SearchResult {
   std::vector<ObjectMatches> objects;
-  std::int64_t generation = 0;
+  std::int64_t generation = 0;  // of the index that ranked the products
+  bool stale = false;           // the catalog has moved on; the index for its generation is being built
   IndexKind index_kind = IndexKind::kExact;
   std::size_t vectors = 0;
   double rank_ms = 0;
@@ -79,7 +85,8 @@ struct SearchServiceOptions {
   std::string mapping_path;  // label mapping JSON
   IndexKind index = IndexKind::kAuto;
   HnswParams hnsw;
-  bool create = true;  // create an empty catalog when the folder has none
+  bool create = true;                         // create an empty catalog when the folder has none
+  bool serve_stale_while_rebuilding = false;  // see "Consistency" above
 };
 
 // The snapshot of the catalog's vectors an index was built from.
@@ -103,18 +110,31 @@ class SearchService {
                                                      LabelMapping mapping, IndexKind index,
                                                      HnswParams hnsw = {});
 
+  ~SearchService();
+  SearchService(const SearchService&) = delete;
+  SearchService& operator=(const SearchService&) = delete;
+  SearchService(SearchService&&) = delete;
+  SearchService& operator=(SearchService&&) = delete;
+
   [[nodiscard]] CatalogStore& store() { return *store_; }
+  void serve_stale_while_rebuilding(bool on) { stale_ok_ = on; }
   [[nodiscard]] const LabelMapping& mapping() const { return mapping_; }
 
   Result<SearchResult> search(const std::vector<QueryObject>& objects, const SearchOptions& options);
 
-  // The index snapshot for the catalog's current generation (built when needed).
+  // The index snapshot for the catalog's current generation (built when needed, never stale).
   Result<std::shared_ptr<const IndexSnapshot>> current_snapshot();
+  // True while a background rebuild runs (serve_stale_while_rebuilding).
+  [[nodiscard]] bool rebuilding();
 
  private:
   SearchService(std::unique_ptr<CatalogStore> store, LabelMapping mapping, IndexKind index, HnswParams hnsw)
       : store_(std::move(store)), mapping_(std::move(mapping)), index_kind_(index), hnsw_(hnsw) {}
-  Result<std::shared_ptr<const IndexSnapshot>> snapshot_for(CatalogReader& reader);
+  enum class Freshness { kExact, kStaleAllowed };
+  Result<std::shared_ptr<const IndexSnapshot>> snapshot_for(CatalogReader& reader, Freshness freshness);
+  // Builds the snapshot of `reader`'s generation and makes it current when newer; build_mutex_ held.
+  Result<std::shared_ptr<const IndexSnapshot>> build_snapshot(CatalogReader& reader);
+  void start_background_build();  // snapshot_mutex_ held
   Result<std::vector<ProductMatch>> rank_object(CatalogReader& reader, const IndexSnapshot& snapshot,
                                                 const QueryObject& object, const SearchOptions& options,
                                                 const std::vector<std::uint32_t>* allowed);
@@ -123,9 +143,13 @@ class SearchService {
   LabelMapping mapping_;
   IndexKind index_kind_;
   HnswParams hnsw_;
-  std::mutex snapshot_mutex_;  // guards current_
+  std::mutex snapshot_mutex_;  // guards current_, building_, background_failed_, builder_
   std::mutex build_mutex_;     // one rebuild at a time
   std::shared_ptr<const IndexSnapshot> current_;
+  bool stale_ok_ = false;
+  bool building_ = false;           // a background build is running
+  bool background_failed_ = false;  // the last one failed: the next search builds (and reports) itself
+  std::thread builder_;
 };
 
 }  // namespace visearch::search

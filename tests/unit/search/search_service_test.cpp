@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "search/search_service.h"
 #include "test_util.h"
@@ -158,6 +160,42 @@ TEST_F(SearchServiceTest, ANewGenerationRebuildsTheIndex) {
   EXPECT_EQ((*before)->index->size(), 5U);  // a search in flight keeps its snapshot
   ASSERT_TRUE(service_->store().remove({"cup-c"}));
   EXPECT_EQ(search_one(cup_like_bowl(), Ranking::kFused).products.at(0).product.id, "cup-a");
+}
+
+// The server's mode: a search that finds the catalog moved is answered from the previous index (marked
+// stale, without the new product and never with a deleted one) while the new index is built in the
+// background; a later search gets the new generation.
+TEST_F(SearchServiceTest, StaleModeAnswersFromThePreviousIndexWhileRebuilding) {
+  service_->serve_stale_while_rebuilding(true);
+  SearchOptions options;
+  options.limit = 10;
+  auto first = service_->search({cup_like_bowl()}, options);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->stale);
+  const std::int64_t generation = first->generation;
+  ASSERT_TRUE(
+      service_->store().upsert({product("cup-c", "Tall mug", "Mugs & Cups", 8, axis_vector(kDim, 2))}));
+  ASSERT_TRUE(service_->store().remove({"bowl-a"}));
+  auto during = service_->search({cup_like_bowl()}, options);
+  ASSERT_TRUE(during);
+  // The search that notices the new generation starts the rebuild and is answered from the old index.
+  EXPECT_TRUE(during->stale);
+  EXPECT_EQ(during->generation, generation);
+  for (const ProductMatch& m : during->objects.at(0).products) {
+    EXPECT_NE(m.product.id, "cup-c");   // not in the previous index
+    EXPECT_NE(m.product.id, "bowl-a");  // deleted: left out, never returned stale
+  }
+  Result<SearchResult> after = Unexpected{ErrorCode::kInternal, "not searched"};
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    after = service_->search({cup_like_bowl()}, options);
+    ASSERT_TRUE(after);
+    if (!after->stale) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(after->stale);
+  EXPECT_GT(after->generation, generation);
+  EXPECT_EQ(after->objects.at(0).products.at(0).product.id, "cup-c");
+  EXPECT_FALSE(service_->rebuilding());
 }
 
 TEST_F(SearchServiceTest, UnlabelledObjectsUseTheVisualSideOnly) {

@@ -167,7 +167,12 @@ bool Server::is_public_route(const httplib::Request& req) const {
 }
 
 Status Server::load_api_key() {
-  if (options_.api_key_file.empty()) return ok_status();
+  if (options_.api_key_file.empty()) {
+    if (options_.public_search) {
+      std::fprintf(stderr, "visearch: warning: --public-search has no effect without --api-key-file\n");
+    }
+    return ok_status();
+  }
   std::ifstream in(options_.api_key_file);
   if (!in)
     return Unexpected{ErrorCode::kInvalidArgument, "cannot read --api-key-file " + options_.api_key_file};

@@ -110,21 +110,6 @@ void handle_image_detail(LabelState& state, const Req& req, Res& res) {
   send_detail(state, res, 200, *detail);
 }
 
-const char* content_type_of(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::kPng:
-      return "image/png";
-    case ImageFormat::kWebp:
-      return "image/webp";
-    case ImageFormat::kBmp:
-      return "image/bmp";
-    case ImageFormat::kJpeg:
-    case ImageFormat::kUnknown:
-      break;
-  }
-  return "image/jpeg";
-}
-
 // Serves the image upright: files with an EXIF orientation other than 1 are re-encoded (JPEG) with the
 // orientation applied, so the browser shows exactly the pixels the boxes refer to.
 void handle_image_file(LabelState& state, const Req& req, Res& res) {
@@ -158,7 +143,9 @@ void handle_image_file(LabelState& state, const Req& req, Res& res) {
     res.set_content(std::string(jpeg->begin(), jpeg->end()), "image/jpeg");
     return;
   }
-  res.set_content(std::string(bytes->begin(), bytes->end()), content_type_of(decoded->format));
+  // A decoded image has a known format, so this is never the octet-stream fallback.
+  res.set_content(std::string(bytes->begin(), bytes->end()),
+                  std::string(image_content_type(decoded->format)));
 }
 
 void handle_save(LabelState& state, const Req& req, Res& res) {

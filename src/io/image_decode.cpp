@@ -134,6 +134,22 @@ Result<DecodedImage> decode_image_unguarded(std::span<const std::uint8_t> bytes,
 
 }  // namespace
 
+std::string_view image_content_type(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::kJpeg:
+      return "image/jpeg";
+    case ImageFormat::kPng:
+      return "image/png";
+    case ImageFormat::kWebp:
+      return "image/webp";
+    case ImageFormat::kBmp:
+      return "image/bmp";
+    case ImageFormat::kUnknown:
+      break;
+  }
+  return "application/octet-stream";
+}
+
 std::string_view image_format_name(ImageFormat format) {
   switch (format) {
     case ImageFormat::kJpeg:

@@ -33,6 +33,8 @@ enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kBmp };
 
 // "jpeg", "png", "webp", "bmp"; "unknown" for kUnknown.
 std::string_view image_format_name(ImageFormat format);
+// The media type of an encoded image ("image/jpeg", ...), "application/octet-stream" for kUnknown.
+std::string_view image_content_type(ImageFormat format);
 
 // Identifies the format from its leading magic bytes only; kUnknown when none matches.
 ImageFormat sniff_image_format(std::span<const std::uint8_t> bytes);

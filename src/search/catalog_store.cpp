@@ -1,5 +1,6 @@
 #include "search/catalog_store.h"
 #include "core/json_text.h"
+#include "io/image_decode.h"
 
 #include <fcntl.h>
 #include <openssl/sha.h>
@@ -109,22 +110,6 @@ std::string_view extension_of(ImageFormat format) {
       break;
   }
   return "bin";
-}
-
-std::string content_type_of(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::kJpeg:
-      return "image/jpeg";
-    case ImageFormat::kPng:
-      return "image/png";
-    case ImageFormat::kWebp:
-      return "image/webp";
-    case ImageFormat::kBmp:
-      return "image/bmp";
-    case ImageFormat::kUnknown:
-      break;
-  }
-  return "application/octet-stream";
 }
 
 Status fsync_dir(const std::string& dir) {
@@ -458,7 +443,7 @@ std::string CatalogStore::image_path(const ProductImage& image) const {
 Result<ProductImage> CatalogStore::store_image(std::span<const std::uint8_t> bytes, ImageFormat format) {
   ProductImage image;
   image.sha256 = sha256_hex(bytes);
-  image.content_type = content_type_of(format);
+  image.content_type = std::string(image_content_type(format));
   const std::string dir = "images/" + image.sha256.substr(0, 2);
   image.file = dir + "/" + image.sha256 + "." + std::string(extension_of(format));
   const std::string path = image_path(image);

@@ -304,6 +304,15 @@ Result<CocoDocument> parse_coco_json(std::string_view text, const std::string& o
   return doc;
 }
 
+json coco_attributes(const Annotation& annotation) {
+  json attributes = json::object();
+  if (annotation.difficult) attributes["difficult"] = *annotation.difficult;
+  if (annotation.truncated) attributes["truncated"] = *annotation.truncated;
+  if (annotation.occluded) attributes["occluded"] = *annotation.occluded;
+  if (!annotation.pose.empty()) attributes["pose"] = annotation.pose;
+  return attributes;
+}
+
 std::string dump_coco_json(const json& document) {
   if (!document.is_object()) return dump_json(document, -1) + "\n";
   std::string out = "{";
@@ -504,12 +513,8 @@ Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_di
              a.area ? *a.area : round_px(std::max(0.0, a.box.width()) * std::max(0.0, a.box.height()))},
             {"iscrowd", a.iscrowd ? 1 : 0},
             {"segmentation", a.segmentation.is_null() ? json::array() : a.segmentation}};
-        json attributes = json::object();
-        if (a.difficult) attributes["difficult"] = *a.difficult;
-        if (a.truncated) attributes["truncated"] = *a.truncated;
-        if (a.occluded) attributes["occluded"] = *a.occluded;
-        if (!a.pose.empty()) attributes["pose"] = a.pose;
-        if (!attributes.empty()) ann["attributes"] = std::move(attributes);
+        if (json attributes = coco_attributes(a); !attributes.empty())
+          ann["attributes"] = std::move(attributes);
         annotations.push_back(std::move(ann));
         ++report.annotations_written;
       }

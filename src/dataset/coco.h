@@ -85,6 +85,10 @@ Result<Dataset> read_coco(const std::string& path, const LoadOptions& options);
 Result<WriteReport> write_coco(const Dataset& dataset, const std::string& out_dir,
                                const WriteOptions& options);
 
+// An annotation's VOC-style flags (difficult, truncated, occluded, pose) as the COCO "attributes" object;
+// empty when it has none (then the key is left out).
+nlohmann::json coco_attributes(const Annotation& annotation);
+
 // Serialises a COCO object with one array element per line (diff-friendly, and errors get useful lines).
 std::string dump_coco_json(const nlohmann::json& document);
 

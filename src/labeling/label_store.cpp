@@ -264,12 +264,8 @@ Result<std::vector<Annotation>> write_coco(const StoreLayout& layout, ImageEntry
              {"area", keep_segmentation && a.area ? *a.area : round2(w * h)},
              {"iscrowd", a.iscrowd ? 1 : 0},
              {"segmentation", keep_segmentation ? a.segmentation : json::array()}};
-    json attributes = json::object();
-    if (a.difficult) attributes["difficult"] = *a.difficult;
-    if (a.truncated) attributes["truncated"] = *a.truncated;
-    if (a.occluded) attributes["occluded"] = *a.occluded;
-    if (!a.pose.empty()) attributes["pose"] = a.pose;
-    if (!attributes.empty()) ann["attributes"] = std::move(attributes);
+    if (json attributes = dataset::coco_attributes(a); !attributes.empty())
+      ann["attributes"] = std::move(attributes);
     kept.push_back(std::move(ann));
   }
   doc["annotations"] = std::move(kept);

@@ -127,7 +127,7 @@ TEST(LabelApi, SaveThenConflictingSaveIsRefusedWith409) {
   EXPECT_EQ(file_text(data.label("000000000009")), "0 0.250000 0.283333 0.500000 0.500000\n");
 
   // B saves on version 1: refused, nothing written.
-  const std::string before = tree_snapshot(data.dir.path());
+  const std::string before = snapshot_tree(data.dir.path());
   auto b = put_labels(client, id,
                       R"({"version": 1, "boxes": [{"class_id": 2, "x1": 5, "y1": 5, "x2": 50, "y2": 50}]})");
   ASSERT_TRUE(b);
@@ -141,7 +141,7 @@ TEST(LabelApi, SaveThenConflictingSaveIsRefusedWith409) {
   EXPECT_EQ(conflict["current_version"], 2);
   EXPECT_EQ(conflict["your_version"], 1);
   EXPECT_EQ(conflict["image"]["labels"][0]["class"], "bowl");  // what A saved
-  EXPECT_EQ(tree_snapshot(data.dir.path()), before);
+  EXPECT_EQ(snapshot_tree(data.dir.path()), before);
 
   // B reloads (version 2) and saves over it on purpose, with the version in If-Match.
   auto b2 = put_labels(client, id, R"({"boxes": [{"class_id": 2, "x1": 5, "y1": 5, "x2": 50, "y2": 50}]})",
@@ -162,7 +162,7 @@ TEST(LabelApi, MalformedPayloadsAreRefusedAndNothingIsWritten) {
   ASSERT_TRUE(server.ready()) << server.log();
   auto client = server.client();
   const std::string id = id_of(client, "images/train/000000000030.jpg");
-  const std::string before = tree_snapshot(data.dir.path());
+  const std::string before = snapshot_tree(data.dir.path());
   const std::string label_before = file_text(data.label("000000000030"));
   struct Case {
     std::string body;
@@ -198,7 +198,7 @@ TEST(LabelApi, MalformedPayloadsAreRefusedAndNothingIsWritten) {
     const std::string message = error["error"]["message"];
     EXPECT_NE(message.find(c.message), std::string::npos) << "got: " << message << "\nwanted: " << c.message;
   }
-  EXPECT_EQ(tree_snapshot(data.dir.path()), before);
+  EXPECT_EQ(snapshot_tree(data.dir.path()), before);
   EXPECT_EQ(file_text(data.label("000000000030")), label_before);
   const json detail = body_of(client.Get("/v1/label/images/" + id));
   EXPECT_EQ(detail["version"], 1);

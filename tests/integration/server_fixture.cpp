@@ -48,12 +48,12 @@ std::string sample(const std::string& name) {
   return std::string(VISEARCH_SHARED_DIR) + "/data/samples/" + name;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> flags) {
+ServerProcess::ServerProcess(const std::string& subcommand, std::vector<std::string> flags) {
   port_ = free_port();
-  log_path_ =
-      "/tmp/visearch_server_test_" + std::to_string(::getpid()) + "_" + std::to_string(port_) + ".log";
-  std::vector<std::string> args{VISEARCH_BINARY, "serve",  "--host",
-                                "127.0.0.1",     "--port", std::to_string(port_)};
+  log_path_ = "/tmp/visearch_" + subcommand + "_test_" + std::to_string(::getpid()) + "_" +
+              std::to_string(port_) + ".log";
+  std::vector<std::string> args{VISEARCH_BINARY, subcommand, "--host",
+                                "127.0.0.1",     "--port",   std::to_string(port_)};
   args.insert(args.end(), flags.begin(), flags.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -76,6 +76,7 @@ ServerProcess::ServerProcess(std::vector<std::string> flags) {
     }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      early_exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       pid_ = -1;
       return;
     }

@@ -1,5 +1,5 @@
-// Starts the real `visearch serve` as a child process on a free loopback port
-// and stops it (SIGTERM) when the fixture goes away.
+// Starts the real `visearch serve` (or another subcommand that serves HTTP with /ping, such as `label`)
+// as a child process on a free loopback port and stops it (SIGTERM) when the fixture goes away.
 #pragma once
 
 #include <httplib.h>
@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace visearch::testing {
@@ -14,7 +15,10 @@ namespace visearch::testing {
 class ServerProcess {
  public:
   // Extra flags for `visearch serve`; --host/--port are added.
-  explicit ServerProcess(std::vector<std::string> flags);
+  explicit ServerProcess(std::vector<std::string> flags) : ServerProcess("serve", std::move(flags)) {}
+  // `visearch SUBCOMMAND ARGS... --host 127.0.0.1 --port P`. Waits until /ping answers 200 or the process
+  // exits (see early_exit()).
+  ServerProcess(const std::string& subcommand, std::vector<std::string> args);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -26,11 +30,14 @@ class ServerProcess {
   // Sends SIGTERM and waits; returns the exit status (or -1 on a signal death / timeout).
   int terminate(int timeout_ms = 20000);
   [[nodiscard]] std::string log() const;
+  // The exit status when the process ended during start-up, else -1.
+  [[nodiscard]] int early_exit() const { return early_exit_; }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
   bool ready_ = false;
+  int early_exit_ = -1;
   std::string log_path_;
 };
 

@@ -6,27 +6,15 @@
 #include <filesystem>
 #include <string>
 
+#include "support/temp_files.h"
+
 #include "core/image.h"
 
 namespace visearch::dataset::testing {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::string str(const std::string& relative = "") const {
-    return (path_ / relative).string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
-void write_text(const std::filesystem::path& path, const std::string& text);
-std::string read_text(const std::filesystem::path& path);
+using visearch::test::read_text;
+using visearch::test::TempDir;
+using visearch::test::write_text;
 
 // A w x h image of 8x8 random grey-level blocks (different seeds -> unrelated dHashes).
 Image make_pattern(int width, int height, std::uint32_t seed);

@@ -1,6 +1,6 @@
 #include "support/temp_files.h"
 
-#include <stdlib.h>  // mkdtemp
+#include <cstdlib>  // mkdtemp (POSIX, declared by glibc's stdlib.h)
 
 #include <algorithm>
 #include <fstream>

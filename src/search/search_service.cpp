@@ -84,15 +84,14 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(Catalog
     std::lock_guard lock(snapshot_mutex_);
     return current_ && current_->generation == reader.generation() ? current_ : nullptr;
   };
-  if (freshness == Freshness::kStaleAllowed && stale_ok_) {
+  {
     std::lock_guard lock(snapshot_mutex_);
     if (current_ && current_->generation == reader.generation()) return current_;
-    if (current_ && !background_failed_) {
+    if (freshness == Freshness::kStaleAllowed && stale_ok_ && current_ && !background_failed_) {
       if (current_->generation < reader.generation() && !building_) start_background_build();
       return current_;
     }
   }
-  if (auto snapshot = fresh()) return snapshot;
   std::lock_guard build_lock(build_mutex_);
   if (auto snapshot = fresh()) return snapshot;
   auto built = build_snapshot(reader);

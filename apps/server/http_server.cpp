@@ -20,6 +20,7 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "core/error_table.h"
@@ -38,6 +39,12 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
+
+// The service's own routes, as opposed to the static web UI files served beside them.
+bool is_api_path(std::string_view path) {
+  return path.starts_with("/v1/") || path.starts_with("/v2/") || path == "/v2" || path == "/ping" ||
+         path == "/metrics" || path == "/invocations";
+}
 
 // Threads of the solo session set, 0 when off (see ServerOptions::solo_threads).
 int effective_solo_threads(const ServerOptions& options) {
@@ -510,10 +517,8 @@ void Server::serve_static_files() {
   // httplib 0.11 calls the file handler for GET only; a HEAD of a static file must carry the same headers
   // (caches and `curl -I` read them).
   http_.set_post_routing_handler([add_static_headers](const httplib::Request& req, httplib::Response& res) {
-    const std::string_view path = req.path;
-    const bool api = path.starts_with("/v1/") || path.starts_with("/v2/") || path == "/ping" ||
-                     path == "/metrics" || path == "/invocations";
-    if (req.method == "HEAD" && res.status == 200 && !api && !res.has_header("Cache-Control")) {
+    if (req.method == "HEAD" && res.status == 200 && !is_api_path(req.path) &&
+        !res.has_header("Cache-Control")) {
       add_static_headers(req, res);
     }
   });
@@ -569,10 +574,9 @@ int Server::run() {
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", sanitise_request_id(req.get_header_value("X-Request-Id")));
     metrics_.in_flight.fetch_add(1);
-    const bool api = req.path.rfind("/v1/", 0) == 0 || req.path.rfind("/v2/", 0) == 0 ||
-                     req.path == "/metrics" || req.path == "/invocations" || req.path == "/v2";
     const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 ||
-                      req.method == "OPTIONS" || (!api && req.method == "GET") ||  // the static web UI
+                      req.method == "OPTIONS" ||
+                      (!is_api_path(req.path) && req.method == "GET") ||  // the static web UI
                       (options_.public_search && is_public_route(req));
     if (!open && !authorised(req)) {
       res.set_header("WWW-Authenticate", "Bearer");

@@ -33,6 +33,7 @@ struct LabelArgs {
   int workers = 1;
   std::string web_dir = VISEARCH_LABEL_WEB_DIR;
   float score_threshold = 0.5F;
+  int max_body_mb = 20;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -107,6 +108,7 @@ int run_label(const LabelArgs& args) {
   options.threads_per_worker = 1;
   options.static_dir = args.web_dir;
   options.drain_timeout_ms = 10000;
+  options.max_body_mb = args.max_body_mb;
   server::LabelModuleOptions module;
   module.project = project;
   module.model = spec->name;
@@ -142,6 +144,9 @@ void add_label_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--model-dir", args->model_dirs, "Directory holding weight files (repeatable)");
   cmd->add_option("--workers", args->workers, "Inference workers for single-image pre-labels")
       ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body (a label save); beyond: 413")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   cmd->add_option("--web-dir", args->web_dir, "Folder of the annotation UI (web/label)")
       ->capture_default_str();

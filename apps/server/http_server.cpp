@@ -103,6 +103,31 @@ std::array<unsigned char, SHA256_DIGEST_LENGTH> sha256_of(const std::string& tex
   return digest;
 }
 
+// Whether the request carries a body (which httplib reads only when a route asks for it).
+bool has_body(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return true;
+  const std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
+// Makes `res` close the connection once it is written. For a request whose body was not read, or only
+// partly: what follows on the connection is the rest of that body, never a next request. httplib 0.11
+// closes a connection when a content provider fails, so the reply is written by a provider that fails
+// after its last byte (the client gets the whole reply, then the end of the connection).
+void close_after_reply(httplib::Response& res) {
+  if (res.body.empty()) res.body = "{}";
+  auto body = std::make_shared<const std::string>(std::move(res.body));
+  res.body.clear();
+  const std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");  // set_content_provider sets it again
+  res.set_header("Connection", "close");
+  res.set_content_provider(body->size(), type,
+                           [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                             sink.write(body->data() + offset, length);
+                             return false;
+                           });
+}
+
 class Server final : public ServerContext {
  public:
   Server(ServerOptions options, std::vector<ServerModule> modules)
@@ -147,6 +172,13 @@ class Server final : public ServerContext {
   void serve_static_files();
 
   static std::string request_id(const httplib::Response& res) { return res.get_header_value("X-Request-Id"); }
+  [[nodiscard]] std::string body_limit_message() const {
+    return "request body exceeds " + std::to_string(options_.max_body_mb) + " MB (--max-body-mb)";
+  }
+  // Reads a request body within --max-body-mb; see the definition.
+  int read_body(httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) const;
+  [[nodiscard]] httplib::Server::HandlerWithContentReader with_body(httplib::Server::Handler handler);
+  void refuse_unrouted_bodies();
 
   // --- handlers
   void handle_detect(const httplib::Request& req, httplib::Response& res);
@@ -309,10 +341,98 @@ void Server::route(const std::string& pattern, const std::vector<std::pair<std::
     return not_allowed;
   };
   http_.Get(pattern, find("GET"));
-  http_.Post(pattern, find("POST"));
-  http_.Put(pattern, find("PUT"));
-  http_.Delete(pattern, find("DELETE"));
-  http_.Patch(pattern, find("PATCH"));
+  http_.Post(pattern, with_body(find("POST")));
+  http_.Put(pattern, with_body(find("PUT")));
+  http_.Delete(pattern, with_body(find("DELETE")));
+  http_.Patch(pattern, with_body(find("PATCH")));
+}
+
+// Reads the request body into req.body (req.files for multipart/form-data, req.params as well for a form)
+// through httplib's content reader, refusing it as soon as the decoded bytes (de-chunked, decompressed)
+// pass --max-body-mb: at most the limit is ever held. httplib 0.11 checks set_payload_max_length against
+// Content-Length only and would buffer a chunked, length-less or compressed body whole. Returns 0, or the
+// status to refuse the request with (413; 400 for a malformed body).
+int Server::read_body(httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) const {
+  const std::size_t limit = static_cast<std::size_t>(options_.max_body_mb) * 1024U * 1024U;
+  constexpr std::size_t kPartOverhead = 128;  // a multipart part's boundary and headers, roughly
+  std::size_t total = 0;
+  bool too_large = false;
+  const auto take = [&](std::size_t size) {
+    total += size;
+    too_large = too_large || total > limit;
+    return !too_large;
+  };
+  bool read = false;
+  if (req.is_multipart_form_data()) {
+    auto current = req.files.end();
+    read = reader(
+        [&](const httplib::MultipartFormData& part) {
+          if (!take(kPartOverhead + part.name.size() + part.filename.size() + part.content_type.size())) {
+            return false;
+          }
+          current = req.files.emplace(part.name, part);
+          return true;
+        },
+        [&](const char* data, std::size_t size) {
+          if (!take(size) || current == req.files.end()) return false;
+          current->second.content.append(data, size);
+          return true;
+        });
+  } else {
+    read = reader([&](const char* data, std::size_t size) {
+      if (!take(size)) return false;
+      req.body.append(data, size);
+      return true;
+    });
+  }
+  if (too_large) return 413;
+  if (!read) return res.status >= 400 ? res.status : 400;  // httplib's own status (413 from Content-Length)
+  if (req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+    httplib::detail::parse_query_text(req.body, req.params);
+  }
+  return 0;
+}
+
+httplib::Server::HandlerWithContentReader Server::with_body(httplib::Server::Handler handler) {
+  return [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
+    // httplib hands a content-reader handler a const view of its own (non-const) Request: the body is read
+    // into it, where httplib's own reading would have put it (the access log counts it from there).
+    auto& request = const_cast<httplib::Request&>(req);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    if (const int refused = read_body(request, res, reader); refused != 0) {
+      res.body.clear();
+      if (refused == 413) {
+        send_json(res, 413,
+                  json{{"error", {{"code", "payload_too_large"}, {"message", body_limit_message()}}},
+                       {"request_id", request_id(res)}});
+      } else {
+        send_json(res, refused,
+                  json{{"error",
+                        {{"code", "invalid_argument"}, {"message", "malformed or incomplete request body"}}},
+                       {"request_id", request_id(res)}});
+      }
+      close_after_reply(res);
+      return;
+    }
+    handler(req, res);
+  };
+}
+
+// Bodies sent to a path no route matches are never read (httplib would read them whole): 404, and the
+// connection is closed. Registered after every route, so it only sees what they leave.
+void Server::refuse_unrouted_bodies() {
+  const auto refuse = [this](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader&) {
+    send_json(res, 404,
+              json{{"error", {{"code", "not_found"}, {"message", "no route " + req.method + " " + req.path}}},
+                   {"request_id", request_id(res)}});
+    close_after_reply(res);
+  };
+  http_.Post(".*", refuse);
+  http_.Put(".*", refuse);
+  http_.Delete(".*", refuse);
+  http_.Patch(".*", refuse);
 }
 
 Status Server::run_on_worker(std::function<void(std::size_t worker_index)> job) {
@@ -585,12 +705,13 @@ int Server::run() {
                       {{"code", "unauthorized"},
                        {"message", "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)"}}},
                      {"request_id", request_id(res)}});
+      if (has_body(req)) close_after_reply(res);  // the body is never read
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
+    if (!res.body.empty() || res.get_header_value("Connection") == "close") return;  // see close_after_reply
     if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", random_request_id());
     std::string code = "http_" + std::to_string(res.status);
     std::string message = "HTTP " + std::to_string(res.status);
@@ -599,7 +720,7 @@ int Server::run() {
       message = "no route " + req.method + " " + req.path;
     } else if (res.status == 413) {
       code = "payload_too_large";
-      message = "request body exceeds " + std::to_string(options_.max_body_mb) + " MB (--max-body-mb)";
+      message = body_limit_message();
     }
     send_json(res, res.status,
               json{{"error", {{"code", code}, {"message", message}}}, {"request_id", request_id(res)}});
@@ -632,6 +753,7 @@ int Server::run() {
     if (module.register_routes) module.register_routes(*this);
   }
   serve_static_files();
+  refuse_unrouted_bodies();
 
   if (!http_.bind_to_port(options_.host, options_.port)) {
     std::fprintf(stderr, "visearch: error: cannot listen on %s:%d (in use or not permitted)\n",

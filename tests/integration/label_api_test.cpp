@@ -204,6 +204,35 @@ TEST(LabelApi, MalformedPayloadsAreRefusedAndNothingIsWritten) {
   EXPECT_EQ(detail["version"], 1);
 }
 
+// --max-body-mb holds while a save is read, chunked too (issue 11, defect 1): 413, the connection closed,
+// memory flat, nothing written. A chunked save within the limit is saved.
+TEST(LabelApi, ChunkedSaveOverTheBodyLimitIsRefusedWhileReading) {
+  SmallYolo data;
+  LabelServer server({data.dir.str(), "--max-body-mb", "1"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto client = server.client();
+  const std::string id = id_of(client, "images/train/000000000030.jpg");
+  const std::string before = snapshot_tree(data.dir.path());
+  const std::size_t rss_before = peak_rss_bytes(server.pid());
+  ASSERT_GT(rss_before, 0U);
+  const std::vector<std::pair<std::string, std::string>> json_type{{"Content-Type", "application/json"}};
+  const RawReply refused =
+      send_chunked(server.port(), "PUT", "/v1/label/images/" + id + "/labels", json_type, 48U << 20U);
+  EXPECT_EQ(refused.status, 413) << refused.head << refused.body;
+  EXPECT_EQ(json::parse(refused.body, nullptr, false)["error"]["code"], "payload_too_large") << refused.body;
+  EXPECT_TRUE(refused.closed);
+  const std::size_t rss_after = peak_rss_bytes(server.pid());
+  EXPECT_LT(rss_after, rss_before + (16U << 20U))
+      << "peak RSS grew from " << rss_before << " to " << rss_after;
+  EXPECT_EQ(snapshot_tree(data.dir.path()), before);
+
+  const RawReply saved =
+      send_chunked(server.port(), "PUT", "/v1/label/images/" + id + "/labels", json_type, 0,
+                   R"({"version": 1, "boxes": [{"class_id": 2, "x1": 5, "y1": 5, "x2": 50, "y2": 50}]})");
+  ASSERT_EQ(saved.status, 200) << saved.head << saved.body;
+  EXPECT_EQ(json::parse(saved.body)["version"], 2);
+}
+
 TEST(LabelApi, ImagesAreServedUprightAndBoxesStoredInUprightCoordinates) {
   ScratchDir dir;
   // Stored 60x120 with EXIF orientation 6: a viewer shows it as 120x60.

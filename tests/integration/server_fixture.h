@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -40,6 +41,25 @@ class ServerProcess {
   int early_exit_ = -1;
   std::string log_path_;
 };
+
+// What came back on a raw connection (see send_chunked).
+struct RawReply {
+  int status = 0;        // 0: no status line came back
+  std::string head;      // status line and headers
+  std::string body;      // as far as Content-Length says
+  bool closed = false;   // the server closed the connection after the reply
+  std::size_t sent = 0;  // body bytes written to the socket before the server stopped reading
+};
+
+// Sends `METHOD PATH` with `headers` and a chunked body (64 KiB chunks) on a raw loopback socket: `bytes`
+// when not empty, else `total` bytes of 'x'. The reply is read while sending, so a server that answers
+// before reading the whole body never blocks the test.
+RawReply send_chunked(int port, const std::string& method, const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& headers, std::size_t total,
+                      const std::string& bytes = "");
+
+// Peak resident memory (VmHWM) of a process, in bytes; 0 when unknown.
+std::size_t peak_rss_bytes(pid_t pid);
 
 std::string read_file(const std::string& path);
 std::string sample(const std::string& name);  // path of ../shared/data/samples/<name>

@@ -272,8 +272,10 @@ void add_catalog_command(CLI::App& app, int* exit_code) {
   import->add_option("file", args->file, "Product file (.jsonl, .csv or .json)")
       ->required()
       ->check(CLI::ExistingFile);
-  import->add_option("--images", args->images_dir,
-                     "Folder that relative image paths start from (default: the file's)");
+  import
+      ->add_option("--images", args->images_dir,
+                   "Folder that relative image paths start from (default: the file's)")
+      ->check(CLI::ExistingDirectory);
   import->add_flag("--strict", args->strict, "Import nothing when any row is bad");
   import->add_flag("--progress", args->progress, "Print a progress line per product on stderr");
   import->add_option("--model", args->detector, "Detector for the products' main objects")

@@ -12,7 +12,9 @@ namespace visearch::cli {
 void add_model_options(CLI::App& cmd, ModelOptions& options) {
   cmd.add_option("--model-dir", options.model_dirs,
                  "Directory holding weight files (repeatable); searched before $VISEARCH_MODEL_PATH and the "
-                 "built-in fallback");
+                 "built-in fallback")
+      ->allow_extra_args(false)  // one folder per --model-dir: the inputs after it stay inputs
+      ->check(CLI::ExistingDirectory);
   cmd.add_option("--threads", options.threads, "Inference threads (intra-op); 0 = one per core")
       ->check(CLI::Range(0, 256));
 }

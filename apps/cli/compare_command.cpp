@@ -160,7 +160,8 @@ void add_compare_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--split", args->split,
                   "Split to evaluate (default: the only one, else val; 'all' for every image)");
   cmd->add_option("--images", args->images_dir,
-                  "Folder holding the images when the annotations are elsewhere");
+                  "Folder holding the images when the annotations are elsewhere")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("-o,--out", args->out_dir, "Write compare.md, compare.json and compare.svg here");
   cmd->add_option("--score-threshold", args->score_threshold, "Minimum detection score")
       ->check(CLI::Range(0.0, 1.0))
@@ -171,7 +172,9 @@ void add_compare_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-detections", args->max_detections, "Detections kept per image")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  cmd->add_option("--class-map", args->class_maps, "Extra class-name synonyms (repeatable)");
+  cmd->add_option("--class-map", args->class_maps, "Extra class-name synonyms (repeatable)")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--all-classes", args->all_classes,
                 "Detect every model class and drop unscored ones after NMS and the cut");
   cmd->add_flag("--json", args->json, "Print JSON instead of the Markdown table");

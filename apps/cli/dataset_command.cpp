@@ -213,8 +213,8 @@ void add_common(CLI::App* cmd, CommonArgs& args) {
   cmd->add_option("--format", args.format, "Source format")
       ->check(CLI::IsMember({"auto", "yolo", "coco", "voc"}))
       ->capture_default_str();
-  cmd->add_option("--images", args.images_dir,
-                  "Folder holding the images when the annotations are elsewhere");
+  cmd->add_option("--images", args.images_dir, "Folder holding the images when the annotations are elsewhere")
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", args.json, "JSON output");
   cmd->add_option("--max-listed", args.max_listed, "Problems listed in text output")->capture_default_str();
 }
@@ -238,7 +238,8 @@ void add_dataset_command(CLI::App& app, int* exit_code) {
   c->add_option("source", convert->source, "Source data set")->required();
   c->add_option("destination", convert->destination, "Output folder")->required();
   c->add_option("--images", convert->common.images_dir,
-                "Folder holding the source images when the annotations are elsewhere");
+                "Folder holding the source images when the annotations are elsewhere")
+      ->check(CLI::ExistingDirectory);
   c->add_option("--image-mode", convert->image_mode, "How images reach the output")
       ->check(CLI::IsMember({"copy", "symlink", "none"}))
       ->capture_default_str();

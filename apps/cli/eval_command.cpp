@@ -123,6 +123,17 @@ int run_model(const EvalArgs& args) {
   load.images_dir = args.images_dir;
   auto ds = dataset::load_dataset(args.dataset, load);
   if (!ds) return report_error(ds.error());
+  // A split data.yaml names but that is missing matters only when it is the split evaluated: a missing
+  // train folder is a warning when val is evaluated.
+  if (auto split = eval::select_split(*ds, args.split); split && split->has_value()) {
+    for (dataset::Diagnostic& d : ds->diagnostics) {
+      if (d.split.empty() || d.split == **split) continue;
+      // The key's other sources may be the evaluated split under its folder's name (train -> train2017).
+      const auto alias = ds->split_aliases.find(d.split);
+      if (alias != ds->split_aliases.end() && alias->second == **split) continue;
+      d.severity = dataset::Severity::kWarning;
+    }
+  }
   std::size_t errors = print_diagnostics(ds->diagnostics, args.max_diagnostics);
   RuntimeOptions runtime;
   runtime.intra_op_threads = args.model_options.threads;
@@ -199,7 +210,8 @@ void add_eval_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--split", args->split,
                   "Split to evaluate (default: the only one, else val; 'all' for every image)");
   cmd->add_option("--images", args->images_dir,
-                  "Folder holding the images when the annotations are elsewhere");
+                  "Folder holding the images when the annotations are elsewhere")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--ground-truth", args->ground_truth,
                   "COCO instances JSON (with --detections: no model is run)");
   cmd->add_option("--detections", args->detections, "COCO results JSON to score against --ground-truth");
@@ -221,7 +233,9 @@ void add_eval_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--agnostic-nms", args->agnostic_nms, "Class-agnostic NMS");
   cmd->add_option("--class-map", args->class_maps,
                   "Extra class-name synonyms {\"map\": {\"data-set name\": \"model name\"}} (repeatable); "
-                  "data/class_maps/*.json is always used");
+                  "data/class_maps/*.json is always used")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
   cmd->add_option("--difficult", args->difficult, "VOC difficult boxes: normal ground truth, or ignored")
       ->check(CLI::IsMember({"normal", "ignore"}))
       ->capture_default_str();

@@ -141,7 +141,9 @@ void add_label_command(CLI::App& app, int* exit_code) {
                   "Label mapping file: detector labels -> data-set classes (see data/label_maps/)");
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", args->port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
-  cmd->add_option("--model-dir", args->model_dirs, "Directory holding weight files (repeatable)");
+  cmd->add_option("--model-dir", args->model_dirs, "Directory holding weight files (repeatable)")
+      ->allow_extra_args(false)  // one folder per --model-dir: DATASET_DIR after it stays DATASET_DIR
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--workers", args->workers, "Inference workers for single-image pre-labels")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
@@ -149,6 +151,7 @@ void add_label_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   cmd->add_option("--web-dir", args->web_dir, "Folder of the annotation UI (web/label)")
+      ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   cmd->add_option("--score-threshold", args->score_threshold,
                   "Initial score threshold of the proposal slider")

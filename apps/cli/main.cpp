@@ -34,7 +34,9 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error is a usage error: exit 2, as documented (CLI11's
+    // own codes, 105 for a failed check and so on, are not).
+    return app.exit(e) == 0 ? 0 : visearch::error_info(visearch::ErrorCode::kInvalidArgument).exit_code;
   }
   return exit_code;
 }

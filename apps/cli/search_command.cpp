@@ -145,7 +145,8 @@ void add_search_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--category", args->category, "Only products of this category");
   cmd->add_option("--min-price", args->min_price, "Only products at or above this price");
   cmd->add_option("--max-price", args->max_price, "Only products at or below this price");
-  cmd->add_option("--attr", args->attributes, "Only products with attribute NAME=VALUE (repeatable)");
+  cmd->add_option("--attr", args->attributes, "Only products with attribute NAME=VALUE (repeatable)")
+      ->allow_extra_args(false);  // one NAME=VALUE per --attr: the photos after it stay photos
   cmd->add_option("--limit", args->limit, "Products per object")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();

@@ -18,7 +18,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--port", options->port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
   cmd->add_option("--models", *models, "Models to load, comma-separated; the first is the default")
       ->capture_default_str();
-  cmd->add_option("--model-dir", options->model_dirs, "Directory holding weight files (repeatable)");
+  cmd->add_option("--model-dir", options->model_dirs, "Directory holding weight files (repeatable)")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--workers", options->workers, "Inference workers (each owns its model sessions)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -54,7 +56,8 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                 "With --api-key-file: searching and reading the catalog need no key (the shopper page); "
                 "catalog writes and every other route still do");
   cmd->add_option("--cors-origin", options->cors_origin, "Allow browser requests from this origin (or *)");
-  cmd->add_option("--static-dir", options->static_dir, "Serve the web UI from this folder at /");
+  cmd->add_option("--static-dir", options->static_dir, "Serve the web UI from this folder at /")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--data-dir", options->data_dir,
                   "Product catalog folder for visual search (/v1/search, /v1/products)");
   cmd->add_option("--search-mapping", options->search_mapping,

@@ -18,11 +18,11 @@ std::string Diagnostic::to_string() const {
 }
 
 void add_error(Diagnostics& out, std::string file, int line, std::string message) {
-  out.push_back(Diagnostic{Severity::kError, std::move(file), line, std::move(message)});
+  out.push_back(Diagnostic{Severity::kError, std::move(file), line, std::move(message), {}});
 }
 
 void add_warning(Diagnostics& out, std::string file, int line, std::string message) {
-  out.push_back(Diagnostic{Severity::kWarning, std::move(file), line, std::move(message)});
+  out.push_back(Diagnostic{Severity::kWarning, std::move(file), line, std::move(message), {}});
 }
 
 std::size_t count_errors(const Diagnostics& diagnostics) {
@@ -36,7 +36,7 @@ std::size_t count_warnings(const Diagnostics& diagnostics) {
 }
 
 Diagnostic diagnostic_from_error(const std::string& file, const Error& error, Severity severity) {
-  Diagnostic d{severity, file, 0, error.message};
+  Diagnostic d{severity, file, 0, error.message, {}};
   const std::string& m = error.message;
   if (file.empty() || m.rfind(file, 0) != 0 || m.size() <= file.size() || m[file.size()] != ':') return d;
   if (m.compare(file.size(), 2, ": ") == 0) {

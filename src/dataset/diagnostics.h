@@ -22,6 +22,9 @@ struct Diagnostic {
   std::string file;  // empty when the problem is not tied to one file
   int line = 0;      // 1-based; 0 = the whole file
   std::string message;
+  // The split (data.yaml key: train, val, test) when the problem is a whole split's source, e.g. a folder
+  // data.yaml names that is missing; empty otherwise. A tool that reads one split may ignore the others'.
+  std::string split;
 
   // "file:line: error: message" (line omitted when 0, file omitted when empty).
   [[nodiscard]] std::string to_string() const;

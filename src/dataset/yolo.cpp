@@ -216,6 +216,7 @@ Result<Dataset> read_yaml_layout(const fs::path& yaml_path, const LoadOptions& o
       } else {
         add_error(ds.diagnostics, yaml_path.string(), 0,
                   "'" + split.key + "' source not found: " + src.string());
+        ds.diagnostics.back().split = split.key;
         continue;
       }
       seen_sources[canonical] = split_name;

@@ -321,7 +321,8 @@ demo->add_option("--shared", args->shared_dir,
                  "The shared data folder (with coco128-train2017, coco-mini-train2017)")
     ->required()
     ->check(CLI::ExistingDirectory);
-demo->add_option("--sources", args->sources, "Labelled sets to take objects from")
+demo->add_option("--sources", args->sources, "Labelled sets to take objects from (repeatable)")
+    ->allow_extra_args(false)
     ->check(CLI::IsMember({"coco128", "coco-mini"}))
     ->capture_default_str();
 demo->add_option("--mapping", args->mapping, "Label mapping for categories (default: the shipped one)");

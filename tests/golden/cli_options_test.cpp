@@ -85,6 +85,11 @@ TEST(CliOptions, EveryRepeatableOptionTakesOneValuePerOccurrence) {
     EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.err;
     EXPECT_NE(r.err.find("second.json"), std::string::npos) << command << "\n" << r.err;
   }
+  const CliResult sources = run_cli("catalog demo --out /tmp/visearch_never --shared " +
+                                    shell_quote(kShared) + " --sources coco128 coco-mini");
+  EXPECT_EQ(sources.exit_code, 2) << sources.err;
+  EXPECT_NE(sources.err.find("not expected: coco-mini"), std::string::npos) << sources.err;
+  EXPECT_FALSE(fs::exists("/tmp/visearch_never"));
 }
 
 TEST(CliOptions, MissingInputFoldersAreUsageErrors) {

@@ -194,7 +194,18 @@ class Server final : public ServerContext {
   std::unique_ptr<DetectService> solo_service_;           // all-cores sessions, or null (solo off)
   mutable std::mutex solo_mutex_;                         // held while a job runs on solo_service_
   std::atomic<bool> ready_{false};
+  // Why loading failed (empty: still loading, or loaded). Written on the loader thread while HTTP threads
+  // read it for their 503s (issue 17), hence the mutex.
+  mutable std::mutex load_error_mutex_;
   std::string load_error_;
+  void set_load_error(std::string message) {
+    const std::lock_guard lock(load_error_mutex_);
+    load_error_ = std::move(message);
+  }
+  [[nodiscard]] std::string load_error() const {
+    const std::lock_guard lock(load_error_mutex_);
+    return load_error_;
+  }
   std::optional<std::array<unsigned char, SHA256_DIGEST_LENGTH>> api_key_digest_;
   FamilyRegistry families_;
 };
@@ -259,12 +270,12 @@ void Server::load_models() {
       for (const std::string& name : options_.models) {
         auto spec = repository.find_spec(name);
         if (!spec) {
-          load_error_ = spec.error().message;
+          set_load_error(spec.error().message);
           return {};
         }
         auto detector = Detector::load(*spec, repository, families_, runtime);
         if (!detector) {
-          load_error_ = detector.error().message;
+          set_load_error(detector.error().message);
           return {};
         }
         if (count && w == 0) metrics_.model_load_seconds.inc({spec->name}, (*detector)->load_ms() / 1000.0);
@@ -287,7 +298,7 @@ void Server::load_models() {
   for (const ServerModule& module : modules_) {
     if (!module.load) continue;
     if (auto loaded = module.load(*this); !loaded) {
-      load_error_ = module.name + ": " + loaded.error().message;
+      set_load_error(module.name + ": " + loaded.error().message);
       return;
     }
   }
@@ -317,9 +328,9 @@ void Server::send_error(httplib::Response& res, const Error& error) const {
 
 bool Server::require_ready(httplib::Response& res) const {
   if (ready_.load(std::memory_order_acquire)) return true;
-  send_error(
-      res, Error{ErrorCode::kUnavailable,
-                 load_error_.empty() ? "models are still loading" : "models failed to load: " + load_error_});
+  const std::string failure = load_error();
+  send_error(res, Error{ErrorCode::kUnavailable,
+                        failure.empty() ? "models are still loading" : "models failed to load: " + failure});
   return false;
 }
 

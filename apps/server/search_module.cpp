@@ -37,6 +37,8 @@ void send_error(const ServerContext& ctx, Res& res, Error error) {
 
 // Everything the module holds; shared by the route closures and load().
 struct SearchState {
+  // Set once by register_routes, before the server listens or loads: HTTP threads and the model loader
+  // only read it (issue 17: load() used to store it again on the loader thread while requests read it).
   ServerContext* ctx = nullptr;
   std::unique_ptr<search::SearchService> service;
   std::vector<std::unique_ptr<Embedder>> embedders;  // one per inference worker
@@ -384,7 +386,7 @@ ServerModule search_module() {
     return req.path == "/v1/catalog" || req.path == "/v1/products" || req.path.rfind("/v1/products/", 0) == 0;
   };
   module.load = [state](ServerContext& ctx) -> Status {
-    state->ctx = &ctx;
+    if (state->ctx != &ctx) return Unexpected{ErrorCode::kInternal, "search module loaded before its routes"};
     return load_search(*state);
   };
   return module;

@@ -141,7 +141,7 @@ std::string sample(const std::string& name) {
   return std::string(VISEARCH_SHARED_DIR) + "/data/samples/" + name;
 }
 
-ServerProcess::ServerProcess(const std::string& subcommand, std::vector<std::string> flags) {
+ServerProcess::ServerProcess(const std::string& subcommand, std::vector<std::string> flags, Wait wait) {
   port_ = free_port();
   log_path_ = "/tmp/visearch_" + subcommand + "_test_" + std::to_string(::getpid()) + "_" +
               std::to_string(port_) + ".log";
@@ -167,6 +167,7 @@ ServerProcess::ServerProcess(const std::string& subcommand, std::vector<std::str
       ready_ = true;
       return;
     }
+    if (res && wait == Wait::kListening) return;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       early_exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

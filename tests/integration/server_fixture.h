@@ -15,11 +15,15 @@ namespace visearch::testing {
 
 class ServerProcess {
  public:
+  // What the constructor waits for: /ping answering 200 (models loaded), or answering at all (listening,
+  // models possibly still loading; ready() then says whether it was 200).
+  enum class Wait { kReady, kListening };
   // Extra flags for `visearch serve`; --host/--port are added.
-  explicit ServerProcess(std::vector<std::string> flags) : ServerProcess("serve", std::move(flags)) {}
-  // `visearch SUBCOMMAND ARGS... --host 127.0.0.1 --port P`. Waits until /ping answers 200 or the process
-  // exits (see early_exit()).
-  ServerProcess(const std::string& subcommand, std::vector<std::string> args);
+  explicit ServerProcess(std::vector<std::string> flags, Wait wait = Wait::kReady)
+      : ServerProcess("serve", std::move(flags), wait) {}
+  // `visearch SUBCOMMAND ARGS... --host 127.0.0.1 --port P`. Waits until /ping answers 200 (or answers,
+  // see Wait) or the process exits (see early_exit()).
+  ServerProcess(const std::string& subcommand, std::vector<std::string> args, Wait wait = Wait::kReady);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

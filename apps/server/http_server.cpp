@@ -705,9 +705,19 @@ int Server::run() {
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", sanitise_request_id(req.get_header_value("X-Request-Id")));
     metrics_.in_flight.fetch_add(1);
+    // A NUL byte (%00) would cut the path short where it becomes a file name (/index.html%00.png served
+    // the page as image/png), so no path may hold one.
+    if (req.path.find('\0') != std::string::npos) {
+      send_json(
+          res, 400,
+          json{{"error", {{"code", "invalid_argument"}, {"message", "the path holds a NUL byte (%00)"}}},
+               {"request_id", request_id(res)}});
+      if (has_body(req)) close_after_reply(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const bool open = req.path == "/ping" || req.path.rfind("/v2/health/", 0) == 0 ||
                       req.method == "OPTIONS" ||
-                      (!is_api_path(req.path) && req.method == "GET") ||  // the static web UI
+                      (!is_api_path(req.path) && (req.method == "GET" || req.method == "HEAD")) ||  // web UI
                       (options_.public_search && is_public_route(req));
     if (!open && !authorised(req)) {
       res.set_header("WWW-Authenticate", "Bearer");

@@ -2,6 +2,7 @@
 // input takes the process down.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -102,6 +103,42 @@ TEST(ServerAuth, ApiKeyProtectsEverythingButHealth) {
   EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"),
             std::string::npos);
   std::remove(key_file.c_str());
+}
+
+// Static files with an API key (issue 11, defects 5 and 6): HEAD is as open as GET, and a NUL byte never
+// truncates a path (/index.html%00.png served the HTML as image/png, without its Content-Security-Policy).
+TEST(ServerStatic, HeadIsOpenLikeGetAndNulBytesAreRefused) {
+  const std::string dir = "/tmp/visearch_static_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/index.html") << "<!doctype html><title>shop</title>\n";
+  const std::string key_file = dir + "/key";
+  std::ofstream(key_file) << "static-key-0123456789\n";
+  ServerProcess server({"--models", "fastestdet", "--api-key-file", key_file, "--static-dir", dir});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto c = server.client();
+  auto get = c.Get("/index.html");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  auto head = c.Head("/index.html");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("Content-Type"), get->get_header_value("Content-Type"));
+  EXPECT_FALSE(head->get_header_value("Content-Security-Policy").empty());
+  // The API stays closed to HEAD as to GET.
+  auto head_api = c.Head("/v1/models");
+  ASSERT_TRUE(head_api);
+  EXPECT_EQ(head_api->status, 401);
+
+  for (const char* path : {"/index.html%00.png", "/index.html%00", "/%00"}) {
+    auto res = c.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 400) << path << " " << res->get_header_value("Content-Type");
+    EXPECT_EQ(res->body.find("<title>"), std::string::npos) << path;
+    auto head_nul = c.Head(path);
+    ASSERT_TRUE(head_nul) << path;
+    EXPECT_EQ(head_nul->status, 400) << path;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ServerStartup, ShortApiKeyIsRefused) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "dataset/dataset.h"
 #include "dataset/fs_util.h"
@@ -39,6 +40,7 @@ Result<double> coordinate(const json& box, const char* name, const std::string& 
 
 Result<int> class_of(const json& box, const std::vector<std::string>& classes, const std::string& where) {
   const std::string range = "0.." + std::to_string(static_cast<long long>(classes.size()) - 1);
+  std::optional<int> by_id;
   if (const auto it = box.find("class_id"); it != box.end()) {
     if (!it->is_number_integer()) {
       return invalid(where + ".class_id must be an integer class index (" + range + "), got " + shown(*it));
@@ -48,16 +50,25 @@ Result<int> class_of(const json& box, const std::vector<std::string>& classes, c
       return invalid(where + ".class_id " + std::to_string(id) + " is out of range: the data set has " +
                      std::to_string(classes.size()) + " classes (" + range + ")");
     }
-    return static_cast<int>(id);
+    by_id = static_cast<int>(id);
   }
+  std::optional<int> by_name;
   if (const auto it = box.find("class"); it != box.end()) {
     if (!it->is_string()) return invalid(where + ".class must be a class name, got " + shown(*it));
     const std::string name = it->get<std::string>();
     const auto found = std::find(classes.begin(), classes.end(), name);
     if (found == classes.end())
       return invalid(where + ".class '" + name + "' is not a class of this data set");
-    return static_cast<int>(found - classes.begin());
+    by_name = static_cast<int>(found - classes.begin());
   }
+  // Both given: they must name the same class (a disagreement was saved as the id's class).
+  if (by_id && by_name && *by_id != *by_name) {
+    return invalid(where + ".class '" + classes[static_cast<std::size_t>(*by_name)] + "' and .class_id " +
+                   std::to_string(*by_id) + " ('" + classes[static_cast<std::size_t>(*by_id)] +
+                   "') disagree; give one of them");
+  }
+  if (by_id) return *by_id;
+  if (by_name) return *by_name;
   return invalid(where + " has no class_id");
 }
 

@@ -58,6 +58,19 @@ TEST(BoxPayload, RefusesOutOfRangeClass) {
       std::string::npos);
 }
 
+// Issue 11, defect 8: a box naming its class twice, differently, was saved as the id's class.
+TEST(BoxPayload, RefusesAClassAndClassIdThatDisagree) {
+  EXPECT_NE(
+      error_of(
+          R"({"version": 1, "boxes": [{"class": "bag", "class_id": 0, "x1": 1, "y1": 1, "x2": 9, "y2": 9}]})")
+          .find("boxes[0].class 'bag' and .class_id 0 ('bottle') disagree"),
+      std::string::npos);
+  auto agree = parse(
+      R"({"version": 1, "boxes": [{"class": "bag", "class_id": 2, "x1": 1, "y1": 1, "x2": 9, "y2": 9}]})");
+  ASSERT_TRUE(agree) << agree.error().message;
+  EXPECT_EQ(agree->boxes[0].box.class_id, 2);
+}
+
 TEST(BoxPayload, RefusesNegativeAndTinySizes) {
   EXPECT_NE(error_of(R"({"version": 1, "boxes": [{"class_id": 0, "x1": 50, "y1": 1, "x2": 40, "y2": 9}]})")
                 .find("boxes[0] has a negative width (x2 40 < x1 50)"),

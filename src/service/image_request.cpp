@@ -97,6 +97,12 @@ Result<std::string> decode_base64(std::string_view text) {
   return out;
 }
 
+// The parameters apply_parameter() reads itself (the rest go to ImageRequest::extra).
+bool is_detection_parameter(const std::string& name) {
+  return name == "model" || name == "score_threshold" || name == "iou_threshold" ||
+         name == "max_detections" || name == "classes" || name == "agnostic_nms";
+}
+
 Status apply_parameter(ImageRequest& request, const std::string& name, const std::string& value) {
   if (name == "model") {
     request.model = value;
@@ -160,9 +166,20 @@ Result<ImageRequest> parse_image_request(const HttpInput& input) {
         text = to_json_text(value);
       } else if (value.is_array() && name == "classes") {
         for (const auto& item : value) {
+          if (!item.is_string() && !item.is_number_integer()) {
+            return bad("classes must be a list of class names or ids, got " + to_json_text(value));
+          }
           text +=
               (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : to_json_text(item));
         }
+      } else if (is_detection_parameter(name)) {
+        // A list, an object or null where a value belongs was ignored (the default applied): refuse it.
+        return bad(name + " must be a " +
+                   (name == "model"          ? "model name"
+                    : name == "classes"      ? "list of class names"
+                    : name == "agnostic_nms" ? "boolean"
+                                             : "number") +
+                   ", got " + to_json_text(value));
       } else {
         request.extra[name] = to_json_text(value);
         continue;

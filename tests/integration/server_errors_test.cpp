@@ -51,6 +51,19 @@ TEST_F(ServerErrorsTest, BadInputGetsTheRightStatusAndTheServerStaysUp) {
   expect_error(c.Post("/v1/detect", json{{"image", "!!!"}}.dump(), "application/json"), 400,
                "invalid_argument");
   expect_error(c.Post("/v1/detect?score_threshold=abc", jpeg, "image/jpeg"), 400, "invalid_argument");
+  // Wrong JSON types are refused, naming the parameter, never ignored (issue 11, defect 7).
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, json>>{{"score_threshold", json::array({0.99})},
+                                                 {"max_detections", json::array({1})},
+                                                 {"classes", json{{"bus", 1}}},
+                                                 {"classes", json::array({json::array({"bus"})})},
+                                                 {"iou_threshold", json(nullptr)},
+                                                 {"model", json::object()}}) {
+    auto res = c.Post("/v1/detect", json{{"image", base64(jpeg)}, {name, value}}.dump(), "application/json");
+    expect_error(res, 400, "invalid_argument");
+    ASSERT_TRUE(res);
+    EXPECT_NE(res->body.find(name + " must be"), std::string::npos) << res->body;
+  }
   expect_error(c.Post("/v1/detect?score_threshold=2", jpeg, "image/jpeg"), 400, "invalid_argument");
   expect_error(c.Post("/v1/detect?classes=unicorn", jpeg, "image/jpeg"), 400, "invalid_argument");
   expect_error(c.Post("/v1/detect?model=nope", jpeg, "image/jpeg"), 404, "not_found");

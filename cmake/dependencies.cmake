@@ -21,3 +21,7 @@ target_link_libraries(opencv_lean INTERFACE ${OPENCV_IMGPROC_LIB} ${OPENCV_CORE_
 
 # stb_image (libstb-dev) for BMP.
 find_path(STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
+
+# Training (src/train): libtorch 1.13 (libtorch-dev) and the ONNX protobuf classes (libonnx-dev), Debian 12.
+find_package(Torch REQUIRED CONFIG)
+find_package(ONNX REQUIRED CONFIG)

@@ -13,6 +13,7 @@
 #include "cli/models_command.h"
 #include "cli/search_command.h"
 #include "cli/serve_command.h"
+#include "cli/train_command.h"
 #include "core/error_table.h"
 
 namespace {
@@ -31,6 +32,7 @@ int run(int argc, char** argv) {
   visearch::cli::add_catalog_command(app, &exit_code);
   visearch::cli::add_search_command(app, &exit_code);
   visearch::cli::add_label_command(app, &exit_code);
+  visearch::cli::add_train_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,12 +3,25 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/sha256.h"
 
 namespace visearch {
 namespace fs = std::filesystem;
+namespace {
+
+// Other JSON files live beside specs in model folders; a spec is an object with a "family".
+bool looks_like_spec(const fs::path& file) {
+  std::ifstream in(file);
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  return doc.is_discarded() || (doc.is_object() && doc.contains("family"));
+}
+
+}  // namespace
 
 ModelRepository::ModelRepository(std::vector<std::string> spec_dirs, std::vector<std::string> model_dirs)
     : spec_dirs_(std::move(spec_dirs)), model_dirs_(std::move(model_dirs)) {}
@@ -29,6 +42,8 @@ ModelRepository ModelRepository::with_defaults(const std::vector<std::string>& e
   if (const char* env = std::getenv("VISEARCH_SPEC_PATH"); env != nullptr && *env != '\0')
     spec_dirs.emplace_back(env);
   spec_dirs.emplace_back(VISEARCH_SPEC_DIR);
+  // A model folder given on the command line may hold its own spec (a trained model's folder does).
+  for (const std::string& dir : extra_model_dirs) spec_dirs.push_back(dir);
   return {std::move(spec_dirs), std::move(model_dirs)};
 }
 
@@ -43,6 +58,7 @@ std::vector<ModelSpec> ModelRepository::list_specs(std::vector<Error>* problems)
     }
     std::sort(files.begin(), files.end());
     for (const fs::path& file : files) {
+      if (!looks_like_spec(file)) continue;  // metrics.json, reference_detections.json, ...
       auto spec = load_model_spec_file(file.string());
       if (!spec) {
         if (problems != nullptr) problems->push_back(spec.error());
@@ -97,6 +113,9 @@ Result<ResolvedFile> ModelRepository::resolve(const FileRef& ref, bool verify_ch
   if (rel.is_absolute()) {
     if (auto r = check(rel)) return std::move(*r);
   } else {
+    if (!ref.base_dir.empty()) {
+      if (auto r = check(fs::path(ref.base_dir) / rel)) return std::move(*r);
+    }
     for (const std::string& dir : model_dirs_) {
       if (auto r = check(fs::path(dir) / rel)) return std::move(*r);
       // Also accept a flat directory holding just the file.

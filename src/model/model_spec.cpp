@@ -1,5 +1,6 @@
 #include "model/model_spec.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -154,6 +155,10 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
       if (!doc["decoder"].is_object()) return spec_error(origin, "decoder must be an object");
       spec.decoder = doc["decoder"];
     }
+    if (doc.contains("train")) {
+      if (!doc["train"].is_object()) return spec_error(origin, "train must be an object");
+      spec.train = doc["train"];
+    }
     if (doc.contains("defaults")) {
       const nlohmann::json& d = doc["defaults"];
       spec.defaults.score_threshold = d.value("score_threshold", spec.defaults.score_threshold);
@@ -174,7 +179,13 @@ Result<ModelSpec> load_model_spec_file(const std::string& path) {
   text << in.rdbuf();
   nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
   if (doc.is_discarded()) return Unexpected{ErrorCode::kInvalidSpec, path + ": not valid JSON"};
-  return parse_model_spec(doc, path);
+  auto spec = parse_model_spec(doc, path);
+  if (!spec) return spec;
+  // Files named by a spec that was given as a path are looked for beside it first.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  spec->weights.base_dir = dir.empty() ? "." : dir;
+  for (auto& [key, ref] : spec->extra_files) ref.base_dir = spec->weights.base_dir;
+  return spec;
 }
 
 }  // namespace visearch

@@ -27,6 +27,7 @@ enum class Interpolation { kLinear, kArea, kCubic, kNearest };
 struct FileRef {
   std::string file;
   std::string sha256;
+  std::string base_dir;  // the spec file's folder, searched first (a trained model's folder); "" = none
 };
 
 struct PreprocessSpec {
@@ -57,6 +58,9 @@ struct ModelSpec {
   PreprocessSpec preprocess;
   std::vector<std::string> labels;
   nlohmann::json decoder = nlohmann::json::object();  // family-specific parameters
+  // Training layout (src/train): where the backbone and neck end, the prediction convs per stride, the
+  // input scale folded into the stem while training. Empty when the model cannot be fine-tuned.
+  nlohmann::json train = nlohmann::json::object();
   ThresholdDefaults defaults;
   std::string source_path;  // the spec file it was read from
 

@@ -43,13 +43,10 @@ Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTran
   return out;
 }
 
-PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
-  PreparedInput prepared;
-  const Image resized = resize_for_input(image, spec, &prepared.transform);
-  const int h = spec.size.height;
-  const int w = spec.size.width;
+void normalize_into(const Image& resized, const PreprocessSpec& spec, float* out) {
+  const int h = resized.height;
+  const int w = resized.width;
   const std::size_t plane = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
-  prepared.tensor.resize(plane * 3);
   // Split the interleaved RGB bytes into planes, then scale each plane into
   // the tensor with OpenCV's vectorised convertTo: x = p / std - mean / std.
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): cv::Mat has no const view; only read.
@@ -60,11 +57,18 @@ PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
   const std::array<int, 3> src_channel =
       spec.channel_order == ChannelOrder::kRgb ? std::array<int, 3>{0, 1, 2} : std::array<int, 3>{2, 1, 0};
   for (std::size_t c = 0; c < 3; ++c) {
-    cv::Mat out(h, w, CV_32F, prepared.tensor.data() + c * plane);
+    cv::Mat dst(h, w, CV_32F, out + c * plane);
     const double inv_std = 1.0 / static_cast<double>(spec.std[c]);
     channels[static_cast<std::size_t>(src_channel[c])].convertTo(
-        out, CV_32F, inv_std, -static_cast<double>(spec.mean[c]) * inv_std);
+        dst, CV_32F, inv_std, -static_cast<double>(spec.mean[c]) * inv_std);
   }
+}
+
+PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
+  PreparedInput prepared;
+  const Image resized = resize_for_input(image, spec, &prepared.transform);
+  prepared.tensor.resize(static_cast<std::size_t>(resized.width) * static_cast<std::size_t>(resized.height) * 3);
+  normalize_into(resized, spec, prepared.tensor.data());
   return prepared;
 }
 

@@ -20,6 +20,10 @@ struct PreparedInput {
 
 PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec);
 
+// The normalisation step alone: an RGB image of the input size -> 3 planes of floats at `out`
+// (channel order, (x - mean) / std). Training feeds augmented images through this same step.
+void normalize_into(const Image& resized, const PreprocessSpec& spec, float* out);
+
 // Resized (and padded) RGB image exactly as it enters the normalisation step;
 // exposed for tests and for embedding crops.
 Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTransform* transform_out);

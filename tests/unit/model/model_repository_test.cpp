@@ -26,23 +26,23 @@ TEST_F(ModelRepositoryTest, FindsFilesInOrderAndVerifiesChecksums) {
   const ModelRepository repo({}, {(root_ / "a").string(), (root_ / "b").string()});
   // sha256("abc")
   const std::string good = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-  auto found = repo.resolve(FileRef{"sub/w.onnx", good});
+  auto found = repo.resolve(FileRef{"sub/w.onnx", good, ""});
   ASSERT_TRUE(found) << found.error().message;
   EXPECT_EQ(found->path, (root_ / "b" / "sub" / "w.onnx").string());
 
-  auto bad = repo.resolve(FileRef{"sub/w.onnx", std::string(64, '0')});
+  auto bad = repo.resolve(FileRef{"sub/w.onnx", std::string(64, '0'), ""});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kChecksumMismatch);
   EXPECT_NE(bad.error().message.find("w.onnx"), std::string::npos);
 
-  const FileStatus status = repo.status(FileRef{"sub/w.onnx", std::string(64, '0')});
+  const FileStatus status = repo.status(FileRef{"sub/w.onnx", std::string(64, '0'), ""});
   EXPECT_TRUE(status.present);
   EXPECT_FALSE(status.checksum_ok);
 }
 
 TEST_F(ModelRepositoryTest, MissingFileNamesEveryPlaceLooked) {
   const ModelRepository repo({}, {(root_ / "a").string(), (root_ / "b").string()});
-  auto missing = repo.resolve(FileRef{"zoo/model.onnx", ""});
+  auto missing = repo.resolve(FileRef{"zoo/model.onnx", "", ""});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kModelMissing);
   const std::string& msg = missing.error().message;

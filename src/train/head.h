@@ -1,0 +1,52 @@
+// The trainable side of a detector family: which graph tensors are its raw predictions, its loss, how its
+// class rows are resized for a new label set, and how the ONNX graph is patched for K classes on export.
+// One implementation per family (yolox today); make_head() picks it by the spec's family name, and the
+// spec's "train" section says where the prediction convs are (data, not code).
+//
+// Thread-safety: const methods are reentrant.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/result.h"
+#include "model/model_spec.h"
+#include "train/graph_net.h"
+#include "train/onnx_graph.h"
+#include "train/simota.h"
+
+namespace visearch::train {
+
+struct LossParts {
+  at::Tensor total;  // scalar, differentiable
+  double box = 0;    // per foreground anchor
+  double obj = 0;
+  double cls = 0;
+  std::int64_t foreground = 0;
+};
+
+class DetectionHead {
+ public:
+  virtual ~DetectionHead() = default;
+  // Tensors to compute with GraphNet::run (raw, pre-activation predictions).
+  [[nodiscard]] virtual const std::vector<std::string>& outputs() const = 0;
+  // `targets`: per image, boxes in input pixels with training class ids.
+  [[nodiscard]] virtual Result<LossParts> loss(const std::vector<at::Tensor>& outputs,
+                                               const std::vector<std::vector<GtBox>>& targets) const = 0;
+  // Replaces the class rows with `num_classes` rows; row i starts from base row `base_row[i]` when >= 0
+  // (the base model already knows that class), else from a small random init (prior probability 0.01).
+  [[nodiscard]] virtual Status resize_classes(GraphNet& net, const std::vector<int>& base_row,
+                                              std::uint64_t seed) const = 0;
+  // Patches shape constants and declared output shapes of the base graph for `num_classes`.
+  [[nodiscard]] virtual Status patch_graph(OnnxGraph& graph, int num_classes) const = 0;
+  // Names of the class-row parameters (their shapes change with the class count).
+  [[nodiscard]] virtual std::vector<std::string> class_parameters() const = 0;
+};
+
+// kInvalidSpec when the family cannot be trained or its spec has no usable "train" section.
+Result<std::unique_ptr<DetectionHead>> make_head(const ModelSpec& base, const GraphNet& net);
+
+}  // namespace visearch::train

@@ -126,7 +126,14 @@ TEST(ServerStartup, AFailedLoadIsReportedWholeToConcurrentPollers) {
     const int kind = std::array{0, 3, 4}[static_cast<std::size_t>(i) % 3];
     pollers.emplace_back([&, kind] { poll(server, jpeg, kind, stop, answers); });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Until the failure has been answered (loading is slow under ThreadSanitizer), then a little longer.
+  const auto deadline = Clock::now() + std::chrono::seconds(90);
+  const auto failed = [&answers] {
+    const std::lock_guard lock(answers.mutex);
+    return answers.messages_503.size() > 1 || (answers.messages_503.size() == 1 && answers.loading == 0);
+  };
+  while (!failed() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop.store(true);
   for (std::thread& t : pollers) t.join();
   const std::lock_guard lock(answers.mutex);

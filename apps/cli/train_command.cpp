@@ -141,7 +141,9 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--name", o.name, "Model name (default: <base>_<data set name>)");
   cmd->add_option("--resume", o.resume, "Continue an interrupted run from its folder");
   cmd->add_option("--time-budget", o.time_budget_minutes, "Stop at the best epoch after this many minutes");
-  cmd->add_option("--model-dir", o.model_dirs, "Extra folder with model weights (repeatable)")->expected(1);
+  cmd->add_option("--model-dir", o.model_dirs, "Extra folder with model weights (repeatable)")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag("--no-augment", args->no_augment, "Train without augmentation");
   cmd->callback([args, exit_code] { *exit_code = run_train(*args); });
 }

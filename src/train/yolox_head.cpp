@@ -68,9 +68,9 @@ class YoloxHead final : public DetectionHead {
     const at::Tensor reg = at::cat(regs, 1);
     const at::Tensor obj = at::cat(objs, 1).squeeze(2);  // B x A
     const at::Tensor cls = at::cat(clss, 1);             // B x A x K
-    const at::Tensor gx = at::from_blob(grid_x.data(), {num_anchors}, at::kFloat);
-    const at::Tensor gy = at::from_blob(grid_y.data(), {num_anchors}, at::kFloat);
-    const at::Tensor st = at::from_blob(strides.data(), {num_anchors}, at::kFloat);
+    const at::Tensor gx = at::from_blob(grid_x.data(), {num_anchors}, at::kFloat).clone();
+    const at::Tensor gy = at::from_blob(grid_y.data(), {num_anchors}, at::kFloat).clone();
+    const at::Tensor st = at::from_blob(strides.data(), {num_anchors}, at::kFloat).clone();
     const at::Tensor cx = (reg.select(2, 0) + gx) * st;
     const at::Tensor cy = (reg.select(2, 1) + gy) * st;
     const at::Tensor hw = at::exp(reg.select(2, 2).clamp_max(10.0)) * st / 2;

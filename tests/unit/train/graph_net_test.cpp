@@ -1,0 +1,118 @@
+// The libtorch interpreter of the shipped YOLOX-Nano graph computes what ONNX Runtime computes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "families/all_families.h"
+#include "io/image_decode.h"
+#include "model/detector.h"
+#include "model/model_repository.h"
+#include "model/preprocess.h"
+#include "train/graph_net.h"
+#include "train/head.h"
+#include "train/onnx_graph.h"
+
+namespace visearch::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Base {
+  ModelSpec spec;
+  std::string weights;
+};
+
+Base yolox_nano() {
+  const ModelRepository repo = ModelRepository::with_defaults({});
+  auto spec = repo.find_spec("yolox_nano");
+  EXPECT_TRUE(spec) << spec.error().message;
+  auto weights = repo.resolve(spec->weights);
+  EXPECT_TRUE(weights) << "the tests need ../shared/models/yolox_nano: " << weights.error().message;
+  return {*spec, weights ? weights->path : ""};
+}
+
+GraphLayout layout_of(const ModelSpec& spec) {
+  return {spec.train.at("backbone_outputs").get<std::vector<std::string>>(),
+          spec.train.at("neck_outputs").get<std::vector<std::string>>()};
+}
+
+std::vector<float> bus_tensor(const PreprocessSpec& pre) {
+  auto bytes = read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
+  EXPECT_TRUE(bytes);
+  auto img = decode_image(*bytes, DecodeLimits{});
+  EXPECT_TRUE(img);
+  return preprocess_image(img->image, pre).tensor;
+}
+
+TEST(GraphNetTest, ForwardEqualsOnnxRuntimeOnTheBaseModel) {
+  const Base base = yolox_nano();
+  ASSERT_FALSE(base.weights.empty());
+  auto graph = OnnxGraph::load(base.weights);
+  ASSERT_TRUE(graph) << graph.error().message;
+  auto net = GraphNet::build(*graph, layout_of(base.spec));
+  ASSERT_TRUE(net) << net.error().message;
+  std::vector<float> tensor = bus_tensor(base.spec.preprocess);
+  const Size in = base.spec.preprocess.size;
+  const at::Tensor input = at::from_blob(tensor.data(), {1, 3, in.height, in.width}, at::kFloat);
+  auto out = net->run(input, {graph->output_name(0)});
+  ASSERT_TRUE(out) << out.error().message;
+
+  FamilyRegistry families;
+  register_all_families(families);
+  const ModelRepository repo = ModelRepository::with_defaults({});
+  auto det = Detector::load(base.spec, repo, families, RuntimeOptions{});
+  ASSERT_TRUE(det) << det.error().message;
+  auto ort = (*det)->forward(tensor);
+  ASSERT_TRUE(ort) << ort.error().message;
+  const at::Tensor mine = (*out)[0].contiguous();
+  ASSERT_EQ(static_cast<std::size_t>(mine.numel()), (*ort)[0].data.size());
+  const at::Tensor theirs = at::from_blob((*ort)[0].data.data(), mine.sizes(), at::kFloat);
+  EXPECT_LE((mine - theirs).abs().max().item<double>(), 1e-3);
+}
+
+TEST(GraphNetTest, SectionsFollowTheDeclaredLayoutAndFreezingStopsGradients) {
+  const Base base = yolox_nano();
+  ASSERT_FALSE(base.weights.empty());
+  auto graph = OnnxGraph::load(base.weights);
+  ASSERT_TRUE(graph);
+  auto net = GraphNet::build(*graph, layout_of(base.spec));
+  ASSERT_TRUE(net) << net.error().message;
+  EXPECT_EQ(net->section_of_parameter(net->stem_weight()), Section::kBackbone);
+  EXPECT_EQ(net->section_of_parameter("head.cls_preds.0.weight"), Section::kHead);
+  int counts[3] = {0, 0, 0};
+  for (const auto& [name, t] : net->parameters()) ++counts[static_cast<int>(net->section_of_parameter(name))];
+  EXPECT_GT(counts[0], 0);
+  EXPECT_GT(counts[1], 0);
+  EXPECT_GT(counts[2], 0);
+  net->freeze_below(Section::kHead);
+  for (const auto& [name, t] : net->parameters()) {
+    EXPECT_EQ(t.requires_grad(), net->section_of_parameter(name) == Section::kHead) << name;
+  }
+}
+
+TEST(GraphNetTest, AnUnknownLayoutTensorIsAClearError) {
+  const Base base = yolox_nano();
+  ASSERT_FALSE(base.weights.empty());
+  auto graph = OnnxGraph::load(base.weights);
+  ASSERT_TRUE(graph);
+  auto net = GraphNet::build(*graph, GraphLayout{{"no_such_tensor"}, {}});
+  ASSERT_FALSE(net);
+  EXPECT_NE(net.error().message.find("no_such_tensor"), std::string::npos);
+}
+
+TEST(GraphNetTest, AFamilyWithoutTrainingSupportIsRefusedByName) {
+  const ModelRepository repo = ModelRepository::with_defaults({});
+  auto spec = repo.find_spec("picodet_s_416");
+  ASSERT_TRUE(spec);
+  const Base base = yolox_nano();
+  auto graph = OnnxGraph::load(base.weights);
+  ASSERT_TRUE(graph);
+  auto net = GraphNet::build(*graph, layout_of(base.spec));
+  ASSERT_TRUE(net);
+  auto head = make_head(*spec, *net);
+  ASSERT_FALSE(head);
+  EXPECT_NE(head.error().message.find("picodet"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace visearch::train

@@ -14,7 +14,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_stop_signal(int /*signal*/) { g_stop.store(true); }
+extern "C" void on_stop_signal(int /*signal*/) {
+  g_stop.store(true);
+}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<long>(seconds + 0.5);
@@ -68,9 +70,11 @@ int run_train(TrainArgs& args) {
   };
   callbacks.epoch = [tty](const train::EpochRecord& r) {
     if (tty) {
-      std::fprintf(stderr, "epoch %3d/%d  loss %.3f (box %.3f obj %.3f cls %.3f)  val AP %.3f AP50 %.3f  %.1f img/s  ETA %s%s\n",
-                   r.epoch, r.epochs, r.loss, r.box_loss, r.obj_loss, r.cls_loss, r.ap, r.ap50, r.images_per_second,
-                   format_duration(r.eta_s).c_str(), r.best ? "  *best" : "");
+      std::fprintf(stderr,
+                   "epoch %3d/%d  loss %.3f (box %.3f obj %.3f cls %.3f)  val AP %.3f AP50 %.3f  %.1f img/s  "
+                   "ETA %s%s\n",
+                   r.epoch, r.epochs, r.loss, r.box_loss, r.obj_loss, r.cls_loss, r.ap, r.ap50,
+                   r.images_per_second, format_duration(r.eta_s).c_str(), r.best ? "  *best" : "");
     } else {
       nlohmann::json j = train::to_json(r);
       j["event"] = "epoch";
@@ -85,10 +89,11 @@ int run_train(TrainArgs& args) {
     return report_error(report.error());
   }
   if (!report->finished) {
-    std::fprintf(stderr,
-                 "visearch train: stopped (%s) before a model was published; the checkpoint is in %s; continue with "
-                 "`visearch train --resume %s`\n",
-                 report->stop_reason.c_str(), report->partial_dir.c_str(), report->partial_dir.c_str());
+    std::fprintf(
+        stderr,
+        "visearch train: stopped (%s) before a model was published; the checkpoint is in %s; continue with "
+        "`visearch train --resume %s`\n",
+        report->stop_reason.c_str(), report->partial_dir.c_str(), report->partial_dir.c_str());
     return 130;
   }
   const auto& m = report->metrics;
@@ -99,21 +104,24 @@ int run_train(TrainArgs& args) {
   const nlohmann::json& base = m["base"];
   const nlohmann::json& trained_stats = trained.contains("stats") ? trained["stats"] : trained;
   const nlohmann::json& base_stats = base.contains("stats") ? base["stats"] : base;
-  std::printf("%s\n", nlohmann::json({{"event", "done"},
-                                      {"model_dir", report->model_dir},
-                                      {"spec", report->spec_path},
-                                      {"best_epoch", report->best_epoch},
-                                      {"stop_reason", report->stop_reason},
-                                      {"base", {{"AP", stat(base_stats, "AP")}, {"AP50", stat(base_stats, "AP50")}}},
-                                      {"trained",
-                                       {{"AP", stat(trained_stats, "AP")}, {"AP50", stat(trained_stats, "AP50")}}}})
-                          .dump()
-                          .c_str());
+  std::printf("%s\n",
+              nlohmann::json(
+                  {{"event", "done"},
+                   {"model_dir", report->model_dir},
+                   {"spec", report->spec_path},
+                   {"best_epoch", report->best_epoch},
+                   {"stop_reason", report->stop_reason},
+                   {"base", {{"AP", stat(base_stats, "AP")}, {"AP50", stat(base_stats, "AP50")}}},
+                   {"trained", {{"AP", stat(trained_stats, "AP")}, {"AP50", stat(trained_stats, "AP50")}}}})
+                  .dump()
+                  .c_str());
   if (tty) {
-    std::fprintf(stderr, "visearch train: model written to %s (best epoch %d)\n  AP %.3f -> %.3f, AP50 %.3f -> %.3f\n"
+    std::fprintf(stderr,
+                 "visearch train: model written to %s (best epoch %d)\n  AP %.3f -> %.3f, AP50 %.3f -> %.3f\n"
                  "  try it: visearch detect --model %s IMAGE\n",
-                 report->model_dir.c_str(), report->best_epoch, stat(base_stats, "AP"), stat(trained_stats, "AP"),
-                 stat(base_stats, "AP50"), stat(trained_stats, "AP50"), report->spec_path.c_str());
+                 report->model_dir.c_str(), report->best_epoch, stat(base_stats, "AP"),
+                 stat(trained_stats, "AP"), stat(base_stats, "AP50"), stat(trained_stats, "AP50"),
+                 report->spec_path.c_str());
   }
   return 0;
 }
@@ -124,7 +132,8 @@ void add_train_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Fine-tune a detector on your own labelled classes (CPU)");
   train::TrainOptions& o = args->options;
-  cmd->add_option("--data", o.data, "Data set folder, data.yaml, COCO .json or VOC folder");
+  cmd->add_option("--data", o.data, "Data set folder, data.yaml, COCO .json or VOC folder")
+      ->check(CLI::ExistingPath);
   cmd->add_option("--format", args->format, "auto|yolo|coco|voc")->capture_default_str();
   cmd->add_option("--split-train", o.split_train, "Training split (default: train)");
   cmd->add_option("--split-val", o.split_val, "Validation split (default: val/valid, else a 15 % hold-out)");

@@ -67,7 +67,8 @@ void normalize_into(const Image& resized, const PreprocessSpec& spec, float* out
 PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
   PreparedInput prepared;
   const Image resized = resize_for_input(image, spec, &prepared.transform);
-  prepared.tensor.resize(static_cast<std::size_t>(resized.width) * static_cast<std::size_t>(resized.height) * 3);
+  prepared.tensor.resize(static_cast<std::size_t>(resized.width) * static_cast<std::size_t>(resized.height) *
+                         3);
   normalize_into(resized, spec, prepared.tensor.data());
   return prepared;
 }

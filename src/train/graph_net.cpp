@@ -37,7 +37,8 @@ nlohmann::json attributes_of(const onnx::NodeProto& node) {
   return attrs;
 }
 
-std::vector<std::int64_t> ints_attr(const nlohmann::json& attrs, const char* key, std::vector<std::int64_t> def) {
+std::vector<std::int64_t> ints_attr(const nlohmann::json& attrs, const char* key,
+                                    std::vector<std::int64_t> def) {
   auto it = attrs.find(key);
   return it == attrs.end() ? def : it->get<std::vector<std::int64_t>>();
 }
@@ -47,14 +48,22 @@ std::vector<std::int64_t> tensor_ints(const at::Tensor& t) {
   return {c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel()};
 }
 
-std::int64_t norm_axis(std::int64_t axis, std::int64_t rank) { return axis < 0 ? axis + rank : axis; }
+std::int64_t norm_axis(std::int64_t axis, std::int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
 
 const std::set<std::string>& supported_ops() {
-  static const std::set<std::string> ops{"Conv",    "Sigmoid", "Relu",      "LeakyRelu", "Mul",     "Add",
-                                         "Sub",     "Div",     "Concat",    "Slice",     "MaxPool", "AveragePool",
-                                         "Resize",  "Reshape", "Transpose", "Softmax",   "HardSigmoid",
-                                         "HardSwish", "Clip",  "Flatten",   "Identity",
-                                         "GlobalAveragePool"};
+  static const std::set<std::string> ops{"Conv",        "Sigmoid",
+                                         "Relu",        "LeakyRelu",
+                                         "Mul",         "Add",
+                                         "Sub",         "Div",
+                                         "Concat",      "Slice",
+                                         "MaxPool",     "AveragePool",
+                                         "Resize",      "Reshape",
+                                         "Transpose",   "Softmax",
+                                         "HardSigmoid", "HardSwish",
+                                         "Clip",        "Flatten",
+                                         "Identity",    "GlobalAveragePool"};
   return ops;
 }
 
@@ -74,11 +83,14 @@ Result<GraphNet> GraphNet::build(const OnnxGraph& graph, const GraphLayout& layo
   std::set<std::string> param_names;
   for (const onnx::NodeProto& n : g.node()) {
     if (supported_ops().count(n.op_type()) == 0) {
-      return Unexpected{ErrorCode::kInvalidSpec,
-                        "training does not support the ONNX op '" + n.op_type() + "' (node " + n.name() + ")"};
+      return Unexpected{ErrorCode::kInvalidSpec, "training does not support the ONNX op '" + n.op_type() +
+                                                     "' (node " + n.name() + ")"};
     }
-    GraphNode node{n.op_type(), {n.input().begin(), n.input().end()}, {n.output().begin(), n.output().end()},
-                   attributes_of(n), Section::kHead};
+    GraphNode node{n.op_type(),
+                   {n.input().begin(), n.input().end()},
+                   {n.output().begin(), n.output().end()},
+                   attributes_of(n),
+                   Section::kHead};
     if (node.op == "Conv") {
       for (std::size_t i = 1; i < node.inputs.size() && i < 3; ++i) param_names.insert(node.inputs[i]);
       if (net.stem_weight_.empty() && node.inputs.size() > 1) net.stem_weight_ = node.inputs[1];
@@ -133,7 +145,8 @@ Result<GraphNet> GraphNet::build(const OnnxGraph& graph, const GraphLayout& layo
                    : neck->count(i) != 0   ? Section::kNeck
                                            : Section::kHead;
     if (node.op == "Conv") {
-      for (std::size_t k = 1; k < node.inputs.size() && k < 3; ++k) net.param_section_[node.inputs[k]] = node.section;
+      for (std::size_t k = 1; k < node.inputs.size() && k < 3; ++k)
+        net.param_section_[node.inputs[k]] = node.section;
     }
   }
   return net;
@@ -164,7 +177,8 @@ const at::Tensor* GraphNet::lookup(const std::string& name) const {
   return nullptr;
 }
 
-Result<std::vector<at::Tensor>> GraphNet::run(const at::Tensor& input, const std::vector<std::string>& outputs) const {
+Result<std::vector<at::Tensor>> GraphNet::run(const at::Tensor& input,
+                                              const std::vector<std::string>& outputs) const {
   // Which nodes the requested outputs need, and how often each value is read (to free it early).
   std::unordered_map<std::string, std::size_t> producer;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -204,7 +218,8 @@ Result<std::vector<at::Tensor>> GraphNet::run(const at::Tensor& input, const std
       } else if (const at::Tensor* t = lookup(name)) {
         in.push_back(*t);
       } else {
-        return Unexpected{ErrorCode::kInvalidSpec, "ONNX value '" + name + "' is not computed before its use"};
+        return Unexpected{ErrorCode::kInvalidSpec,
+                          "ONNX value '" + name + "' is not computed before its use"};
       }
     }
     Result<at::Tensor> out = [&] {
@@ -224,7 +239,8 @@ Result<std::vector<at::Tensor>> GraphNet::run(const at::Tensor& input, const std
   std::vector<at::Tensor> result;
   for (const std::string& out : outputs) {
     auto it = values.find(out);
-    if (it == values.end()) return Unexpected{ErrorCode::kInvalidSpec, "ONNX value '" + out + "' was not computed"};
+    if (it == values.end())
+      return Unexpected{ErrorCode::kInvalidSpec, "ONNX value '" + out + "' was not computed"};
     result.push_back(it->second);
   }
   return result;

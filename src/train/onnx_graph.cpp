@@ -127,8 +127,8 @@ Status OnnxGraph::set_output_dim(const std::string& output, int dim, std::int64_
     if (out.name() != output) continue;
     auto* shape = out.mutable_type()->mutable_tensor_type()->mutable_shape();
     if (dim < 0 || dim >= shape->dim_size()) {
-      return Unexpected{ErrorCode::kInvalidSpec, "ONNX output '" + output + "' has no dimension " +
-                                                     std::to_string(dim)};
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        "ONNX output '" + output + "' has no dimension " + std::to_string(dim)};
     }
     shape->mutable_dim(dim)->set_dim_value(value);
     return Ok{};
@@ -137,7 +137,8 @@ Status OnnxGraph::set_output_dim(const std::string& output, int dim, std::int64_
 }
 
 void OnnxGraph::set_input_hw(std::int64_t height, std::int64_t width) {
-  auto* shape = model_->mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  auto* shape =
+      model_->mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
   if (shape->dim_size() != 4) return;
   shape->mutable_dim(2)->set_dim_value(height);
   shape->mutable_dim(3)->set_dim_value(width);

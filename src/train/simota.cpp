@@ -9,7 +9,9 @@ namespace visearch::train {
 namespace {
 
 // -log(p) with PyTorch's BCE clamp (log >= -100).
-float neg_log(float p) { return std::min(100.F, -std::log(std::max(p, 0.F))); }
+float neg_log(float p) {
+  return std::min(100.F, -std::log(std::max(p, 0.F)));
+}
 
 }  // namespace
 
@@ -44,7 +46,8 @@ Assignment simota_assign(const SimOtaInput& in) {
       const float r = in.center_radius * p.stride;
       const float gcx = (b.x1 + b.x2) / 2.F;
       const float gcy = (b.y1 + b.y2) / 2.F;
-      in_center[idx] = static_cast<char>(p.cx > gcx - r && p.cx < gcx + r && p.cy > gcy - r && p.cy < gcy + r);
+      in_center[idx] =
+          static_cast<char>(p.cx > gcx - r && p.cx < gcx + r && p.cy > gcy - r && p.cy < gcy + r);
       any = any || in_box[idx] != 0 || in_center[idx] != 0;
     }
     if (any) candidates.push_back(a);

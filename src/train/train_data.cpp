@@ -28,8 +28,8 @@ void jitter_colour(Image& img, const AugmentOptions& augment, std::mt19937& rng)
   cv::Mat lut_v(1, 256, CV_8U);
   for (int i = 0; i < 256; ++i) {
     const auto fi = static_cast<float>(i);
-    lut_h.at<std::uint8_t>(i) = static_cast<std::uint8_t>(
-        static_cast<int>(std::lround(fi + hue + 180.F)) % 180);
+    lut_h.at<std::uint8_t>(i) =
+        static_cast<std::uint8_t>(static_cast<int>(std::lround(fi + hue + 180.F)) % 180);
     lut_s.at<std::uint8_t>(i) = cv::saturate_cast<std::uint8_t>(fi * sat);
     lut_v.at<std::uint8_t>(i) = cv::saturate_cast<std::uint8_t>(fi * val);
   }
@@ -75,8 +75,8 @@ Result<std::vector<TrainImage>> load_train_images(const dataset::Dataset& datase
       if (a.class_id < 0 || static_cast<std::size_t>(a.class_id) >= class_of.size()) continue;
       const int cls = class_of[static_cast<std::size_t>(a.class_id)];
       if (cls < 0 || a.iscrowd) continue;
-      GtBox b{static_cast<float>(a.box.x1 * sx), static_cast<float>(a.box.y1 * sy), static_cast<float>(a.box.x2 * sx),
-              static_cast<float>(a.box.y2 * sy), cls};
+      GtBox b{static_cast<float>(a.box.x1 * sx), static_cast<float>(a.box.y1 * sy),
+              static_cast<float>(a.box.x2 * sx), static_cast<float>(a.box.y2 * sy), cls};
       if (b.x2 - b.x1 >= 1.F && b.y2 - b.y1 >= 1.F) item.boxes.push_back(b);
     }
     out.push_back(std::move(item));
@@ -84,8 +84,9 @@ Result<std::vector<TrainImage>> load_train_images(const dataset::Dataset& datase
   return out;
 }
 
-std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& spec, const AugmentOptions& augment,
-                               std::mt19937& rng, float input_factor, float* out) {
+std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& spec,
+                               const AugmentOptions& augment, std::mt19937& rng, float input_factor,
+                               float* out) {
   const Size input = spec.size;
   const Size src_size{image.image.width, image.image.height};
   const InputTransform base = InputTransform::make(spec.resize, src_size, input, spec.letterbox_rounding);
@@ -114,9 +115,11 @@ std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& sp
     ty = place(ch, static_cast<float>(input.height));
     flip = unit(rng) < augment.flip_probability;
     // x' = sx * x + tx, or with the flip x' = sx * (W - x) + tx.
-    cv::Mat m = (cv::Mat_<double>(2, 3) << (flip ? -sx : sx), 0, (flip ? sx * static_cast<float>(src_size.width) + tx : tx), 0, sy, ty);
+    cv::Mat m = (cv::Mat_<double>(2, 3) << (flip ? -sx : sx), 0,
+                 (flip ? sx * static_cast<float>(src_size.width) + tx : tx), 0, sy, ty);
     canvas = Image::allocate(input.width, input.height);
-    const cv::Mat src(src_size.height, src_size.width, CV_8UC3, const_cast<std::uint8_t*>(image.image.pixels.data()));  // NOLINT
+    const cv::Mat src(src_size.height, src_size.width, CV_8UC3,
+                      const_cast<std::uint8_t*>(image.image.pixels.data()));  // NOLINT
     cv::Mat dst(input.height, input.width, CV_8UC3, canvas.pixels.data());
     cv::warpAffine(src, dst, m, dst.size(), s < 1.F ? cv::INTER_AREA : cv::INTER_LINEAR, cv::BORDER_CONSTANT,
                    cv::Scalar::all(spec.pad_value));

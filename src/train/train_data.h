@@ -27,8 +27,8 @@ namespace visearch::train {
 
 struct TrainImage {
   std::string path;
-  Image image;                // cached, at most cache_side on the long side
-  std::vector<GtBox> boxes;   // in cached-image pixels, class = training class id
+  Image image;               // cached, at most cache_side on the long side
+  std::vector<GtBox> boxes;  // in cached-image pixels, class = training class id
   int original_width = 0;
   int original_height = 0;
 };
@@ -51,7 +51,8 @@ Result<std::vector<TrainImage>> load_train_images(const dataset::Dataset& datase
 
 // Writes the normalised 3 x H x W tensor to `out` (times `input_factor`) and returns the boxes in
 // input pixels.
-std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& spec, const AugmentOptions& augment,
-                               std::mt19937& rng, float input_factor, float* out);
+std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& spec,
+                               const AugmentOptions& augment, std::mt19937& rng, float input_factor,
+                               float* out);
 
 }  // namespace visearch::train

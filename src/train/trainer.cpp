@@ -1,10 +1,10 @@
 #include "train/trainer.h"
 
+#include <dlfcn.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <dlfcn.h>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -37,7 +37,9 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Unexpected invalid(const std::string& what) { return Unexpected{ErrorCode::kInvalidArgument, what}; }
+Unexpected invalid(const std::string& what) {
+  return Unexpected{ErrorCode::kInvalidArgument, what};
+}
 
 // ---- checkpoint: named float tensors in one binary file --------------------------------------------------
 
@@ -67,7 +69,8 @@ Result<std::map<std::string, at::Tensor>> decode_tensors(const std::string& byte
     pos += n;
     return true;
   };
-  if (bytes.compare(0, 8, "VSCKPT1\n") != 0) return Unexpected{ErrorCode::kInvalidArgument, "not a checkpoint"};
+  if (bytes.compare(0, 8, "VSCKPT1\n") != 0)
+    return Unexpected{ErrorCode::kInvalidArgument, "not a checkpoint"};
   pos = 8;
   std::uint64_t count = 0;
   if (!take(&count, sizeof count)) return Unexpected{ErrorCode::kInvalidArgument, "truncated checkpoint"};
@@ -75,7 +78,8 @@ Result<std::map<std::string, at::Tensor>> decode_tensors(const std::string& byte
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t len = 0;
     std::uint64_t dims = 0;
-    if (!take(&len, sizeof len) || len > 4096) return Unexpected{ErrorCode::kInvalidArgument, "bad checkpoint"};
+    if (!take(&len, sizeof len) || len > 4096)
+      return Unexpected{ErrorCode::kInvalidArgument, "bad checkpoint"};
     std::string name(len, '\0');
     if (!take(name.data(), len) || !take(&dims, sizeof dims) || dims > 8) {
       return Unexpected{ErrorCode::kInvalidArgument, "bad checkpoint"};
@@ -143,7 +147,8 @@ Result<TrainOptions> options_from_json(const nlohmann::json& j, const TrainOptio
   return o;
 }
 
-// ---- the run -----------------------------------------------------------------------------------------------
+// ---- the run
+// -----------------------------------------------------------------------------------------------
 
 struct Split {
   std::vector<std::size_t> train;
@@ -203,7 +208,8 @@ Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o, co
   if (val_split.empty()) {
     std::mt19937 rng(static_cast<std::uint32_t>(o.seed * 2654435761ULL + 17));
     std::shuffle(pool.begin(), pool.end(), rng);
-    const auto n_val = static_cast<std::size_t>(std::lround(static_cast<double>(pool.size()) * o.holdout_fraction));
+    const auto n_val =
+        static_cast<std::size_t>(std::lround(static_cast<double>(pool.size()) * o.holdout_fraction));
     split.val.assign(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n_val));
     split.train.assign(pool.begin() + static_cast<std::ptrdiff_t>(n_val), pool.end());
     std::sort(split.val.begin(), split.val.end());
@@ -215,11 +221,13 @@ Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o, co
     if (cb.message) cb.message(split.description);
   } else {
     split.train = std::move(pool);
-    split.description = "train split '" + (train_split.empty() ? std::string("all other images") : train_split) +
+    split.description = "train split '" +
+                        (train_split.empty() ? std::string("all other images") : train_split) +
                         "', validation split '" + val_split + "'";
   }
   if (split.train.empty()) return invalid(o.data + ": the training split has no usable labelled image");
-  if (split.val.empty()) return invalid(o.data + ": no image left for validation (the data set is too small)");
+  if (split.val.empty())
+    return invalid(o.data + ": no image left for validation (the data set is too small)");
   return split;
 }
 
@@ -324,7 +332,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     at::set_num_threads(o.threads);
     // OpenBLAS keeps its own thread pool; with more threads than asked its reductions also vary run to run.
     using SetThreads = void (*)(int);
-    if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(o.threads);  // NOLINT
+    if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+      set(o.threads);  // NOLINT
   }
 
   // Base model.
@@ -334,6 +343,12 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     return Unexpected{ErrorCode::kNotFound, "unknown --base '" + o.base + "': " + base_spec.error().message};
   }
   if (base_spec->task != "detect") return invalid("--base " + o.base + " is not a detector");
+  if (base_spec->train.empty()) {
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      "model '" + base_spec->name + "' (family " + base_spec->family +
+                          ") cannot be fine-tuned yet: its spec has no \"train\" section; "
+                          "use --base yolox_nano"};
+  }
   auto base_weights = repo.resolve(base_spec->weights);
   if (!base_weights) return base_weights.error();
 
@@ -351,9 +366,11 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     if (id < 0) {
       std::string known;
       for (const std::string& c : ds->classes) known += (known.empty() ? "" : ", ") + c;
-      return invalid("--classes names '" + classes[i] + "', which the data set does not have (it has: " + known + ")");
+      return invalid("--classes names '" + classes[i] +
+                     "', which the data set does not have (it has: " + known + ")");
     }
-    if (class_of[static_cast<std::size_t>(id)] >= 0) return invalid("--classes names '" + classes[i] + "' twice");
+    if (class_of[static_cast<std::size_t>(id)] >= 0)
+      return invalid("--classes names '" + classes[i] + "' twice");
     class_of[static_cast<std::size_t>(id)] = static_cast<int>(i);
   }
   auto split = choose_split(*ds, o, cb);
@@ -369,7 +386,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   }
   for (std::size_t c = 0; c < classes.size(); ++c) {
     if (box_count[c] == 0) {
-      return invalid("class '" + classes[c] + "' has no boxes in the training images; label some or leave it out "
+      return invalid("class '" + classes[c] +
+                     "' has no boxes in the training images; label some or leave it out "
                      "with --classes");
     }
   }
@@ -377,7 +395,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   // The model name.
   if (o.name.empty()) {
     std::string stem = fs::path(o.data).filename().string();
-    if (stem.empty() || stem == "." || stem == "data.yaml") stem = fs::path(o.data).parent_path().filename().string();
+    if (stem.empty() || stem == "." || stem == "data.yaml")
+      stem = fs::path(o.data).parent_path().filename().string();
     o.name = o.base + "_" + (stem.empty() ? std::string("custom") : stem);
   }
   for (char& ch : o.name) {
@@ -418,8 +437,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   ModelSpec spec = *base_spec;  // the trained model's spec: same pre-processing, new labels
   spec.name = o.name;
   spec.labels = classes;
-  spec.description = "Fine-tuned from " + base_spec->name + " on " + o.data + " (" + std::to_string(classes.size()) +
-                     " classes) by visearch train.";
+  spec.description = "Fine-tuned from " + base_spec->name + " on " + o.data + " (" +
+                     std::to_string(classes.size()) + " classes) by visearch train.";
   if (o.img_size != 0) spec.preprocess.size = Size{o.img_size, o.img_size};
   const int input_w = spec.preprocess.size.width;
   const int input_h = spec.preprocess.size.height;
@@ -438,7 +457,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     }
   }
   const std::string stem = net->stem_weight();
-  auto write_model = [&](const std::map<std::string, at::Tensor>& weights, const fs::path& dir) -> Result<std::string> {
+  auto write_model = [&](const std::map<std::string, at::Tensor>& weights,
+                         const fs::path& dir) -> Result<std::string> {
     OnnxGraph g = export_graph;
     for (const auto& [pname, t] : weights) {
       g.set_float_initializer(pname, pname == stem ? t.detach() / input_scale : t.detach());
@@ -495,7 +515,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     for (auto& [tname, t] : *tensors) {
       if (tname.rfind("param:", 0) == 0) {
         auto it = params.find(tname.substr(6));
-        if (it == params.end() || it->second.sizes() != t.sizes()) return invalid(partial + ": checkpoint does not fit");
+        if (it == params.end() || it->second.sizes() != t.sizes())
+          return invalid(partial + ": checkpoint does not fit");
         it->second.copy_(t);
       } else if (tname.rfind("ema:", 0) == 0) {
         ema[tname.substr(4)] = t;
@@ -515,8 +536,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
 
   // Images.
   if (cb.message) cb.message(split->description);
-  const int cache_side =
-      static_cast<int>(std::ceil(static_cast<double>(std::max(input_w, input_h)) * static_cast<double>(o.augment.scale_max)));
+  const int cache_side = static_cast<int>(
+      std::ceil(static_cast<double>(std::max(input_w, input_h)) * static_cast<double>(o.augment.scale_max)));
   auto train_images = load_train_images(*ds, split->train, class_of, cache_side);
   if (!train_images) return train_images.error();
   dataset::Dataset val_ds = *ds;
@@ -570,7 +591,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       break;
     }
     const Clock::time_point epoch_start = Clock::now();
-    std::mt19937 rng(static_cast<std::uint32_t>(o.seed * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL + 1));
+    std::mt19937 rng(
+        static_cast<std::uint32_t>(o.seed * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL + 1));
     std::vector<std::size_t> order(static_cast<std::size_t>(n_train));
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
@@ -592,18 +614,20 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       }
       const Clock::time_point t_batch = Clock::now();
       const auto first = static_cast<std::size_t>(it) * static_cast<std::size_t>(o.batch);
-      const std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(o.batch), order.size() - first);
+      const std::size_t count =
+          std::min<std::size_t>(static_cast<std::size_t>(o.batch), order.size() - first);
       at::Tensor input = at::empty({static_cast<std::int64_t>(count), 3, input_h, input_w}, at::kFloat);
       std::vector<std::vector<GtBox>> targets;
       for (std::size_t b = 0; b < count; ++b) {
-        targets.push_back(make_sample((*train_images)[order[first + b]], spec.preprocess, o.augment, rng, input_factor,
-                                      input.data_ptr<float>() + b * plane));
+        targets.push_back(make_sample((*train_images)[order[first + b]], spec.preprocess, o.augment, rng,
+                                      input_factor, input.data_ptr<float>() + b * plane));
       }
       const auto iter = static_cast<int>(updates);
-      lr = iter < warmup_iters ? base_lr * (iter + 1) / warmup_iters
-                               : base_lr * (0.05 + 0.95 * 0.5 *
-                                                       (1 + std::cos(M_PI * (iter - warmup_iters) /
-                                                                     std::max(1, total_iters - warmup_iters))));
+      lr = iter < warmup_iters
+               ? base_lr * (iter + 1) / warmup_iters
+               : base_lr * (0.05 + 0.95 * 0.5 *
+                                       (1 + std::cos(M_PI * (iter - warmup_iters) /
+                                                     std::max(1, total_iters - warmup_iters))));
       const Clock::time_point t_forward = Clock::now();
       auto outputs = net->run(input, (*head)->outputs());
       if (!outputs) return outputs.error();
@@ -613,8 +637,9 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       const Clock::time_point t_backward = Clock::now();
       const double value = loss->total.item<double>();
       if (!std::isfinite(value)) {
-        return Unexpected{ErrorCode::kInternal, "the loss diverged (" + std::to_string(value) + ") at epoch " +
-                                                    std::to_string(epoch + 1) + "; try a lower --lr"};
+        return Unexpected{ErrorCode::kInternal, "the loss diverged (" + std::to_string(value) +
+                                                    ") at epoch " + std::to_string(epoch + 1) +
+                                                    "; try a lower --lr"};
       }
       loss->total.backward();
       clip_grad_norm(params, 10.0);
@@ -676,7 +701,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     log.push_back(to_json(rec));
     std::string log_text;
     for (const auto& line : log) log_text += line.dump() + "\n";
-    if (auto st = dataset::write_file_atomic((fs::path(partial) / "train_log.jsonl").string(), log_text); !st) {
+    if (auto st = dataset::write_file_atomic((fs::path(partial) / "train_log.jsonl").string(), log_text);
+        !st) {
       return st.error();
     }
     // Checkpoint: weights, EMA, momentum and where we are.
@@ -689,8 +715,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
         !st) {
       return st.error();
     }
-    nlohmann::json st_json = {{"options", options_to_json(o)}, {"epoch", epoch + 1},    {"best_ap", best_ap},
-                              {"best_epoch", best_epoch},      {"updates", updates},     {"log", log}};
+    nlohmann::json st_json = {{"options", options_to_json(o)}, {"epoch", epoch + 1}, {"best_ap", best_ap},
+                              {"best_epoch", best_epoch},      {"updates", updates}, {"log", log}};
     if (auto st = dataset::write_file_atomic((fs::path(partial) / "checkpoint" / "state.json").string(),
                                              st_json.dump());
         !st) {
@@ -709,8 +735,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
 
   // Finish: best weights, metrics (base and trained), reference detections, then publish atomically.
   for (const char* ext : {".onnx", ".json"}) {
-    fs::copy_file(best_dir / (o.name + ext), fs::path(partial) / (o.name + ext), fs::copy_options::overwrite_existing,
-                  ec);
+    fs::copy_file(best_dir / (o.name + ext), fs::path(partial) / (o.name + ext),
+                  fs::copy_options::overwrite_existing, ec);
     if (ec) return Unexpected{ErrorCode::kIo, "cannot write " + partial + ": " + ec.message()};
   }
   const std::string final_spec = (fs::path(partial) / (o.name + ".json")).string();
@@ -725,7 +751,11 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       base_metrics = metrics_summary(base_result->metrics);
     } else {
       // No class of the data set is a class of the base model: it scores 0 by construction.
-      base_metrics = {{"AP", 0.0}, {"AP50", 0.0}, {"note", base_result.error().message}};
+      nlohmann::json per_class = nlohmann::json::array();
+      for (const std::string& c : classes) per_class.push_back({{"name", c}, {"AP", 0.0}, {"AP50", 0.0}});
+      base_metrics = {{"stats", {{"AP", 0.0}, {"AP50", 0.0}}},
+                      {"per_class", per_class},
+                      {"note", "scores 0 by construction: " + base_result.error().message}};
     }
   }
   report.metrics = {{"model", o.name},
@@ -741,7 +771,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
                     {"wall_s", std::round(seconds_since(started) * 10) / 10},
                     {"base", base_metrics},
                     {"trained", metrics_summary(trained->metrics)}};
-  if (auto st = dataset::write_file_atomic((fs::path(partial) / "metrics.json").string(), report.metrics.dump(2) + "\n");
+  if (auto st = dataset::write_file_atomic((fs::path(partial) / "metrics.json").string(),
+                                           report.metrics.dump(2) + "\n");
       !st) {
     return st.error();
   }
@@ -750,12 +781,13 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     if (!s) return s.error();
     auto det = Detector::load(*s, repo, families, runtime);
     if (!det) return det.error();
-    nlohmann::json ref = {{"model", o.name},
-                          {"runtime", "ONNX Runtime, CPU (visearch train)"},
-                          {"score_threshold", s->defaults.score_threshold},
-                          {"nms", "class-aware, IoU " + std::to_string(s->defaults.iou_threshold).substr(0, 4)},
-                          {"box_format", "x1,y1,x2,y2 in original-image pixels"},
-                          {"images", nlohmann::json::object()}};
+    nlohmann::json ref = {
+        {"model", o.name},
+        {"runtime", "ONNX Runtime, CPU (visearch train)"},
+        {"score_threshold", s->defaults.score_threshold},
+        {"nms", "class-aware, IoU " + std::to_string(s->defaults.iou_threshold).substr(0, 4)},
+        {"box_format", "x1,y1,x2,y2 in original-image pixels"},
+        {"images", nlohmann::json::object()}};
     for (int i = 0; i < o.reference_images && i < static_cast<int>(split->val.size()); ++i) {
       const dataset::ImageRecord& rec = ds->images[split->val[static_cast<std::size_t>(i)]];
       auto bytes = read_file_bytes(rec.path, 256ULL << 20);

@@ -49,8 +49,8 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   int threads = 0;  // 0 = all cores
   std::string out = "runs/train";
-  std::string name;    // "" = <base>_<data set folder name>
-  std::string resume;  // a .partial folder (or its final name) to continue
+  std::string name;                // "" = <base>_<data set folder name>
+  std::string resume;              // a .partial folder (or its final name) to continue
   double time_budget_minutes = 0;  // 0 = none
   std::vector<std::string> model_dirs;
   AugmentOptions augment;

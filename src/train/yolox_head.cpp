@@ -3,9 +3,9 @@
 // src/families/yolox). Loss as in the YOLOX paper: SimOTA assignment, 5 * (1 - IoU^2) for boxes, BCE for
 // objectness over all anchors and for classes on foreground anchors with IoU-aware targets, all divided by
 // the number of foreground anchors.
+#include <onnx/onnx_pb.h>
 #include <cmath>
 #include <mutex>
-#include <onnx/onnx_pb.h>
 
 #include "train/head.h"
 
@@ -37,7 +37,8 @@ class YoloxHead final : public DetectionHead {
 
   [[nodiscard]] Result<LossParts> loss(const std::vector<at::Tensor>& out,
                                        const std::vector<std::vector<GtBox>>& targets) const override {
-    if (out.size() != levels_.size() * 3) return Unexpected{ErrorCode::kInternal, "YOLOX: wrong output count"};
+    if (out.size() != levels_.size() * 3)
+      return Unexpected{ErrorCode::kInternal, "YOLOX: wrong output count"};
     const std::int64_t batch = out[0].size(0);
     const std::int64_t k = out[2].size(1);
     std::vector<at::Tensor> regs;
@@ -51,13 +52,14 @@ class YoloxHead final : public DetectionHead {
       const at::Tensor& reg = out[l * 3];
       const std::int64_t h = reg.size(2);
       const std::int64_t w = reg.size(3);
-      regs.push_back(reg.flatten(2).transpose(1, 2));              // B x HW x 4
+      regs.push_back(reg.flatten(2).transpose(1, 2));             // B x HW x 4
       objs.push_back(out[l * 3 + 1].flatten(2).transpose(1, 2));  // B x HW x 1
       clss.push_back(out[l * 3 + 2].flatten(2).transpose(1, 2));  // B x HW x K
       const auto s = static_cast<float>(levels_[l].stride);
       for (std::int64_t gy = 0; gy < h; ++gy) {
         for (std::int64_t gx = 0; gx < w; ++gx) {
-          anchors.push_back(AnchorPoint{(static_cast<float>(gx) + 0.5F) * s, (static_cast<float>(gy) + 0.5F) * s, s});
+          anchors.push_back(
+              AnchorPoint{(static_cast<float>(gx) + 0.5F) * s, (static_cast<float>(gy) + 0.5F) * s, s});
           grid_x.push_back(static_cast<float>(gx));
           grid_y.push_back(static_cast<float>(gy));
           strides.push_back(s);
@@ -121,7 +123,8 @@ class YoloxHead final : public DetectionHead {
       const at::Tensor br = at::min(pred.narrow(1, 2, 2), gt.narrow(1, 2, 2));
       const at::Tensor wh = (br - tl).clamp_min(0);
       const at::Tensor inter = wh.select(1, 0) * wh.select(1, 1);
-      const at::Tensor area_p = (pred.select(1, 2) - pred.select(1, 0)) * (pred.select(1, 3) - pred.select(1, 1));
+      const at::Tensor area_p =
+          (pred.select(1, 2) - pred.select(1, 0)) * (pred.select(1, 3) - pred.select(1, 1));
       const at::Tensor area_g = (gt.select(1, 2) - gt.select(1, 0)) * (gt.select(1, 3) - gt.select(1, 1));
       const at::Tensor iou = inter / (area_p + area_g - inter + 1e-16);
       box_loss = (1 - iou * iou).sum() / norm;
@@ -148,7 +151,8 @@ class YoloxHead final : public DetectionHead {
       auto w_it = params.find(l.cls + ".weight");
       auto b_it = params.find(l.cls + ".bias");
       if (w_it == params.end() || b_it == params.end()) {
-        return Unexpected{ErrorCode::kInvalidSpec, "YOLOX train layout: no parameters " + l.cls + ".weight/.bias"};
+        return Unexpected{ErrorCode::kInvalidSpec,
+                          "YOLOX train layout: no parameters " + l.cls + ".weight/.bias"};
       }
       const at::Tensor old_w = w_it->second.detach();
       const at::Tensor old_b = b_it->second.detach();
@@ -206,7 +210,8 @@ Result<std::unique_ptr<DetectionHead>> make_head(const ModelSpec& base, const Gr
   }
   const nlohmann::json& t = base.train;
   if (!t.contains("levels") || !t["levels"].is_array() || t["levels"].empty()) {
-    return Unexpected{ErrorCode::kInvalidSpec, base.source_path + ": no train.levels (this model cannot be trained)"};
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      base.source_path + ": no train.levels (this model cannot be trained)"};
   }
   std::vector<Level> levels;
   std::vector<std::string> outputs;
@@ -224,8 +229,8 @@ Result<std::unique_ptr<DetectionHead>> make_head(const ModelSpec& base, const Gr
   } catch (const nlohmann::json::exception& e) {
     return Unexpected{ErrorCode::kInvalidSpec, base.source_path + ": train.levels: " + e.what()};
   }
-  return std::unique_ptr<DetectionHead>(
-      std::make_unique<YoloxHead>(std::move(levels), std::move(outputs), static_cast<int>(base.labels.size())));
+  return std::unique_ptr<DetectionHead>(std::make_unique<YoloxHead>(std::move(levels), std::move(outputs),
+                                                                    static_cast<int>(base.labels.size())));
 }
 
 }  // namespace visearch::train

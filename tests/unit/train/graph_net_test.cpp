@@ -37,7 +37,8 @@ GraphLayout layout_of(const ModelSpec& spec) {
 }
 
 std::vector<float> bus_tensor(const PreprocessSpec& pre) {
-  auto bytes = read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
+  auto bytes =
+      read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
   EXPECT_TRUE(bytes);
   auto img = decode_image(*bytes, DecodeLimits{});
   EXPECT_TRUE(img);

@@ -12,7 +12,8 @@ namespace {
 std::vector<AnchorPoint> grid4() {
   std::vector<AnchorPoint> anchors;
   for (int gy = 0; gy < 4; ++gy) {
-    for (int gx = 0; gx < 4; ++gx) anchors.push_back({static_cast<float>(gx) * 8.F + 4.F, static_cast<float>(gy) * 8.F + 4.F, 8.F});
+    for (int gx = 0; gx < 4; ++gx)
+      anchors.push_back({static_cast<float>(gx) * 8.F + 4.F, static_cast<float>(gy) * 8.F + 4.F, 8.F});
   }
   return anchors;
 }
@@ -55,7 +56,8 @@ TEST(SimOtaTest, DynamicKFollowsTheSumOfTheBestIous) {
   const std::vector<GtBox> gts{{0.F, 0.F, 32.F, 32.F, 1}};
   Preds p = far_predictions(anchors.size(), {0.1F, 0.9F});
   // Three anchors predict the whole box exactly: the top IoUs sum to 3, so k = 3 and those three win.
-  for (int a : {0, 5, 10}) std::copy_n(std::vector<float>{0.F, 0.F, 32.F, 32.F}.begin(), 4, p.boxes.begin() + a * 4);
+  for (int a : {0, 5, 10})
+    std::copy_n(std::vector<float>{0.F, 0.F, 32.F, 32.F}.begin(), 4, p.boxes.begin() + a * 4);
   SimOtaInput in{anchors, gts, p.boxes.data(), p.cls.data(), p.obj.data(), 2, 2.5F};
   const Assignment a = simota_assign(in);
   EXPECT_EQ(a.anchor, (std::vector<int>{0, 5, 10}));

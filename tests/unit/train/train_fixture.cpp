@@ -8,7 +8,9 @@
 namespace visearch::train::test {
 namespace fs = std::filesystem;
 
-fs::path aquarium_dir() { return fs::path(VISEARCH_SHARED_DIR) / "data" / "aquarium"; }
+fs::path aquarium_dir() {
+  return fs::path(VISEARCH_SHARED_DIR) / "data" / "aquarium";
+}
 
 namespace {
 

@@ -10,13 +10,13 @@ namespace visearch::train::test {
 std::filesystem::path aquarium_dir();
 
 struct MiniDataset {
-  std::string path;        // folder with data.yaml
-  std::string first_class; // a class every training image has
+  std::string path;         // folder with data.yaml
+  std::string first_class;  // a class every training image has
 };
 
 // `train_images` training and `val_images` validation images that contain class `class_id`, each with at
 // most `max_boxes` boxes; only the boxes of that class are kept.
-MiniDataset make_mini_aquarium(const std::filesystem::path& root, int train_images, int val_images, int class_id,
-                               int max_boxes);
+MiniDataset make_mini_aquarium(const std::filesystem::path& root, int train_images, int val_images,
+                               int class_id, int max_boxes);
 
 }  // namespace visearch::train::test

@@ -37,7 +37,6 @@ TrainOptions small_options(const test::MiniDataset& data, const fs::path& out) {
   return o;
 }
 
-
 TEST(TrainerTest, OverfitsOneImage) {
   TempDir tmp;
   const auto data = test::make_mini_aquarium(tmp.path() / "data", 1, 0, 2, 3);  // one penguin image
@@ -112,7 +111,8 @@ TEST(TrainerTest, ExportedModelRunsInOnnxRuntimeAsInLibtorchAndWritesAFullFolder
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_TRUE(report->finished);
   const fs::path dir = report->model_dir;
-  for (const char* f : {"mini.onnx", "mini.json", "metrics.json", "train_log.jsonl", "reference_detections.json"}) {
+  for (const char* f :
+       {"mini.onnx", "mini.json", "metrics.json", "train_log.jsonl", "reference_detections.json"}) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   EXPECT_FALSE(fs::exists(dir / "checkpoint"));
@@ -125,11 +125,13 @@ TEST(TrainerTest, ExportedModelRunsInOnnxRuntimeAsInLibtorchAndWritesAFullFolder
   ASSERT_TRUE(base);
   auto graph = OnnxGraph::load((dir / "mini.onnx").string());
   ASSERT_TRUE(graph) << graph.error().message;
-  auto net = GraphNet::build(*graph, GraphLayout{base->train["backbone_outputs"].get<std::vector<std::string>>(),
-                                                  base->train["neck_outputs"].get<std::vector<std::string>>()});
+  auto net =
+      GraphNet::build(*graph, GraphLayout{base->train["backbone_outputs"].get<std::vector<std::string>>(),
+                                          base->train["neck_outputs"].get<std::vector<std::string>>()});
   ASSERT_TRUE(net) << net.error().message;
 
-  auto bytes = read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
+  auto bytes =
+      read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
   ASSERT_TRUE(bytes);
   auto img = decode_image(*bytes, DecodeLimits{});
   ASSERT_TRUE(img);
@@ -163,13 +165,17 @@ TEST(TrainerTest, BadInputsGiveClearErrorsAndWriteNothing) {
   const auto data = test::make_mini_aquarium(tmp.path() / "data", 2, 1, 0, 3);
   fs::create_directories(tmp.path() / "empty" / "train" / "images");
   fs::create_directories(tmp.path() / "empty" / "train" / "labels");
-  visearch::test::write_text(tmp.path() / "empty" / "data.yaml", "train: train/images\nval: train/images\nnames: ['a']\n");
+  visearch::test::write_text(tmp.path() / "empty" / "data.yaml",
+                             "train: train/images\nval: train/images\nnames: ['a']\n");
   const std::vector<BadCase> cases{
-      {"unknown base", [](TrainOptions& o, const fs::path&) { o.base = "no_such_model"; }, ErrorCode::kNotFound,
-       "no_such_model"},
+      {"unknown base", [](TrainOptions& o, const fs::path&) { o.base = "no_such_model"; },
+       ErrorCode::kNotFound, "no_such_model"},
       {"class not in the data set", [](TrainOptions& o, const fs::path&) { o.classes = {"octopus"}; },
        ErrorCode::kInvalidArgument, "octopus"},
-      {"class without boxes", [](TrainOptions& o, const fs::path&) { o.classes = {"fish", "starfish"}; },
+      {"class without boxes",
+       [](TrainOptions& o, const fs::path&) {
+         o.classes = {"fish", "starfish"};
+       },
        ErrorCode::kInvalidArgument, "starfish"},
       {"empty data set",
        [](TrainOptions& o, const fs::path& root) {
@@ -186,7 +192,8 @@ TEST(TrainerTest, BadInputsGiveClearErrorsAndWriteNothing) {
     auto report = run_training(o);
     ASSERT_FALSE(report) << c.what;
     EXPECT_EQ(report.error().code, c.code) << c.what << ": " << report.error().message;
-    EXPECT_NE(report.error().message.find(c.mentions), std::string::npos) << c.what << ": " << report.error().message;
+    EXPECT_NE(report.error().message.find(c.mentions), std::string::npos)
+        << c.what << ": " << report.error().message;
     EXPECT_FALSE(fs::exists(tmp.path() / "out" / "mini")) << c.what;
   }
 }

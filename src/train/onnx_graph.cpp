@@ -67,12 +67,12 @@ Result<at::Tensor> OnnxGraph::float_initializer(const std::string& name) const {
     if (t->raw_data().size() != static_cast<std::size_t>(count) * sizeof(float)) {
       return Unexpected{ErrorCode::kInvalidSpec, "ONNX initializer '" + name + "' has a wrong byte size"};
     }
-    std::memcpy(out.data_ptr<float>(), t->raw_data().data(), t->raw_data().size());
+    if (count > 0) std::memcpy(out.data_ptr<float>(), t->raw_data().data(), t->raw_data().size());
   } else {
     if (t->float_data_size() != count) {
       return Unexpected{ErrorCode::kInvalidSpec, "ONNX initializer '" + name + "' has a wrong element count"};
     }
-    std::copy(t->float_data().begin(), t->float_data().end(), out.data_ptr<float>());
+    if (count > 0) std::copy(t->float_data().begin(), t->float_data().end(), out.data_ptr<float>());
   }
   return out;
 }
@@ -86,7 +86,8 @@ Result<std::vector<std::int64_t>> OnnxGraph::int_initializer(const std::string& 
   std::vector<std::int64_t> values;
   if (t->has_raw_data()) {
     values.resize(t->raw_data().size() / sizeof(std::int64_t));
-    std::memcpy(values.data(), t->raw_data().data(), values.size() * sizeof(std::int64_t));
+    if (!values.empty())
+      std::memcpy(values.data(), t->raw_data().data(), values.size() * sizeof(std::int64_t));
   } else {
     values.assign(t->int64_data().begin(), t->int64_data().end());
   }
@@ -104,8 +105,12 @@ void OnnxGraph::set_float_initializer(const std::string& name, const at::Tensor&
   t->clear_dims();
   for (std::int64_t d : data.sizes()) t->add_dims(d);
   t->clear_float_data();
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(data.data_ptr<float>()),  // NOLINT
-                              static_cast<std::size_t>(data.numel()) * sizeof(float)));
+  if (data.numel() == 0) {
+    t->set_raw_data(std::string());
+  } else {
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(data.data_ptr<float>()),  // NOLINT
+                                static_cast<std::size_t>(data.numel()) * sizeof(float)));
+  }
 }
 
 void OnnxGraph::set_int_initializer(const std::string& name, const std::vector<std::int64_t>& values) {
@@ -118,8 +123,9 @@ void OnnxGraph::set_int_initializer(const std::string& name, const std::vector<s
   t->clear_dims();
   t->add_dims(static_cast<std::int64_t>(values.size()));
   t->clear_int64_data();
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()),  // NOLINT
-                              values.size() * sizeof(std::int64_t)));
+  t->set_raw_data(values.empty() ? std::string()
+                                 : std::string(reinterpret_cast<const char*>(values.data()),  // NOLINT
+                                               values.size() * sizeof(std::int64_t)));
 }
 
 Status OnnxGraph::set_output_dim(const std::string& output, int dim, std::int64_t value) {

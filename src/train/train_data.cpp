@@ -97,7 +97,7 @@ std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& sp
   bool flip = false;
   Image canvas;
   if (!augment.enabled) {
-    canvas = resize_for_input(image.image, spec, nullptr);  // exactly what serving does
+    canvas = resize_for_input(image.image, spec, nullptr);  // the serving resize, on the cached image
   } else {
     std::uniform_real_distribution<float> scale_dist(augment.scale_min, augment.scale_max);
     std::uniform_real_distribution<float> unit(0.F, 1.F);

@@ -263,11 +263,6 @@ double clip_grad_norm(std::map<std::string, at::Tensor>& params, double max_norm
   return total;
 }
 
-nlohmann::json metrics_summary(const eval::CocoMetrics& m) {
-  nlohmann::json j = eval::to_json(m);
-  return j;
-}
-
 }  // namespace
 
 Result<Section> parse_freeze(std::string_view text) {
@@ -457,6 +452,13 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     }
   }
   const std::string stem = net->stem_weight();
+  nlohmann::json base_spec_json;  // the trained spec is the base spec's file with new name, labels, weights
+  {
+    std::ifstream base_in(base_spec->source_path);
+    base_spec_json = nlohmann::json::parse(base_in, nullptr, false);
+    if (base_spec_json.is_discarded() || !base_spec_json.is_object())
+      base_spec_json = nlohmann::json::object();
+  }
   auto write_model = [&](const std::map<std::string, at::Tensor>& weights,
                          const fs::path& dir) -> Result<std::string> {
     OnnxGraph g = export_graph;
@@ -468,10 +470,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     if (auto st = dataset::write_file_atomic(onnx_path.string(), bytes); !st) return st.error();
     auto digest = sha256_file(onnx_path.string());
     if (!digest) return digest.error();
-    nlohmann::json sj;
-    std::ifstream base_in(base_spec->source_path);
-    sj = nlohmann::json::parse(base_in, nullptr, false);
-    if (sj.is_discarded() || !sj.is_object()) sj = nlohmann::json::object();
+    nlohmann::json sj = base_spec_json;
     sj["name"] = spec.name;
     sj["description"] = spec.description;
     sj["labels"] = spec.labels;
@@ -725,13 +724,11 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     if (cb.epoch) cb.epoch(rec);
   }
   report.best_epoch = best_epoch;
-  const bool completed_all = report.stop_reason.empty();
   if (report.stop_reason == "interrupted" || best_epoch == 0) {
     report.finished = false;
     if (best_epoch == 0 && report.stop_reason.empty()) report.stop_reason = "no epoch completed";
     return report;  // the partial folder stays, with its checkpoint, for --resume
   }
-  (void)completed_all;
 
   // Finish: best weights, metrics (base and trained), reference detections, then publish atomically.
   for (const char* ext : {".onnx", ".json"}) {
@@ -748,7 +745,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     if (!det) return det.error();
     auto base_result = eval::evaluate_model(**det, val_ds, eval_options);
     if (base_result) {
-      base_metrics = metrics_summary(base_result->metrics);
+      base_metrics = eval::to_json(base_result->metrics);
     } else {
       // No class of the data set is a class of the base model: it scores 0 by construction.
       nlohmann::json per_class = nlohmann::json::array();
@@ -770,7 +767,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
                     {"stop_reason", report.stop_reason},
                     {"wall_s", std::round(seconds_since(started) * 10) / 10},
                     {"base", base_metrics},
-                    {"trained", metrics_summary(trained->metrics)}};
+                    {"trained", eval::to_json(trained->metrics)}};
   if (auto st = dataset::write_file_atomic((fs::path(partial) / "metrics.json").string(),
                                            report.metrics.dump(2) + "\n");
       !st) {

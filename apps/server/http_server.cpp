@@ -3,22 +3,29 @@
 
 #include "server/server_context.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -128,6 +135,26 @@ void close_after_reply(httplib::Response& res) {
                            });
 }
 
+// Signals caught by the server (see Server::run): the handler only writes the signal's number to a pipe.
+std::array<int, 2> g_signal_pipe{-1, -1};
+
+extern "C" void on_server_signal(int number) {
+  const int saved = errno;
+  const auto byte = static_cast<unsigned char>(number);
+  [[maybe_unused]] const ssize_t written = ::write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+// Blocks until a caught signal arrives; returns its number.
+int next_signal() {
+  unsigned char byte = 0;
+  while (true) {
+    const ssize_t got = ::read(g_signal_pipe[0], &byte, 1);
+    if (got == 1) return byte;
+    if (got < 0 && errno != EINTR) return SIGTERM;
+  }
+}
+
 class Server final : public ServerContext {
  public:
   Server(ServerOptions options, std::vector<ServerModule> modules)
@@ -142,23 +169,24 @@ class Server final : public ServerContext {
   void send_error(httplib::Response& res, const Error& error) const override;
   bool require_ready(httplib::Response& res) const override;
   Status run_on_worker(std::function<void(std::size_t worker_index)> job) override;
-  [[nodiscard]] const DetectService& detect_service(std::size_t worker_index) const override {
-    return *services_.at(worker_index);
+  [[nodiscard]] std::shared_ptr<const DetectService> detect_service(std::size_t worker_index) const override {
+    return model_set()->workers.at(worker_index);
   }
   [[nodiscard]] DetectLease lease_detect_service(std::size_t worker_index) const override {
+    const std::shared_ptr<const ModelSet> models = model_set();
     // One solo set for the whole server: two spinning thread pools on the same cores would slow each
     // other down, so a job that finds it taken runs on its own worker's sessions.
-    if (solo_service_ && pool_ && pool_->busy_workers() <= 1 && pool_->queue_depth() == 0) {
+    if (models->solo && pool_ && pool_->busy_workers() <= 1 && pool_->queue_depth() == 0) {
       std::unique_lock lock(solo_mutex_, std::try_to_lock);
       if (lock.owns_lock()) {
         metrics_.inference_runs.inc({"solo"});
-        return {*solo_service_, std::move(lock)};
+        return {models->solo, std::move(lock)};
       }
     }
     metrics_.inference_runs.inc({"shared"});
-    return {*services_.at(worker_index), {}};
+    return {models->workers.at(worker_index), {}};
   }
-  [[nodiscard]] std::size_t workers() const override { return services_.size(); }
+  [[nodiscard]] std::size_t workers() const override { return static_cast<std::size_t>(options_.workers); }
   [[nodiscard]] const ServerOptions& options() const override { return options_; }
   Metrics& metrics() override { return metrics_; }
   [[nodiscard]] bool authorised(const httplib::Request& req) const override;
@@ -167,7 +195,43 @@ class Server final : public ServerContext {
   // --- set-up
   Status load_api_key();
   [[nodiscard]] bool is_public_route(const httplib::Request& req) const;
+  // --- models: loaded at start, then loaded, replaced and unloaded while serving (POST/DELETE /v1/models,
+  // SIGHUP). The set in use is one immutable ModelSet, swapped whole; a request holds the set (or the
+  // service) it started with, so a change never touches a request in flight.
+  struct ModelSet {
+    std::vector<std::shared_ptr<const DetectService>> workers;  // one per worker
+    std::shared_ptr<const DetectService> solo;                  // all-cores sessions, or null (solo off)
+  };
+  // One model, with a session per worker (and one more for the solo set).
+  struct LoadedModel {
+    ModelSpec spec;
+    std::vector<std::shared_ptr<const Detector>> workers;
+    std::shared_ptr<const Detector> solo;
+  };
+  // How a loaded model was asked for, to tell on SIGHUP whether its files changed.
+  struct ModelSource {
+    std::string requested;    // the name or spec path it was loaded by
+    std::string fingerprint;  // spec and weights: path, size and modification time
+    bool pinned = false;      // named by --models: SIGHUP reloads it but never unloads it
+  };
+  [[nodiscard]] std::shared_ptr<const ModelSet> model_set() const {
+    const std::lock_guard lock(models_mutex_);
+    return models_;
+  }
+  [[nodiscard]] Result<LoadedModel> load_model(const std::string& requested) const;
+  [[nodiscard]] std::shared_ptr<const ModelSet> with_model(const ModelSet& base,
+                                                           const LoadedModel& model) const;
+  [[nodiscard]] std::shared_ptr<const ModelSet> without_model(const ModelSet& base,
+                                                              const std::string& name) const;
+  [[nodiscard]] std::string fingerprint(const ModelSpec& spec) const;
   void load_models();
+  // Loads (or replaces) a model while serving; the set in use changes only when the load succeeded.
+  // `by` says who asked ("api", "sighup") in the log.
+  Result<nlohmann::json> add_model(const std::string& requested, const std::string& by);
+  Status remove_model(const std::string& name, const std::string& by);
+  // SIGHUP: reloads loaded models whose files changed, loads specs new in the --model-dir folders, and
+  // unloads models loaded that way whose spec is gone.
+  void rescan_model_dirs();
   void register_routes();
   void serve_static_files();
 
@@ -190,9 +254,14 @@ class Server final : public ServerContext {
   httplib::Server http_;
   mutable Metrics metrics_;  // internally synchronised; counted from const accessors too
   std::unique_ptr<InferencePool> pool_;
-  std::vector<std::unique_ptr<DetectService>> services_;  // one per worker
-  std::unique_ptr<DetectService> solo_service_;           // all-cores sessions, or null (solo off)
-  mutable std::mutex solo_mutex_;                         // held while a job runs on solo_service_
+  std::optional<ModelRepository> repository_;  // set before any thread starts
+  DecodeLimits limits_;
+  std::string default_model_;  // the first of --models; never unloaded
+  mutable std::mutex models_mutex_;
+  std::shared_ptr<const ModelSet> models_;      // null until loaded
+  std::mutex change_mutex_;                     // one load, replace or unload at a time
+  std::map<std::string, ModelSource> sources_;  // by model name; guarded by change_mutex_
+  mutable std::mutex solo_mutex_;               // held while a job runs on the solo sessions
   std::atomic<bool> ready_{false};
   // Why loading failed (empty: still loading, or loaded). Written on the loader thread while HTTP threads
   // read it for their 503s (issue 17), hence the mutex.
@@ -251,50 +320,113 @@ bool Server::authorised(const httplib::Request& req) const {
   return CRYPTO_memcmp(digest.data(), api_key_digest_->data(), digest.size()) == 0;
 }
 
-void Server::load_models() {
-  const ModelRepository repository = ModelRepository::with_defaults(options_.model_dirs);
-  DecodeLimits limits;
-  limits.max_pixels = options_.max_pixels;
-  RuntimeOptions shared_runtime;
-  shared_runtime.intra_op_threads = options_.threads_per_worker;
-  shared_runtime.allow_spinning = false;  // idle workers must not burn the cores other workers need
-  // Solo sessions run only when nothing else does, so they may spin between ops (lower latency).
-  RuntimeOptions solo_runtime;
-  solo_runtime.intra_op_threads = effective_solo_threads(options_);
-  solo_runtime.allow_spinning = true;
-  const auto load_set = [&](const RuntimeOptions& runtime, int copies,
-                            bool count) -> std::vector<std::unique_ptr<DetectService>> {
-    std::vector<std::unique_ptr<DetectService>> services;
-    for (int w = 0; w < copies; ++w) {
-      std::map<std::string, std::unique_ptr<Detector>> detectors;
-      for (const std::string& name : options_.models) {
-        auto spec = repository.find_spec(name);
-        if (!spec) {
-          set_load_error(spec.error().message);
-          return {};
-        }
-        auto detector = Detector::load(*spec, repository, families_, runtime);
-        if (!detector) {
-          set_load_error(detector.error().message);
-          return {};
-        }
-        if (count && w == 0) metrics_.model_load_seconds.inc({spec->name}, (*detector)->load_ms() / 1000.0);
-        detectors.emplace(spec->name, std::move(*detector));
-      }
-      services.push_back(std::make_unique<DetectService>(
-          std::move(detectors), repository.find_spec(options_.models[0])->name, limits));
-    }
-    return services;
-  };
-  auto services = load_set(shared_runtime, options_.workers, true);
-  if (services.empty()) return;
-  std::vector<std::unique_ptr<DetectService>> solo;
-  if (solo_runtime.intra_op_threads > 0) {
-    solo = load_set(solo_runtime, 1, false);
-    if (solo.empty()) return;
+RuntimeOptions shared_runtime_of(const ServerOptions& options) {
+  RuntimeOptions runtime;
+  runtime.intra_op_threads = options.threads_per_worker;
+  runtime.allow_spinning = false;  // idle workers must not burn the cores other workers need
+  return runtime;
+}
+
+// Solo sessions run only when nothing else does, so they may spin between ops (lower latency).
+RuntimeOptions solo_runtime_of(const ServerOptions& options) {
+  RuntimeOptions runtime;
+  runtime.intra_op_threads = effective_solo_threads(options);
+  runtime.allow_spinning = true;
+  return runtime;
+}
+
+std::string file_fingerprint(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) return path + ":missing";
+  const auto modified = std::filesystem::last_write_time(path, error);
+  return path + ":" + std::to_string(size) + ":" +
+         std::to_string(error ? 0 : modified.time_since_epoch().count());
+}
+
+Result<Server::LoadedModel> Server::load_model(const std::string& requested) const {
+  auto spec = repository_->find_spec(requested);
+  if (!spec) return spec.error();
+  if (spec->task != "detect") {
+    return Error{ErrorCode::kInvalidArgument,
+                 spec->source_path + " is a '" + spec->task + "' model, not a detector"};
   }
-  services_ = std::move(services);
-  if (!solo.empty()) solo_service_ = std::move(solo.front());
+  LoadedModel loaded{*spec, {}, nullptr};
+  double load_seconds = 0;
+  for (int w = 0; w < options_.workers; ++w) {
+    auto detector = Detector::load(*spec, *repository_, families_, shared_runtime_of(options_));
+    if (!detector) return detector.error();
+    if (w == 0) load_seconds = (*detector)->load_ms() / 1000.0;
+    loaded.workers.emplace_back(std::move(*detector));
+  }
+  if (effective_solo_threads(options_) > 0) {
+    auto detector = Detector::load(*spec, *repository_, families_, solo_runtime_of(options_));
+    if (!detector) return detector.error();
+    loaded.solo = std::move(*detector);
+  }
+  metrics_.model_load_seconds.set({spec->name}, load_seconds);
+  return loaded;
+}
+
+std::shared_ptr<const Server::ModelSet> Server::with_model(const ModelSet& base,
+                                                           const LoadedModel& model) const {
+  auto set = std::make_shared<ModelSet>();
+  for (std::size_t w = 0; w < model.workers.size(); ++w) {
+    DetectService::Detectors detectors;
+    if (w < base.workers.size()) detectors = base.workers[w]->shared_detectors();
+    detectors[model.spec.name] = model.workers[w];
+    set->workers.push_back(
+        std::make_shared<const DetectService>(std::move(detectors), default_model_, limits_));
+  }
+  if (model.solo) {
+    DetectService::Detectors detectors;
+    if (base.solo) detectors = base.solo->shared_detectors();
+    detectors[model.spec.name] = model.solo;
+    set->solo = std::make_shared<const DetectService>(std::move(detectors), default_model_, limits_);
+  }
+  return set;
+}
+
+std::shared_ptr<const Server::ModelSet> Server::without_model(const ModelSet& base,
+                                                              const std::string& name) const {
+  auto set = std::make_shared<ModelSet>();
+  const auto drop = [&](const std::shared_ptr<const DetectService>& service) {
+    DetectService::Detectors detectors = service->shared_detectors();
+    detectors.erase(name);
+    return std::make_shared<const DetectService>(std::move(detectors), default_model_, limits_);
+  };
+  for (const auto& service : base.workers) set->workers.push_back(drop(service));
+  if (base.solo) set->solo = drop(base.solo);
+  return set;
+}
+
+std::string Server::fingerprint(const ModelSpec& spec) const {
+  std::string text = file_fingerprint(spec.source_path);
+  if (auto weights = repository_->resolve(spec.weights, false)) text += "|" + file_fingerprint(weights->path);
+  for (const auto& [key, ref] : spec.extra_files) {
+    if (auto file = repository_->resolve(ref, false)) text += "|" + file_fingerprint(file->path);
+  }
+  return text;
+}
+
+void Server::load_models() {
+  ModelSet empty;
+  std::shared_ptr<const ModelSet> set;
+  {
+    const std::lock_guard change(change_mutex_);
+    for (const std::string& requested : options_.models) {
+      auto model = load_model(requested);
+      if (!model) {
+        set_load_error(model.error().message);
+        return;
+      }
+      if (default_model_.empty()) default_model_ = model->spec.name;
+      sources_[model->spec.name] = ModelSource{requested, fingerprint(model->spec), true};
+      set = with_model(set ? *set : empty, *model);
+    }
+    const std::lock_guard lock(models_mutex_);
+    models_ = set;
+  }
   for (const ServerModule& module : modules_) {
     if (!module.load) continue;
     if (auto loaded = module.load(*this); !loaded) {
@@ -311,6 +443,120 @@ void Server::load_models() {
                                  {"threads_per_worker", options_.threads_per_worker},
                                  {"solo_threads", effective_solo_threads(options_)}})
                    .c_str());
+}
+
+Result<json> Server::add_model(const std::string& requested, const std::string& by) {
+  const std::lock_guard change(change_mutex_);
+  const auto started = Clock::now();
+  auto model = load_model(requested);
+  if (!model) {
+    std::fprintf(stderr, "%s\n",
+                 to_json_text(json{{"ts", now_iso8601()},
+                                   {"event", "model_load_failed"},
+                                   {"requested", requested},
+                                   {"by", by},
+                                   {"error", model.error().message}})
+                     .c_str());
+    return model.error();
+  }
+  const std::string name = model->spec.name;
+  const auto current = model_set();
+  const bool replaced = current->workers.front()->find(name) != nullptr;
+  auto set = with_model(*current, *model);
+  {
+    const std::lock_guard lock(models_mutex_);
+    models_ = std::move(set);
+  }
+  const auto previous = sources_.find(name);
+  const bool pinned = previous != sources_.end() && previous->second.pinned;
+  sources_[name] = ModelSource{requested, fingerprint(model->spec), pinned};
+  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  std::fprintf(stderr, "%s\n",
+               to_json_text(json{{"ts", now_iso8601()},
+                                 {"event", "model_loaded"},
+                                 {"model", name},
+                                 {"spec", model->spec.source_path},
+                                 {"by", by},
+                                 {"replaced", replaced},
+                                 {"load_ms", std::round(load_ms)}})
+                   .c_str());
+  json body = model_to_json(model->spec);
+  body["default"] = name == default_model_;
+  body["replaced"] = replaced;
+  return body;
+}
+
+Status Server::remove_model(const std::string& name, const std::string& by) {
+  const std::lock_guard change(change_mutex_);
+  const auto current = model_set();
+  if (current->workers.front()->find(name) == nullptr) {
+    return Error{ErrorCode::kNotFound, "model '" + name + "' is not loaded"};
+  }
+  if (name == default_model_) {
+    return Error{ErrorCode::kConflict, "model '" + name +
+                                           "' is the default model (the first of --models); the server and "
+                                           "its catalog depend on it, so it cannot be unloaded"};
+  }
+  auto set = without_model(*current, name);
+  {
+    const std::lock_guard lock(models_mutex_);
+    models_ = std::move(set);
+  }
+  sources_.erase(name);
+  metrics_.model_load_seconds.erase({name});
+  std::fprintf(
+      stderr, "%s\n",
+      to_json_text(json{{"ts", now_iso8601()}, {"event", "model_unloaded"}, {"model", name}, {"by", by}})
+          .c_str());
+  return ok_status();
+}
+
+void Server::rescan_model_dirs() {
+  if (!ready_.load(std::memory_order_acquire)) {
+    std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"rescan_skipped\",\"reason\":\"models still loading\"}\n",
+                 now_iso8601().c_str());
+    return;
+  }
+  std::map<std::string, ModelSource> sources;
+  {
+    const std::lock_guard change(change_mutex_);
+    sources = sources_;
+  }
+  // 1. What is loaded: reload what changed on disk; unload what was found by a scan and is gone.
+  for (const auto& [name, source] : sources) {
+    auto spec = repository_->find_spec(source.requested);
+    if (!spec || spec->name != name) {
+      if (!source.pinned && name != default_model_) {
+        static_cast<void>(remove_model(name, "sighup"));
+      } else {
+        std::fprintf(
+            stderr, "%s\n",
+            to_json_text(json{{"ts", now_iso8601()},
+                              {"event", "model_kept"},
+                              {"model", name},
+                              {"reason", spec ? "its spec now names another model" : spec.error().message}})
+                .c_str());
+      }
+      continue;
+    }
+    if (fingerprint(*spec) != source.fingerprint) static_cast<void>(add_model(source.requested, "sighup"));
+  }
+  // 2. Specs new in the --model-dir folders (the default spec folder is not rescanned).
+  std::vector<std::string> dirs;
+  for (const std::string& dir : options_.model_dirs) {
+    std::error_code error;
+    const auto canonical = std::filesystem::weakly_canonical(dir, error);
+    if (!error) dirs.push_back(canonical.string());
+  }
+  for (const ModelSpec& spec : repository_->list_specs()) {
+    if (spec.task != "detect" || sources.contains(spec.name)) continue;
+    std::error_code error;
+    const std::string folder =
+        std::filesystem::weakly_canonical(std::filesystem::path(spec.source_path).parent_path(), error)
+            .string();
+    if (error || std::find(dirs.begin(), dirs.end(), folder) == dirs.end()) continue;
+    static_cast<void>(add_model(spec.source_path, "sighup"));
+  }
 }
 
 void Server::send_json(httplib::Response& res, int status, const json& body) const {
@@ -470,7 +716,8 @@ Status Server::run_on_worker(std::function<void(std::size_t worker_index)> job) 
 }
 
 Result<DetectResponse> Server::run_inference(ImageRequest request) {
-  const Detector* detector = services_.front()->find(request.model);
+  const std::shared_ptr<const DetectService> front = detect_service(0);
+  const Detector* detector = front->find(request.model);
   if (detector == nullptr) return Error{ErrorCode::kNotFound, "model '" + request.model + "' is not loaded"};
   if (!request.classes.empty()) {
     auto ids = parse_class_list(detector->spec(), request.classes);
@@ -533,7 +780,7 @@ void Server::handle_detect(const httplib::Request& req, httplib::Response& res) 
 void Server::handle_kserve_infer(const httplib::Request& req, httplib::Response& res,
                                  const std::string& model) {
   if (!require_ready(res)) return;
-  if (services_.front()->find(model) == nullptr) {
+  if (detect_service(0)->find(model) == nullptr) {
     return send_error(res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
   }
   std::optional<std::size_t> header_length;
@@ -571,27 +818,50 @@ void Server::register_routes() {
   const auto models_list = [this](const Req&, Res& res) {
     if (!require_ready(res)) return;
     json models = json::array();
-    for (const Detector* d : services_.front()->detectors()) {
+    const std::shared_ptr<const DetectService> front = detect_service(0);
+    for (const Detector* d : front->detectors()) {
       json m = model_to_json(d->spec());
-      m["default"] = d->spec().name == services_.front()->default_model();
+      m["default"] = d->spec().name == front->default_model();
       models.push_back(std::move(m));
     }
     send_json(res, 200, json{{"models", models}});
   };
   const auto model_get = [this](const Req& req, Res& res) {
     if (!require_ready(res)) return;
-    const Detector* d = services_.front()->find(req.matches[1]);
+    const std::shared_ptr<const DetectService> front = detect_service(0);
+    const Detector* d = front->find(req.matches[1]);
     if (d == nullptr) {
       return send_error(
           res, Error{ErrorCode::kNotFound, "model '" + std::string(req.matches[1]) + "' is not loaded"});
     }
-    send_json(res, 200, model_to_json(d->spec()));
+    json body = model_to_json(d->spec());
+    body["default"] = d->spec().name == front->default_model();
+    send_json(res, 200, body);
+  };
+  // POST /v1/models {"spec": "PATH/NAME.json" or "NAME"}: load (or reload) a model while serving.
+  const auto model_add = [this](const Req& req, Res& res) {
+    if (!require_ready(res)) return;
+    const json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("spec") || !body["spec"].is_string() ||
+        body["spec"].get<std::string>().empty()) {
+      return send_error(res, Error{ErrorCode::kInvalidArgument,
+                                   R"(expected a JSON body {"spec": "PATH/NAME.json"} (or a model name))"});
+    }
+    auto added = add_model(body["spec"].get<std::string>(), "api");
+    if (!added) return send_error(res, added.error());
+    send_json(res, (*added)["replaced"].get<bool>() ? 200 : 201, *added);
+  };
+  const auto model_delete = [this](const Req& req, Res& res) {
+    if (!require_ready(res)) return;
+    const std::string name = req.matches[1];
+    if (auto removed = remove_model(name, "api"); !removed) return send_error(res, removed.error());
+    send_json(res, 200, json{{"unloaded", name}});
   };
   route("/v1/detect", {{"POST", detect}});
   route("/invocations", {{"POST", detect}});
   route("/ping", {{"GET", ping}});
-  route("/v1/models", {{"GET", models_list}});
-  route(R"(/v1/models/([^/]+))", {{"GET", model_get}});
+  route("/v1/models", {{"GET", models_list}, {"POST", model_add}});
+  route(R"(/v1/models/([^/]+))", {{"GET", model_get}, {"DELETE", model_delete}});
   route("/metrics", {{"GET", [this](const Req&, Res& res) {
                         res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
                       }}});
@@ -607,7 +877,8 @@ void Server::register_routes() {
   route(R"(/v2/models/([^/]+))",
         {{"GET", [this](const Req& req, Res& res) {
             if (!require_ready(res)) return;
-            const Detector* d = services_.front()->find(req.matches[1]);
+            const std::shared_ptr<const DetectService> front = detect_service(0);
+            const Detector* d = front->find(req.matches[1]);
             if (d == nullptr) {
               return send_error(res, Error{ErrorCode::kNotFound,
                                            "model '" + std::string(req.matches[1]) + "' is not loaded"});
@@ -617,7 +888,7 @@ void Server::register_routes() {
   route(R"(/v2/models/([^/]+)/ready)",
         {{"GET", [this](const Req& req, Res& res) {
             const bool ready =
-                ready_.load(std::memory_order_acquire) && services_.front()->find(req.matches[1]) != nullptr;
+                ready_.load(std::memory_order_acquire) && detect_service(0)->find(req.matches[1]) != nullptr;
             send_json(res, ready ? 200 : 404, json{{"name", std::string(req.matches[1])}, {"ready", ready}});
           }}});
   route(R"(/v2/models/([^/]+)/infer)",
@@ -656,12 +927,25 @@ void Server::serve_static_files() {
 }
 
 int Server::run() {
-  // Signals are handled by this thread with sigwait; block them before any
-  // other thread exists so every thread inherits the mask.
+  // SIGTERM, SIGINT and SIGHUP are caught by a handler that writes them to a pipe, which this thread reads
+  // once the server runs. Threads that libraries start before main() (OpenBLAS starts its pool when it is
+  // loaded) do not block them, so a signal may land on any thread: a handler, unlike sigwait, takes it
+  // wherever it lands, where the default action would end the process. Our own threads start with the
+  // signals blocked (they inherit this thread's mask), so their system calls are not interrupted.
+  if (::pipe2(g_signal_pipe.data(), O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "visearch: error: cannot create the signal pipe\n");
+    return 1;
+  }
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
+  struct sigaction action {};
+  action.sa_handler = on_server_signal;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  for (const int number : {SIGTERM, SIGINT, SIGHUP}) {
+    sigaddset(&signals, number);
+    sigaction(number, &action, nullptr);
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -675,6 +959,8 @@ int Server::run() {
     return 2;
   }
   register_all_families(families_);
+  repository_.emplace(ModelRepository::with_defaults(options_.model_dirs));
+  limits_.max_pixels = options_.max_pixels;
   pool_ = std::make_unique<InferencePool>(static_cast<std::size_t>(options_.workers),
                                           static_cast<std::size_t>(options_.queue_size));
   metrics_.add_gauge({"visearch_queue_depth", "Requests waiting for an inference worker.",
@@ -786,8 +1072,15 @@ int Server::run() {
   std::thread listener([this] { http_.listen_after_bind(); });
   std::thread loader([this] { load_models(); });
 
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // this thread takes them now (see above)
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  // SIGHUP rescans the model folders here, on the signal thread: a SIGTERM sent meanwhile waits in the
+  // pipe and is taken as soon as the rescan ends.
+  while ((signal_number = next_signal()) == SIGHUP) {
+    std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"rescan\",\"signal\":%d}\n", now_iso8601().c_str(),
+                 signal_number);
+    rescan_model_dirs();
+  }
   std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"draining\",\"signal\":%d}\n", now_iso8601().c_str(),
                signal_number);
   loader.join();

@@ -276,7 +276,7 @@ ServerModule label_module(LabelModuleOptions options) {
   module.name = "label";
   module.register_routes = [state](ServerContext& ctx) { register_label_routes(state, ctx); };
   module.load = [state](ServerContext& ctx) -> Status {
-    if (ctx.detect_service(0).find(state->options.model) == nullptr) {
+    if (ctx.detect_service(0)->find(state->options.model) == nullptr) {
       return Error{ErrorCode::kNotFound, "model '" + state->options.model + "' is not loaded"};
     }
     return ok_status();

@@ -102,9 +102,9 @@ Status load_search(SearchState& state) {
     if (!embedder) return embedder.error();
     embedders.push_back(std::move(*embedder));
   }
-  const DetectService& detect = ctx.detect_service(0);
+  const std::shared_ptr<const DetectService> detect = ctx.detect_service(0);
   VISEARCH_TRY(
-      (*service)->store().bind_embedder(spec->name, embedders.front()->dimension(), detect.default_model()));
+      (*service)->store().bind_embedder(spec->name, embedders.front()->dimension(), detect->default_model()));
   // Build the index now so the first search does not pay for it.
   auto snapshot = (*service)->current_snapshot();
   if (!snapshot) return snapshot.error();
@@ -125,9 +125,9 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
   if (!parsed) return send_error(ctx, res, parsed.error());
   auto parameters = search::parse_search_parameters(parsed->extra);
   if (!parameters) return send_error(ctx, res, parameters.error());
-  const DetectService& front = ctx.detect_service(0);
-  const std::string model = parsed->model.empty() ? front.default_model() : parsed->model;
-  const Detector* detector = front.find(model);
+  const std::shared_ptr<const DetectService> front = ctx.detect_service(0);
+  const std::string model = parsed->model.empty() ? front->default_model() : parsed->model;
+  const Detector* detector = front->find(model);
   if (detector == nullptr)
     return send_error(ctx, res, Error{ErrorCode::kNotFound, "model '" + model + "' is not loaded"});
   search::QueryAnalysisOptions analysis_options;
@@ -172,7 +172,12 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
       return;
     }
     work->size = Size{decoded->image.width, decoded->image.height};
-    work->analysis = search::analyze_query_image(decoded->image, *service.find(work->model),
+    const Detector* job_detector = service.find(work->model);
+    if (job_detector == nullptr) {  // unloaded since the request was checked
+      work->analysis = Error{ErrorCode::kNotFound, "model '" + work->model + "' is not loaded"};
+      return;
+    }
+    work->analysis = search::analyze_query_image(decoded->image, *job_detector,
                                                  *shared_state->embedders.at(worker), work->options);
   });
   if (!ran) return send_error(ctx, res, ran.error());

@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,17 +26,18 @@
 namespace visearch::server {
 
 // A DetectService to run one inference on, holding whatever lock keeps it exclusive (see
-// ServerContext::lease_detect_service).
+// ServerContext::lease_detect_service). It shares ownership of the service: a model loaded or unloaded
+// meanwhile never changes or frees what a request already holds.
 class DetectLease {
  public:
-  DetectLease(const DetectService& service, std::unique_lock<std::mutex> lock)
-      : service_(&service), lock_(std::move(lock)) {}
+  DetectLease(std::shared_ptr<const DetectService> service, std::unique_lock<std::mutex> lock)
+      : service_(std::move(service)), lock_(std::move(lock)) {}
   const DetectService& operator*() const { return *service_; }
-  const DetectService* operator->() const { return service_; }
+  const DetectService* operator->() const { return service_.get(); }
   [[nodiscard]] bool solo() const { return lock_.owns_lock(); }
 
  private:
-  const DetectService* service_;
+  std::shared_ptr<const DetectService> service_;
   std::unique_lock<std::mutex> lock_;
 };
 
@@ -67,8 +69,10 @@ class ServerContext {
   virtual Status run_on_worker(std::function<void(std::size_t worker_index)> job) = 0;
 
   // The worker's own sessions (one intra-op thread each, no spinning). Outside a job, any index gives the
-  // loaded models' metadata.
-  [[nodiscard]] virtual const DetectService& detect_service(std::size_t worker_index) const = 0;
+  // loaded models' metadata. The set of models can change while the server runs (POST/DELETE /v1/models,
+  // SIGHUP): keep the returned pointer for as long as anything found in it is used.
+  [[nodiscard]] virtual std::shared_ptr<const DetectService> detect_service(
+      std::size_t worker_index) const = 0;
   // For inference inside a job: the server-wide solo sessions (all cores) when this job is the only work
   // in the pool and no other job holds them, else detect_service(worker_index). Hold the lease for as long
   // as the service (or a Detector from it) is used.

@@ -22,6 +22,7 @@ constexpr std::array kErrorTable{
     ErrorInfo{ErrorCode::kUnauthorized, "unauthorized", 401, 2},
     ErrorInfo{ErrorCode::kUnavailable, "unavailable", 503, 4},
     ErrorInfo{ErrorCode::kDeadlineExceeded, "deadline_exceeded", 504, 4},
+    ErrorInfo{ErrorCode::kConflict, "conflict", 409, 1},
     ErrorInfo{ErrorCode::kInternal, "internal", 500, 4},
 };
 

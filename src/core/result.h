@@ -34,6 +34,7 @@ enum class ErrorCode {
   kUnauthorized,
   kUnavailable,  // queue full, not ready
   kDeadlineExceeded,
+  kConflict,  // the request contradicts the current state (e.g. unloading the default model)
   kInternal,
 };
 

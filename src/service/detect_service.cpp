@@ -14,13 +14,22 @@ double round_to(double value, int decimals) {
 
 }  // namespace
 
-DetectService::DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors,
-                             std::string default_model, DecodeLimits limits)
+DetectService::DetectService(Detectors detectors, std::string default_model, DecodeLimits limits)
     : detectors_(std::move(detectors)), default_model_(std::move(default_model)), limits_(limits) {}
 
+DetectService::DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors,
+                             std::string default_model, DecodeLimits limits)
+    : default_model_(std::move(default_model)), limits_(limits) {
+  for (auto& [name, detector] : detectors) detectors_.emplace(name, std::move(detector));
+}
+
 const Detector* DetectService::find(const std::string& name) const {
+  return find_shared(name).get();
+}
+
+std::shared_ptr<const Detector> DetectService::find_shared(const std::string& name) const {
   auto it = detectors_.find(name.empty() ? default_model_ : name);
-  return it == detectors_.end() ? nullptr : it->second.get();
+  return it == detectors_.end() ? nullptr : it->second;
 }
 
 std::vector<const Detector*> DetectService::detectors() const {
@@ -36,13 +45,13 @@ Error DetectService::unknown_model(const std::string& name) const {
 }
 
 Result<DetectResponse> DetectService::detect_image(const Image& image, const DetectRequest& request) const {
-  const Detector* detector = find(request.model);
+  const std::shared_ptr<const Detector> detector = find_shared(request.model);
   if (detector == nullptr) return unknown_model(request.model);
   auto output = detector->detect(image, request.options);
   if (!output) return output.error();
   DetectResponse response;
   response.model = detector->spec().name;
-  response.spec = &detector->spec();
+  response.spec = std::shared_ptr<const ModelSpec>(detector, &detector->spec());
   response.image = Size{image.width, image.height};
   response.detections = std::move(output->detections);
   response.timing = output->timing;

@@ -3,7 +3,8 @@
 // image and parameters.
 //
 // Thread-safety: detect() may be called concurrently; the Detectors it holds
-// are immutable after construction. Ownership: the service owns its detectors.
+// are immutable after construction. Ownership: the service shares its detectors (a server that loads or
+// unloads a model builds a new service from the old one's detectors plus or minus one).
 #pragma once
 
 #include <map>
@@ -30,17 +31,22 @@ struct DetectResponse {
   std::vector<Detection> detections;
   double decode_ms = 0;
   StageTiming timing;
-  const ModelSpec* spec = nullptr;  // owned by the service
+  // The model's spec; shares ownership of its detector, so it stays valid after the model is unloaded.
+  std::shared_ptr<const ModelSpec> spec;
 };
 
 class DetectService {
  public:
+  using Detectors = std::map<std::string, std::shared_ptr<const Detector>>;
+  DetectService(Detectors detectors, std::string default_model, DecodeLimits limits);
   DetectService(std::map<std::string, std::unique_ptr<Detector>> detectors, std::string default_model,
                 DecodeLimits limits);
 
   [[nodiscard]] const std::string& default_model() const { return default_model_; }
   [[nodiscard]] const Detector* find(const std::string& name) const;
+  [[nodiscard]] std::shared_ptr<const Detector> find_shared(const std::string& name) const;
   [[nodiscard]] std::vector<const Detector*> detectors() const;
+  [[nodiscard]] const Detectors& shared_detectors() const { return detectors_; }
   [[nodiscard]] const DecodeLimits& limits() const { return limits_; }
 
   // Decodes (EXIF orientation applied, pixel limit enforced) then detects.
@@ -53,7 +59,7 @@ class DetectService {
  private:
   [[nodiscard]] Error unknown_model(const std::string& name) const;
 
-  std::map<std::string, std::unique_ptr<Detector>> detectors_;
+  Detectors detectors_;
   std::string default_model_;
   DecodeLimits limits_;
 };

@@ -53,6 +53,16 @@ void LabelledCounter::inc(const std::vector<std::string>& label_values, double b
   values_[label_values] += by;
 }
 
+void LabelledCounter::set(const std::vector<std::string>& label_values, double value) {
+  const std::lock_guard lock(mutex_);
+  values_[label_values] = value;
+}
+
+void LabelledCounter::erase(const std::vector<std::string>& label_values) {
+  const std::lock_guard lock(mutex_);
+  values_.erase(label_values);
+}
+
 double LabelledCounter::value(const std::vector<std::string>& label_values) const {
   const std::lock_guard lock(mutex_);
   auto it = values_.find(label_values);

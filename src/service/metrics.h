@@ -22,6 +22,9 @@ class LabelledCounter {
  public:
   LabelledCounter(std::string name, std::string help, std::vector<std::string> label_names);
   void inc(const std::vector<std::string>& label_values, double by = 1.0);
+  // For a labelled gauge (one value per label set, replaced, or dropped when what it measured is gone).
+  void set(const std::vector<std::string>& label_values, double value);
+  void erase(const std::vector<std::string>& label_values);
   [[nodiscard]] double value(const std::vector<std::string>& label_values) const;
   void render(std::string& out) const;
 
@@ -63,7 +66,7 @@ class Metrics {
 
   LabelledCounter requests;            // by route, status
   LabelledCounter rejected;            // by reason
-  LabelledCounter model_load_seconds;  // by model (a counter of one observation, exposed as gauge)
+  LabelledCounter model_load_seconds;  // by model: its last load's time (a gauge; dropped on unload)
   LabelledCounter inference_runs;      // by mode: "solo" (all cores, pool idle) or "shared" (one worker)
   Histogram latency_decode;
   Histogram latency_queue_wait;

@@ -4,6 +4,7 @@
 #include "cli/label_command.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -34,6 +35,7 @@ struct LabelArgs {
   std::string web_dir = VISEARCH_LABEL_WEB_DIR;
   float score_threshold = 0.5F;
   int max_body_mb = 20;
+  std::string train_out;  // "" = DATASET_DIR/.visearch/models
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -102,7 +104,7 @@ int run_label(const LabelArgs& args) {
   server::ServerOptions options;
   options.host = args.host;
   options.port = args.port;
-  options.models = {spec->name};
+  options.models = {args.model};  // a name or a spec path (a trained model's folder)
   options.model_dirs = args.model_dirs;
   options.workers = args.workers;
   options.threads_per_worker = 1;
@@ -112,6 +114,10 @@ int run_label(const LabelArgs& args) {
   server::LabelModuleOptions module;
   module.project = project;
   module.model = spec->name;
+  module.model_spec = args.model;
+  module.train_out = args.train_out.empty()
+                         ? (std::filesystem::path(project->root()) / ".visearch" / "models").string()
+                         : args.train_out;
   module.mapping = std::move(*mapping);
   module.model_dirs = args.model_dirs;
   module.default_score_threshold = args.score_threshold;
@@ -157,6 +163,8 @@ void add_label_command(CLI::App& app, int* exit_code) {
                   "Initial score threshold of the proposal slider")
       ->check(CLI::Range(0.1, 1.0))
       ->capture_default_str();
+  cmd->add_option("--train-out", args->train_out,
+                  "Where the Train action writes model folders (default: DATASET_DIR/.visearch/models)");
   cmd->callback([args, exit_code] { *exit_code = run_label(*args); });
 }
 

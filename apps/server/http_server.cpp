@@ -186,6 +186,9 @@ class Server final : public ServerContext {
     metrics_.inference_runs.inc({"shared"});
     return {models->workers.at(worker_index), {}};
   }
+  Result<nlohmann::json> load_model(const std::string& spec_or_name) override {
+    return add_model(spec_or_name, "module");
+  }
   [[nodiscard]] std::size_t workers() const override { return static_cast<std::size_t>(options_.workers); }
   [[nodiscard]] const ServerOptions& options() const override { return options_; }
   Metrics& metrics() override { return metrics_; }
@@ -218,7 +221,7 @@ class Server final : public ServerContext {
     const std::lock_guard lock(models_mutex_);
     return models_;
   }
-  [[nodiscard]] Result<LoadedModel> load_model(const std::string& requested) const;
+  [[nodiscard]] Result<LoadedModel> load_sessions(const std::string& requested) const;
   [[nodiscard]] std::shared_ptr<const ModelSet> with_model(const ModelSet& base,
                                                            const LoadedModel& model) const;
   [[nodiscard]] std::shared_ptr<const ModelSet> without_model(const ModelSet& base,
@@ -344,7 +347,7 @@ std::string file_fingerprint(const std::string& path) {
          std::to_string(error ? 0 : modified.time_since_epoch().count());
 }
 
-Result<Server::LoadedModel> Server::load_model(const std::string& requested) const {
+Result<Server::LoadedModel> Server::load_sessions(const std::string& requested) const {
   auto spec = repository_->find_spec(requested);
   if (!spec) return spec.error();
   if (spec->task != "detect") {
@@ -415,7 +418,7 @@ void Server::load_models() {
   {
     const std::lock_guard change(change_mutex_);
     for (const std::string& requested : options_.models) {
-      auto model = load_model(requested);
+      auto model = load_sessions(requested);
       if (!model) {
         set_load_error(model.error().message);
         return;
@@ -448,7 +451,7 @@ void Server::load_models() {
 Result<json> Server::add_model(const std::string& requested, const std::string& by) {
   const std::lock_guard change(change_mutex_);
   const auto started = Clock::now();
-  auto model = load_model(requested);
+  auto model = load_sessions(requested);
   if (!model) {
     std::fprintf(stderr, "%s\n",
                  to_json_text(json{{"ts", now_iso8601()},
@@ -611,6 +614,8 @@ void Server::route(const std::string& pattern, const std::vector<std::pair<std::
 // status to refuse the request with (413; 400 for a malformed body).
 int Server::read_body(httplib::Request& req, httplib::Response& res,
                       const httplib::ContentReader& reader) const {
+  // No Content-Length and no Transfer-Encoding: no body (RFC 9112 6.3), e.g. `curl -X POST` without data.
+  if (!has_body(req)) return 0;
   const std::size_t limit = static_cast<std::size_t>(options_.max_body_mb) * 1024U * 1024U;
   constexpr std::size_t kPartOverhead = 128;  // a multipart part's boundary and headers, roughly
   std::size_t total = 0;

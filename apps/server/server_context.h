@@ -77,6 +77,9 @@ class ServerContext {
   // in the pool and no other job holds them, else detect_service(worker_index). Hold the lease for as long
   // as the service (or a Detector from it) is used.
   [[nodiscard]] virtual DetectLease lease_detect_service(std::size_t worker_index) const = 0;
+  // Loads (or replaces) a model in the running server, as POST /v1/models does; returns its metadata. The
+  // set in use changes only when the load succeeds.
+  virtual Result<nlohmann::json> load_model(const std::string& spec_or_name) = 0;
   [[nodiscard]] virtual std::size_t workers() const = 0;
   [[nodiscard]] virtual const ServerOptions& options() const = 0;
   virtual Metrics& metrics() = 0;

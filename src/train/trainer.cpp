@@ -156,7 +156,7 @@ struct Split {
   std::string description;
 };
 
-Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o, const TrainCallbacks& cb) {
+Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o) {
   Split split;
   const std::vector<std::string> splits = ds.splits();
   auto has = [&](const std::string& s) {
@@ -208,8 +208,11 @@ Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o, co
   if (val_split.empty()) {
     std::mt19937 rng(static_cast<std::uint32_t>(o.seed * 2654435761ULL + 17));
     std::shuffle(pool.begin(), pool.end(), rng);
-    const auto n_val =
-        static_cast<std::size_t>(std::lround(static_cast<double>(pool.size()) * o.holdout_fraction));
+    // At least one image when there are two (a first labelling session has few), never all of them.
+    const auto n_val = std::min(
+        pool.size() - std::min<std::size_t>(pool.size(), 1),
+        std::max<std::size_t>(
+            1, static_cast<std::size_t>(std::lround(static_cast<double>(pool.size()) * o.holdout_fraction))));
     split.val.assign(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n_val));
     split.train.assign(pool.begin() + static_cast<std::ptrdiff_t>(n_val), pool.end());
     std::sort(split.val.begin(), split.val.end());
@@ -218,7 +221,6 @@ Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o, co
                         std::to_string(pool.size()) + " images (" +
                         std::to_string(static_cast<int>(o.holdout_fraction * 100)) + " %, seed " +
                         std::to_string(o.seed) + ") for validation";
-    if (cb.message) cb.message(split.description);
   } else {
     split.train = std::move(pool);
     split.description = "train split '" +
@@ -368,7 +370,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       return invalid("--classes names '" + classes[i] + "' twice");
     class_of[static_cast<std::size_t>(id)] = static_cast<int>(i);
   }
-  auto split = choose_split(*ds, o, cb);
+  auto split = choose_split(*ds, o);
   if (!split) return split.error();
   std::vector<std::size_t> box_count(classes.size(), 0);
   for (std::size_t i : split->train) {
@@ -379,8 +381,30 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       }
     }
   }
+  if (o.skip_classes_without_boxes) {
+    // Keep the classes that have training boxes, in their order; say which were left out.
+    std::vector<std::string> kept;
+    std::string left_out;
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      if (box_count[c] > 0) {
+        kept.push_back(classes[c]);
+      } else {
+        left_out += (left_out.empty() ? "" : ", ") + classes[c];
+      }
+    }
+    if (kept.empty()) return invalid(o.data + ": no class has a box in the training images");
+    if (!left_out.empty()) {
+      if (cb.message) cb.message("left out (no boxes in the training images): " + left_out);
+      for (int& slot : class_of) {
+        if (slot < 0) continue;
+        const auto found = std::find(kept.begin(), kept.end(), classes[static_cast<std::size_t>(slot)]);
+        slot = found == kept.end() ? -1 : static_cast<int>(found - kept.begin());
+      }
+      classes = std::move(kept);
+    }
+  }
   for (std::size_t c = 0; c < classes.size(); ++c) {
-    if (box_count[c] == 0) {
+    if (!o.skip_classes_without_boxes && box_count[c] == 0) {
       return invalid("class '" + classes[c] +
                      "' has no boxes in the training images; label some or leave it out "
                      "with --classes");

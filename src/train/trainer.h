@@ -56,6 +56,9 @@ struct TrainOptions {
   AugmentOptions augment;
   int reference_images = 3;
   double holdout_fraction = 0.15;
+  // Leave out (with a message) the classes that have no box in the training images, instead of failing:
+  // the labelling tool trains on what has been labelled so far.
+  bool skip_classes_without_boxes = false;
   const std::atomic<bool>* stop = nullptr;
 };
 

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -376,6 +378,89 @@ TEST(LabelApi, StartUpErrorsAreClear) {
               std::string::npos)
         << bad_map.log();
   }
+}
+
+}  // namespace
+}  // namespace visearch::testing
+
+namespace visearch::testing {
+namespace {
+
+json poll_training(httplib::Client& client, const std::function<bool(const json&)>& done, int timeout_s) {
+  json last;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < until) {
+    last = body_of(client.Get("/v1/label/jobs/train"));
+    if (done(last)) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return last;
+}
+
+// The Train action (issue 10): a background run on the saved labels, one at a time, stoppable without
+// leaving a finished-looking folder; its model then makes the pre-labels.
+TEST(LabelApi, TrainInTheBackgroundStopAndPreLabelWithTheNewModel) {
+  SmallYolo data;
+  for (const char* stem : {"000000000009", "000000000025"}) {
+    std::ofstream(data.label(stem)) << "1 0.4 0.5 0.3 0.4\n";
+  }
+  const fs::path out = data.dir.path() / "trained";
+  LabelServer server({data.dir.str(), "--train-out", out.string()});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto client = server.client();
+  const auto post = [&](const std::string& path, const std::string& body) {
+    auto res = client.Post(path, body, "application/json");
+    return res ? std::make_pair(res->status, json::parse(res->body, nullptr, false))
+               : std::make_pair(0, json());
+  };
+  // Bad options are refused before anything starts.
+  EXPECT_EQ(post("/v1/label/jobs/train", R"({"img_size": 50})").first, 400);
+  EXPECT_EQ(post("/v1/label/jobs/train", R"({"epochs": -1})").first, 400);
+  EXPECT_EQ(post("/v1/label/jobs/train", R"({"freeze": "everything"})").first, 400);
+  EXPECT_EQ(post("/v1/label/jobs/train", "[1]").first, 400);
+  EXPECT_EQ(body_of(client.Get("/v1/label/jobs/train"))["state"], "idle");
+
+  // A long run: a second start is refused; a stop leaves a checkpoint and no finished folder.
+  auto [status, started] = post("/v1/label/jobs/train", R"({"epochs": 50, "img_size": 128})");
+  ASSERT_EQ(status, 202) << started;
+  EXPECT_EQ(started["name"], data.dir.path().filename().string() + "_v1");
+  EXPECT_EQ(started["classes"], json::array({"giraffe"}));  // the only class with boxes
+  EXPECT_EQ(started["left_out"], json::parse(R"(["bowl", "vase"])"));
+  EXPECT_EQ(post("/v1/label/jobs/train", "{}").first, 409);
+  poll_training(
+      client, [](const json& p) { return p.value("epoch", 0) >= 1; }, 120);
+  auto stopping = client.Delete("/v1/label/jobs/train");
+  ASSERT_TRUE(stopping);
+  const json stopped = poll_training(
+      client, [](const json& p) { return p["state"] == "stopped"; }, 120);
+  ASSERT_EQ(stopped["state"], "stopped") << stopped;
+  const std::string name = started["name"];
+  EXPECT_FALSE(fs::exists(out / name)) << "a stopped run left a finished-looking folder";
+  EXPECT_TRUE(fs::exists(stopped["partial_dir"].get<std::string>()));
+
+  // A short run finishes with metrics; its model becomes the pre-label model.
+  std::tie(status, started) = post("/v1/label/jobs/train", R"({"epochs": 1, "img_size": 128})");
+  ASSERT_EQ(status, 202) << started;
+  const std::string second = started["name"];
+  EXPECT_NE(second, name);  // the stopped run's name stays taken (its checkpoint can be resumed)
+  const json finished = poll_training(
+      client, [](const json& p) { return p["state"] != "running"; }, 180);
+  ASSERT_EQ(finished["state"], "finished") << finished;
+  const std::string spec = finished["model"]["spec"];
+  EXPECT_TRUE(fs::exists(spec));
+  EXPECT_TRUE(finished["metrics"]["trained"].contains("stats"));
+  EXPECT_EQ(body_of(client.Get("/v1/label/project"))["training"]["state"], "finished");
+
+  EXPECT_EQ(post("/v1/label/model", R"({"spec": "no_such_model"})").first, 404);
+  EXPECT_EQ(body_of(client.Get("/v1/label/project"))["model"], "picodet_s_416");
+  const auto [use_status, project] = post("/v1/label/model", json{{"spec", spec}}.dump());
+  ASSERT_EQ(use_status, 200) << project;
+  EXPECT_EQ(project["model"], second);
+  const std::string id = id_of(client, "images/train/000000000009.jpg");
+  const auto [prelabel_status, prelabelled] = post("/v1/label/images/" + id + "/prelabel", "");
+  ASSERT_EQ(prelabel_status, 200) << prelabelled;
+  EXPECT_EQ(prelabelled["model"], second);
+  EXPECT_EQ(server.terminate(), 0);
 }
 
 }  // namespace

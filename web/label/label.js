@@ -52,6 +52,8 @@ const state = {
   space: false,
   saving: false,
   jobTimer: null,
+  trainTimer: null,
+  trained: null,         // the finished training run's model {dir, spec}, offered for pre-labels
 };
 
 // ---------- helpers
@@ -853,6 +855,102 @@ async function cancelJob() {
   if (r.ok) renderJob(r.data);
 }
 
+// ---------- training (POST /v1/label/jobs/train): a background run on the saved labels
+
+function formatSeconds(s) {
+  if (!(s > 0)) return '';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`;
+}
+
+function renderTrainTable(metrics) {
+  const table = $('train-table');
+  const body = table.querySelector('tbody');
+  body.replaceChildren();
+  if (!metrics || !metrics.trained) { table.hidden = true; return; }
+  const before = new Map((metrics.base?.per_class ?? []).map((c) => [c.name, c.AP50]));
+  const pct = (v) => (v === undefined || v === null ? '–' : `${(v * 100).toFixed(1)}`);
+  const rows = metrics.trained.per_class.map((c) => [c.name, before.get(c.name), c.AP50]);
+  rows.push(['all', metrics.base?.stats?.AP50, metrics.trained.stats.AP50]);
+  for (const [name, b, a] of rows) {
+    const tr = document.createElement('tr');
+    if (name === 'all') tr.className = 'total';
+    for (const text of [name, pct(b), pct(a)]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  table.hidden = false;
+}
+
+function renderTraining(t) {
+  const active = t.state === 'running' || t.state === 'stopping';
+  $('train-start').disabled = active;
+  $('train-stop').disabled = t.state !== 'running';
+  $('train-progress').max = Math.max(1, t.epochs ?? 1);
+  $('train-progress').value = t.epoch ?? 0;
+  let text = '';
+  if (t.state === 'running' || t.state === 'stopping') {
+    text = t.epoch
+      ? `${t.state === 'stopping' ? 'stopping' : 'training'} ${t.name}: epoch ${t.epoch} / ${t.epochs}, loss ${t.loss.toFixed(3)}, val AP ${(t.ap * 100).toFixed(1)} (AP50 ${(t.ap50 * 100).toFixed(1)})${t.eta_s ? `, about ${formatSeconds(t.eta_s)} left` : ''}`
+      : `training ${t.name}: preparing the first epoch…`;
+  } else if (t.state === 'finished') {
+    text = `${t.name} is ready (best epoch ${t.metrics?.best_epoch ?? '?'}, ${formatSeconds(t.seconds)}): ${t.model.dir}`;
+  } else if (t.state === 'stopped') {
+    text = `stopped after epoch ${t.epoch ?? 0}; \`visearch train --resume ${t.partial_dir ?? ''}\` continues it`;
+  } else if (t.state === 'failed') {
+    text = `training failed: ${t.error}`;
+  }
+  if (t.messages?.length && active) text += ` · ${t.messages[t.messages.length - 1]}`;
+  $('train-text').textContent = text;
+  renderTrainTable(t.state === 'finished' ? t.metrics : null);
+  state.trained = t.state === 'finished' ? t.model : null;
+  const use = $('train-use');
+  use.hidden = !state.trained || state.project?.model === t.name;
+}
+
+async function pollTraining() {
+  const r = await api.json('GET', '/v1/label/jobs/train');
+  if (!r.ok) return;
+  renderTraining(r.data);
+  state.trainTimer = (r.data.state === 'running' || r.data.state === 'stopping')
+    ? setTimeout(pollTraining, 2000) : null;
+}
+
+async function startTraining() {
+  if (state.dirty && !(await saveNow())) return;  // train on what is on screen too
+  const body = {};
+  const epochs = Number($('train-epochs').value);
+  const minutes = Number($('train-budget').value);
+  if (epochs > 0) body.epochs = epochs;
+  if (minutes > 0) body.time_budget_minutes = minutes;
+  const r = await api.json('POST', '/v1/label/jobs/train', body);
+  if (!r.ok) { showMessage(errorText(r, 'cannot start training'), 'error'); return; }
+  renderTraining(r.data);
+  if (r.data.left_out?.length) {
+    showMessage(`Training on ${r.data.classes.join(', ')}; left out (no boxes yet): ${r.data.left_out.join(', ')}.`, 'info');
+  }
+  if (!state.trainTimer) state.trainTimer = setTimeout(pollTraining, 1000);
+}
+
+async function stopTraining() {
+  const r = await api.json('DELETE', '/v1/label/jobs/train');
+  if (r.ok) renderTraining(r.data);
+  if (!state.trainTimer) state.trainTimer = setTimeout(pollTraining, 1000);
+}
+
+async function useTrained() {
+  if (!state.trained) return;
+  const r = await api.json('POST', '/v1/label/model', { spec: state.trained.spec });
+  if (!r.ok) { showMessage(errorText(r, 'cannot switch the model'), 'error'); return; }
+  state.project = r.data;
+  $('model-name').textContent = `(${r.data.model})`;
+  $('train-use').hidden = true;
+  showMessage(`Pre-labels now come from ${r.data.model}.`, 'info');
+}
+
 // ---------- start
 
 function bind() {
@@ -879,6 +977,9 @@ function bind() {
   $('dismiss-all').addEventListener('click', dismissAll);
   $('job-start').addEventListener('click', startJob);
   $('job-cancel').addEventListener('click', cancelJob);
+  $('train-start').addEventListener('click', startTraining);
+  $('train-stop').addEventListener('click', stopTraining);
+  $('train-use').addEventListener('click', useTrained);
   $('help-button').addEventListener('click', () => $('help').showModal());
   $('class-filter').addEventListener('input', renderClassList);
   $('box-class').addEventListener('change', (e) => {
@@ -914,6 +1015,10 @@ async function main() {
   renderClassList();
   renderJob(r.data.job);
   if (r.data.job.state === 'running') state.jobTimer = setTimeout(pollJob, 1000);
+  renderTraining(r.data.training);
+  if (r.data.training.state === 'running' || r.data.training.state === 'stopping') {
+    state.trainTimer = setTimeout(pollTraining, 1000);
+  }
   await loadList();
   const wanted = location.hash.slice(1);
   const first = state.list.find((s) => s.id === wanted) ?? state.list.find((s) => s.status !== 'reviewed') ?? state.list[0];

@@ -3,7 +3,8 @@
 // temporary YOLO copy of three coco128 photos:
 //   open an image, run pre-labels, accept some, zoom in and draw one box by hand, undo/redo, save; then the
 //   label file on disk holds exactly those boxes, a second browser's save makes the next save a conflict
-//   with a clear message, and `visearch dataset check` passes on the folder.
+//   with a clear message; Train fine-tunes a model on the reviewed images with live progress and a
+//   before/after table, and its model then makes the pre-labels; `visearch dataset check` passes on the folder.
 //
 // Run by ctest (label e2e) with VISEARCH_BINARY, VISEARCH_SOURCE_DIR and VISEARCH_SHARED_DIR set; exits
 // non-zero on the first failed check. Needs `npm ci` in tests/e2e/label (tools/install-deps.sh does it).
@@ -237,10 +238,44 @@ async function main() {
   await page.waitForFunction(() => document.querySelectorAll('#image-list li').length === 1);
   ok('F opens the next image; the status filter lists the one unlabelled image');
 
+  // 9. Train on the two reviewed images from the page (one epoch), see the before/after table, and switch
+  //    the pre-labels to the trained model.
+  await page.fill('#train-epochs', '1');
+  const [trainResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/label/jobs/train') && r.request().method() === 'POST'),
+    page.click('#train-start'),
+  ]);
+  assert.equal(trainResponse.status(), 202, await trainResponse.text());
+  const trainStart = await trainResponse.json();
+  assert.equal(trainStart.name, 'shop_v1');
+  assert.ok(await page.isDisabled('#train-start'), 'Train stays disabled while a run goes on');
+  await page.waitForFunction(() => /is ready/.test(document.querySelector('#train-text').textContent),
+    null, { timeout: 150000 });
+  const trainedSpec = path.join(ds, '.visearch', 'models', 'shop_v1', 'shop_v1.json');
+  assert.ok(fs.existsSync(trainedSpec), `no ${trainedSpec}`);
+  assert.ok(await page.isVisible('#train-table'));
+  const rows = await page.locator('#train-table tbody tr').allTextContents();
+  assert.ok(rows.length >= 2 && /^all/.test(rows[rows.length - 1]), `table rows: ${rows}`);
+  const trainedClasses = JSON.parse(fs.readFileSync(trainedSpec, 'utf8')).labels;
+  for (const name of trainedClasses) assert.ok(rows.some((r) => r.startsWith(name)), `no row for ${name}`);
+  const [useResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/label/model') && r.request().method() === 'POST'),
+    page.click('#train-use'),
+  ]);
+  assert.equal(useResponse.status(), 200, await useResponse.text());
+  await page.waitForFunction(() => document.querySelector('#model-name').textContent === '(shop_v1)');
+  const [nextPrelabel] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/prelabel') && r.request().method() === 'POST'),
+    page.click('#prelabel'),
+  ]);
+  assert.equal(nextPrelabel.status(), 200);
+  assert.equal((await nextPrelabel.json()).model, 'shop_v1');
+  ok('Train runs in the background with progress, shows before/after AP50 per class, and its model then pre-labels');
+
   assert.deepEqual(pageErrors, [], `page errors: ${pageErrors.join('\n')}`);
   await page.screenshot({ path: path.join(work, 'label.png') });
 
-  // 9. The folder passes the data-set health check.
+  // 10. The folder passes the data-set health check.
   const check = spawnSync(binary, ['dataset', 'check', ds], { encoding: 'utf8' });
   assert.equal(check.status, 0, `visearch dataset check failed:\n${check.stdout}\n${check.stderr}`);
   ok('visearch dataset check passes on the labelled folder');

@@ -1,0 +1,129 @@
+#include "train/train_job.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+
+namespace visearch::train {
+namespace {
+
+std::string now_utc() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+}  // namespace
+
+TrainJob::~TrainJob() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status TrainJob::start(TrainOptions options) {
+  std::unique_lock lock(mutex_);
+  if (running_) return Unexpected{ErrorCode::kUnavailable, "a training run is already going on"};
+  if (thread_.joinable()) {
+    lock.unlock();
+    thread_.join();  // the previous run has ended (running_ is false); reap its thread
+    lock.lock();
+    if (running_) return Unexpected{ErrorCode::kUnavailable, "a training run is already going on"};
+  }
+  running_ = true;
+  stop_.store(false);
+  progress_ = TrainProgress{};
+  progress_.state = "running";
+  progress_.name = options.name;
+  progress_.started_at = now_utc();
+  thread_ = std::thread([this, options = std::move(options)]() mutable { run(std::move(options)); });
+  return ok_status();
+}
+
+void TrainJob::stop() {
+  stop_.store(true);
+  const std::lock_guard lock(mutex_);
+  if (running_) progress_.state = "stopping";
+}
+
+TrainProgress TrainJob::progress() const {
+  const std::lock_guard lock(mutex_);
+  return progress_;
+}
+
+bool TrainJob::wait_idle(int timeout_ms) const {
+  std::unique_lock lock(mutex_);
+  return finished_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return !running_; });
+}
+
+void TrainJob::run(TrainOptions options) {
+  // Below the HTTP and inference threads: the person labelling keeps a responsive tool.
+  static_cast<void>(setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10));
+  const auto started = std::chrono::steady_clock::now();
+  options.stop = &stop_;
+  TrainCallbacks callbacks;
+  callbacks.message = [this](const std::string& text) {
+    const std::lock_guard lock(mutex_);
+    progress_.messages.push_back(text);
+  };
+  callbacks.epoch = [this, started](const EpochRecord& record) {
+    const std::lock_guard lock(mutex_);
+    progress_.epochs.push_back(record);
+    progress_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  Result<TrainReport> report = run_training(options, callbacks);
+  const std::lock_guard lock(mutex_);
+  progress_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  progress_.finished_at = now_utc();
+  if (!report) {
+    progress_.state = "failed";
+    progress_.error = report.error().message;
+  } else {
+    progress_.state = report->finished ? "finished" : "stopped";
+    progress_.report = std::move(*report);
+  }
+  running_ = false;
+  finished_.notify_all();
+}
+
+nlohmann::json progress_to_json(const TrainProgress& progress) {
+  nlohmann::json history = nlohmann::json::array();
+  double best_ap = 0;
+  for (const EpochRecord& record : progress.epochs) {
+    history.push_back(to_json(record));
+    best_ap = std::max(best_ap, record.ap);
+  }
+  nlohmann::json body{{"state", progress.state},
+                      {"name", progress.name},
+                      {"started_at", progress.started_at},
+                      {"finished_at", progress.finished_at},
+                      {"seconds", std::round(progress.seconds * 10) / 10},
+                      {"messages", progress.messages},
+                      {"history", history},
+                      {"best_ap", best_ap}};
+  if (!progress.epochs.empty()) {
+    const EpochRecord& last = progress.epochs.back();
+    body["epoch"] = last.epoch;
+    body["epochs"] = last.epochs;
+    body["loss"] = last.loss;
+    body["ap"] = last.ap;
+    body["ap50"] = last.ap50;
+    body["eta_s"] = progress.state == "running" ? std::round(last.eta_s) : 0.0;
+  }
+  if (!progress.error.empty()) body["error"] = progress.error;
+  if (!progress.report.model_dir.empty()) {
+    body["model"] = {{"dir", progress.report.model_dir}, {"spec", progress.report.spec_path}};
+    body["metrics"] = progress.report.metrics;
+  }
+  if (!progress.report.partial_dir.empty()) body["partial_dir"] = progress.report.partial_dir;
+  return body;
+}
+
+}  // namespace visearch::train

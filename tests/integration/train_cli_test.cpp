@@ -1,6 +1,6 @@
 // `visearch train` as a user runs it: a smoke run on a handful of aquarium images, whose model folder then
 // works with `detect`, `eval` and `serve`; Ctrl-C leaves a resumable checkpoint and no finished-looking
-// folder; a bad option is one clear line and nothing written.
+// folder; a bad option is one clear line and nothing written; a full disk is a clear error, no finished folder.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -140,6 +140,33 @@ TEST(TrainCli, BadOptionsAreOneClearLineAndWriteNothing) {
   EXPECT_NE(err.find("--freeze"), std::string::npos) << err;
   EXPECT_EQ(run("train --data " + tmp.str("missing") + " --out " + out, nullptr, &err), 2) << err;
   EXPECT_FALSE(fs::exists(out) && !fs::is_empty(out));
+}
+
+}  // namespace
+}  // namespace visearch
+
+namespace visearch {
+namespace {
+
+// A disk that fills up while the model is written: the shell caps the size of any file the run writes
+// (ulimit -f; SIGXFSZ ignored, so a write past it fails with EFBIG the way a full disk fails with ENOSPC).
+// The run ends with exit 1 and one line naming the file, and leaves no finished-looking folder.
+TEST(TrainCli, AFullDiskIsAClearErrorAndLeavesNoFinishedFolder) {
+  TempDir tmp;
+  const auto data = train::test::make_mini_aquarium(tmp.path() / "data", 3, 2, 0, 6);
+  const std::string out = tmp.str("models");
+  const std::string cmd = "bash -c 'trap \"\" XFSZ; ulimit -f 1024; exec \"$0\" \"$@\"' " +
+                          std::string(VISEARCH_BINARY) + " train --data " + data.path +
+                          " --classes fish --epochs 1 --img-size 128 --batch 2 --out " + out +
+                          " --name full >" + tmp.str("out") + " 2>" + tmp.str("err");
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal";
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = test::read_text(tmp.path() / "err");
+  EXPECT_NE(err.find("File too large"), std::string::npos) << err;
+  EXPECT_NE(err.find("visearch: error: "), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(fs::path(out) / "full")) << "a failed run left a finished-looking folder";
+  EXPECT_TRUE(test::read_text(tmp.path() / "out").empty());
 }
 
 }  // namespace

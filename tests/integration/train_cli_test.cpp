@@ -1,6 +1,7 @@
 // `visearch train` as a user runs it: a smoke run on a handful of aquarium images, whose model folder then
 // works with `detect`, `eval` and `serve`; Ctrl-C leaves a resumable checkpoint and no finished-looking
-// folder; a bad option is one clear line and nothing written; a full disk is a clear error, no finished folder.
+// folder; a bad option is one clear line and nothing written; a full disk is a clear error and leaves no
+// finished-looking folder.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>

@@ -52,4 +52,14 @@ struct Size {
   friend bool operator==(const Size&, const Size&) = default;
 };
 
+// A box in the pixels of an image decoded at a reduced size (`from`, e.g. a JPEG decoded at 1/4 scale),
+// mapped to the pixels of the same image at `to` (its full size), clipped to it.
+[[nodiscard]] inline Box<Frame::kImage> rescale(const Box<Frame::kImage>& box, Size from, Size to) {
+  if (from == to || from.width <= 0 || from.height <= 0) return box;
+  const float sx = static_cast<float>(to.width) / static_cast<float>(from.width);
+  const float sy = static_cast<float>(to.height) / static_cast<float>(from.height);
+  return Box<Frame::kImage>{box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy}.clipped(
+      static_cast<float>(to.width), static_cast<float>(to.height));
+}
+
 }  // namespace visearch

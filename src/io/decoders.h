@@ -19,8 +19,10 @@
 namespace visearch::io_detail {
 
 struct RawDecode {
-  Image stored;              // as stored in the file, RGB8
+  Image stored;              // as stored in the file, RGB8 (possibly shrunk, see full_width)
   int exif_orientation = 1;  // 1..8
+  int full_width = 0;        // the stored size at full resolution (0 = stored's own size)
+  int full_height = 0;
 };
 
 Result<RawDecode> decode_jpeg(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);

@@ -120,10 +120,13 @@ Result<DecodedImage> decode_image_unguarded(std::span<const std::uint8_t> bytes,
   if (!raw) return raw.error();
   DecodedImage out;
   out.format = format;
-  out.encoded_width = raw->stored.width;
-  out.encoded_height = raw->stored.height;
+  out.encoded_width = raw->full_width > 0 ? raw->full_width : raw->stored.width;
+  out.encoded_height = raw->full_height > 0 ? raw->full_height : raw->stored.height;
   const int orientation = is_valid_exif_orientation(raw->exif_orientation) ? raw->exif_orientation : 1;
   out.exif_orientation = orientation;
+  const bool transposed = orientation >= 5;  // 5..8 turn the image by 90 degrees
+  out.full_size =
+      transposed ? Size{out.encoded_height, out.encoded_width} : Size{out.encoded_width, out.encoded_height};
   if (orientation == 1) {
     out.image = std::move(raw->stored);
   } else {

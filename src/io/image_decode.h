@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/geometry.h"
 #include "core/image.h"
 #include "core/result.h"
 
@@ -42,6 +43,14 @@ ImageFormat sniff_image_format(std::span<const std::uint8_t> bytes);
 struct DecodeLimits {
   // Upper bound on width*height of the encoded image (before orientation, which preserves it).
   std::uint64_t max_pixels = 64'000'000;
+  // When set, the decoder may return the image shrunk while decoding (JPEG: libjpeg-turbo's DCT scaling,
+  // 1/2, 1/4 or 1/8) to the smallest scale that a model resizing the upright image to `shrink_target`
+  // still has to shrink (never enlarge): with `shrink_keep_aspect` (letterbox) the image fitted into the
+  // target, else the target itself. DecodedImage::full_size keeps the full-resolution size. 0 x 0 = always
+  // full size.
+  Size shrink_target{0, 0};
+  bool shrink_keep_aspect = true;
+  float shrink_headroom = 2.F;  // the decoded image stays at least this many times larger than that
 };
 
 struct DecodedImage {
@@ -50,6 +59,10 @@ struct DecodedImage {
   int exif_orientation = 1;  // the EXIF orientation applied (1..8); 1 when absent or invalid
   int encoded_width = 0;     // dimensions as stored in the file, before orientation
   int encoded_height = 0;
+  // The upright size at full resolution: image's size, unless decoding shrank it (see
+  // DecodeLimits::shrink_to_at_least). Boxes for users are in these pixels.
+  Size full_size;
+  [[nodiscard]] bool shrunk() const { return full_size != Size{image.width, image.height}; }
 };
 
 Result<DecodedImage> decode_image(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);

@@ -123,6 +123,15 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
     }
     pre.pad_value = input.value("pad_value", 0);
     if (pre.pad_value < 0 || pre.pad_value > 255) return spec_error(origin, "pad_value must be in 0..255");
+    if (input.contains("decode_shrink_headroom")) {
+      if (!input["decode_shrink_headroom"].is_number()) {
+        return spec_error(origin, "decode_shrink_headroom must be a number (0 = off, else >= 1)");
+      }
+      pre.decode_shrink_headroom = input["decode_shrink_headroom"].get<float>();
+      if (pre.decode_shrink_headroom != 0.F && !(pre.decode_shrink_headroom >= 1.F)) {
+        return spec_error(origin, "decode_shrink_headroom must be 0 (off) or at least 1");
+      }
+    }
     const std::string order = input.value("channel_order", std::string("rgb"));
     if (order != "rgb" && order != "bgr") return spec_error(origin, "channel_order must be rgb or bgr");
     pre.channel_order = order == "rgb" ? ChannelOrder::kRgb : ChannelOrder::kBgr;

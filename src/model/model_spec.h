@@ -36,6 +36,10 @@ struct PreprocessSpec {
   SizeRounding letterbox_rounding = SizeRounding::kFloor;
   Interpolation interpolation = Interpolation::kLinear;
   int pad_value = 0;  // 0..255, before normalisation
+  // A big JPEG may be decoded shrunk (DCT scaling) as long as it stays this many times larger than what the
+  // resize keeps of it ("decode_shrink_headroom" in the spec; 0 = always decode at full size, the default).
+  // Measured per model: how far its boxes move against a full decode (tests/golden/phone_photo_test).
+  float decode_shrink_headroom = 0.F;
   ChannelOrder channel_order = ChannelOrder::kRgb;
   std::array<float, 3> mean{0.F, 0.F, 0.F};  // in the tensor's channel order, 0..255 units
   std::array<float, 3> std{1.F, 1.F, 1.F};

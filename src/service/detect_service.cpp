@@ -60,15 +60,31 @@ Result<DetectResponse> DetectService::detect_image(const Image& image, const Det
 
 Result<DetectResponse> DetectService::detect(std::span<const std::uint8_t> encoded,
                                              const DetectRequest& request, Image* decoded_out) const {
-  if (find(request.model) == nullptr) return unknown_model(request.model);
+  const Detector* detector = find(request.model);
+  if (detector == nullptr) return unknown_model(request.model);
   const auto start = std::chrono::steady_clock::now();
-  auto decoded = decode_image(encoded, limits_);
+  DecodeLimits limits = limits_;
+  if (decoded_out == nullptr && detector->spec().preprocess.decode_shrink_headroom >= 1.F) {
+    // Only the model sees the pixels: a big JPEG may be decoded at a reduced scale that still covers the
+    // model's input (a 12-megapixel photo for a 416x416 input decodes at 1/4 or 1/8).
+    limits.shrink_target = detector->spec().preprocess.size;
+    limits.shrink_keep_aspect = detector->spec().preprocess.resize != ResizeMode::kStretch;
+    limits.shrink_headroom = detector->spec().preprocess.decode_shrink_headroom;
+  }
+  auto decoded = decode_image(encoded, limits);
   if (!decoded) return decoded.error();
   const double decode_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   auto response = detect_image(decoded->image, request);
-  if (response) response->decode_ms = decode_ms;
-  if (response && decoded_out != nullptr) *decoded_out = std::move(decoded->image);
+  if (!response) return response;
+  response->decode_ms = decode_ms;
+  if (decoded->shrunk()) {
+    // Boxes and the image size are reported in full-resolution pixels.
+    const Size from{decoded->image.width, decoded->image.height};
+    for (Detection& d : response->detections) d.box = rescale(d.box, from, decoded->full_size);
+    response->image = decoded->full_size;
+  }
+  if (decoded_out != nullptr) *decoded_out = std::move(decoded->image);
   return response;
 }
 

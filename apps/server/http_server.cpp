@@ -155,6 +155,39 @@ int next_signal() {
   }
 }
 
+// Per request, on the HTTP thread that handles it (httplib runs routing, the handler and the logger on one
+// thread): the route pattern it matched, for the metrics' `route` label, and whether the pre-routing handler
+// saw it (requests httplib refuses before routing, such as a 414 or a garbage request line, never do).
+thread_local std::string t_route_label;
+thread_local bool t_counted_in_flight = false;
+
+// "/v1/products/([^/]+)" -> "/v1/products/{id}": a route pattern as a bounded metrics label.
+std::string route_label(const std::string& pattern) {
+  static const std::vector<std::pair<std::string, std::string>> kNames{
+      {"/v1/models/", "{name}"}, {"/v2/models/", "{name}"}, {"/v1/label/images/", "{id}"}};
+  std::string label;
+  std::size_t i = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] == '(') {
+      int depth = 0;
+      std::size_t j = i;
+      for (; j < pattern.size(); ++j) {
+        if (pattern[j] == '(') ++depth;
+        if (pattern[j] == ')' && --depth == 0) break;
+      }
+      std::string name = "{id}";
+      for (const auto& [prefix, param] : kNames) {
+        if (label.ends_with(prefix)) name = param;
+      }
+      label += name;
+      i = j + 1;
+    } else {
+      label += pattern[i++];
+    }
+  }
+  return label;
+}
+
 class Server final : public ServerContext {
  public:
   Server(ServerOptions options, std::vector<ServerModule> modules)
@@ -594,11 +627,20 @@ void Server::route(const std::string& pattern, const std::vector<std::pair<std::
                      {"message", req.method + " is not allowed here; use " + allow}}},
                    {"request_id", request_id(res)}});
   };
+  const std::string label = route_label(pattern);
   const auto find = [&](const std::string& method) -> httplib::Server::Handler {
     for (const auto& [m, h] : handlers) {
-      if (m == method) return h;
+      if (m == method) {
+        return [label, h](const httplib::Request& req, httplib::Response& res) {
+          t_route_label = label;
+          h(req, res);
+        };
+      }
     }
-    return not_allowed;
+    return [label, not_allowed](const httplib::Request& req, httplib::Response& res) {
+      t_route_label = label;
+      not_allowed(req, res);
+    };
   };
   http_.Get(pattern, find("GET"));
   http_.Post(pattern, with_body(find("POST")));
@@ -995,6 +1037,8 @@ int Server::run() {
   }
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", sanitise_request_id(req.get_header_value("X-Request-Id")));
+    t_route_label.clear();
+    t_counted_in_flight = true;
     metrics_.in_flight.fetch_add(1);
     // A NUL byte (%00) would cut the path short where it becomes a file name (/index.html%00.png served
     // the page as image/png), so no path may hold one.
@@ -1038,16 +1082,17 @@ int Server::run() {
               json{{"error", {{"code", code}, {"message", message}}}, {"request_id", request_id(res)}});
   });
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    metrics_.in_flight.fetch_sub(1);
-    std::string route = req.path;
-    if (req.matches.size() > 1 && route.rfind("/v2/models/", 0) == 0) {
-      route = "/v2/models/{name}" + std::string(route.ends_with("/infer")   ? "/infer"
-                                                : route.ends_with("/ready") ? "/ready"
-                                                                            : "");
-    } else if (route.rfind("/v1/models/", 0) == 0) {
-      route = "/v1/models/{name}";
-    } else if (res.status == 404) {
-      route = "unmatched";
+    // Only what the pre-routing handler counted: a request httplib refused before routing (414, a garbage
+    // request line) was never counted in flight, and must not be taken off.
+    if (t_counted_in_flight) metrics_.in_flight.fetch_sub(1);
+    t_counted_in_flight = false;
+    // The route pattern, never the raw path: labels stay bounded whatever paths clients send.
+    std::string route = std::move(t_route_label);
+    t_route_label.clear();
+    if (route.empty()) {
+      const bool web = (req.method == "GET" || req.method == "HEAD") && !is_api_path(req.path) &&
+                       (res.status == 200 || res.status == 304 || res.status == 206);
+      route = web ? "static" : "unmatched";
     }
     metrics_.requests.inc({route, std::to_string(res.status)});
     json line{{"ts", now_iso8601()},

@@ -199,6 +199,11 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
                        {"total", ms_since(started)}};
   body["request_id"] = res.get_header_value("X-Request-Id");
   ctx.send_json(res, 200, body);
+  // The same histograms as detection (issue 11): a search's decode, its model work (detection and
+  // embedding) and the whole request.
+  ctx.metrics().latency_decode.observe(work->decode_ms / 1000.0);
+  ctx.metrics().latency_inference.observe((analysis.detect_ms + analysis.embed_ms) / 1000.0);
+  ctx.metrics().latency_total.observe(ms_since(started) / 1000.0);
 }
 
 void handle_list(SearchState& state, const Req& req, Res& res) {

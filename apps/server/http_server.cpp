@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -346,8 +347,10 @@ bool Server::authorised(const httplib::Request& req) const {
   if (!api_key_digest_) return true;
   std::string presented = req.get_header_value("X-API-Key");
   const std::string auth = req.get_header_value("Authorization");
-  if (presented.empty() && auth.size() > 7 &&
-      (auth.rfind("Bearer ", 0) == 0 || auth.rfind("bearer ", 0) == 0)) {
+  // The scheme is case-insensitive (RFC 9110 11.1): Bearer, bearer, BEARER.
+  if (presented.empty() && auth.size() > 7 && auth[6] == ' ' &&
+      std::equal(auth.begin(), auth.begin() + 6, "bearer",
+                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
     presented = auth.substr(7);
   }
   if (presented.empty()) return false;
@@ -1141,9 +1144,16 @@ int Server::run() {
     pool_->shutdown();
   });
   if (drained.wait_for(std::chrono::milliseconds(options_.drain_timeout_ms)) != std::future_status::ready) {
-    std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"drain_timeout\"}\n", now_iso8601().c_str());
+    // Whatever is still held is dropped: say how much, and exit non-zero (a supervisor must not take this
+    // for a clean stop).
+    std::fprintf(
+        stderr,
+        "{\"ts\":\"%s\",\"event\":\"drain_timeout\",\"drain_timeout_ms\":%d,\"dropped_in_flight\":%lld,"
+        "\"dropped_queued\":%zu,\"exit_code\":1}\n",
+        now_iso8601().c_str(), options_.drain_timeout_ms, static_cast<long long>(metrics_.in_flight.load()),
+        pool_->queue_depth());
     std::fflush(stderr);
-    std::_Exit(0);
+    std::_Exit(1);
   }
   std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"stopped\"}\n", now_iso8601().c_str());
   return 0;

@@ -150,8 +150,20 @@ Result<ImageRequest> parse_image_request(const HttpInput& input) {
     }
     if (!found) return bad("multipart: no file field named 'image'");
   } else if (type == "application/json") {
-    const nlohmann::json doc = nlohmann::json::parse(input.body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return bad("body is not a JSON object");
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(input.body);
+    } catch (const nlohmann::json::exception& e) {
+      // Say why: "number overflow parsing '1e309'", "syntax error ... unexpected end of input".
+      std::string why = e.what();
+      if (const auto cut = why.find("] "); cut != std::string::npos) why = why.substr(cut + 2);
+      for (char& c : why) {  // the message quotes the body's bytes: keep it printable ASCII
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) c = '?';
+      }
+      if (why.size() > 200) why = why.substr(0, 200) + "...";
+      return bad("body is not valid JSON: " + why);
+    }
+    if (!doc.is_object()) return bad("body is not a JSON object");
     auto image = doc.find("image");
     if (image == doc.end() || !image->is_string()) return bad("JSON body needs \"image\": a base64 string");
     auto bytes = decode_base64(image->get_ref<const std::string&>());

@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "server_fixture.h"
 
@@ -111,6 +113,20 @@ TEST(ServerAuth, ApiKeyProtectsEverythingButHealth) {
   auto bearer = c.Get("/v1/models", httplib::Headers{{"Authorization", "Bearer s3cret-key-0123456789"}});
   ASSERT_TRUE(bearer);
   EXPECT_EQ(bearer->status, 200);
+  // The scheme is case-insensitive (issue 11, defect 12).
+  for (const char* scheme : {"bearer", "BEARER", "bEaReR"}) {
+    auto cased = c.Get("/v1/models",
+                       httplib::Headers{{"Authorization", std::string(scheme) + " s3cret-key-0123456789"}});
+    ASSERT_TRUE(cased);
+    EXPECT_EQ(cased->status, 200) << scheme;
+  }
+  expect_error(c.Get("/v1/models", httplib::Headers{{"Authorization", "Bearers3cret-key-0123456789"}}), 401,
+               "unauthorized");
+  // A JSON body that does not parse says why (1e309 overflows a double).
+  auto overflow = c.Post("/v1/detect", httplib::Headers{{"X-API-Key", "s3cret-key-0123456789"}},
+                         R"({"image": "x", "score_threshold": 1e309})", "application/json");
+  expect_error(overflow, 400, "invalid_argument");
+  EXPECT_NE(overflow->body.find("number overflow"), std::string::npos) << overflow->body;
   auto header = c.Get("/v1/models", httplib::Headers{{"X-API-Key", "s3cret-key-0123456789"}});
   ASSERT_TRUE(header);
   EXPECT_EQ(header->status, 200);
@@ -238,6 +254,34 @@ TEST(ServerMetrics, RouteLabelsAreBoundedAndInFlightNeverGoesNegative) {
   EXPECT_NE(metrics->body.find("route=\"/v1/models/{name}\""), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find("route=\"unmatched\""), std::string::npos) << metrics->body;
   EXPECT_EQ(in_flight, 1.0) << "only the /metrics request itself is in flight";
+}
+
+}  // namespace
+}  // namespace visearch::testing
+
+namespace visearch::testing {
+namespace {
+
+// A drain that times out drops what it still holds: the process says so and exits non-zero (issue 11,
+// defect 10). A client holding a request half-sent keeps the drain from finishing.
+TEST(ServerDrain, ATimedOutDrainLogsWhatItDroppedAndExitsNonZero) {
+  ServerProcess server({"--models", "fastestdet", "--drain-timeout-ms", "300"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);  // NOLINT: sockets API
+  const std::string head =
+      "POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\nabc";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server is reading the body
+  EXPECT_EQ(server.terminate(), 1) << server.log();
+  ::close(fd);
+  const std::string log = server.log();
+  EXPECT_NE(log.find("\"event\":\"drain_timeout\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"dropped_in_flight\":1"), std::string::npos) << log;
 }
 
 }  // namespace

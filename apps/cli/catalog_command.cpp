@@ -13,6 +13,7 @@
 #include "search/label_mapping.h"
 #include "search/object_analysis.h"
 #include "search/search_json.h"
+#include "search/text_util.h"
 
 namespace visearch::cli {
 namespace {
@@ -103,8 +104,10 @@ int run_import(const CatalogArgs& args) {
   auto report = search::import_catalog(**store, parsed, analyze, options);
   if (!report) return report_error(report.error());
   for (const search::RowError& e : report->errors) {
-    std::fprintf(stderr, "visearch: error: %s:%zu%s: %s\n", args.file.c_str(), e.line,
-                 e.id.empty() ? "" : (" (id " + e.id + ")").c_str(), e.message.c_str());
+    // Ids, paths and messages quote the user's data: escaped, so they cannot drive the terminal.
+    std::fprintf(stderr, "visearch: error: %s:%zu%s: %s\n", search::escape_controls(args.file, 1000).c_str(),
+                 e.line, e.id.empty() ? "" : (" (id " + search::escape_controls(e.id) + ")").c_str(),
+                 search::escape_controls(e.message, 1000).c_str());
   }
   if (as_json(args.format)) {
     std::cout << to_json_text(search::import_report_to_json(*report)) << '\n';

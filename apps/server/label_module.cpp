@@ -160,7 +160,7 @@ void handle_image_file(LabelState& state, const Req& req, Res& res) {
       return;
     }
   }
-  auto bytes = read_file_bytes(*path, kMaxImageBytes);
+  auto bytes = read_file_bytes(*path, kMaxImageBytes, FileKind::kRegularOnly);
   if (!bytes) return state.ctx->send_error(res, bytes.error());
   DecodeLimits limits;
   limits.max_pixels = state.ctx->options().max_pixels;

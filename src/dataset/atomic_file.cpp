@@ -125,7 +125,7 @@ Status copy_file_atomic(const std::string& source, const std::string& destinatio
 }
 
 Result<std::string> read_text_file(const std::string& path, std::uint64_t max_bytes) {
-  auto bytes = read_file_bytes(path, max_bytes);
+  auto bytes = read_file_bytes(path, max_bytes, FileKind::kRegularOnly);
   if (!bytes) return bytes.error();
   return std::string(bytes->begin(), bytes->end());
 }

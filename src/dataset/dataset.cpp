@@ -70,7 +70,7 @@ double bounds_tolerance(int side) {
 }
 
 Result<Size> decode_image_size(const std::string& path) {
-  auto bytes = read_file_bytes(path, std::uint64_t{512} << 20U);
+  auto bytes = read_file_bytes(path, std::uint64_t{512} << 20U, FileKind::kRegularOnly);
   if (!bytes) return bytes.error();
   auto decoded = decode_image(*bytes, DecodeLimits{});
   if (!decoded) return decoded.error();

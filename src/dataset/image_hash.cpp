@@ -42,7 +42,7 @@ ImageFingerprint fingerprint_image(const std::string& path) {
     return out;
   }
   out.sha256 = *digest;
-  auto bytes = read_file_bytes(path, std::uint64_t{512} << 20U);
+  auto bytes = read_file_bytes(path, std::uint64_t{512} << 20U, FileKind::kRegularOnly);
   if (!bytes) {
     out.error = bytes.error().message;
     return out;

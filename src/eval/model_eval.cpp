@@ -173,7 +173,7 @@ Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::
   for (std::size_t n = 0; n < set.images.size(); ++n) {
     const dataset::ImageRecord& image = *set.images[n];
     const auto t0 = Clock::now();
-    auto bytes = read_file_bytes(image.path, std::uint64_t{512} << 20U);
+    auto bytes = read_file_bytes(image.path, std::uint64_t{512} << 20U, FileKind::kRegularOnly);
     Result<DecodedImage> decoded =
         bytes ? decode_image(*bytes, options.limits) : Result<DecodedImage>(bytes.error());
     const double decode_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

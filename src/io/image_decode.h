@@ -73,7 +73,11 @@ Result<std::vector<std::uint8_t>> encode_jpeg(const Image& image, int quality = 
 
 // Reads a whole file. Errors: kNotFound (missing path), kInvalidArgument (a directory or an empty
 // path), kPayloadTooLarge (more than max_bytes bytes; checked before reading when the size is
-// known, and while reading otherwise), kIo (permission denied, read error).
-Result<std::vector<std::uint8_t>> read_file_bytes(const std::string& path, std::uint64_t max_bytes);
+// known, and while reading otherwise), kIo (permission denied, read error). kRegularOnly refuses pipes,
+// sockets and devices (kInvalidArgument) without blocking on them: for paths that come from data (catalog
+// rows, data-set folders) rather than from the person at the command line (`detect <(curl ...)`).
+enum class FileKind { kAny, kRegularOnly };
+Result<std::vector<std::uint8_t>> read_file_bytes(const std::string& path, std::uint64_t max_bytes,
+                                                  FileKind kind = FileKind::kAny);
 
 }  // namespace visearch

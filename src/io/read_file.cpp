@@ -44,9 +44,13 @@ Error too_large(const std::string& path, std::uint64_t size, std::uint64_t max_b
 
 }  // namespace
 
-Result<std::vector<std::uint8_t>> read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
+Result<std::vector<std::uint8_t>> read_file_bytes(const std::string& path, std::uint64_t max_bytes,
+                                                  FileKind kind) {
   if (path.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty file path"};
-  const int fd_value = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise block forever (a catalog row naming one
+  // stalled the whole import); regular files ignore the flag.
+  const int flags = O_RDONLY | O_CLOEXEC | (kind == FileKind::kRegularOnly ? O_NONBLOCK : 0);
+  const int fd_value = ::open(path.c_str(), flags);
   if (fd_value < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR) return Unexpected{ErrorCode::kNotFound, "file not found: " + path};
@@ -62,6 +66,9 @@ Result<std::vector<std::uint8_t>> read_file_bytes(const std::string& path, std::
     return Unexpected{ErrorCode::kInvalidArgument, "is a directory, not a file: " + path};
   }
   const bool regular = S_ISREG(info.st_mode);
+  if (kind == FileKind::kRegularOnly && !regular) {
+    return Unexpected{ErrorCode::kInvalidArgument, "not a regular file (a pipe, socket or device): " + path};
+  }
   if (regular && static_cast<std::uint64_t>(info.st_size) > max_bytes) {
     return too_large(path, static_cast<std::uint64_t>(info.st_size), max_bytes, false);
   }

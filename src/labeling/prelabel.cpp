@@ -75,7 +75,7 @@ Result<std::unique_ptr<Detector>> load_detector(const std::string& model,
 
 Result<PrelabelResult> propose_file(const Detector& detector, const std::string& path,
                                     const LabelMapping& mapping, const PrelabelOptions& options) {
-  auto bytes = read_file_bytes(path, kMaxImageBytes);
+  auto bytes = read_file_bytes(path, kMaxImageBytes, FileKind::kRegularOnly);
   if (!bytes) return bytes.error();
   auto decoded = decode_image(*bytes, DecodeLimits{});
   if (!decoded) return Error{decoded.error().code, path + ": " + decoded.error().message};

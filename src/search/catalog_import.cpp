@@ -531,7 +531,7 @@ Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& pa
         fs::path path(input.path);
         if (path.is_relative() && !base.empty()) path = fs::path(base) / path;
         source = path.string();
-        auto read = read_file_bytes(source, options.max_image_bytes);
+        auto read = read_file_bytes(source, options.max_image_bytes, FileKind::kRegularOnly);
         if (!read) {
           failure = "image " + std::to_string(n) + " (" + input.path + "): " + read.error().message;
           break;

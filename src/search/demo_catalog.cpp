@@ -173,7 +173,7 @@ Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const 
   for (const fs::path& file : files) {
     const fs::path image = images_dir / (file.stem().string() + ".jpg");
     if (!fs::exists(image, ec)) continue;  // orphan label file
-    auto bytes = read_file_bytes(image.string(), std::uint64_t{64} << 20U);
+    auto bytes = read_file_bytes(image.string(), std::uint64_t{64} << 20U, FileKind::kRegularOnly);
     if (!bytes) continue;
     auto decoded = decode_image(*bytes, DecodeLimits{});
     if (!decoded) continue;
@@ -298,7 +298,7 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     if (b->image_path != current_path) {
       current_path = b->image_path;
       current_ok = false;
-      auto bytes = read_file_bytes(current_path, std::uint64_t{64} << 20U);
+      auto bytes = read_file_bytes(current_path, std::uint64_t{64} << 20U, FileKind::kRegularOnly);
       if (bytes) {
         auto decoded = decode_image(*bytes, DecodeLimits{});
         if (decoded) {

@@ -61,4 +61,29 @@ std::string printable_utf8(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+std::string escape_controls(std::string_view text, std::size_t max_bytes) {
+  const std::string printable = printable_utf8(text, max_bytes);
+  std::string out;
+  out.reserve(printable.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto escape = [&](unsigned value) {
+    out += "\\x";
+    out += kHex[(value >> 4U) & 0xFU];
+    out += kHex[value & 0xFU];
+  };
+  for (std::size_t i = 0; i < printable.size(); ++i) {
+    const auto c = static_cast<unsigned char>(printable[i]);
+    if (c < 0x20 || c == 0x7F) {
+      escape(c);
+    } else if (c == 0xC2 && i + 1 < printable.size() &&
+               static_cast<unsigned char>(printable[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(printable[i + 1]) <= 0x9F) {
+      escape(static_cast<unsigned char>(printable[++i]));  // C1 controls: U+0080..U+009F
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace visearch::search

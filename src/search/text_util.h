@@ -15,4 +15,8 @@ bool is_valid_utf8(std::string_view text);
 // `max_bytes` (on a character boundary, "..." appended when cut).
 std::string printable_utf8(std::string_view text, std::size_t max_bytes = 200);
 
+// printable_utf8(), then every control character (C0 including NUL, DEL, C1) written as \xNN: user data in a
+// message can neither drive the terminal (escape sequences) nor cut the line short (NUL).
+std::string escape_controls(std::string_view text, std::size_t max_bytes = 200);
+
 }  // namespace visearch::search

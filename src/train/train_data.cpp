@@ -49,7 +49,7 @@ Result<std::vector<TrainImage>> load_train_images(const dataset::Dataset& datase
   out.reserve(indices.size());
   for (std::size_t index : indices) {
     const dataset::ImageRecord& record = dataset.images[index];
-    auto bytes = read_file_bytes(record.path, kMaxImageBytes);
+    auto bytes = read_file_bytes(record.path, kMaxImageBytes, FileKind::kRegularOnly);
     if (!bytes) return Unexpected{bytes.error().code, record.path + ": " + bytes.error().message};
     auto decoded = decode_image(*bytes, DecodeLimits{});
     if (!decoded) return Unexpected{decoded.error().code, record.path + ": " + decoded.error().message};

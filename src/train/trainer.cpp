@@ -811,7 +811,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
         {"images", nlohmann::json::object()}};
     for (int i = 0; i < o.reference_images && i < static_cast<int>(split->val.size()); ++i) {
       const dataset::ImageRecord& rec = ds->images[split->val[static_cast<std::size_t>(i)]];
-      auto bytes = read_file_bytes(rec.path, 256ULL << 20);
+      auto bytes = read_file_bytes(rec.path, 256ULL << 20, FileKind::kRegularOnly);
       if (!bytes) return bytes.error();
       auto img = decode_image(*bytes, DecodeLimits{});
       if (!img) return img.error();

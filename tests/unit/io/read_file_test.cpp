@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -99,6 +100,24 @@ TEST_F(ReadFileBytesTest, PermissionDenied) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not refused with kIo, 2: could not drop privileges";
+}
+
+// A path from data (a catalog row, a data-set folder) naming a FIFO with no writer must not block the
+// reader forever (issue 11, defect 9): kRegularOnly refuses it at once, as it refuses devices.
+TEST_F(ReadFileBytesTest, RegularOnlyRefusesFifosAndDevicesWithoutBlocking) {
+  const fs::path fifo = dir_ / "images.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto started = std::chrono::steady_clock::now();
+  const auto refused = read_file_bytes(fifo.string(), 1000, FileKind::kRegularOnly);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  ASSERT_TRUE(fails_with(refused, ErrorCode::kInvalidArgument));
+  EXPECT_NE(refused.error().message.find("not a regular file"), std::string::npos);
+  EXPECT_TRUE(
+      fails_with(read_file_bytes("/dev/zero", 1000, FileKind::kRegularOnly), ErrorCode::kInvalidArgument));
+  const std::string regular = write("ok.bin", {'a', 'b', 'c'});
+  auto read = read_file_bytes(regular, 1000, FileKind::kRegularOnly);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->size(), 3U);
 }
 
 TEST_F(ReadFileBytesTest, UnboundedStreamStopsAtLimit) {

@@ -112,5 +112,16 @@ TEST(TextUtil, Utf8ValidationAndRepair) {
   EXPECT_NO_THROW(static_cast<void>(nlohmann::json(printable_utf8("x\x80\xFE")).dump()));
 }
 
+// Messages that print user data (issue 11, defect 9): an id holding an escape sequence or a NUL is written
+// with \xNN escapes, so it can neither drive the terminal nor cut the line short.
+TEST(TextUtil, EscapeControlsLeavesNoControlCharacter) {
+  using namespace std::string_literals;
+  EXPECT_EQ(escape_controls("\x1b[2J\x1b]0;owned\x07id"), "\\x1b[2J\\x1b]0;owned\\x07id");
+  EXPECT_EQ(escape_controls("a\0b"s), "a\\x00b");
+  EXPECT_EQ(escape_controls("tab\tnew\nline\x7f"), "tab\\x09new\\x0aline\\x7f");
+  EXPECT_EQ(escape_controls("c1 \xC2\x9B here"), "c1 \\x9b here");  // U+009B, the 8-bit CSI
+  EXPECT_EQ(escape_controls("caf\xC3\xA9 \xFF"), "caf\xC3\xA9 ?");  // UTF-8 kept, invalid bytes '?'
+}
+
 }  // namespace
 }  // namespace visearch::search

@@ -224,12 +224,13 @@ TEST(LabelApi, ChunkedSaveOverTheBodyLimitIsRefusedWhileReading) {
   const std::size_t rss_before = peak_rss_bytes(server.pid());
   ASSERT_GT(rss_before, 0U);
   const RawReply refused =
-      send_chunked(server.port(), "PUT", "/v1/label/images/" + id + "/labels", json_type, 48U << 20U);
+      send_chunked(server.port(), "PUT", "/v1/label/images/" + id + "/labels", json_type, 160U << 20U);
   EXPECT_EQ(refused.status, 413) << refused.head << refused.body;
   EXPECT_EQ(json::parse(refused.body, nullptr, false)["error"]["code"], "payload_too_large") << refused.body;
   EXPECT_TRUE(refused.closed);
   const std::size_t rss_after = peak_rss_bytes(server.pid());
-  EXPECT_LT(rss_after, rss_before + (16U << 20U))
+  // Wide margin (see server_body_limit_test.cpp): only growth of the order of the 160 MB sent fails.
+  EXPECT_LT(rss_after, rss_before + (64U << 20U))
       << "peak RSS grew from " << rss_before << " to " << rss_after;
   EXPECT_EQ(snapshot_tree(data.dir.path()), before);
 

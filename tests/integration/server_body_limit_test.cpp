@@ -15,9 +15,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMiB = 1U << 20U;
-constexpr std::size_t kOversized = 48 * kMiB;  // with --max-body-mb 1
-// Peak memory may grow by the 1 MB body, its copies and a few buffers, never by the 48 MB sent.
-constexpr std::size_t kGrowthAllowed = 16 * kMiB;
+constexpr std::size_t kOversized = 160 * kMiB;  // with --max-body-mb 1
+// Peak memory may grow by the 1 MB body, its copies and a few buffers, never by the 160 MB sent. The margin
+// is wide: on CI machines the peak of a fresh server grew by about 17 MB over this test even when every
+// body was refused at 1 MB (never here, with the same binary), so only growth of the order of the bodies
+// themselves is taken as a failure.
+constexpr std::size_t kGrowthAllowed = 64 * kMiB;
 
 std::string gzip(const std::string& bytes) {
   z_stream stream{};
@@ -127,7 +130,7 @@ TEST_F(BodyLimitTest, ChunkedBodyOverTheLimitIsRefusedWhileReading) {
 TEST_F(BodyLimitTest, CompressedBodyIsLimitedByItsDecodedSize) {
   ASSERT_NO_FATAL_FAILURE(warm_up(server_->port(), key_));
   const std::size_t before = peak_rss_bytes(server_->pid());
-  const std::string bomb = gzip(std::string(kOversized, 'x'));  // about 50 KB on the wire
+  const std::string bomb = gzip(std::string(kOversized, 'x'));  // about 160 KB on the wire
   ASSERT_LT(bomb.size(), kMiB);
   auto c = server_->client();
   httplib::Headers headers{{"X-API-Key", "body-limit-key-0123456789"}, {"Content-Encoding", "gzip"}};

@@ -130,7 +130,7 @@ std::string tj_message(void* handle) {
 // needs (PreprocessSpec::decode_shrink_headroom, measured by tests/golden/phone_photo_test).
 std::pair<int, int> scaled_size(int width, int height, int orientation, const DecodeLimits& limits) {
   const Size target = limits.shrink_target;
-  const double headroom = limits.shrink_headroom;
+  const auto headroom = static_cast<double>(limits.shrink_headroom);
   if (target.width <= 0 || target.height <= 0 || !(headroom >= 1.0)) return {width, height};
   const bool transposed = orientation >= 5 && orientation <= 8;
   double need_w = transposed ? target.height : target.width;

@@ -53,6 +53,7 @@ Result<DetectResponse> DetectService::detect_image(const Image& image, const Det
   response.model = detector->spec().name;
   response.spec = std::shared_ptr<const ModelSpec>(detector, &detector->spec());
   response.image = Size{image.width, image.height};
+  response.decoded = response.image;
   response.detections = std::move(output->detections);
   response.timing = output->timing;
   return response;

@@ -27,7 +27,8 @@ struct DetectRequest {
 
 struct DetectResponse {
   std::string model;
-  Size image;  // upright original size
+  Size image;    // upright original size (boxes are in these pixels)
+  Size decoded;  // the pixels the model saw: smaller than `image` when a big JPEG was decoded shrunk
   std::vector<Detection> detections;
   double decode_ms = 0;
   StageTiming timing;

@@ -42,15 +42,6 @@ std::string sidecar_key(const std::string& key) {
 
 }  // namespace
 
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string state_file_path(const std::string& root) {
   return (fs::path(sidecar(root)) / "labels-state.json").string();
 }

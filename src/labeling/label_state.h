@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/background.h"  // utc_now() for saved_at
 #include "core/result.h"
 #include "labeling/label_types.h"
 
@@ -60,8 +61,5 @@ void remove_proposals(const std::string& root, const std::string& key);
 // .visearch/history/<key>.v<version><ext>.bak; `ext` like ".txt".
 std::string history_path(const std::string& root, const std::string& key, std::int64_t version,
                          const std::string& ext);
-
-// Current UTC time, "2024-05-01T12:00:00Z".
-std::string utc_now();
 
 }  // namespace visearch::labeling

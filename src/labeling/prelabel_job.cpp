@@ -1,21 +1,13 @@
 #include "labeling/prelabel_job.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <chrono>
+
+#include "core/background.h"
 
 namespace visearch::labeling {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void lower_thread_priority() {
-  // Linux applies PRIO_PROCESS with a thread id to that thread only.
-  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
-  (void)::setpriority(PRIO_PROCESS, tid, 10);
-}
 
 }  // namespace
 
@@ -64,7 +56,7 @@ bool PrelabelJob::wait_idle(int timeout_ms) const {
 }
 
 void PrelabelJob::run(const std::vector<std::string>& ids, PrelabelOptions options) {
-  lower_thread_priority();
+  lower_this_thread_priority();
   const auto started = Clock::now();
   const auto finish = [&](const std::string& state, const std::string& error) {
     std::lock_guard lock(mutex_);

@@ -1,27 +1,12 @@
 #include "train/train_job.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
+
+#include "core/background.h"
 
 namespace visearch::train {
-namespace {
-
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
-}  // namespace
 
 TrainJob::~TrainJob() {
   stop();
@@ -42,7 +27,7 @@ Status TrainJob::start(TrainOptions options) {
   progress_ = TrainProgress{};
   progress_.state = "running";
   progress_.name = options.name;
-  progress_.started_at = now_utc();
+  progress_.started_at = utc_now();
   thread_ = std::thread([this, options = std::move(options)]() mutable { run(std::move(options)); });
   return ok_status();
 }
@@ -58,14 +43,9 @@ TrainProgress TrainJob::progress() const {
   return progress_;
 }
 
-bool TrainJob::wait_idle(int timeout_ms) const {
-  std::unique_lock lock(mutex_);
-  return finished_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return !running_; });
-}
-
 void TrainJob::run(TrainOptions options) {
   // Below the HTTP and inference threads: the person labelling keeps a responsive tool.
-  static_cast<void>(setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10));
+  lower_this_thread_priority();
   const auto started = std::chrono::steady_clock::now();
   options.stop = &stop_;
   TrainCallbacks callbacks;
@@ -81,7 +61,7 @@ void TrainJob::run(TrainOptions options) {
   Result<TrainReport> report = run_training(options, callbacks);
   const std::lock_guard lock(mutex_);
   progress_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  progress_.finished_at = now_utc();
+  progress_.finished_at = utc_now();
   if (!report) {
     progress_.state = "failed";
     progress_.error = report.error().message;
@@ -90,7 +70,6 @@ void TrainJob::run(TrainOptions options) {
     progress_.report = std::move(*report);
   }
   running_ = false;
-  finished_.notify_all();
 }
 
 nlohmann::json progress_to_json(const TrainProgress& progress) {

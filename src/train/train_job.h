@@ -13,7 +13,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -53,8 +52,6 @@ class TrainJob {
   // Asks a running job to stop at its next step; returns at once.
   void stop();
   [[nodiscard]] TrainProgress progress() const;
-  // Blocks until no run is going on; false on timeout.
-  bool wait_idle(int timeout_ms) const;
 
  private:
   void run(TrainOptions options);
@@ -62,7 +59,6 @@ class TrainJob {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
-  mutable std::condition_variable finished_;
   TrainProgress progress_;
   bool running_ = false;
 };

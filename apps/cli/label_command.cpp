@@ -14,6 +14,7 @@
 #include "labeling/label_project.h"
 #include "server/http_server.h"
 #include "server/label_module.h"
+#include "server/openapi_module.h"
 
 #ifndef VISEARCH_LABEL_WEB_DIR
 #define VISEARCH_LABEL_WEB_DIR ""
@@ -121,7 +122,8 @@ int run_label(const LabelArgs& args) {
   module.mapping = std::move(*mapping);
   module.model_dirs = args.model_dirs;
   module.default_score_threshold = args.score_threshold;
-  return server::run_server(options, {server::label_module(std::move(module))});
+  return server::run_server(options,
+                            {server::label_module(std::move(module)), server::openapi_module("label")});
 }
 
 }  // namespace

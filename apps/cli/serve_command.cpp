@@ -45,8 +45,28 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "On SIGTERM, wait this long for in-flight requests")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
-  cmd->add_option("--http-threads", options->http_threads, "Connection threads (I/O only)")
+  cmd->add_option("--http-threads", options->http_threads,
+                  "Request threads (I/O only): each runs one request whose head has arrived")
       ->check(CLI::Range(2, 4096))
+      ->capture_default_str();
+  cmd->add_option("--max-connections", options->max_connections, "Open client connections; beyond: 503")
+      ->check(CLI::Range(16, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", options->max_connections_per_client,
+                  "Open connections from one client address; beyond: 503")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--head-timeout-ms", options->head_timeout_ms,
+                  "The whole request head must arrive within this; beyond: 408")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  cmd->add_option("--io-timeout-ms", options->io_timeout_ms,
+                  "Longest wait for one read or write of a running request")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  cmd->add_option("--min-body-kb-per-s", options->min_body_kb_per_s,
+                  "A request body must average this after the first --io-timeout-ms (0 = no minimum)")
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   cmd->add_option("--max-pixels", options->max_pixels, "Refuse images with more pixels (422)")
       ->capture_default_str();

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 #include "core/json_text.h"
 
+#include "server/connection_gate.h"
 #include "server/server_context.h"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +49,9 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
+// How long a kept-alive connection may wait for its next request (announced in Keep-Alive: timeout=).
+// Waiting connections cost no thread (connection_gate.h), so this can outlast a client pool's idle time.
+constexpr int kKeepAliveSeconds = 30;
 
 // The service's own routes, as opposed to the static web UI files served beside them.
 bool is_api_path(std::string_view path) {
@@ -60,6 +65,43 @@ int effective_solo_threads(const ServerOptions& options) {
                          ? options.solo_threads
                          : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   return wanted > options.threads_per_worker ? wanted : 0;
+}
+
+int connections_that_fit(int wanted);
+
+// The connection gate's limits (connection_gate.h) from the server's options.
+GateOptions gate_options(const ServerOptions& options) {
+  GateOptions gate;
+  gate.request_threads = options.http_threads;
+  gate.max_connections = connections_that_fit(options.max_connections);
+  if (gate.max_connections < options.max_connections) {
+    std::fprintf(stderr,
+                 "visearch: warning: --max-connections %d does not fit the open-file limit; using %d "
+                 "(raise `ulimit -n`)\n",
+                 options.max_connections, gate.max_connections);
+  }
+  gate.max_connections_per_client = options.max_connections_per_client;
+  gate.head_timeout = std::chrono::milliseconds(options.head_timeout_ms);
+  gate.idle_timeout = std::chrono::seconds(kKeepAliveSeconds);
+  gate.io_timeout = std::chrono::milliseconds(options.io_timeout_ms);
+  gate.min_body_bytes_per_second = static_cast<std::size_t>(options.min_body_kb_per_s) * 1024U;
+  return gate;
+}
+
+// Raises the soft limit on open files to the hard limit (connections are files), and returns how many
+// connections fit in it beside the files the server itself holds.
+int connections_that_fit(int wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kReserved = 256;  // models, catalog, logs, pipes, the listening socket
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > static_cast<rlim_t>(wanted) + kReserved)
+    return wanted;
+  return static_cast<int>(limit.rlim_cur > kReserved * 2 ? limit.rlim_cur - kReserved : limit.rlim_cur / 2);
 }
 
 double seconds(Clock::duration d) {
@@ -192,7 +234,7 @@ std::string route_label(const std::string& pattern) {
 class Server final : public ServerContext {
  public:
   Server(ServerOptions options, std::vector<ServerModule> modules)
-      : options_(std::move(options)), modules_(std::move(modules)) {}
+      : options_(std::move(options)), modules_(std::move(modules)), http_(gate_options(options_)) {}
 
   int run();
 
@@ -288,7 +330,7 @@ class Server final : public ServerContext {
 
   ServerOptions options_;
   std::vector<ServerModule> modules_;
-  httplib::Server http_;
+  GatedHttpServer http_;     // httplib behind the connection gate (connection_gate.h)
   mutable Metrics metrics_;  // internally synchronised; counted from const accessors too
   std::unique_ptr<InferencePool> pool_;
   std::optional<ModelRepository> repository_;  // set before any thread starts
@@ -1020,14 +1062,14 @@ int Server::run() {
   metrics_.add_gauge(
       {"visearch_ready", "1 once all models are loaded.", [this] { return ready_.load() ? 1.0 : 0.0; }});
 
-  http_.new_task_queue = [n = options_.http_threads] {
-    return new httplib::ThreadPool(static_cast<std::size_t>(n));
-  };
-  http_.set_tcp_nodelay(true);
   http_.set_keep_alive_max_count(10000);
-  http_.set_keep_alive_timeout(2);
-  http_.set_read_timeout(10, 0);
-  http_.set_write_timeout(10, 0);
+  http_.set_keep_alive_timeout(kKeepAliveSeconds);
+  http_.on_refusal([this](GateRefusal refusal) { metrics_.rejected.inc({to_string(refusal)}); });
+  metrics_.add_gauge({"visearch_open_connections", "Client connections held open.",
+                      [this] { return static_cast<double>(http_.counts().open); }});
+  metrics_.add_gauge({"visearch_waiting_connections",
+                      "Connections between requests or still sending a request head (no thread held).",
+                      [this] { return static_cast<double>(http_.counts().waiting); }});
   http_.set_payload_max_length(static_cast<std::size_t>(options_.max_body_mb) * 1024U * 1024U);
   if (!options_.cors_origin.empty()) {
     http_.set_default_headers({{"Access-Control-Allow-Origin", options_.cors_origin}, {"Vary", "Origin"}});
@@ -1122,6 +1164,10 @@ int Server::run() {
   }
   std::fprintf(stderr, "{\"ts\":\"%s\",\"event\":\"listening\",\"host\":\"%s\",\"port\":%d}\n",
                now_iso8601().c_str(), options_.host.c_str(), options_.port);
+  if (!http_.start()) {
+    std::fprintf(stderr, "visearch: error: cannot start the connection gate (epoll)\n");
+    return 1;
+  }
   std::thread listener([this] { http_.listen_after_bind(); });
   std::thread loader([this] { load_models(); });
 
@@ -1141,6 +1187,7 @@ int Server::run() {
   auto drained = std::async(std::launch::async, [this, &listener] {
     http_.stop();
     listener.join();
+    http_.drain();  // requests whose head had arrived are answered (Connection: close)
     pool_->shutdown();
   });
   if (drained.wait_for(std::chrono::milliseconds(options_.drain_timeout_ms)) != std::future_status::ready) {

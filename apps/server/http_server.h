@@ -27,7 +27,15 @@ struct ServerOptions {
   int max_body_mb = 20;
   int timeout_ms = 30000;  // queue wait + inference deadline -> 504
   int drain_timeout_ms = 30000;
-  int http_threads = 32;  // connection threads (I/O only, never inference)
+  int http_threads = 32;  // request threads (I/O only, never inference); see connection_gate.h
+  // Connection limits (connection_gate.h): open connections in all and from one client address (beyond:
+  // 503); the whole request head within head_timeout_ms (beyond: 408); each read or write of a running
+  // request within io_timeout_ms, and a body averaging at least min_body_kb_per_s after that (else 400).
+  int max_connections = 2048;
+  int max_connections_per_client = 256;
+  int head_timeout_ms = 10000;
+  int io_timeout_ms = 10000;
+  int min_body_kb_per_s = 4;
   std::string api_key_file;
   // With an API key: leave the modules' public routes (searching and reading the catalog: what the shopper
   // page needs) open, and keep the key for everything else (catalog writes, detection, KServe, metrics).

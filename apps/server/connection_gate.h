@@ -14,7 +14,8 @@
 //   - a head larger than max_head_bytes: 431 and close;
 //   - a body must keep arriving: each read waits at most io_timeout, and after the first io_timeout the
 //     body must have averaged min_body_bytes_per_second, else the read fails (httplib answers 400 and
-//     closes);
+//     closes); a response is held to the same minimum from its first write (a client that does not read
+//     its answer cannot keep a request thread either);
 //   - at most max_connections open connections, and max_connections_per_client from one client address:
 //     beyond, the new connection gets 503 (Retry-After: 1) and is closed.
 #pragma once

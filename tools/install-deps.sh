@@ -59,4 +59,10 @@ if [ -f tests/e2e/label/package-lock.json ] && [ ! -f tests/e2e/label/node_modul
   echo "install-deps: fetching playwright-core for tests/e2e/label (npm, ~10 MB)"
   npm ci --prefix tests/e2e/label --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
+# ajv and an OpenAPI 3.1 document validator for the API contract test (tests/contract), pinned by its
+# package-lock.json.
+if [ -f tests/contract/package-lock.json ] && [ ! -f tests/contract/node_modules/ajv/package.json ]; then
+  echo "install-deps: fetching the contract test's packages (npm, ~2 MB)"
+  npm ci --prefix tests/contract --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
 echo "install-deps: ok"

@@ -7,7 +7,7 @@
 //
 // Environment: VISEARCH_URL (default http://127.0.0.1:8080), VISEARCH_API_KEY (the first line of the server's
 // --api-key-file; empty when it has none), VISEARCH_TIMEOUT (seconds per try, default 5: a little above the
-// server's --timeout-ms), VISEARCH_PRODUCT_ID (default example-sku-1).
+// server's --timeout-ms, e.g. 4000), VISEARCH_PRODUCT_ID (default example-sku-1).
 //
 // As docs/integration.md says: the key on every call, a timeout on every call, and a retry of 503 (honouring
 // Retry-After) and of connection errors only, with back-off and jitter, 3 tries at most; never a 4xx. Keep

@@ -264,7 +264,7 @@ async function serveScenario() {
   }
   const csv = `id,title,category,price,images,attr.color\nct-csv-1,Contract CSV table,Tables,99,"${dataUrl(productPhoto)}",green\n`;
   await contract.call(a, 'importProducts', { raw: csv, type: 'text/csv', query: { strict: 'false' }, expect: 200 });
-  const failed = await contract.call(a, 'importProducts', { json: [{ id: 'ct-bad', title: 'no images' }], expect: 400 });
+  const failed = await contract.call(a, 'importProducts', { json: [{ id: 'ct-bad', title: 'no images' }], malformed: true, expect: 400 });
   assert.equal(failed.json.committed, false);
   assert.equal(failed.json.errors.length, 1);
   await contract.call(a, 'importProducts', { json: [product('ct-x')], query: { strict: 'maybe' }, malformed: true, expect: 400 });
@@ -502,6 +502,17 @@ try {
     const commands = item['x-visearch-commands'];
     assert.ok(Array.isArray(commands) && commands.length && commands.every((c) => ['serve', 'label'].includes(c)), `${p}: x-visearch-commands`);
   }
+  // Every schema that lists its properties lists every property it requires (ajv's strictRequired is off
+  // for the anyOf-of-required idiom, so this catches the typos it would).
+  const walk = (node, where) => {
+    if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${where}/${i}`));
+    if (!node || typeof node !== 'object') return;
+    if (node.properties && Array.isArray(node.required)) {
+      for (const name of node.required) assert.ok(name in node.properties, `${where}: requires ${name}, which it does not list`);
+    }
+    for (const [key, value] of Object.entries(node)) walk(value, `${where}/${key}`);
+  };
+  walk(source, '#');
   for (const e of EXEMPT) {
     assert.ok(e.operationId === '*' || Contract.operations(source).some((o) => o.op.operationId === e.operationId && o.op.responses[e.status]),
       `EXEMPT lists ${e.operationId} ${e.status}, which is not documented`);

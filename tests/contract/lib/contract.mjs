@@ -59,7 +59,7 @@ function closeObjects(node, inAllOf = false) {
 }
 
 function makeAjv(schemas, transform) {
-  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true, validateFormats: false });
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true, validateFormats: false });
   ajv.addSchema({ $id: DEFS_ID, $defs: transform(rewriteRefs(schemas)) });
   const cache = new Map();
   return (schema) => {

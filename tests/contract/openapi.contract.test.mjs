@@ -534,8 +534,10 @@ try {
   assert.deepEqual(missing, [], `documented but never exercised:\n${missing.join('\n')}`);
   assert.deepEqual([...contract.schemesUsed].sort(), ['apiKey', 'bearer'], 'both security schemes accepted');
   let pairs = 0;
-  for (const { seen } of [contract]) for (const s of seen.values()) pairs += s.statuses.size;
-  ok(`every documented operation (${ids.length}), status, parameter and request media type was exercised: ${pairs} (operation, status) pairs in ${contract.requestCount} requests`);
+  for (const seen of contract.seen.values()) pairs += seen.statuses.size;
+  const documentedPairs = Contract.operations(source).reduce((n, o) => n + Object.keys(o.op.responses).length, 0);
+  ok(`every documented operation (${ids.length}), status, parameter and request media type was exercised: ${pairs} of ` +
+    `${documentedPairs} (operation, status) pairs in ${contract.requestCount} requests, the other ${documentedPairs - pairs} exempt (EXEMPT)`);
   console.log(`${checks} passed, 0 failed`);
 } catch (error) {
   for (const s of servers) {

@@ -30,5 +30,6 @@ endif()
 message(STATUS "ONNX Runtime headers: ${ORT_INCLUDE_DIR}; library: ${ORT_LIBRARY}")
 add_library(onnxruntime_headers INTERFACE)
 target_include_directories(onnxruntime_headers SYSTEM INTERFACE ${ORT_INCLUDE_DIR})
-target_compile_definitions(onnxruntime_headers INTERFACE ORT_API_MANUAL_INIT
-  VISEARCH_ORT_LIBRARY="${ORT_LIBRARY}")
+# The library is found at run time beside the binary (src/runtime/onnxruntime/ort_session.cpp): no path
+# of this machine is compiled in.
+target_compile_definitions(onnxruntime_headers INTERFACE ORT_API_MANUAL_INIT)

@@ -16,10 +16,6 @@
 #include "server/label_module.h"
 #include "server/openapi_module.h"
 
-#ifndef VISEARCH_LABEL_WEB_DIR
-#define VISEARCH_LABEL_WEB_DIR ""
-#endif
-
 namespace visearch::cli {
 namespace {
 
@@ -33,7 +29,7 @@ struct LabelArgs {
   int port = 8090;
   std::vector<std::string> model_dirs;
   int workers = 1;
-  std::string web_dir = VISEARCH_LABEL_WEB_DIR;
+  std::string web_dir;  // "" = the page built into the binary
   float score_threshold = 0.5F;
   int max_body_mb = 20;
   std::string train_out;  // "" = DATASET_DIR/.visearch/models
@@ -110,6 +106,7 @@ int run_label(const LabelArgs& args) {
   options.workers = args.workers;
   options.threads_per_worker = 1;
   options.static_dir = args.web_dir;
+  options.embedded_web_dir = "label";
   options.drain_timeout_ms = 10000;
   options.max_body_mb = args.max_body_mb;
   server::LabelModuleOptions module;
@@ -158,7 +155,9 @@ void add_label_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body (a label save); beyond: 413")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  cmd->add_option("--web-dir", args->web_dir, "Folder of the annotation UI (web/label)")
+  cmd->add_option(
+         "--web-dir", args->web_dir,
+         "Serve the annotation UI from this folder (development; default: the page built into the binary)")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   cmd->add_option("--score-threshold", args->score_threshold,

@@ -1,5 +1,6 @@
 #include "cli/serve_command.h"
 
+#include <cstdint>
 #include <memory>
 #include <sstream>
 
@@ -76,8 +77,12 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                 "With --api-key-file: searching and reading the catalog need no key (the shopper page); "
                 "catalog writes and every other route still do");
   cmd->add_option("--cors-origin", options->cors_origin, "Allow browser requests from this origin (or *)");
-  cmd->add_option("--static-dir", options->static_dir, "Serve the web UI from this folder at /")
+  cmd->add_option("--static-dir", options->static_dir,
+                  "Serve the web UI from this folder at / (default: the shopper page built into the binary)")
       ->check(CLI::ExistingDirectory);
+  cmd->add_flag(
+      "--no-web-ui", [options](std::int64_t) { options->web_ui = false; },
+      "Serve no web pages, only the API");
   cmd->add_option("--data-dir", options->data_dir,
                   "Product catalog folder for visual search (/v1/search, /v1/products)");
   cmd->add_option("--search-mapping", options->search_mapping,

@@ -2,6 +2,7 @@
 #include "core/json_text.h"
 
 #include "server/connection_gate.h"
+#include "server/embedded_files.h"
 #include "server/server_context.h"
 
 #include <fcntl.h>
@@ -987,8 +988,76 @@ void Server::register_routes() {
         {{"POST", [this](const Req& req, Res& res) { handle_kserve_infer(req, res, req.matches[1]); }}});
 }
 
+// The content type of a page file, from its extension.
+std::string web_content_type(std::string_view path) {
+  static const std::pair<std::string_view, std::string_view> kTypes[] = {
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript"},
+      {".mjs", "text/javascript"},
+      {".css", "text/css"},
+      {".svg", "image/svg+xml"},
+      {".json", "application/json"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".ico", "image/x-icon"},
+      {".webp", "image/webp"},
+      {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".webmanifest", "application/manifest+json"}};
+  for (const auto& [extension, type] : kTypes) {
+    if (path.ends_with(extension)) return std::string(type);
+  }
+  return "application/octet-stream";
+}
+
+// A strong validator for an embedded file: FNV-1a of its bytes.
+std::string web_etag(std::string_view bytes) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (const char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  char text[24];
+  std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
+  return text;
+}
+
 void Server::serve_static_files() {
-  if (options_.static_dir.empty()) return;
+  const auto add_static_headers = [](const httplib::Request& req, httplib::Response& res) {
+    const bool html = req.path == "/" || req.path.ends_with("/") || req.path.ends_with(".html");
+    res.set_header("Cache-Control", html ? "no-cache" : "public, max-age=3600");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (html) {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'");
+    }
+  };
+  if (!options_.web_ui) return;
+  if (options_.static_dir.empty()) {
+    // The pages compiled into the binary: GET (and HEAD) of any path no route took. A path that names no
+    // page is a 404 like any other (the error handler writes it).
+    const std::string folder = options_.embedded_web_dir.empty() ? "" : options_.embedded_web_dir + "/";
+    http_.Get("/(.*)", [folder, add_static_headers](const httplib::Request& req, httplib::Response& res) {
+      std::string relative = req.matches[1].str();
+      if (relative.empty() || relative.back() == '/') relative += "index.html";
+      // The shopper page's web/ holds the labelling tool's folder too, which only `visearch label` serves.
+      const bool other_page = folder.empty() && relative.starts_with("label/");
+      const EmbeddedFile* file = other_page ? nullptr : find_web_file(folder + relative);
+      if (file == nullptr || is_api_path(req.path)) {
+        res.status = 404;
+        return;
+      }
+      const std::string etag = web_etag(file->bytes);
+      add_static_headers(req, res);
+      res.set_header("ETag", etag);
+      if (req.get_header_value("If-None-Match") == etag) {
+        res.status = 304;
+        return;
+      }
+      res.set_content(std::string(file->bytes), web_content_type(relative));
+    });
+    return;
+  }
   // httplib refuses paths that leave the folder ("..", absolute) and sets the
   // content type from the extension; we add caching rules.
   if (!http_.set_mount_point("/", options_.static_dir)) {
@@ -998,15 +1067,6 @@ void Server::serve_static_files() {
   }
   http_.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
   http_.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
-  const auto add_static_headers = [](const httplib::Request& req, httplib::Response& res) {
-    const bool html = req.path == "/" || req.path.ends_with(".html");
-    res.set_header("Cache-Control", html ? "no-cache" : "public, max-age=3600");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    if (html) {
-      res.set_header("Content-Security-Policy",
-                     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'");
-    }
-  };
   http_.set_file_request_handler(add_static_headers);
   // httplib 0.11 calls the file handler for GET only; a HEAD of a static file must carry the same headers
   // (caches and `curl -I` read them).

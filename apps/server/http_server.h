@@ -42,7 +42,11 @@ struct ServerOptions {
   bool public_search = false;
   std::string cors_origin;
   std::uint64_t max_pixels = 64'000'000;
-  std::string static_dir;  // web UI files served at / (empty = none)
+  std::string static_dir;  // web UI files served at / from this folder (development; overrides the below)
+  // With no static_dir: the pages compiled into the binary (server/embedded_files.h), from this folder of
+  // web/ ("" = the shopper page, web/ without its label/ folder; "label" = the labelling tool).
+  std::string embedded_web_dir;
+  bool web_ui = true;  // false: no pages at all (an API-only deployment)
   // Visual search (apps/server/search_module.h): the catalog folder (empty = search routes answer 503),
   // the label mapping file (empty = the shipped data/search/label_mapping.json), the embedding model
   // (one session per worker) and the vector index kind (auto, exact, hnsw).

@@ -3,14 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/install_layout.h"
 #include "dataset/atomic_file.h"
 #include "dataset/dataset.h"
 #include "dataset/fs_util.h"
 #include "dataset/json_lines.h"
-
-#ifndef VISEARCH_CLASS_MAP_DIR
-#define VISEARCH_CLASS_MAP_DIR ""
-#endif
 
 namespace visearch::dataset {
 
@@ -73,13 +70,14 @@ Result<ClassMap> load_class_map(const std::string& path) {
 }
 
 std::string default_class_map_dir() {
-  return VISEARCH_CLASS_MAP_DIR;
+  return find_resource("data/class_maps").string();
 }
 
 Result<ClassMap> load_default_class_map() {
   ClassMap out;
   const std::string dir = default_class_map_dir();
-  if (dir.empty()) return out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
   for (const fs::path& f :
        detail::list_files(dir, false, [](const fs::path& p) { return detail::has_extension(p, ".json"); })) {
     auto map = load_class_map(f.string());

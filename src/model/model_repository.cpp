@@ -1,5 +1,7 @@
 #include "model/model_repository.h"
 
+#include "core/install_layout.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -35,13 +37,11 @@ ModelRepository ModelRepository::with_defaults(const std::vector<std::string>& e
       if (!part.empty()) model_dirs.push_back(part);
     }
   }
-  std::error_code ec;
-  const fs::path fallback = fs::weakly_canonical(VISEARCH_DEFAULT_MODEL_DIR, ec);
-  model_dirs.push_back(ec ? std::string(VISEARCH_DEFAULT_MODEL_DIR) : fallback.string());
+  for (const fs::path& dir : default_weight_dirs()) model_dirs.push_back(dir.string());
   std::vector<std::string> spec_dirs;
   if (const char* env = std::getenv("VISEARCH_SPEC_PATH"); env != nullptr && *env != '\0')
     spec_dirs.emplace_back(env);
-  spec_dirs.emplace_back(VISEARCH_SPEC_DIR);
+  spec_dirs.push_back(find_resource("models").string());
   // A model folder given on the command line may hold its own spec (a trained model's folder does).
   for (const std::string& dir : extra_model_dirs) spec_dirs.push_back(dir);
   return {std::move(spec_dirs), std::move(model_dirs)};

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/install_layout.h"
+
 namespace visearch::search {
 namespace {
 
@@ -36,7 +38,7 @@ std::string to_lower_ascii(std::string text) {
 }
 
 std::string default_label_mapping_path() {
-  return VISEARCH_DEFAULT_LABEL_MAPPING;
+  return find_resource("data/search/label_mapping.json").string();
 }
 
 Result<LabelMapping> LabelMapping::load(const std::string& path) {

@@ -1,13 +1,17 @@
 // ONNX Runtime adapter. The library is loaded with dlopen so one binary runs
 // against the npm-packaged ORT 1.29, a system libonnxruntime.so.1, or a newer
 // release (the C API is versioned). Search order for the library:
-//   $VISEARCH_ORT_LIBRARY, the path found at configure time, libonnxruntime.so.1.
+//   $VISEARCH_ORT_LIBRARY; installed beside the binary (PREFIX/lib/visearch, where the .deb puts the npm
+//   build); in a build tree, the build folder's ort/ link (the nearest above the executable); then
+//   libonnxruntime.so.1 from the system's library path.
 #include <dlfcn.h>
 
 #include <onnxruntime_cxx_api.h>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
+#include "core/install_layout.h"
 #include "runtime/inference_session.h"
 
 namespace visearch {
@@ -29,8 +33,23 @@ OrtRuntime& ort_runtime() {
         env_path != nullptr && *env_path != '\0') {
       candidates.emplace_back(env_path);
     }
-    candidates.emplace_back(VISEARCH_ORT_LIBRARY);
-    candidates.emplace_back("libonnxruntime.so.1");
+    constexpr const char* kName = "libonnxruntime.so.1";
+    namespace fs = std::filesystem;
+    const fs::path exe = executable_dir();
+    std::error_code ec;
+    if (const fs::path installed = exe / ".." / "lib" / "visearch" / kName; fs::exists(installed, ec)) {
+      candidates.push_back(installed.lexically_normal().string());
+    }
+    fs::path dir = exe;
+    for (int up = 0; up < 6; ++up) {
+      if (const fs::path built = dir / "ort" / kName; fs::exists(built, ec)) {
+        candidates.push_back(built.string());
+        break;
+      }
+      if (dir == dir.parent_path()) break;
+      dir = dir.parent_path();
+    }
+    candidates.emplace_back(kName);
     void* handle = nullptr;
     std::string tried;
     for (const std::string& path : candidates) {

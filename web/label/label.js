@@ -45,6 +45,7 @@ const state = {
   currentClass: 0,
   selected: -1,
   dirty: false,
+  savedKey: '',          // boxesKey() of the saved boxes (see undo)
   undo: [],
   redo: [],
   view: { scale: 1, ox: 0, oy: 0 },
@@ -140,8 +141,27 @@ function zoomCentre(factor) {
 
 // ---------- drawing
 
+function iou(a, b) {
+  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter);
+}
+
+// A proposal that repeats a box already there (same class, IoU >= 0.7) is not offered: accepting it would
+// label the object twice.
+function repeatsABox(p) {
+  return state.boxes.some((b) => b.class_id === p.class_id && iou(b, p) >= 0.7);
+}
+
 function visibleProposals() {
-  return state.proposals.filter((p) => !p.used && p.score >= state.threshold);
+  return state.proposals.filter((p) => !p.used && p.score >= state.threshold && !repeatsABox(p));
+}
+
+// Proposals at the threshold left out because they repeat a box.
+function repeatedProposals() {
+  return state.proposals.filter((p) => !p.used && p.score >= state.threshold && repeatsABox(p)).length;
 }
 
 function draw() {
@@ -172,7 +192,7 @@ function draw() {
     ctx.fillRect(x1, y1, x2 - x1, y2 - y1);
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
     ctx.setLineDash([]);
-    tag(ctx, `${className(p.class_id)} ${p.score.toFixed(2)} ?`, x1, y1, classColor(p.class_id), true);
+    tag(ctx, `${className(p.class_id)} ${p.score.toFixed(2)}`, x1, y1, classColor(p.class_id), true);
   }
   state.boxes.forEach((b, i) => {
     const [x1, y1] = toScreen(b.x1, b.y1);
@@ -285,11 +305,17 @@ function pushUndo(before, dirty = true) {
   if (dirty) state.dirty = true;
 }
 
+// The boxes as saved, to tell a real change from edits that were undone.
+function boxesKey(boxes) {
+  return JSON.stringify(boxes.map((b) => [b.class_id, b.x1, b.y1, b.x2, b.y2].map((v) => Math.round(v * 100)))
+    .sort());
+}
+
 function undo() {
   if (!state.undo.length) return;
   state.redo.push(snapshot());
   restore(state.undo.pop());
-  state.dirty = true;
+  state.dirty = boxesKey(state.boxes) !== state.savedKey;
   refreshPanels();
 }
 
@@ -297,7 +323,7 @@ function redo() {
   if (!state.redo.length) return;
   state.undo.push(snapshot());
   restore(state.redo.pop());
-  state.dirty = true;
+  state.dirty = boxesKey(state.boxes) !== state.savedKey;
   refreshPanels();
 }
 
@@ -505,6 +531,9 @@ function onKeyDown(e) {
   const ctrl = e.ctrlKey || e.metaKey;
   if (ctrl && e.key.toLowerCase() === 's') { e.preventDefault(); saveNow(); return; }
   if (typing) return;
+  // A focused control keeps its own keys (arrows move a slider, Space presses a button, Tab moves on):
+  // the image shortcuts work when the image (or nothing in particular) has focus.
+  if (!onImageOrPage(target)) return;
   if (ctrl && e.key.toLowerCase() === 'z' && !e.shiftKey) { e.preventDefault(); undo(); return; }
   if (ctrl && (e.key.toLowerCase() === 'y' || (e.key.toLowerCase() === 'z' && e.shiftKey))) {
     e.preventDefault(); redo(); return;
@@ -532,6 +561,11 @@ function onKeyDown(e) {
     case '?': $('help').showModal(); break;
     default: break;
   }
+}
+
+function onImageOrPage(target) {
+  return target === document.body || target === document.documentElement || target === $('stage') ||
+    target === $('canvas') || !(target instanceof Element);
 }
 
 function onKeyUp(e) {
@@ -586,7 +620,7 @@ function renderProposals() {
   const list = $('proposal-list');
   list.replaceChildren();
   state.proposals.forEach((p, i) => {
-    if (p.used || p.score < state.threshold) return;
+    if (p.used || p.score < state.threshold || repeatsABox(p)) return;
     const li = document.createElement('li');
     li.dataset.index = String(i);
     li.innerHTML = '<span class="swatch"></span><span class="name"></span><span class="score"></span>' +
@@ -610,12 +644,19 @@ function renderProposals() {
   $('accept-all').textContent = shown ? `Accept all (${shown})` : 'Accept all';
 }
 
+function saveStateText() {
+  if (state.dirty) return 'unsaved changes';
+  if (!state.detail) return '';
+  if (state.detail.saved_at) return `saved · version ${state.version}`;
+  return state.detail.labels.length ? 'labels from the data set' : 'not saved yet';
+}
+
 function refreshPanels() {
   renderBoxes();
   renderProposals();
   $('undo').disabled = state.undo.length === 0;
   $('redo').disabled = state.redo.length === 0;
-  $('save-state').textContent = state.dirty ? 'unsaved changes' : (state.detail ? `saved · version ${state.version}` : '');
+  $('save-state').textContent = saveStateText();
   draw();
 }
 
@@ -675,6 +716,7 @@ function applyDetail(detail) {
   state.undo = [];
   state.redo = [];
   state.dirty = false;
+  state.savedKey = boxesKey(state.boxes);
   $('image-name').textContent = detail.file;
   $('image-name').title = `${detail.file} → ${detail.label_file}`;
   const status = $('image-status');
@@ -731,6 +773,11 @@ async function step(delta) {
 async function save(force = false) {
   if (!state.id || state.saving) return false;
   if (!state.dirty && !force) return true;
+  if (!force && boxesKey(state.boxes) === state.savedKey) {  // edited back to what is saved: nothing to write
+    state.dirty = false;
+    refreshPanels();
+    return true;
+  }
   state.saving = true;
   $('save').disabled = true;
   try {
@@ -798,8 +845,12 @@ async function prelabel() {
     if (entry) entry.status = r.data.status;
     renderCounts(r.data.counts);
     const shown = visibleProposals().length;
+    const repeated = repeatedProposals();
     showMessage(`${r.data.proposals.length} proposal${r.data.proposals.length === 1 ? '' : 's'} from ${r.data.model}` +
-      ` (${shown} at score ≥ ${state.threshold.toFixed(2)}${r.data.unmapped ? `; ${r.data.unmapped} detections of unmapped labels left out` : ''}).`);
+      ` (${shown} at score ≥ ${state.threshold.toFixed(2)}` +
+      `${repeated ? `; ${repeated} hidden: they repeat boxes already here` : ''}` +
+      `${r.data.unmapped ? `; ${r.data.unmapped} detections of unmapped labels left out` : ''}).` +
+      `${shown === 0 && !repeated && r.data.proposals.length ? ' Lower the score slider to see them.' : ''}`);
     const status = $('image-status');
     status.className = `status ${r.data.status}`;
     status.textContent = r.data.status.replace('_', '-');
@@ -962,6 +1013,11 @@ function bind() {
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   window.addEventListener('keydown', onKeyDown);
   window.addEventListener('keyup', onKeyUp);
+  // A button clicked with the mouse gives focus back to the image (a keyboard press, detail 0, keeps it).
+  document.addEventListener('click', (e) => {
+    const button = e.target instanceof Element ? e.target.closest('button') : null;
+    if (button && e.detail > 0 && !button.closest('dialog')) $('stage').focus({ preventScroll: true });
+  });
   window.addEventListener('resize', () => draw());
   window.addEventListener('beforeunload', (e) => { if (state.dirty) e.preventDefault(); });
   $('prev-image').addEventListener('click', () => step(-1));

@@ -91,7 +91,9 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const log = path.join(work, 'server.log');
   const logFd = fs.openSync(log, 'w');
-  const server = spawn(binary, ['label', ds, '--host', '127.0.0.1', '--port', String(port)],
+  // The page built into the binary, or (VISEARCH_LABEL_WEB_DIR, for page work) one from a folder.
+  const webDir = process.env.VISEARCH_LABEL_WEB_DIR ? ['--web-dir', process.env.VISEARCH_LABEL_WEB_DIR] : [];
+  const server = spawn(binary, ['label', ds, '--host', '127.0.0.1', '--port', String(port), ...webDir],
     { stdio: ['ignore', logFd, logFd] });
   cleanups.push(() => { if (server.exitCode === null) server.kill('SIGTERM'); });
   await waitForPing(base, server, log);
@@ -237,6 +239,87 @@ async function main() {
   await page.selectOption('#status-filter', 'unlabelled');
   await page.waitForFunction(() => document.querySelectorAll('#image-list li').length === 1);
   ok('F opens the next image; the status filter lists the one unlabelled image');
+
+  // 8b. A focused control keeps its keys (issue 12): arrows move the score slider (not the image), Tab on
+  //     Save moves focus on (not the box selection), Space presses a focused button.
+  await page.selectOption('#status-filter', 'all');
+  await page.waitForFunction(() => document.querySelectorAll('#image-list li').length === 3);
+  const shownImage = await page.textContent('#image-name');
+  await page.locator('#threshold').focus();
+  const before = Number(await page.inputValue('#threshold'));
+  await page.keyboard.press('ArrowRight');
+  assert.ok(Number(await page.inputValue('#threshold')) > before, 'ArrowRight did not move the slider');
+  assert.equal(await page.textContent('#image-name'), shownImage, 'ArrowRight on the slider changed the image');
+  await page.fill('#threshold', '0.5');
+  await page.dispatchEvent('#threshold', 'input');
+  await page.locator('#save').focus();
+  const selectedBefore = await page.evaluate(() => window.labelApp.state.selected);
+  await page.keyboard.press('Tab');
+  assert.notEqual(await page.evaluate(() => document.activeElement.id), 'save', 'Tab did not leave Save');
+  assert.equal(await page.evaluate(() => window.labelApp.state.selected), selectedBefore,
+    'Tab on Save changed the selected box');
+  await page.locator('#help-button').focus();
+  await page.keyboard.press('Space');
+  await page.waitForFunction(() => document.getElementById('help').open);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.getElementById('help').open);
+  ok('a focused slider, button or Save keeps its own keys');
+
+  // 8c. Accept all on an image that has labels adds no second box over a labelled object, says how many
+  //     proposals it hid, and undoing back to the labels leaves nothing to save (no new version).
+  await page.locator('#image-list li', { hasText: '000000000030.jpg' }).click();
+  await page.waitForFunction(() => document.querySelector('#image-name').textContent.endsWith('000000000030.jpg'));
+  const labelled = await page.evaluate(() => window.labelApp.state.boxes.length);
+  assert.ok(labelled >= 2, `000000000030.jpg should come with its data-set labels, has ${labelled}`);
+  assert.doesNotMatch(await page.textContent('#save-state'), /unsaved|version/);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/prelabel') && r.request().method() === 'POST'),
+    page.click('#prelabel'),
+  ]);
+  // The page writes its message once it has read the answer: wait for it, then read it.
+  await page.waitForFunction(() => /proposals? from/.test(document.querySelector('#message').textContent));
+  assert.match(await page.textContent('#message'), /\d+ hidden: they repeat boxes already here/);
+  if (!(await page.isDisabled('#accept-all'))) await page.click('#accept-all');
+  const repeats = await page.evaluate(() => {
+    const boxes = window.labelApp.state.boxes;
+    const iou = (a, b) => {
+      const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+      const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+      if (w <= 0 || h <= 0) return 0;
+      return (w * h) / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - w * h);
+    };
+    let n = 0;
+    boxes.forEach((a, i) => boxes.forEach((b, j) => { if (i < j && a.class_id === b.class_id && iou(a, b) >= 0.7) n += 1; }));
+    return n;
+  });
+  assert.equal(repeats, 0, 'Accept all labelled an object twice');
+  while (!(await page.isDisabled('#undo'))) await page.click('#undo');
+  assert.equal(await page.evaluate(() => window.labelApp.state.boxes.length), labelled);
+  assert.equal(await page.evaluate(() => window.labelApp.state.dirty), false, 'undone to the labels, still dirty');
+  assert.doesNotMatch(await page.textContent('#save-state'), /unsaved/);
+  const writes = [];
+  const onRequest = (r) => { if (r.method() === 'PUT') writes.push(r.url()); };
+  page.on('request', onRequest);
+  await page.locator('#stage').focus();
+  await page.keyboard.press('d');
+  await page.waitForFunction(() => !document.querySelector('#image-name').textContent.endsWith('000000000030.jpg'));
+  page.off('request', onRequest);
+  assert.deepEqual(writes, [], 'moving on from an unchanged image wrote a new version');
+  ok('Accept all adds no duplicate of a labelled object; undo back to the labels saves nothing');
+
+  // 8d. On a 390 px phone the panels stack under the image, which keeps a usable size; nothing scrolls
+  //     sideways.
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction(() => document.getElementById('stage').getBoundingClientRect().width >= 300);
+  const stage = await page.evaluate(() => {
+    const r = document.getElementById('stage').getBoundingClientRect();
+    return { width: r.width, height: r.height, scroll: document.documentElement.scrollWidth };
+  });
+  assert.ok(stage.height >= 250, `the image area is ${stage.width}x${stage.height} at 390 px`);
+  assert.ok(stage.scroll <= 390, `the page is ${stage.scroll} px wide at 390 px`);
+  await page.setViewportSize(desktop);
+  ok('at 390 px the image keeps a usable area and the page does not scroll sideways');
 
   // 9. Train on the two reviewed images from the page (one epoch), see the before/after table, and switch
   //    the pre-labels to the trained model.

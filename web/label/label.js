@@ -717,7 +717,7 @@ function applyDetail(detail) {
   state.redo = [];
   state.dirty = false;
   state.savedKey = boxesKey(state.boxes);
-  $('image-name').textContent = detail.file;
+  $('image-name').textContent = detail.file.split('/').pop();  // the full path is in the title
   $('image-name').title = `${detail.file} → ${detail.label_file}`;
   const status = $('image-status');
   status.className = `status ${detail.status}`;

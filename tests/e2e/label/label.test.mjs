@@ -120,7 +120,8 @@ async function main() {
   await page.goto(`${base}/`);
   await page.evaluate(() => window.labelApp.ready);
   await page.waitForFunction(() => window.labelApp.state.img !== null);
-  assert.equal(await page.textContent('#image-name'), 'images/train2017/000000000009.jpg');
+  assert.equal(await page.textContent('#image-name'), '000000000009.jpg');
+  assert.match(await page.getAttribute('#image-name', 'title'), /^images\/train2017\/000000000009\.jpg → /);
   assert.equal(await page.textContent('#image-status'), 'unlabelled');
   assert.equal(await page.locator('#image-list li').count(), 3);
   assert.match(await page.textContent('#progress-text'), /^1 \/ 3 reviewed/);
@@ -307,9 +308,14 @@ async function main() {
   assert.deepEqual(writes, [], 'moving on from an unchanged image wrote a new version');
   ok('Accept all adds no duplicate of a labelled object; undo back to the labels saves nothing');
 
-  // 8d. On a 390 px phone the panels stack under the image, which keeps a usable size; nothing scrolls
+  // 8d. At 1366 px the toolbar is one row (Save stays beside the navigation); on a 390 px phone the panels
+  //     stack under the image, which keeps a usable size; nothing scrolls
   //     sideways.
   const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 1366, height: 900 });
+  const toolbarTops = await page.evaluate(() => ['prev-image', 'save', 'zoom-fit'].map(
+    (id) => Math.round(document.getElementById(id).getBoundingClientRect().top)));
+  assert.ok(Math.max(...toolbarTops) - Math.min(...toolbarTops) <= 4, `the toolbar wraps at 1366 px (tops ${toolbarTops})`);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForFunction(() => document.getElementById('stage').getBoundingClientRect().width >= 300);
   const stage = await page.evaluate(() => {

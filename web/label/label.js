@@ -46,6 +46,8 @@ const state = {
   selected: -1,
   dirty: false,
   savedKey: '',          // boxesKey() of the saved boxes (see undo)
+  hovered: -1,           // the box whose row the pointer is over in the box list
+  fitted: true,          // the view is fitted to the stage: refit when the stage changes size
   undo: [],
   redo: [],
   view: { scale: 1, ox: 0, oy: 0 },
@@ -117,6 +119,7 @@ function canvasSize() {
 }
 
 function fit() {
+  state.fitted = true;
   if (!state.img) return;
   const [w, h] = canvasSize();
   const scale = Math.min((w - 20) / state.width, (h - 20) / state.height);
@@ -128,6 +131,7 @@ function fit() {
 
 function zoomAt(factor, sx, sy) {
   const [ix, iy] = toImage(sx, sy);
+  state.fitted = false;
   state.view.scale = clamp(state.view.scale * factor, MIN_SCALE, MAX_SCALE);
   state.view.ox = sx - ix * state.view.scale;
   state.view.oy = sy - iy * state.view.scale;
@@ -198,7 +202,11 @@ function draw() {
     const [x1, y1] = toScreen(b.x1, b.y1);
     const [x2, y2] = toScreen(b.x2, b.y2);
     const selected = i === state.selected;
-    ctx.lineWidth = selected ? 2.5 : 1.5;
+    if (i === state.hovered) {  // the row under the pointer in the box list
+      ctx.fillStyle = 'rgba(255,255,255,0.25)';
+      ctx.fillRect(x1, y1, x2 - x1, y2 - y1);
+    }
+    ctx.lineWidth = selected || i === state.hovered ? 3 : 1.5;
     ctx.strokeStyle = classColor(b.class_id);
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
     tag(ctx, className(b.class_id), x1, y1, classColor(b.class_id), false);
@@ -392,6 +400,7 @@ function onMouseDown(e) {
   const [sx, sy] = eventPoint(e);
   if (e.button === 1 || e.button === 2 || (e.button === 0 && state.space)) {
     state.drag = { kind: 'pan', sx, sy, ox: state.view.ox, oy: state.view.oy };
+    state.fitted = false;
     e.preventDefault();
     return;
   }
@@ -591,14 +600,18 @@ function renderClassList() {
     list.append(li);
   });
   const select = $('box-class');
-  if (select.options.length !== state.classes.length) {
-    select.replaceChildren(...state.classes.map((name, i) => new Option(`${i < 9 ? `${i + 1} ` : ''}${name}`, String(i))));
+  if (select.options.length !== state.classes.length + 1) {
+    const none = new Option('no box selected', '');
+    none.disabled = true;
+    select.replaceChildren(none,
+      ...state.classes.map((name, i) => new Option(`${i < 9 ? `${i + 1} ` : ''}${name}`, String(i))));
   }
 }
 
 function renderBoxes() {
   const list = $('box-list');
-  list.replaceChildren();
+  list.replaceChildren();  // the rows under the pointer go: so does their highlight
+  state.hovered = -1;
   state.boxes.forEach((b, i) => {
     const li = document.createElement('li');
     li.dataset.index = String(i);
@@ -608,12 +621,14 @@ function renderBoxes() {
     li.querySelector('.name').textContent = className(b.class_id);
     li.querySelector('.dims').textContent = `${Math.round(b.x2 - b.x1)}×${Math.round(b.y2 - b.y1)}`;
     li.addEventListener('click', () => { state.selected = i; refreshPanels(); });
+    li.addEventListener('mouseenter', () => { state.hovered = i; draw(); });
+    li.addEventListener('mouseleave', () => { state.hovered = -1; draw(); });
     list.append(li);
   });
   $('box-count').textContent = `(${state.boxes.length})`;
   const select = $('box-class');
   select.disabled = state.selected < 0;
-  if (state.selected >= 0) select.value = String(state.boxes[state.selected].class_id);
+  select.value = state.selected >= 0 ? String(state.boxes[state.selected].class_id) : '';
 }
 
 function renderProposals() {
@@ -1019,6 +1034,9 @@ function bind() {
     if (button && e.detail > 0 && !button.closest('dialog')) $('stage').focus({ preventScroll: true });
   });
   window.addEventListener('resize', () => draw());
+  // The stage changes size when a message banner comes or goes (or the panels stack): a fitted image is
+  // fitted again, a zoomed one keeps its zoom.
+  new ResizeObserver(() => { if (state.fitted) fit(); else draw(); }).observe($('stage'));
   window.addEventListener('beforeunload', (e) => { if (state.dirty) e.preventDefault(); });
   $('prev-image').addEventListener('click', () => step(-1));
   $('next-image').addEventListener('click', () => step(1));

@@ -280,6 +280,20 @@ async function main() {
   // The page writes its message once it has read the answer: wait for it, then read it.
   await page.waitForFunction(() => /proposals? from/.test(document.querySelector('#message').textContent));
   assert.match(await page.textContent('#message'), /\d+ hidden: they repeat boxes already here/);
+  // The banner took height from the image area: the image was fitted again (centred, not pushed down).
+  await page.waitForFunction(() => {
+    const { state } = window.labelApp;
+    const stage = document.getElementById('stage').getBoundingClientRect();
+    const top = state.view.oy;
+    const bottom = stage.height - (state.view.oy + state.height * state.view.scale);
+    return Math.abs(top - bottom) <= 2;
+  }, null, { timeout: 5000 }).catch(() => assert.fail('the image was not refitted after the message banner appeared'));
+  // Nothing selected: the class picker says so instead of showing a class.
+  assert.equal(await page.evaluate(() => window.labelApp.state.selected), -1);
+  assert.equal(await page.inputValue('#box-class'), '');
+  // Hovering a box's row in the list highlights that box.
+  await page.locator('#box-list li').first().hover();
+  assert.equal(await page.evaluate(() => window.labelApp.state.hovered), 0);
   if (!(await page.isDisabled('#accept-all'))) await page.click('#accept-all');
   const repeats = await page.evaluate(() => {
     const boxes = window.labelApp.state.boxes;

@@ -61,9 +61,50 @@ const state = {
 
 // ---------- helpers
 
+// Class colours: picked once, each as far (in CIELAB) from those before it as a grid of hues, saturations
+// and lightnesses allows, so that 80 classes stay told apart (evenly spaced hues alone gave pairs that
+// differ by about 1 unit: traffic light, stop sign and clock looked the same green).
+const PALETTE = (() => {
+  const lab = ([h, s, l]) => {
+    const a = (s / 100) * Math.min(l / 100, 1 - l / 100);
+    const channel = (n) => {
+      const k = (n + h / 30) % 12;
+      const c = l / 100 - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    const [r, g, b] = [channel(0), channel(8), channel(4)];
+    const f = (t) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+    const x = f((r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047);
+    const y = f(r * 0.2126 + g * 0.7152 + b * 0.0722);
+    const z = f((r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883);
+    return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+  };
+  const candidates = [];
+  for (let h = 0; h < 360; h += 10) for (const s of [90, 65]) for (const l of [35, 50, 65, 78]) candidates.push([h, s, l]);
+  const points = candidates.map(lab);
+  const distance = (p, q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+  const nearest = points.map((p) => distance(p, points[0]));
+  const picked = [candidates[0]];
+  while (picked.length < 80) {
+    let best = 0;
+    nearest.forEach((d, i) => { if (d > nearest[best]) best = i; });
+    picked.push(candidates[best]);
+    points.forEach((p, i) => { nearest[i] = Math.min(nearest[i], distance(p, points[best])); });
+  }
+  return picked;
+})();
+
 function classColor(id) {
-  const hue = (id * 137.508) % 360;
-  return `hsl(${hue.toFixed(1)}, 85%, 55%)`;
+  if (id >= 0 && id < PALETTE.length) {
+    const [h, s, l] = PALETTE[id];
+    return `hsl(${h}, ${s}%, ${l}%)`;
+  }
+  return `hsl(${((id * 137.508) % 360).toFixed(1)}, 85%, 55%)`;
+}
+
+// Tag text that reads on the class colour: white on the dark ones.
+function textOn(id) {
+  return id >= 0 && id < PALETTE.length && PALETTE[id][2] <= 50 ? '#fff' : '#000';
 }
 
 function className(id) {
@@ -196,7 +237,7 @@ function draw() {
     ctx.fillRect(x1, y1, x2 - x1, y2 - y1);
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
     ctx.setLineDash([]);
-    tag(ctx, `${className(p.class_id)} ${p.score.toFixed(2)}`, x1, y1, classColor(p.class_id), true);
+    tag(ctx, `${className(p.class_id)} ${p.score.toFixed(2)}`, x1, y1, classColor(p.class_id), true, textOn(p.class_id));
   }
   state.boxes.forEach((b, i) => {
     const [x1, y1] = toScreen(b.x1, b.y1);
@@ -209,7 +250,7 @@ function draw() {
     ctx.lineWidth = selected || i === state.hovered ? 3 : 1.5;
     ctx.strokeStyle = classColor(b.class_id);
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-    tag(ctx, className(b.class_id), x1, y1, classColor(b.class_id), false);
+    tag(ctx, className(b.class_id), x1, y1, classColor(b.class_id), false, textOn(b.class_id));
     if (selected) {
       ctx.fillStyle = '#fff';
       for (const [hx, hy] of handlePoints(b)) {
@@ -230,12 +271,13 @@ function draw() {
   }
 }
 
-function tag(ctx, text, x, y, color, dashed) {
+function tag(ctx, text, x, y, color, dashed, ink = '#000') {
   const width = ctx.measureText(text).width + 6;
   const top = y - 16 < 0 ? y : y - 16;
   ctx.fillStyle = dashed ? 'rgba(0,0,0,0.55)' : color;
   ctx.fillRect(x, top, width, 16);
-  ctx.fillStyle = dashed ? color : '#000';
+  // A proposal's tag is dark with the class colour as its text (white when the colour itself is dark).
+  ctx.fillStyle = dashed ? (ink === '#fff' ? '#fff' : color) : ink;
   ctx.fillText(text, x + 3, top + 12);
 }
 
@@ -1102,6 +1144,7 @@ async function main() {
 
 window.labelApp = {
   state,
+  classColor,
   toScreen,
   toImage,
   canvasOrigin() {

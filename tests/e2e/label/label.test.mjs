@@ -288,6 +288,29 @@ async function main() {
     const bottom = stage.height - (state.view.oy + state.height * state.view.scale);
     return Math.abs(top - bottom) <= 2;
   }, null, { timeout: 5000 }).catch(() => assert.fail('the image was not refitted after the message banner appeared'));
+  // Every one of the 80 classes has a colour far from every other's (CIELAB distance >= 10; evenly spaced
+  // hues gave pairs about 1 apart).
+  const closest = await page.evaluate(() => {
+    const ctx = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+    const lab = (css) => {
+      ctx.fillStyle = css;
+      ctx.fillRect(0, 0, 1, 1);
+      const [r, g, b] = [...ctx.getImageData(0, 0, 1, 1).data].slice(0, 3)
+        .map((v) => v / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+      const f = (t) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+      const x = f((r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047);
+      const y = f(r * 0.2126 + g * 0.7152 + b * 0.0722);
+      const z = f((r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883);
+      return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+    };
+    const colours = [...Array(80).keys()].map((i) => lab(window.labelApp.classColor(i)));
+    let min = Infinity;
+    colours.forEach((p, i) => colours.forEach((q, j) => {
+      if (i < j) min = Math.min(min, Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]));
+    }));
+    return min;
+  });
+  assert.ok(closest >= 10, `two class colours are only ${closest.toFixed(1)} apart`);
   // Nothing selected: the class picker says so instead of showing a class.
   assert.equal(await page.evaluate(() => window.labelApp.state.selected), -1);
   assert.equal(await page.inputValue('#box-class'), '');

@@ -610,8 +610,18 @@ function onKeyDown(e) {
       }
       break;
     case '?': $('help').showModal(); break;
+    case '/': e.preventDefault(); $('class-filter').focus(); break;  // type a class name, Enter picks it
     default: break;
   }
+}
+
+// A list row that a keyboard reaches (Tab) and presses (Enter or Space) like a button.
+function activatable(li, action) {
+  li.tabIndex = 0;
+  li.addEventListener('click', action);
+  li.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); action(); }
+  });
 }
 
 function onImageOrPage(target) {
@@ -638,7 +648,7 @@ function renderClassList() {
     li.querySelector('.key').textContent = i < 9 ? String(i + 1) : '';
     li.querySelector('.swatch').style.background = classColor(i);
     li.querySelector('.name').textContent = name;
-    li.addEventListener('click', () => chooseClass(i));
+    activatable(li, () => chooseClass(i));
     list.append(li);
   });
   const select = $('box-class');
@@ -662,7 +672,7 @@ function renderBoxes() {
     li.querySelector('.swatch').style.background = classColor(b.class_id);
     li.querySelector('.name').textContent = className(b.class_id);
     li.querySelector('.dims').textContent = `${Math.round(b.x2 - b.x1)}×${Math.round(b.y2 - b.y1)}`;
-    li.addEventListener('click', () => { state.selected = i; refreshPanels(); });
+    activatable(li, () => { state.selected = i; refreshPanels(); });
     li.addEventListener('mouseenter', () => { state.hovered = i; draw(); });
     li.addEventListener('mouseleave', () => { state.hovered = -1; draw(); });
     list.append(li);
@@ -743,10 +753,12 @@ function renderList() {
     li.dataset.id = s.id;
     li.title = `${s.file} · ${s.status.replace('_', '-')} · ${s.boxes} boxes`;
     li.className = s.id === state.id ? 'current' : '';
-    li.innerHTML = '<span class="dot"></span><span class="name"></span>';
+    li.innerHTML = '<span class="dot"></span><img class="thumb" alt="" loading="lazy" decoding="async">' +
+      '<span class="name"></span>';
     li.querySelector('.dot').classList.add(s.status);
+    li.querySelector('.thumb').src = `/v1/label/images/${encodeURIComponent(s.id)}/image`;
     li.querySelector('.name').textContent = s.file.split('/').pop();
-    li.addEventListener('click', () => openImage(s.id));
+    activatable(li, () => openImage(s.id));
     list.append(li);
   }
   $('list-count').textContent = `${state.list.length} image${state.list.length === 1 ? '' : 's'}`;
@@ -1098,6 +1110,14 @@ function bind() {
   $('train-use').addEventListener('click', useTrained);
   $('help-button').addEventListener('click', () => $('help').showModal());
   $('class-filter').addEventListener('input', renderClassList);
+  $('class-filter').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const first = $('class-list').querySelector('li');
+    if (first) chooseClass(Number(first.dataset.classId));
+    $('class-filter').value = '';
+    renderClassList();
+    $('stage').focus({ preventScroll: true });
+  });
   $('box-class').addEventListener('change', (e) => {
     if (state.selected >= 0) setBoxClass(state.selected, Number(e.target.value));
   });

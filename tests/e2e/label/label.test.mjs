@@ -264,7 +264,23 @@ async function main() {
   await page.waitForFunction(() => document.getElementById('help').open);
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.getElementById('help').open);
-  ok('a focused slider, button or Save keeps its own keys');
+  // The lists are reachable by keyboard, and any class can be chosen by typing.
+  await page.locator('#image-list li', { hasText: '000000000025.jpg' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#image-name').textContent === '000000000025.jpg');
+  assert.equal(await page.locator('#image-list li .thumb').count(), 3, 'the image list has no thumbnails');
+  await page.locator('#stage').focus();
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'class-filter');
+  await page.keyboard.type('tooth');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => window.labelApp.state.classes[window.labelApp.state.currentClass]),
+    'toothbrush');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'stage');
+  await page.locator('#class-list li').first().focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => window.labelApp.state.currentClass), 0);
+  ok('a focused slider, button or Save keeps its own keys; lists take Tab and Enter; / types a class');
 
   // 8c. Accept all on an image that has labels adds no second box over a labelled object, says how many
   //     proposals it hid, and undoing back to the labels leaves nothing to save (no new version).

@@ -3,7 +3,7 @@
 // the photo, whole, apart and on top; focus lands on the results and Tab reaches product cards that open a
 // detail view; the photo shows at once with a loading state and the upload card shrinks to a bar; the file
 // picker and hints fit the device and errors are plain; no tint on the selected box, no percentages, one chip
-// per kind of object. Called by shopper.test.mjs with its browser, server and check().
+// per kind of object; every object's products in one row. Called by shopper.test.mjs with its browser, server and check().
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -315,6 +315,17 @@ export async function viewportChecks({ browser, base, sharedDir, check, pageErro
       await check(`${tag} box labels stay inside the photo, whole, apart and on top (bus)`, async () => {
         await checkLabels(page, width);
       });
+
+      await check(`${tag} every object's products are one row each (no orphan cards, no sideways page)`,
+        async () => {
+          await page.evaluate(() => { const all = document.getElementById('all'); if ('open' in all) all.open = true; });
+          const rows = await page.$$eval('#all-objects .products', (lists) => lists.map((list) =>
+            new Set([...list.querySelectorAll('.product')].map((n) => Math.round(n.getBoundingClientRect().top))).size));
+          assert.ok(rows.length >= 2, `expected several objects' lists, got ${rows.length}`);
+          assert.ok(rows.every((n) => n === 1), `rows per object: ${rows.join(', ')}`);
+          const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+          assert.ok(scrollWidth <= width, `the page is ${scrollWidth} px wide at ${width} px`);
+        });
     } finally {
       await context.close();
     }

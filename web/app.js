@@ -383,6 +383,8 @@ function render(result) {
   els.allObjects.replaceChildren();
   const { width, height } = result.image;
   const count = result.objects.length;
+  // Nothing detected: the server searched the whole photo. No box or chip stands for "the whole photo".
+  const wholePhoto = count === 1 && result.objects[0].whole_image;
 
   // One chip per object name: "person · 3" selects each person in turn.
   groups = [];
@@ -397,6 +399,7 @@ function render(result) {
   const areas = result.objects.map((o) => (o.box.x2 - o.box.x1) * (o.box.y2 - o.box.y1));
   const bySize = areas.map((a, i) => i).sort((a, b) => areas[b] - areas[a]);
   result.objects.forEach((object, i) => {
+    if (wholePhoto) return;
     const b = object.box;
     const box = el('button', {
       type: 'button', class: 'box', 'aria-pressed': 'false', 'data-index': i, tabindex: -1,
@@ -421,6 +424,7 @@ function render(result) {
       productList(object)));
   });
   groups.forEach((group, g) => {
+    if (wholePhoto) return;
     els.chips.append(el('button', {
       type: 'button', class: 'chip', 'aria-pressed': 'false', 'data-group': g, tabindex: -1,
       'data-index': group.members[0],
@@ -431,11 +435,16 @@ function render(result) {
   });
   els.results.hidden = false;
   els.all.hidden = count < 2;
-  const single = count === 1 && result.objects[0].whole_image;
-  els.status.textContent = single
-    ? 'No distinct object found; showing products like the whole photo.'
+  els.status.textContent = wholePhoto
+    ? 'No distinct object found in your photo. The products below only look somewhat like it as a whole.'
     : `${count} object${count === 1 ? '' : 's'} found. Select one to see its products.`;
-  if (count > 0) select(0, false);
+  if (count > 0) {
+    select(0, false);
+  } else {
+    const empty = el('p', { id: 'selected-products', class: 'empty', text: 'Nothing to search in this photo.' });
+    els.selectedProducts.replaceWith(empty);
+    els.selectedProducts = empty;
+  }
   placeBoxes();
   if (els.photo.complete) placeBoxes();
   // After a search, keyboard and screen reader users land on the products (Tab reaches the cards;
@@ -492,7 +501,8 @@ function select(index, moveFocus) {
     if (count) count.textContent = on ? ` · ${group.members.indexOf(index) + 1}/${group.members.length}` :
       ` · ${group.members.length}`;
   }
-  els.selectedTitle.textContent = `Products for ${objectTitle(index)}`;
+  els.selectedTitle.textContent = current.objects[index].whole_image && current.objects.length === 1
+    ? 'Products that look like your photo' : `Products for ${objectTitle(index)}`;
   els.selected.dataset.index = String(index);
   const list = productList(current.objects[index]);
   list.id = 'selected-products';

@@ -326,6 +326,29 @@ export async function viewportChecks({ browser, base, sharedDir, check, pageErro
           const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
           assert.ok(scrollWidth <= width, `the page is ${scrollWidth} px wide at ${width} px`);
         });
+      await check(`${tag} a photo with nothing detected says so, with no "whole photo" box or chip`, async () => {
+        // A plain grey 300x200 BMP.
+        const w = 300;
+        const h = 200;
+        const header = Buffer.alloc(54);
+        header.write('BM', 0);
+        header.writeUInt32LE(54 + w * h * 3, 2);
+        header.writeUInt32LE(54, 10);
+        header.writeUInt32LE(40, 14);
+        header.writeInt32LE(w, 18);
+        header.writeInt32LE(h, 22);
+        header.writeUInt16LE(1, 26);
+        header.writeUInt16LE(24, 28);
+        header.writeUInt32LE(w * h * 3, 34);
+        const blank = Buffer.concat([header, Buffer.alloc(w * h * 3, 0xf0)]);
+        await page.setInputFiles('#file-input', { name: 'blank.bmp', mimeType: 'image/bmp', buffer: blank });
+        await page.waitForFunction(() => /No distinct object/.test(document.getElementById('status').textContent) &&
+          document.getElementById('results').getAttribute('aria-busy') !== 'true');
+        assert.equal(await page.locator('#boxes .box').count(), 0);
+        assert.equal(await page.locator('#object-chips .chip').count(), 0);
+        assert.doesNotMatch(await page.textContent('#selected-title'), /whole photo/);
+        assert.equal(await page.isVisible('#loading'), false);
+      });
     } finally {
       await context.close();
     }

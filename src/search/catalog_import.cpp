@@ -23,6 +23,7 @@ constexpr std::size_t kMaxIdBytes = 128;
 constexpr std::size_t kMaxTitleBytes = 500;
 constexpr std::size_t kMaxDescriptionBytes = 20000;
 constexpr std::size_t kMaxShortField = 200;
+constexpr std::size_t kMaxUrlBytes = 2048;
 constexpr std::size_t kMaxImages = 20;
 constexpr std::size_t kMaxAttributes = 100;
 
@@ -250,7 +251,7 @@ Result<json> csv_to_json(const std::vector<std::string>& header, const CsvRecord
     const std::string& name = header[c];
     const std::string value = trim(record.fields[c]);
     if (name == "id" || name == "title" || name == "description" || name == "category" || name == "brand" ||
-        name == "currency") {
+        name == "currency" || name == "url") {
       object[name] = value;
     } else if (name == "price") {
       if (value.empty()) continue;
@@ -373,6 +374,25 @@ Result<ImportRow> parse_product_json(const json& object, std::size_t line, const
   p.currency = std::move(*currency);
   if (has_control(p.title) || has_control(p.category) || has_control(p.brand) || has_control(p.currency)) {
     return bad("title, category, brand and currency must not contain control characters");
+  }
+  // The product's page in the shop: shown to shoppers as a link, so only an absolute http(s) URL.
+  auto url = string_field(object, "url", kMaxUrlBytes, false);
+  if (!url) return url.error();
+  p.url = std::move(*url);
+  if (!p.url.empty()) {
+    const std::string lower = [&] {
+      std::string s = p.url.substr(0, 8);
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return s;
+    }();
+    const bool web = lower.starts_with("https://") || lower.starts_with("http://");
+    const bool plain = std::none_of(p.url.begin(), p.url.end(), [](char c) {
+      return static_cast<unsigned char>(c) <= 0x20 || c == '"' || c == '<' || c == '>' || c == '\\' ||
+             c == 0x7f;
+    });
+    if (!web || !plain || p.url.size() <= lower.find("//") + 2) {
+      return bad("\"url\" must be an absolute http:// or https:// address without spaces or quotes");
+    }
   }
   if (auto price = object.find("price"); price != object.end() && !price->is_null()) {
     double value = 0;

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS products(
   price REAL,
   currency TEXT NOT NULL DEFAULT '',
   attributes TEXT NOT NULL DEFAULT '{}',
-  updated_at INTEGER NOT NULL);
+  updated_at INTEGER NOT NULL,
+  url TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS products_category ON products(category COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS product_images(
   product_id TEXT NOT NULL,
@@ -73,7 +74,8 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1'), ('generat
 constexpr const char* kBm25 = "bm25(products_fts, 0.0, 4.0, 1.0, 2.0, 1.0, 1.0)";
 
 constexpr const char* kProductColumns =
-    "p.id, p.title, p.description, p.category, p.brand, p.price, p.currency, p.attributes, p.updated_at";
+    "p.id, p.title, p.description, p.category, p.brand, p.price, p.currency, p.attributes, p.updated_at, "
+    "p.url";
 
 Error io_error(const std::string& what, int err) {
   return Error{ErrorCode::kIo, what + ": " + std::error_code(err, std::generic_category()).message()};
@@ -216,6 +218,7 @@ Product read_product_row(const SqliteStmt& stmt) {
     }
   }
   p.updated_at = stmt.column_int(8);
+  p.url = stmt.column_text(9);
   return p;
 }
 
@@ -399,6 +402,13 @@ Result<std::unique_ptr<CatalogStore>> CatalogStore::open(const std::string& data
     auto txn = SqliteTxn::begin(**db, "IMMEDIATE");
     if (!txn) return txn.error();
     VISEARCH_TRY((*db)->exec(kSchema));
+    // Catalogs made before products had a shop URL gain the column (empty for their products); older
+    // visearch builds still read the file, which is why the schema version stays.
+    auto has_url = (*db)->prepare("SELECT 1 FROM pragma_table_info('products') WHERE name = 'url'");
+    if (!has_url) return has_url.error();
+    auto found = has_url->step();
+    if (!found) return found.error();
+    if (!*found) VISEARCH_TRY((*db)->exec("ALTER TABLE products ADD COLUMN url TEXT NOT NULL DEFAULT ''"));
     VISEARCH_TRY(txn->commit());
   }
   auto version = meta_value(**db, "schema_version");
@@ -498,11 +508,11 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
     auto exists = d.prepare("SELECT rowid FROM products WHERE id = ?");
     auto upsert_product = d.prepare(
         "INSERT INTO products(id, title, description, category, brand, price, currency, attributes, "
-        "updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+        "updated_at, url) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
         "description = excluded.description, category = excluded.category, brand = excluded.brand, "
         "price = excluded.price, currency = excluded.currency, attributes = excluded.attributes, "
-        "updated_at = excluded.updated_at");
+        "updated_at = excluded.updated_at, url = excluded.url");
     auto delete_fts = d.prepare("DELETE FROM products_fts WHERE rowid = ?");
     auto insert_fts = d.prepare(
         "INSERT INTO products_fts(rowid, id, title, description, category, brand, extra) VALUES (?, ?, ?, ?, "
@@ -537,6 +547,7 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
           .bind(4, p.category)
           .bind(5, p.brand);
       upsert_product->bind(6, p.price).bind(7, p.currency).bind(8, to_json_text(attributes)).bind(9, now);
+      upsert_product->bind(10, p.url);
       VISEARCH_TRY(upsert_product->run());
       exists->reset();
       exists->bind(1, p.id);

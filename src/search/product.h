@@ -38,6 +38,7 @@ struct Product {
   std::map<std::string, std::string> attributes;
   std::vector<ProductImage> images;
   std::int64_t updated_at = 0;  // unix seconds
+  std::string url;              // the product's page in the shop (http or https), or empty
 };
 
 // A detected (or whole-image) object in a product image with its L2-normalised embedding.

@@ -77,6 +77,7 @@ json product_to_json(const Product& p) {
       {"price", p.price ? json(*p.price) : json(nullptr)},
       {"currency", p.currency},
       {"attributes", p.attributes},
+      {"url", p.url.empty() ? json(nullptr) : json(p.url)},
       {"image_url", p.images.empty() ? json(nullptr) : json(product_image_url(p.id, p.images.front().n))},
       {"images", images},
       {"updated_at", p.updated_at}};
@@ -94,6 +95,7 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
                               {"brand", m.product.brand},
                               {"price", m.product.price ? json(*m.product.price) : json(nullptr)},
                               {"currency", m.product.currency},
+                              {"url", m.product.url.empty() ? json(nullptr) : json(m.product.url)},
                               {"image_url", product_image_url(m.product.id, m.matched_image)},
                               {"score", round_to(m.score, 1e-4)},
                               {"components",

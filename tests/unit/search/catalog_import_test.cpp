@@ -236,3 +236,42 @@ TEST_F(CatalogImportTest, ReimportUpdatesByIdAndReusesEmbeddings) {
 
 }  // namespace
 }  // namespace visearch::search
+
+namespace visearch::search {
+namespace {
+
+// A product's shop page (issue 12): kept when it is an absolute http(s) address, refused with the row
+// otherwise (a javascript: or relative link would be shown to shoppers as a link).
+TEST(CatalogParse, ProductUrlMustBeAnHttpAddress) {
+  const std::string text =
+      R"({"id": "ok", "title": "T", "images": ["a.jpg"], "url": "https://shop.example/p/ok?x=1"})"
+      "\n"
+      R"({"id": "none", "title": "T", "images": ["a.jpg"]})"
+      "\n"
+      R"j({"id": "js", "title": "T", "images": ["a.jpg"], "url": "javascript:alert(1)"})j"
+      "\n"
+      R"({"id": "rel", "title": "T", "images": ["a.jpg"], "url": "/p/rel"})"
+      "\n"
+      R"({"id": "space", "title": "T", "images": ["a.jpg"], "url": "http://a b"})"
+      "\n"
+      R"({"id": "bare", "title": "T", "images": ["a.jpg"], "url": "http://"})"
+      "\n"
+      R"({"id": "num", "title": "T", "images": ["a.jpg"], "url": 5})"
+      "\n";
+  const ParsedCatalog parsed = parse_catalog(text, ImportFormat::kJsonl);
+  ASSERT_EQ(parsed.rows.size(), 2U);
+  EXPECT_EQ(parsed.rows[0].product.url, "https://shop.example/p/ok?x=1");
+  EXPECT_EQ(parsed.rows[1].product.url, "");
+  ASSERT_EQ(parsed.errors.size(), 5U);
+  for (std::size_t line = 3; line <= 6; ++line) {
+    ASSERT_NE(error_at(parsed.errors, line), nullptr) << line;
+    EXPECT_NE(error_at(parsed.errors, line)->message.find("url"), std::string::npos) << line;
+  }
+  const ParsedCatalog csv =
+      parse_catalog("id,title,images,url\nc1,T,a.jpg,HTTP://Shop.Example/c1\n", ImportFormat::kCsv);
+  ASSERT_EQ(csv.rows.size(), 1U);
+  EXPECT_EQ(csv.rows[0].product.url, "HTTP://Shop.Example/c1");
+}
+
+}  // namespace
+}  // namespace visearch::search

@@ -207,6 +207,35 @@ TEST_F(CatalogStoreTest, ImagesAreContentAddressedAndCollected) {
   EXPECT_FALSE(std::filesystem::exists(store_->image_path(*a)));
 }
 
+// The shop URL is stored and read back, replaced by an update; a catalog made before the column existed
+// gains it when opened (its products read with no URL) and keeps its products.
+TEST_F(CatalogStoreTest, ProductUrlIsStoredAndOldCatalogsGainTheColumn) {
+  ProductRecord record = make_record("lamp-1", "Desk lamp", "Lamps", 30.0);
+  record.product.url = "https://shop.example/lamp-1";
+  ASSERT_TRUE(store_->upsert({record}));
+  EXPECT_EQ((*store_->get("lamp-1"))->url, "https://shop.example/lamp-1");
+  EXPECT_EQ((*store_->get("mug-1"))->url, "");
+  record.product.url = "https://shop.example/lamp-1-new";
+  ASSERT_TRUE(store_->upsert({record}));
+  EXPECT_EQ((*store_->get("lamp-1"))->url, "https://shop.example/lamp-1-new");
+  store_.reset();
+
+  // Take the column away again, as a catalog written before it looked (SQLite >= 3.35 drops columns).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/" + CatalogStore::kDatabaseFile).c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int dropped = sqlite3_exec(db, "ALTER TABLE products DROP COLUMN url", nullptr, nullptr, &error);
+  ASSERT_EQ(dropped, SQLITE_OK) << (error != nullptr ? error : "");
+  sqlite3_close(db);
+
+  auto reopened = CatalogStore::open(dir_.path(), false);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  auto lamp = (*reopened)->get("lamp-1");
+  ASSERT_TRUE(lamp && lamp->has_value()) << (lamp ? "" : lamp.error().message);
+  EXPECT_EQ((*lamp)->title, "Desk lamp");
+  EXPECT_EQ((*lamp)->url, "");
+}
+
 TEST(FtsExpressions, QuoteEveryPhrase) {
   EXPECT_EQ(fts_any_phrase({"cup", "Coffee mug", "cup", "\"); DROP"}),
             "\"cup\" OR \"coffee mug\" OR \"drop\"");

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -193,6 +194,12 @@ extern "C" void on_server_signal(int number) {
 int next_signal() {
   unsigned char byte = 0;
   while (true) {
+    // Wait in poll(), then read: a ThreadSanitizer build (gcc 12) runs a signal's handler only while the
+    // thread it lands on is in a call TSan treats as blocking, which poll() is and read() is not, so a
+    // read() here would keep SIGTERM from ever being handled there.
+    pollfd ready{g_signal_pipe[0], POLLIN, 0};
+    if (::poll(&ready, 1, -1) < 0 && errno != EINTR) return SIGTERM;
+    if ((ready.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
     const ssize_t got = ::read(g_signal_pipe[0], &byte, 1);
     if (got == 1) return byte;
     if (got < 0 && errno != EINTR) return SIGTERM;

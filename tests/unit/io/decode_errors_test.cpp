@@ -174,10 +174,10 @@ TEST(DecodeErrors, JpegSideAboveLibjpegMaximumIsTooLarge) {
                          ErrorCode::kImageTooLarge));
 }
 
-// Address-space limits cannot work under ASan (its shadow memory needs terabytes
-// of address space), so these two exist only in the non-sanitizer build, which
-// the test suite also runs.
-#if !defined(__SANITIZE_ADDRESS__)
+// Address-space limits cannot work under ASan or TSan (their shadow memory needs
+// terabytes of address space), so these two exist only in the non-sanitizer
+// build, which the test suite also runs.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 TEST(DecodeErrors, AddressSpaceLimitCatchesHugeAllocations) {
   // Guards the guard: the limit really makes a 10 GB allocation fail.
   const test::ScopedAddressSpaceLimit limit(std::uint64_t{1} << 30);
@@ -197,7 +197,7 @@ TEST(DecodeErrors, OutOfMemoryIsAnErrorNotACrash) {
       decode_image(test::make_png_header_claiming(30000, 30000), DecodeLimits{UINT64_MAX});
   EXPECT_TRUE(fails_with(r, ErrorCode::kInternal));
 }
-#endif  // !__SANITIZE_ADDRESS__
+#endif  // !__SANITIZE_ADDRESS__ && !__SANITIZE_THREAD__
 
 // Corrupting bytes of valid files must never crash (the result may be either way).
 TEST(DecodeErrors, MutatedFilesDoNotCrash) {

@@ -14,14 +14,12 @@ TrainJob::~TrainJob() {
 }
 
 Status TrainJob::start(TrainOptions options) {
-  std::unique_lock lock(mutex_);
+  const std::lock_guard lock(mutex_);
   if (running_) return Unexpected{ErrorCode::kUnavailable, "a training run is already going on"};
-  if (thread_.joinable()) {
-    lock.unlock();
-    thread_.join();  // the previous run has ended (running_ is false); reap its thread
-    lock.lock();
-    if (running_) return Unexpected{ErrorCode::kUnavailable, "a training run is already going on"};
-  }
+  // The previous run has ended: reap its thread here, under the lock, so that concurrent callers never
+  // join it twice or join it while another assigns the next run to thread_. The wait is short and cannot
+  // deadlock: running_ went false in the run's last locked step, after which it only returns.
+  if (thread_.joinable()) thread_.join();
   running_ = true;
   stop_.store(false);
   progress_ = TrainProgress{};

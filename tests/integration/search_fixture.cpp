@@ -179,7 +179,9 @@ int run_visearch(const std::string& args, std::string* out, std::string* err, co
   while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) text.append(buf.data(), got);
   const int status = ::pclose(pipe);
   if (out != nullptr) *out = text;
-  if (err != nullptr) *err = read_file(err_path);
+  const std::string err_text = read_file(err_path);
+  expect_no_sanitizer_report(err_text, "visearch " + args);
+  if (err != nullptr) *err = err_text;
   std::remove(err_path.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -216,6 +218,7 @@ bool VisearchChild::wait_for_stderr(const std::string& text, int timeout_ms) {
     int status = 0;
     if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      expect_no_sanitizer_report(stderr_text(), "a visearch child");
       return stderr_text().find(text) != std::string::npos;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -229,6 +232,7 @@ void VisearchChild::kill_hard() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  expect_no_sanitizer_report(stderr_text(), "a visearch child");
 }
 
 int VisearchChild::wait(int timeout_ms) {
@@ -237,6 +241,7 @@ int VisearchChild::wait(int timeout_ms) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      expect_no_sanitizer_report(stderr_text(), "a visearch child");
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

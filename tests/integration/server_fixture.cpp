@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -128,6 +129,15 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+void expect_no_sanitizer_report(const std::string& stderr_text, const std::string& what) {
+  const std::size_t at = stderr_text.find("ThreadSanitizer");
+  if (at == std::string::npos) return;
+  // The report starts at the "==PID==" separator line before its first mention of the sanitizer.
+  const std::size_t line = stderr_text.rfind("\n==", at);
+  const std::size_t from = line == std::string::npos ? 0 : line + 1;
+  ADD_FAILURE() << what << " reported a ThreadSanitizer warning:\n" << stderr_text.substr(from);
+}
+
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   const int n =
@@ -172,6 +182,7 @@ ServerProcess::ServerProcess(const std::string& subcommand, std::vector<std::str
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       early_exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       pid_ = -1;
+      expect_no_sanitizer_report(log(), "visearch " + subcommand);
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -194,17 +205,23 @@ int ServerProcess::terminate(int timeout_ms) {
   ::kill(pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
+  int code = -1;
+  bool exited = false;
+  while (!exited && std::chrono::steady_clock::now() < deadline) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      exited = true;
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
+  if (!exited) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
-  return -1;
+  expect_no_sanitizer_report(log(), "the server");
+  return code;
 }
 
 std::string ServerProcess::log() const {

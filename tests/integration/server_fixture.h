@@ -65,6 +65,11 @@ RawReply send_chunked(int port, const std::string& method, const std::string& pa
 // Peak resident memory (VmHWM) of a process, in bytes; 0 when unknown.
 std::size_t peak_rss_bytes(pid_t pid);
 
+// Fails the running test when a child's stderr holds a ThreadSanitizer report (the tsan preset runs the
+// integration tests against a TSan build of the binary): a server's log is otherwise deleted unread, and a
+// report while it drains after SIGTERM would change nothing the test looks at. `what` names the child.
+void expect_no_sanitizer_report(const std::string& stderr_text, const std::string& what);
+
 std::string read_file(const std::string& path);
 std::string sample(const std::string& name);  // path of ../shared/data/samples/<name>
 int free_port();

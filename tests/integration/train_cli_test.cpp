@@ -32,7 +32,9 @@ int run(const std::string& args, std::string* out = nullptr, std::string* err_te
       std::string(VISEARCH_BINARY) + " " + args + " >" + tmp.str("out") + " 2>" + tmp.str("err");
   const int status = std::system(cmd.c_str());
   if (out != nullptr) *out = test::read_text(tmp.path() / "out");
-  if (err_text != nullptr) *err_text = test::read_text(tmp.path() / "err");
+  const std::string err = test::read_text(tmp.path() / "err");
+  visearch::testing::expect_no_sanitizer_report(err, "visearch " + args);
+  if (err_text != nullptr) *err_text = err;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

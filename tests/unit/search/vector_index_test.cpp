@@ -102,6 +102,33 @@ TEST(VectorIndex, HnswRecallOnClusteredVectors) {
   EXPECT_GE(found / (kQueries * 10), 0.95);
 }
 
+// The HNSW graph is built by several threads at once (HnswIndex): every point must still be in it and be
+// found as its own nearest neighbour. Small enough for the ThreadSanitizer run, which checks the parallel
+// build here (the recall test above is left out of that run: TSan's lock-order tracking over its 4000
+// per-point hnswlib mutexes takes minutes).
+TEST(VectorIndex, ParallelHnswBuildKeepsEveryPoint) {
+  std::mt19937 rng(11);
+  constexpr int kDim = 16;
+  constexpr std::uint32_t kPoints = 400;
+  HnswParams params;
+  params.build_threads = 4;
+  VectorIndexBuilder builder(IndexKind::kHnsw, kDim, params);
+  std::vector<std::vector<float>> points;
+  for (std::uint32_t i = 0; i < kPoints; ++i) {
+    points.push_back(random_unit(rng, kDim));
+    builder.add(points.back());
+  }
+  auto index = builder.build();
+  ASSERT_EQ(index->kind(), IndexKind::kHnsw);
+  ASSERT_EQ(index->size(), kPoints);
+  for (std::uint32_t i = 0; i < kPoints; ++i) {
+    const auto found = index->search(points[i], 1);
+    ASSERT_EQ(found.size(), 1U);
+    EXPECT_EQ(found[0].id, i);
+    EXPECT_NEAR(found[0].similarity, 1.F, 1e-5F);
+  }
+}
+
 TEST(VectorIndex, AutoPicksExactForSmallCatalogsAndEmptyIsFine) {
   VectorIndexBuilder builder(IndexKind::kAuto, 3);
   builder.add(std::vector<float>{0.F, 1.F, 0.F});

@@ -1,7 +1,8 @@
 # Writes a C++ source file that holds every file under a folder, for web pages compiled into the binary:
 #   cmake -DINPUT_DIR=web -DOUTPUT=web_files.cpp -DNAMESPACE=visearch::server -DSYMBOL=kWebFiles -P embed_dir.cmake
 # The source defines `extern const std::span<const EmbeddedFile> SYMBOL` in NAMESPACE, one entry per file
-# (path relative to INPUT_DIR with '/' separators, and its bytes), sorted by path; EmbeddedFile comes from
+# (path relative to INPUT_DIR with '/' separators, its bytes, and a strong ETag from its SHA-1, computed
+# here once instead of per request), sorted by path; EmbeddedFile comes from
 # server/embedded_files.h.
 foreach(var INPUT_DIR OUTPUT NAMESPACE SYMBOL)
   if(NOT DEFINED ${var})
@@ -15,6 +16,8 @@ set(entries "")
 set(index 0)
 foreach(rel IN LISTS files)
   file(READ "${INPUT_DIR}/${rel}" hex HEX)
+  file(SHA1 "${INPUT_DIR}/${rel}" sha1)
+  string(SUBSTRING "${sha1}" 0 16 etag)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
   string(REPEAT "'[^']*'," 16 line)
   string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
@@ -25,7 +28,7 @@ foreach(rel IN LISTS files)
     set(size "sizeof kFile${index}")
   endif()
   string(APPEND arrays "constexpr char kFile${index}[] = {\n    ${bytes}};\n")
-  string(APPEND entries "    EmbeddedFile{\"${rel}\", std::string_view(kFile${index}, ${size})},\n")
+  string(APPEND entries "    EmbeddedFile{\"${rel}\", std::string_view(kFile${index}, ${size}), \"\\\"${etag}\\\"\"},\n")
   math(EXPR index "${index} + 1")
 endforeach()
 file(WRITE "${OUTPUT}.tmp"

@@ -10,6 +10,7 @@ namespace visearch::server {
 struct EmbeddedFile {
   std::string_view path;  // relative to web/, '/'-separated: "index.html", "label/label.js"
   std::string_view bytes;
+  std::string_view etag;  // a strong validator, quoted: "0123456789abcdef" (from the bytes' SHA-1)
 };
 
 // Every file under web/, sorted by path.

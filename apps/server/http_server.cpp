@@ -1017,18 +1017,6 @@ std::string web_content_type(std::string_view path) {
   return "application/octet-stream";
 }
 
-// A strong validator for an embedded file: FNV-1a of its bytes.
-std::string web_etag(std::string_view bytes) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (const char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  char text[24];
-  std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
-  return text;
-}
-
 void Server::serve_static_files() {
   const auto add_static_headers = [](const httplib::Request& req, httplib::Response& res) {
     const bool html = req.path == "/" || req.path.ends_with("/") || req.path.ends_with(".html");
@@ -1054,10 +1042,9 @@ void Server::serve_static_files() {
         res.status = 404;
         return;
       }
-      const std::string etag = web_etag(file->bytes);
       add_static_headers(req, res);
-      res.set_header("ETag", etag);
-      if (req.get_header_value("If-None-Match") == etag) {
+      res.set_header("ETag", std::string(file->etag));
+      if (req.get_header_value("If-None-Match") == file->etag) {
         res.status = 304;
         return;
       }

@@ -15,19 +15,26 @@ fs::path normal(const fs::path& path) {
 }
 
 // The source tree a development build runs from: the nearest folder above the executable (the binary in
-// build/, a test in build/tests/unit/x/) that holds the repository's CMakePresets.json.
+// build/, a test in build/tests/unit/x/) that holds the repository's CMakePresets.json and models/.
 fs::path repository_root(const fs::path& exe_dir) {
-  fs::path dir = exe_dir;
+  const fs::path presets = nearest_above(exe_dir, "CMakePresets.json");
+  if (presets.empty()) return {};
+  std::error_code ec;
+  return fs::exists(presets.parent_path() / "models", ec) ? presets.parent_path() : fs::path();
+}
+
+}  // namespace
+
+fs::path nearest_above(const fs::path& start, std::string_view relative) {
+  fs::path dir = start;
   for (int up = 0; up < 6 && !dir.empty(); ++up) {
     std::error_code ec;
-    if (fs::exists(dir / "CMakePresets.json", ec) && fs::exists(dir / "models", ec)) return dir;
+    if (fs::path candidate = dir / relative; fs::exists(candidate, ec)) return candidate;
     if (dir == dir.parent_path()) break;
     dir = dir.parent_path();
   }
   return {};
 }
-
-}  // namespace
 
 fs::path executable_dir() {
   std::error_code ec;

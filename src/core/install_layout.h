@@ -22,6 +22,11 @@ namespace visearch {
 // location, so that a message can name where it belongs.
 [[nodiscard]] std::filesystem::path find_resource(std::string_view relative);
 
+// `relative` under `start` or the nearest of its (up to five) parent folders that has it; empty when none
+// does. For files a build tree keeps beside its executables (the build folder's ort/ link).
+[[nodiscard]] std::filesystem::path nearest_above(const std::filesystem::path& start,
+                                                  std::string_view relative);
+
 // Folders searched for weights after --model-dir and $VISEARCH_MODEL_PATH: $VISEARCH_SHARED_DIR/models
 // when set; in a build tree, the repository's sibling `shared/models` (the development layout);
 // PREFIX/share/visearch/models; and /var/lib/visearch/models.

@@ -40,14 +40,8 @@ OrtRuntime& ort_runtime() {
     if (const fs::path installed = exe / ".." / "lib" / "visearch" / kName; fs::exists(installed, ec)) {
       candidates.push_back(installed.lexically_normal().string());
     }
-    fs::path dir = exe;
-    for (int up = 0; up < 6; ++up) {
-      if (const fs::path built = dir / "ort" / kName; fs::exists(built, ec)) {
-        candidates.push_back(built.string());
-        break;
-      }
-      if (dir == dir.parent_path()) break;
-      dir = dir.parent_path();
+    if (const fs::path built = nearest_above(exe, std::string("ort/") + kName); !built.empty()) {
+      candidates.push_back(built.string());
     }
     candidates.emplace_back(kName);
     void* handle = nullptr;

@@ -1,11 +1,17 @@
 #!/usr/bin/python3
-"""Writes tiny ONNX graphs in the Ultralytics YOLOv5 and YOLOv8 export layouts
-whose outputs we control, for decoder tests (no real weights exist here).
+"""Writes tiny ONNX graphs whose outputs we control, for decoder tests (no real
+weights exist here): the Ultralytics YOLOv5 and YOLOv8 export layouts, and the
+end-to-end layouts (TensorFlow Object Detection API, torchvision, DETR-style
+set predictions in one or two outputs, NMS-free YOLOv10 / YOLO26).
 
-Each graph takes `images` [1,3,32,32] and returns a constant tensor (plus
-0 * mean(images), so the input is really consumed). Run with Debian's
-python3-onnx:  /usr/bin/python3 tools/make_test_models.py tests/data/models
-The expected detections are written next to each model as <name>.expected.json.
+Each graph takes one input of the layout, type and (possibly dynamic) shape its
+family's exports take, and returns constant tensors (plus 0 * mean(input) on
+the float outputs, so the input is really consumed). Run with a python3 that
+has the onnx package (Debian's python3-onnx):
+  python3 tools/make_test_models.py tests/data/models
+The boxes each graph encodes are listed in the comments below; the tests
+(tests/unit/model/*_decoder_test.cpp, tests/golden/end_to_end_layouts_test.cpp)
+state what they decode to in original-image pixels.
 """
 import json
 import sys
@@ -19,20 +25,103 @@ SIZE = 32
 
 
 def constant_graph(name, output_name, values):
-    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE])
-    out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, list(values.shape))
-    nodes = [
-        helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
-        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
-        helper.make_node("Add", ["const", "nothing"], [output_name]),
-    ]
-    inits = [numpy_helper.from_array(values.astype(np.float32), "const"),
-             numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]
-    graph = helper.make_graph(nodes, name, [inp], [out], inits)
+    return constant_outputs_graph(name, ("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE]), [(output_name, values)])
+
+
+def constant_outputs_graph(name, graph_input, outputs):
+    """A graph with one input (name, element type, shape; a string dimension is dynamic) and constant
+    outputs [(name, numpy array)], in that order. Float outputs add 0 * mean(input)."""
+    input_name, input_type, input_shape = graph_input
+    inp = helper.make_tensor_value_info(input_name, input_type, input_shape)
+    nodes = []
+    mean_of = input_name
+    if input_type != TensorProto.FLOAT:
+        nodes.append(helper.make_node("Cast", [input_name], ["input_float"], to=TensorProto.FLOAT))
+        mean_of = "input_float"
+    nodes += [helper.make_node("ReduceMean", [mean_of], ["mean"], keepdims=0),
+              helper.make_node("Mul", ["mean", "zero"], ["nothing"])]
+    inits = [numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]
+    outs = []
+    for i, (output_name, values) in enumerate(outputs):
+        const = f"const{i}"
+        inits.append(numpy_helper.from_array(values, const))
+        if values.dtype == np.float32:
+            nodes.append(helper.make_node("Add", [const, "nothing"], [output_name]))
+        else:
+            nodes.append(helper.make_node("Identity", [const], [output_name]))
+        elem = helper.np_dtype_to_tensor_dtype(values.dtype) if hasattr(helper, "np_dtype_to_tensor_dtype") \
+            else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[values.dtype]
+        outs.append(helper.make_tensor_value_info(output_name, elem, list(values.shape)))
+    graph = helper.make_graph(nodes, name, [inp], outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="visearch-tests")
     model.ir_version = 7
     onnx.checker.check_model(model)
     return model
+
+
+def f32(rows):
+    return np.array(rows, dtype=np.float32)
+
+
+def end_to_end_models(out_dir):
+    """The end-to-end layouts. Labels are ["apple", "bottle", "cup"] in every spec."""
+    # TensorFlow OD API (tf2onnx): uint8 NHWC of any size; (ymin, xmin, ymax, xmax) normalised; 1-based
+    # class ids; rows from num_detections on are padding (the last one would be a full-image box).
+    tf_rows = [  # (box, score, class id)
+        ((0.25, 0.125, 0.75, 0.5), 0.90, 2),   # bottle
+        ((0.25, 0.15, 0.75, 0.5), 0.85, 2),    # bottle again, overlapping: kept (no NMS)
+        ((0.5, 0.5, 1.0, 0.75), 0.60, 3),      # cup
+        ((0.1, 0.1, 0.2, 0.2), 0.20, 1),       # below a 0.3 threshold
+        ((0.0, 0.0, 1.0, 1.0), 0.99, 1),       # padding past num_detections = 4
+    ]
+    onnx.save(constant_outputs_graph("tf_od_tiny", ("input_tensor", TensorProto.UINT8, [1, "height", "width", 3]), [
+        ("detection_boxes", f32([[r[0] for r in tf_rows]])),
+        ("detection_scores", f32([[r[1] for r in tf_rows]])),
+        ("detection_classes", f32([[r[2] for r in tf_rows]])),
+        ("num_detections", f32([4])),
+    ]), f"{out_dir}/tf_od_tiny.onnx")
+
+    # torchvision: float [3, H, W] of any size; (x1, y1, x2, y2) in the pixels of the tensor fed; int64
+    # labels with 0 the background.
+    tv_rows = [
+        ((10.0, 5.0, 40.0, 30.0), 0.95, 1),    # apple
+        ((12.0, 5.0, 40.0, 30.0), 0.90, 1),    # apple again, overlapping: kept
+        ((50.0, 40.0, 80.0, 50.0), 0.70, 3),   # cup
+        ((0.0, 0.0, 10.0, 10.0), 0.99, 0),     # background: no label
+    ]
+    onnx.save(constant_outputs_graph("torchvision_tiny", ("images", TensorProto.FLOAT, [3, "height", "width"]), [
+        ("boxes", f32([r[0] for r in tv_rows])),
+        ("labels", np.array([r[2] for r in tv_rows], dtype=np.int64)),
+        ("scores", f32([r[1] for r in tv_rows])),
+    ]), f"{out_dir}/torchvision_tiny.onnx")
+
+    # DETR-style, one output [1, Q, 4 + C]: normalised (cx, cy, w, h), sigmoid scores per class.
+    detr = f32([[
+        [0.5, 0.5, 0.25, 0.25, 0.10, 0.90, 0.80],          # bottle .9 and cup .8 from one query
+        [0.52, 0.5, 0.25, 0.25, 0.05, 0.85, 0.0],          # bottle, overlapping the first: kept
+        [0.1875, 0.625, 0.125, 0.1875, 0.60, 0.0, 0.0],    # apple
+        [0.5, 0.5, 1.0, 1.0, 0.10, 0.10, 0.10],            # nothing over 0.3
+        [0.3, 0.3, 0.1, 0.1, 0.20, 0.20, 0.20],
+    ]])
+    onnx.save(constant_outputs_graph("detr_tiny", ("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE]),
+                                     [("output0", detr)]), f"{out_dir}/detr_tiny.onnx")
+
+    # DETR-style, two outputs: raw logits [1, Q, C] (first in the graph) and boxes [1, Q, 4].
+    onnx.save(constant_outputs_graph("detr_split_tiny", ("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE]), [
+        ("pred_logits", f32([[[2.0, -3.0, -3.0], [-3.0, 0.0, -3.0], [-3.0, -3.0, -3.0]]])),  # apple .881, bottle .5
+        ("pred_boxes", f32([[[0.5, 0.5, 0.5, 0.25], [0.25, 0.25, 0.25, 0.25], [0.5, 0.5, 0.2, 0.2]]])),
+    ]), f"{out_dir}/detr_split_tiny.onnx")
+
+    # NMS-free YOLO (YOLOv10, YOLO26): [1, 300, 6] = (x1, y1, x2, y2, score, class) in input pixels.
+    e2e = np.zeros((1, 300, 6), dtype=np.float32)
+    e2e[0, :4] = [
+        (12.0, 12.0, 20.0, 20.0, 0.90, 1),    # bottle
+        (12.5, 12.0, 20.5, 20.0, 0.80, 1),    # bottle again, overlapping: kept
+        (4.0, 17.0, 8.0, 23.0, 0.60, 2),      # cup
+        (0.0, 0.0, 5.0, 5.0, 0.20, 0),        # below 0.3
+    ]
+    onnx.save(constant_outputs_graph("yolo_end2end_tiny", ("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE]),
+                                     [("output0", e2e)]), f"{out_dir}/yolo_end2end_tiny.onnx")
 
 
 # (cx, cy, w, h) in 32x32 input pixels, class scores, objectness (v5 only)
@@ -61,6 +150,7 @@ def main(out_dir):
     onnx.save(constant_graph("yolov5_tiny", "output0", v5), f"{out_dir}/yolov5_tiny.onnx")
     with open(f"{out_dir}/tiny_boxes.json", "w") as f:
         json.dump([{"cxcywh": b, "class_scores": c, "objectness": o} for b, c, o in BOXES], f, indent=1)
+    end_to_end_models(out_dir)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ Result<ResizeMode> parse_resize_mode(std::string_view text) {
   if (text == "stretch") return ResizeMode::kStretch;
   if (text == "letterbox_top_left") return ResizeMode::kLetterboxTopLeft;
   if (text == "letterbox_centred" || text == "letterbox_centered") return ResizeMode::kLetterboxCentred;
+  if (text == "keep_aspect") return ResizeMode::kKeepAspect;
   return Unexpected{ErrorCode::kInvalidSpec,
                     "unknown resize mode '" + std::string(text) +
-                        "' (expected stretch, letterbox_top_left or letterbox_centred)"};
+                        "' (expected stretch, letterbox_top_left, letterbox_centred or keep_aspect)"};
 }
 
 std::string_view resize_mode_name(ResizeMode mode) {
@@ -22,6 +23,8 @@ std::string_view resize_mode_name(ResizeMode mode) {
       return "letterbox_top_left";
     case ResizeMode::kLetterboxCentred:
       return "letterbox_centred";
+    case ResizeMode::kKeepAspect:
+      return "keep_aspect";
   }
   return "stretch";
 }
@@ -33,7 +36,7 @@ InputTransform InputTransform::make(ResizeMode mode, Size image, Size input, Siz
   t.input_ = input;
   const auto iw = static_cast<double>(std::max(1, image.width));
   const auto ih = static_cast<double>(std::max(1, image.height));
-  if (mode == ResizeMode::kStretch) {
+  if (mode == ResizeMode::kStretch || mode == ResizeMode::kKeepAspect) {
     t.content_ = input;
     t.scale_x_ = static_cast<float>(input.width / iw);
     t.scale_y_ = static_cast<float>(input.height / ih);
@@ -53,6 +56,21 @@ InputTransform InputTransform::make(ResizeMode mode, Size image, Size input, Siz
     t.offset_y_ = (input.height - t.content_.height) / 2;
   }
   return t;
+}
+
+InputTransform InputTransform::make_keep_aspect(Size image, int min_side, int max_side,
+                                                SizeRounding rounding) {
+  const auto iw = static_cast<double>(std::max(1, image.width));
+  const auto ih = static_cast<double>(std::max(1, image.height));
+  // Only a max_side never enlarges; a min_side does (as torchvision's transform does).
+  double r = 1.0;
+  if (min_side > 0) r = min_side / std::min(iw, ih);
+  if (max_side > 0) r = std::min(r, max_side / std::max(iw, ih));
+  const auto resized = [&](double side) {
+    return std::max(1, static_cast<int>(rounding == SizeRounding::kFloor ? side : std::round(side)));
+  };
+  // The pixels are resampled to exactly this size, so the mapping back is per axis, as for a stretch.
+  return make(ResizeMode::kKeepAspect, image, Size{resized(iw * r), resized(ih * r)}, rounding);
 }
 
 InputBox InputTransform::to_input(const ImageBox& box) const {

@@ -5,6 +5,11 @@
 //   stretch          : resize to the input size, aspect ratio not kept
 //   letterbox_top_left: uniform scale r = min(in_w/w, in_h/h), image at (0,0), pad right/bottom
 //   letterbox_centred : same scale, image centred, pad split (integer offsets, floor)
+//   keep_aspect       : uniform scale r = min(min_side / shorter side, max_side / longer side) (a bound
+//                       that is 0 is left out; max_side alone never enlarges: r <= 1), no pad: the tensor is
+//                       the resized image, so its size follows the image (models with a dynamic input shape,
+//                       e.g. torchvision's shorter side 800 / longer side at most 1333). The scale per axis
+//                       is the resized size over the image size, exactly as the pixels were resampled.
 //
 // to_input(b) maps an ImageBox into the tensor; to_image(b) maps back and clips
 // to the image. Thread-safety: plain value.
@@ -18,7 +23,7 @@
 
 namespace visearch {
 
-enum class ResizeMode { kStretch, kLetterboxTopLeft, kLetterboxCentred };
+enum class ResizeMode { kStretch, kLetterboxTopLeft, kLetterboxCentred, kKeepAspect };
 
 // How a letterbox computes the resized size w * r, h * r: truncated
 // (int(w * r), YOLOX and Ultralytics) or rounded to nearest (NanoDet demos).
@@ -31,6 +36,9 @@ class InputTransform {
  public:
   static InputTransform make(ResizeMode mode, Size image, Size input,
                              SizeRounding rounding = SizeRounding::kFloor);
+  // keep_aspect: the input size is computed from the image (see above); 0 = no such bound.
+  static InputTransform make_keep_aspect(Size image, int min_side, int max_side,
+                                         SizeRounding rounding = SizeRounding::kFloor);
 
   [[nodiscard]] ResizeMode mode() const { return mode_; }
   [[nodiscard]] Size image_size() const { return image_; }

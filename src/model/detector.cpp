@@ -18,6 +18,41 @@ double ms_since(Clock::time_point start) {
 // Bounds the quadratic NMS when thresholds are very low (evaluation uses 0.001).
 constexpr std::size_t kMaxCandidatesBeforeNms = 5000;
 
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// The graph's declared input against the spec's layout: rank, 3 channels, and the size when the spec
+// fixes it (a keep_aspect spec feeds a size that follows the image, so the graph's must be dynamic).
+Status check_input_shape(const ModelSpec& spec, const std::vector<std::int64_t>& shape) {
+  const PreprocessSpec& pre = spec.preprocess;
+  const std::size_t rank = pre.layout == TensorLayout::kChw ? 3 : 4;
+  if (shape.empty()) return ok_status();  // rank unknown to the runtime: nothing to check
+  const auto mismatch = [&](const std::string& why) {
+    return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": " + why +
+                                                   " does not match the graph's input " + shape_text(shape)};
+  };
+  if (shape.size() != rank) {
+    return mismatch("input.layout " + std::string(tensor_layout_name(pre.layout)));
+  }
+  const std::size_t off = rank == 4 ? 1 : 0;
+  const bool nhwc = pre.layout == TensorLayout::kNhwc;
+  const std::int64_t channels = shape[nhwc ? 3 : off];
+  const std::int64_t height = shape[nhwc ? 1 : off + 1];
+  const std::int64_t width = shape[nhwc ? 2 : off + 2];
+  const auto fits = [](std::int64_t dim, int want) { return dim <= 0 || dim == want; };
+  if (!fits(channels, 3))
+    return mismatch("3 colour channels in layout " + std::string(tensor_layout_name(pre.layout)));
+  if (pre.resize == ResizeMode::kKeepAspect) {
+    if (height > 0 || width > 0) return mismatch("resize keep_aspect (a size that follows the image)");
+  } else if (!fits(height, pre.size.height) || !fits(width, pre.size.width)) {
+    return mismatch("input size " + std::to_string(pre.size.width) + "x" + std::to_string(pre.size.height));
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Detector::Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session,
@@ -43,19 +78,7 @@ Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const Mo
                                                    std::to_string((*session)->inputs().size()) +
                                                    " inputs; expected 1"};
   }
-  const std::vector<std::int64_t>& in_shape = (*session)->inputs()[0].shape;
-  if (in_shape.size() == 4) {
-    const auto check = [](std::int64_t dim, int want) { return dim <= 0 || dim == want; };
-    if (!check(in_shape[1], 3) || !check(in_shape[2], spec.preprocess.size.height) ||
-        !check(in_shape[3], spec.preprocess.size.width)) {
-      return Unexpected{ErrorCode::kInvalidSpec,
-                        spec.source_path + ": input size " + std::to_string(spec.preprocess.size.width) +
-                            "x" + std::to_string(spec.preprocess.size.height) +
-                            " does not match the graph's input [" + std::to_string(in_shape[0]) + "," +
-                            std::to_string(in_shape[1]) + "," + std::to_string(in_shape[2]) + "," +
-                            std::to_string(in_shape[3]) + "]"};
-    }
-  }
+  VISEARCH_TRY(check_input_shape(spec, (*session)->inputs()[0].shape));
   std::unique_ptr<Detector> detector(new Detector(spec, std::move(*session), std::move(*decoder)));
   detector->weights_path_ = weights->path;
   detector->load_ms_ = ms_since(start);
@@ -84,6 +107,11 @@ Result<std::vector<Tensor>> Detector::forward(const std::vector<float>& tensor) 
   return session_->run(tensor, shape);
 }
 
+Result<std::vector<Tensor>> Detector::forward(const PreparedInput& input) const {
+  if (spec_.preprocess.type == TensorType::kUint8) return session_->run_uint8(input.bytes, input.shape);
+  return session_->run(input.tensor, input.shape);
+}
+
 Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& options) const {
   VISEARCH_TRY(validate(options));
   if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
@@ -93,13 +121,14 @@ Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& o
   out.timing.preprocess_ms = ms_since(start);
 
   start = Clock::now();
-  auto outputs = forward(prepared.tensor);
+  auto outputs = forward(prepared);
   if (!outputs) return outputs.error();
   out.timing.inference_ms = ms_since(start);
 
   start = Clock::now();
   const float score_threshold = options.score_threshold.value_or(spec_.defaults.score_threshold);
-  auto candidates = decoder_->decode(*outputs, score_threshold);
+  auto candidates =
+      decoder_->decode(*outputs, DecodeParams{score_threshold, prepared.transform.input_size()});
   if (!candidates) return candidates.error();
   if (!options.classes.empty()) {
     std::erase_if(*candidates, [&](const Candidate& c) {
@@ -111,12 +140,22 @@ Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& o
                       [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     candidates->resize(kMaxCandidatesBeforeNms);
   }
-  NmsOptions nms;
-  nms.iou_threshold = options.iou_threshold.value_or(spec_.defaults.iou_threshold);
-  nms.class_agnostic = options.agnostic_nms;
-  nms.max_detections =
+  const auto max_detections =
       static_cast<std::size_t>(options.max_detections.value_or(spec_.defaults.max_detections));
-  const std::vector<Candidate> kept = non_max_suppression(std::move(*candidates), nms);
+  std::vector<Candidate> kept;
+  if (decoder_->needs_nms()) {
+    NmsOptions nms;
+    nms.iou_threshold = options.iou_threshold.value_or(spec_.defaults.iou_threshold);
+    nms.class_agnostic = options.agnostic_nms;
+    nms.max_detections = max_detections;
+    kept = non_max_suppression(std::move(*candidates), nms);
+  } else {
+    // Final boxes (end-to-end exports): the best max_detections by score, as they are.
+    kept = std::move(*candidates);
+    std::stable_sort(kept.begin(), kept.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    if (kept.size() > max_detections) kept.resize(max_detections);
+  }
   out.detections.reserve(kept.size());
   for (const Candidate& c : kept) {
     const ImageBox box = prepared.transform.to_image(c.box);

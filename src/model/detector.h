@@ -1,5 +1,6 @@
 // Detector: one loaded detection model. preprocess -> forward -> family decode
-// -> class filter -> NMS -> map to original-image pixels (clipped).
+// -> class filter -> NMS (or, for end-to-end layouts, the top max_detections by
+// score) -> map to original-image pixels (clipped).
 //
 //   FamilyRegistry families; register_all_families(families);
 //   auto repo = ModelRepository::with_defaults({});
@@ -18,6 +19,7 @@
 #include "model/family_registry.h"
 #include "model/model_repository.h"
 #include "model/model_spec.h"
+#include "model/preprocess.h"
 #include "runtime/inference_session.h"
 
 namespace visearch {
@@ -52,8 +54,10 @@ class Detector {
   [[nodiscard]] double load_ms() const { return load_ms_; }
 
   [[nodiscard]] Result<DetectOutput> detect(const Image& image, const DetectOptions& options) const;
-  // The bare forward pass on an already prepared tensor (benchmarks).
+  // The bare forward pass on an already prepared tensor (benchmarks): a float NCHW tensor of the spec's
+  // fixed size, or any PreparedInput from preprocess_image() (the shape and type it carries).
   [[nodiscard]] Result<std::vector<Tensor>> forward(const std::vector<float>& tensor) const;
+  [[nodiscard]] Result<std::vector<Tensor>> forward(const PreparedInput& input) const;
 
   // Validates options against the spec (thresholds in range, class ids known).
   [[nodiscard]] Status validate(const DetectOptions& options) const;

@@ -23,6 +23,14 @@
 
 namespace visearch {
 
+// What one forward pass's decode needs besides the outputs.
+struct DecodeParams {
+  float score_threshold = 0.F;
+  // The input tensor's width x height for this pass: the spec's size, or the image's resized size for a
+  // keep_aspect spec (a dynamic input shape). Normalised outputs are scaled by it into input pixels.
+  Size input_size;
+};
+
 class Decoder {
  public:
   virtual ~Decoder() = default;
@@ -32,11 +40,14 @@ class Decoder {
   Decoder(Decoder&&) = delete;
   Decoder& operator=(Decoder&&) = delete;
 
-  // Candidates with score >= score_threshold (best class per location unless
+  // Candidates with score >= params.score_threshold (best class per location unless
   // the family says otherwise). kInference when the tensors do not have the
   // layout the spec promises.
   [[nodiscard]] virtual Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                              float score_threshold) const = 0;
+                                                              const DecodeParams& params) const = 0;
+  // False for end-to-end layouts whose boxes are already final (NMS inside the graph, or a set
+  // prediction such as DETR's): the Detector then keeps the best max_detections by score, without NMS.
+  [[nodiscard]] virtual bool needs_nms() const { return true; }
 };
 
 struct DecoderContext {

@@ -54,6 +54,18 @@ std::string_view channel_order_name(ChannelOrder order) {
   return order == ChannelOrder::kRgb ? "rgb" : "bgr";
 }
 
+std::string_view tensor_layout_name(TensorLayout layout) {
+  switch (layout) {
+    case TensorLayout::kNchw:
+      return "nchw";
+    case TensorLayout::kNhwc:
+      return "nhwc";
+    case TensorLayout::kChw:
+      return "chw";
+  }
+  return "nchw";
+}
+
 std::string_view interpolation_name(Interpolation interp) {
   switch (interp) {
     case Interpolation::kLinear:
@@ -97,14 +109,52 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
 
     const nlohmann::json& input = doc.at("input");
     PreprocessSpec& pre = spec.preprocess;
-    pre.size.width = input.at("width").get<int>();
-    pre.size.height = input.at("height").get<int>();
-    if (pre.size.width <= 0 || pre.size.height <= 0 || pre.size.width > 8192 || pre.size.height > 8192) {
-      return spec_error(origin, "input width/height must be in 1..8192");
-    }
     auto resize = parse_resize_mode(input.value("resize", std::string("stretch")));
     if (!resize) return spec_error(origin, resize.error().message);
     pre.resize = *resize;
+    if (pre.resize == ResizeMode::kKeepAspect) {
+      // The tensor's size follows the image: bounded by min_side / max_side, not by width x height.
+      if (input.contains("width") || input.contains("height")) {
+        return spec_error(origin, "resize keep_aspect takes min_side / max_side, not width / height");
+      }
+      pre.min_side = input.value("min_side", 0);
+      pre.max_side = input.value("max_side", 0);
+      if (pre.min_side < 0 || pre.min_side > 8192 || pre.max_side < 0 || pre.max_side > 8192) {
+        return spec_error(origin, "min_side / max_side must be in 1..8192");
+      }
+      if (pre.min_side > 0 && pre.max_side > 0 && pre.min_side > pre.max_side) {
+        return spec_error(origin, "min_side must not exceed max_side");
+      }
+      const int nominal = pre.max_side > 0 ? pre.max_side : pre.min_side;
+      pre.size = Size{nominal, nominal};
+    } else {
+      if (input.contains("min_side") || input.contains("max_side")) {
+        return spec_error(origin, "min_side / max_side belong to resize keep_aspect");
+      }
+      pre.size.width = input.at("width").get<int>();
+      pre.size.height = input.at("height").get<int>();
+      if (pre.size.width <= 0 || pre.size.height <= 0 || pre.size.width > 8192 || pre.size.height > 8192) {
+        return spec_error(origin, "input width/height must be in 1..8192");
+      }
+    }
+    const std::string layout = input.value("layout", std::string("nchw"));
+    if (layout == "nchw") {
+      pre.layout = TensorLayout::kNchw;
+    } else if (layout == "nhwc") {
+      pre.layout = TensorLayout::kNhwc;
+    } else if (layout == "chw") {
+      pre.layout = TensorLayout::kChw;
+    } else {
+      return spec_error(origin, "input.layout must be nchw, nhwc or chw");
+    }
+    const std::string type = input.value("type", std::string("float32"));
+    if (type != "float32" && type != "uint8")
+      return spec_error(origin, "input.type must be float32 or uint8");
+    pre.type = type == "float32" ? TensorType::kFloat32 : TensorType::kUint8;
+    if (pre.type == TensorType::kUint8 &&
+        (input.contains("mean") || input.contains("std") || input.contains("scale"))) {
+      return spec_error(origin, "a uint8 input takes the pixels as they are: no mean, std or scale");
+    }
     const std::string rounding = input.value("letterbox_rounding", std::string("floor"));
     if (rounding != "floor" && rounding != "nearest")
       return spec_error(origin, "letterbox_rounding must be floor or nearest");
@@ -130,6 +180,10 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
       pre.decode_shrink_headroom = input["decode_shrink_headroom"].get<float>();
       if (pre.decode_shrink_headroom != 0.F && !(pre.decode_shrink_headroom >= 1.F)) {
         return spec_error(origin, "decode_shrink_headroom must be 0 (off) or at least 1");
+      }
+      if (pre.decode_shrink_headroom != 0.F && pre.size.width == 0) {
+        return spec_error(origin,
+                          "decode_shrink_headroom needs a bounded input (keep_aspect: min_side or max_side)");
       }
     }
     const std::string order = input.value("channel_order", std::string("rgb"));

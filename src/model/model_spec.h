@@ -21,6 +21,10 @@ namespace visearch {
 
 enum class ChannelOrder { kRgb, kBgr };
 enum class Interpolation { kLinear, kArea, kCubic, kNearest };
+// How the input tensor is laid out and typed: NCHW float (most exports), NHWC (TensorFlow; the TF Object
+// Detection API takes uint8 NHWC), or CHW without a batch axis (torchvision detection models).
+enum class TensorLayout { kNchw, kNhwc, kChw };
+enum class TensorType { kFloat32, kUint8 };
 
 // A file the model needs (weights, anchors), relative to a model directory,
 // with its expected sha256 (empty = not checked).
@@ -31,8 +35,14 @@ struct FileRef {
 };
 
 struct PreprocessSpec {
+  // The input size for stretch and letterbox. For keep_aspect the tensor's size follows each image and
+  // this is only nominal (max_side or min_side squared, what the decode shrink aims at).
   Size size;
   ResizeMode resize = ResizeMode::kStretch;
+  int min_side = 0;  // keep_aspect bounds ("min_side", "max_side" in the spec); 0 = none
+  int max_side = 0;
+  TensorLayout layout = TensorLayout::kNchw;
+  TensorType type = TensorType::kFloat32;  // uint8: the resized pixels as they are (no mean/std)
   SizeRounding letterbox_rounding = SizeRounding::kFloor;
   Interpolation interpolation = Interpolation::kLinear;
   int pad_value = 0;  // 0..255, before normalisation
@@ -77,5 +87,6 @@ Result<ModelSpec> load_model_spec_file(const std::string& path);
 
 std::string_view channel_order_name(ChannelOrder order);
 std::string_view interpolation_name(Interpolation interp);
+std::string_view tensor_layout_name(TensorLayout layout);
 
 }  // namespace visearch

@@ -23,13 +23,19 @@ int cv_interpolation(Interpolation interp) {
 
 }  // namespace
 
+InputTransform input_transform_for(Size image, const PreprocessSpec& spec) {
+  if (spec.resize == ResizeMode::kKeepAspect) {
+    return InputTransform::make_keep_aspect(image, spec.min_side, spec.max_side, spec.letterbox_rounding);
+  }
+  return InputTransform::make(spec.resize, image, spec.size, spec.letterbox_rounding);
+}
+
 Image resize_for_input(const Image& image, const PreprocessSpec& spec, InputTransform* transform_out) {
-  const InputTransform transform =
-      InputTransform::make(spec.resize, Size{image.width, image.height}, spec.size, spec.letterbox_rounding);
+  const InputTransform transform = input_transform_for(Size{image.width, image.height}, spec);
   if (transform_out != nullptr) *transform_out = transform;
-  Image out = Image::allocate(spec.size.width, spec.size.height);
-  if (transform.content_size() != spec.size)
-    std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());
+  const Size input = transform.input_size();
+  Image out = Image::allocate(input.width, input.height);
+  if (transform.content_size() != input) std::memset(out.pixels.data(), spec.pad_value, out.pixels.size());
   const Size content = transform.content_size();
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): cv::Mat has no const view; src is only read.
   const cv::Mat src(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
@@ -67,9 +73,49 @@ void normalize_into(const Image& resized, const PreprocessSpec& spec, float* out
 PreparedInput preprocess_image(const Image& image, const PreprocessSpec& spec) {
   PreparedInput prepared;
   const Image resized = resize_for_input(image, spec, &prepared.transform);
-  prepared.tensor.resize(static_cast<std::size_t>(resized.width) * static_cast<std::size_t>(resized.height) *
-                         3);
-  normalize_into(resized, spec, prepared.tensor.data());
+  const std::int64_t h = resized.height;
+  const std::int64_t w = resized.width;
+  switch (spec.layout) {
+    case TensorLayout::kNchw:
+      prepared.shape = {1, 3, h, w};
+      break;
+    case TensorLayout::kNhwc:
+      prepared.shape = {1, h, w, 3};
+      break;
+    case TensorLayout::kChw:
+      prepared.shape = {3, h, w};
+      break;
+  }
+  const std::size_t count = resized.pixels.size();
+  const bool planar = spec.layout != TensorLayout::kNhwc;
+  if (spec.type == TensorType::kFloat32 && planar) {
+    prepared.tensor.resize(count);
+    normalize_into(resized, spec, prepared.tensor.data());
+    return prepared;
+  }
+  // Interleaved floats, or the pixels as bytes: channel c of the tensor takes image channel src[c].
+  const std::array<std::size_t, 3> src = spec.channel_order == ChannelOrder::kRgb
+                                             ? std::array<std::size_t, 3>{0, 1, 2}
+                                             : std::array<std::size_t, 3>{2, 1, 0};
+  const std::size_t plane = count / 3;
+  const auto index = [&](std::size_t pixel, std::size_t c) {
+    return planar ? c * plane + pixel : pixel * 3 + c;
+  };
+  if (spec.type == TensorType::kUint8) {
+    prepared.bytes.resize(count);
+    for (std::size_t p = 0; p < plane; ++p) {
+      for (std::size_t c = 0; c < 3; ++c) prepared.bytes[index(p, c)] = resized.pixels[p * 3 + src[c]];
+    }
+    return prepared;
+  }
+  prepared.tensor.resize(count);
+  for (std::size_t c = 0; c < 3; ++c) {
+    const float inv_std = 1.F / spec.std[c];
+    const float mean = spec.mean[c];
+    for (std::size_t p = 0; p < plane; ++p) {
+      prepared.tensor[index(p, c)] = (static_cast<float>(resized.pixels[p * 3 + src[c]]) - mean) * inv_std;
+    }
+  }
   return prepared;
 }
 

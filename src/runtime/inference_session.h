@@ -47,9 +47,13 @@ class InferenceSession {
 
   [[nodiscard]] virtual const std::vector<TensorInfo>& inputs() const = 0;
   [[nodiscard]] virtual const std::vector<TensorInfo>& outputs() const = 0;
-  // Runs the graph on one float32 input; returns every output, in graph order.
+  // Runs the graph on one float32 input; returns every output, in graph order. Outputs of another
+  // numeric type (int64 class ids, say) come back converted to float.
   virtual Result<std::vector<Tensor>> run(std::span<const float> input,
                                           std::span<const std::int64_t> shape) = 0;
+  // The same for a uint8 input (TensorFlow exports that take the pixels as they are).
+  virtual Result<std::vector<Tensor>> run_uint8(std::span<const std::uint8_t> input,
+                                                std::span<const std::int64_t> shape) = 0;
 };
 
 // Opens an ONNX file with ONNX Runtime on CPU. Errors: kModelMissing (file),

@@ -31,7 +31,8 @@ float max_score(const float* scores, int count) {
 }  // namespace
 
 Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const {
+                                                      const DecodeParams& params) const {
+  const float score_threshold = params.score_threshold;
   std::vector<Candidate> candidates;
   const int bins = params_.reg_max + 1;
   const int num_classes = params_.num_classes;

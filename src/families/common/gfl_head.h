@@ -34,7 +34,7 @@ class GflHeadDecoder final : public Decoder {
  public:
   explicit GflHeadDecoder(GflHeadParams params) : params_(std::move(params)) {}
   [[nodiscard]] Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const override;
+                                                      const DecodeParams& params) const override;
 
  private:
   GflHeadParams params_;

@@ -16,7 +16,8 @@ class FastestDetDecoder final : public Decoder {
       : input_(input), num_classes_(num_classes), obj_power_(obj_power), cls_power_(cls_power) {}
 
   [[nodiscard]] Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const override {
+                                                      const DecodeParams& params) const override {
+    const float score_threshold = params.score_threshold;
     const Tensor* out = nullptr;
     for (const Tensor& t : outputs) {
       if (t.shape.size() == 4 && t.shape[0] == 1 && t.shape[1] == 5 + num_classes_) out = &t;

@@ -47,7 +47,8 @@ class SsdDecoder final : public Decoder {
         scores_name_(std::move(scores_name)) {}
 
   [[nodiscard]] Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const override {
+                                                      const DecodeParams& params) const override {
+    const float score_threshold = params.score_threshold;
     const auto count = static_cast<std::int64_t>(anchors_.size());
     const Tensor* boxes = find_output(outputs, boxes_name_);
     if (boxes == nullptr) boxes = find_output_by_shape(outputs, {1, count, 4});

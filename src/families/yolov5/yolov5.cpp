@@ -10,7 +10,8 @@ class Yolov5Decoder final : public Decoder {
   explicit Yolov5Decoder(int num_classes) : num_classes_(num_classes) {}
 
   [[nodiscard]] Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const override {
+                                                      const DecodeParams& params) const override {
+    const float score_threshold = params.score_threshold;
     const Tensor* out = nullptr;
     for (const Tensor& t : outputs) {
       if (t.shape.size() == 3 && t.shape[0] == 1 && t.shape[2] == 5 + num_classes_) out = &t;

@@ -9,7 +9,8 @@ class Yolov8Decoder final : public Decoder {
       : num_classes_(num_classes), channels_first_(channels_first) {}
 
   [[nodiscard]] Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const override {
+                                                      const DecodeParams& params) const override {
+    const float score_threshold = params.score_threshold;
     const std::int64_t channels = 4 + num_classes_;
     const Tensor* out = nullptr;
     for (const Tensor& t : outputs) {

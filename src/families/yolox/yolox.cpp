@@ -12,7 +12,8 @@ class YoloxDecoder final : public Decoder {
       : strides_(std::move(strides)), input_(input), num_classes_(num_classes) {}
 
   [[nodiscard]] Result<std::vector<Candidate>> decode(const std::vector<Tensor>& outputs,
-                                                      float score_threshold) const override {
+                                                      const DecodeParams& params) const override {
+    const float score_threshold = params.score_threshold;
     std::int64_t rows = 0;
     for (int s : strides_) rows += static_cast<std::int64_t>(input_.width / s) * (input_.height / s);
     const std::int64_t cols = 5 + num_classes_;

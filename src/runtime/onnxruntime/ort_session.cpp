@@ -114,15 +114,32 @@ class OrtSession final : public InferenceSession {
 
   Result<std::vector<Tensor>> run(std::span<const float> input,
                                   std::span<const std::int64_t> shape) override {
+    return run_value([&](const Ort::MemoryInfo& memory) {
+      // ORT takes a non-const pointer but does not write to inputs.
+      return Ort::Value::CreateTensor<float>(memory, const_cast<float*>(input.data()),  // NOLINT
+                                             input.size(), shape.data(), shape.size());
+    });
+  }
+
+  Result<std::vector<Tensor>> run_uint8(std::span<const std::uint8_t> input,
+                                        std::span<const std::int64_t> shape) override {
+    return run_value([&](const Ort::MemoryInfo& memory) {
+      return Ort::Value::CreateTensor<std::uint8_t>(memory,
+                                                    const_cast<std::uint8_t*>(input.data()),  // NOLINT
+                                                    input.size(), shape.data(), shape.size());
+    });
+  }
+
+ private:
+  template <typename MakeInput>
+  Result<std::vector<Tensor>> run_value(const MakeInput& make_input) {
     if (inputs_.size() != 1) {
       return Unexpected{ErrorCode::kInference,
                         "model has " + std::to_string(inputs_.size()) + " inputs, expected 1"};
     }
     try {
       const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-      // ORT takes a non-const pointer but does not write to inputs.
-      Ort::Value tensor = Ort::Value::CreateTensor<float>(memory, const_cast<float*>(input.data()),  // NOLINT
-                                                          input.size(), shape.data(), shape.size());
+      Ort::Value tensor = make_input(memory);
       const char* input_name = inputs_[0].name.c_str();
       std::vector<Ort::Value> values = session_->Run(Ort::RunOptions{nullptr}, &input_name, &tensor, 1,
                                                      output_names_.data(), output_names_.size());
@@ -130,14 +147,13 @@ class OrtSession final : public InferenceSession {
       outputs.reserve(values.size());
       for (std::size_t i = 0; i < values.size(); ++i) {
         Ort::TensorTypeAndShapeInfo info = values[i].GetTensorTypeAndShapeInfo();
-        if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
-          return Unexpected{ErrorCode::kInference, "output '" + outputs_[i].name + "' is not float32"};
-        }
         Tensor out;
         out.name = outputs_[i].name;
         out.shape = info.GetShape();
-        const auto* data = values[i].GetTensorData<float>();
-        out.data.assign(data, data + info.GetElementCount());
+        if (!copy_as_float(values[i], info.GetElementType(), info.GetElementCount(), out.data)) {
+          return Unexpected{ErrorCode::kInference,
+                            "output '" + outputs_[i].name + "' is not a float, integer or boolean tensor"};
+        }
         outputs.push_back(std::move(out));
       }
       return outputs;
@@ -146,7 +162,42 @@ class OrtSession final : public InferenceSession {
     }
   }
 
- private:
+  template <typename T>
+  static void append_as_float(const Ort::Value& value, std::size_t count, std::vector<float>& out) {
+    const T* data = value.GetTensorData<T>();
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) out.push_back(static_cast<float>(data[i]));
+  }
+
+  // Class ids and counts come as int64 / int32 / float from exporters; decoders read floats.
+  static bool copy_as_float(const Ort::Value& value, ONNXTensorElementDataType type, std::size_t count,
+                            std::vector<float>& out) {
+    switch (type) {
+      case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: {
+        const auto* data = value.GetTensorData<float>();
+        out.assign(data, data + count);
+        return true;
+      }
+      case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
+        append_as_float<double>(value, count, out);
+        return true;
+      case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+        append_as_float<std::int64_t>(value, count, out);
+        return true;
+      case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+        append_as_float<std::int32_t>(value, count, out);
+        return true;
+      case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+        append_as_float<std::uint8_t>(value, count, out);
+        return true;
+      case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+        append_as_float<bool>(value, count, out);
+        return true;
+      default:
+        return false;
+    }
+  }
+
   std::unique_ptr<Ort::Session> session_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;

@@ -137,7 +137,9 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--format", args->format, "auto|yolo|coco|voc")->capture_default_str();
   cmd->add_option("--split-train", o.split_train, "Training split (default: train)");
   cmd->add_option("--split-val", o.split_val, "Validation split (default: val/valid, else a 15 % hold-out)");
-  cmd->add_option("--base", o.base, "Pretrained model to start from")->capture_default_str();
+  cmd->add_option("--base", o.base,
+                  "Pretrained model to start from (yolox_nano, picodet_s_416, picodet_s_320)")
+      ->capture_default_str();
   cmd->add_option("--classes", args->classes, "Classes to train, comma-separated (default: all)");
   cmd->add_option("--img-size", o.img_size, "Input size (multiple of 32; default: the base model's)");
   cmd->add_option("--epochs", o.epochs, "Epochs (default: automatic, about 1500 updates)");

@@ -63,7 +63,8 @@ const std::set<std::string>& supported_ops() {
                                          "Transpose",   "Softmax",
                                          "HardSigmoid", "HardSwish",
                                          "Clip",        "Flatten",
-                                         "Identity",    "GlobalAveragePool"};
+                                         "Identity",    "GlobalAveragePool",
+                                         "Split"};
   return ops;
 }
 
@@ -222,15 +223,28 @@ Result<std::vector<at::Tensor>> GraphNet::run(const at::Tensor& input,
                           "ONNX value '" + name + "' is not computed before its use"};
       }
     }
-    Result<at::Tensor> out = [&] {
-      if (static_cast<int>(node.section) < static_cast<int>(first_trained_)) {
-        const c10::NoGradGuard no_grad;
+    const bool frozen = static_cast<int>(node.section) < static_cast<int>(first_trained_);
+    if (node.op == "Split") {
+      auto parts = [&] {
+        if (frozen) {
+          const c10::NoGradGuard no_grad;
+          return run_split(node, in);
+        }
+        return run_split(node, in);
+      }();
+      if (!parts) return parts.error();
+      for (std::size_t k = 0; k < node.outputs.size(); ++k) values[node.outputs[k]] = (*parts)[k];
+    } else {
+      Result<at::Tensor> out = [&] {
+        if (frozen) {
+          const c10::NoGradGuard no_grad;
+          return run_node(node, in);
+        }
         return run_node(node, in);
-      }
-      return run_node(node, in);
-    }();
-    if (!out) return out.error();
-    values[node.outputs[0]] = std::move(*out);
+      }();
+      if (!out) return out.error();
+      values[node.outputs[0]] = std::move(*out);
+    }
     for (const std::string& name : node.inputs) {
       auto r = reads.find(name);
       if (r != reads.end() && --r->second == 0) values.erase(name);
@@ -244,6 +258,32 @@ Result<std::vector<at::Tensor>> GraphNet::run(const at::Tensor& input,
     result.push_back(it->second);
   }
   return result;
+}
+
+Result<std::vector<at::Tensor>> GraphNet::run_split(const GraphNode& node,
+                                                    const std::vector<at::Tensor>& in) const {
+  const std::int64_t axis = norm_axis(node.attrs.value("axis", std::int64_t{0}), in[0].dim());
+  std::vector<std::int64_t> sizes = ints_attr(node.attrs, "split", {});
+  if (sizes.empty() && in.size() > 1 && in[1].defined()) sizes = tensor_ints(in[1]);  // opset 13 form
+  const auto parts = static_cast<std::int64_t>(node.outputs.size());
+  if (sizes.empty()) {
+    if (parts < 1 || in[0].size(axis) % parts != 0)
+      return Unexpected{ErrorCode::kInvalidSpec, "Split " + node.outputs[0] + ": uneven split"};
+    sizes.assign(static_cast<std::size_t>(parts), in[0].size(axis) / parts);
+  }
+  std::int64_t total = 0;
+  for (std::int64_t v : sizes) total += v;
+  if (static_cast<std::int64_t>(sizes.size()) != parts || total != in[0].size(axis)) {
+    return Unexpected{ErrorCode::kInvalidSpec, "Split " + node.outputs[0] + ": sizes do not add up to " +
+                                                   std::to_string(in[0].size(axis))};
+  }
+  std::vector<at::Tensor> out;
+  std::int64_t start = 0;
+  for (std::int64_t v : sizes) {
+    out.push_back(in[0].narrow(axis, start, v));
+    start += v;
+  }
+  return out;
 }
 
 Result<at::Tensor> GraphNet::run_node(const GraphNode& node, const std::vector<at::Tensor>& in) const {

@@ -66,6 +66,8 @@ class GraphNet {
 
  private:
   [[nodiscard]] Result<at::Tensor> run_node(const GraphNode& node, const std::vector<at::Tensor>& in) const;
+  [[nodiscard]] Result<std::vector<at::Tensor>> run_split(const GraphNode& node,
+                                                          const std::vector<at::Tensor>& in) const;
   [[nodiscard]] const at::Tensor* lookup(const std::string& name) const;
 
   std::vector<GraphNode> nodes_;

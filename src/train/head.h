@@ -1,7 +1,7 @@
 // The trainable side of a detector family: which graph tensors are its raw predictions, its loss, how its
 // class rows are resized for a new label set, and how the ONNX graph is patched for K classes on export.
-// One implementation per family (yolox today); make_head() picks it by the spec's family name, and the
-// spec's "train" section says where the prediction convs are (data, not code).
+// One implementation per family (yolox_head.cpp, picodet_head.cpp); make_head() picks it by the spec's
+// family name, and the spec's "train" section says where the prediction convs are (data, not code).
 //
 // Thread-safety: const methods are reentrant.
 #pragma once
@@ -23,8 +23,9 @@ namespace visearch::train {
 struct LossParts {
   at::Tensor total;  // scalar, differentiable
   double box = 0;    // per foreground anchor
-  double obj = 0;
+  double obj = 0;    // objectness (YOLOX); 0 for heads without one
   double cls = 0;
+  double dfl = 0;  // distribution focal loss (PicoDet); 0 for heads without one
   std::int64_t foreground = 0;
 };
 
@@ -40,13 +41,19 @@ class DetectionHead {
   // (the base model already knows that class), else from a small random init (prior probability 0.01).
   [[nodiscard]] virtual Status resize_classes(GraphNet& net, const std::vector<int>& base_row,
                                               std::uint64_t seed) const = 0;
-  // Patches shape constants and declared output shapes of the base graph for `num_classes`.
-  [[nodiscard]] virtual Status patch_graph(OnnxGraph& graph, int num_classes) const = 0;
+  // Patches shape constants and declared output shapes of the base graph for `num_classes` classes and an
+  // input of `width` x `height`.
+  [[nodiscard]] virtual Status patch_graph(OnnxGraph& graph, int num_classes, int width,
+                                           int height) const = 0;
   // Names of the class-row parameters (their shapes change with the class count).
   [[nodiscard]] virtual std::vector<std::string> class_parameters() const = 0;
 };
 
 // kInvalidSpec when the family cannot be trained or its spec has no usable "train" section.
 Result<std::unique_ptr<DetectionHead>> make_head(const ModelSpec& base, const GraphNet& net);
+
+// The families' constructors, used by make_head().
+Result<std::unique_ptr<DetectionHead>> make_yolox_head(const ModelSpec& base, const GraphNet& net);
+Result<std::unique_ptr<DetectionHead>> make_picodet_head(const ModelSpec& base, const GraphNet& net);
 
 }  // namespace visearch::train

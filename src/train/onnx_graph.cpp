@@ -46,7 +46,29 @@ Result<OnnxGraph> OnnxGraph::load(const std::string& path) {
   if (graph.model_->graph().input_size() < 1 || graph.model_->graph().output_size() < 1) {
     return Unexpected{ErrorCode::kInvalidSpec, path + ": the ONNX graph has no input or output"};
   }
+  graph.hoist_constants();
   return graph;
+}
+
+void OnnxGraph::hoist_constants() {
+  onnx::GraphProto* g = model_->mutable_graph();
+  auto* nodes = g->mutable_node();
+  int kept = 0;
+  for (int i = 0; i < nodes->size(); ++i) {
+    onnx::NodeProto& node = *nodes->Mutable(i);
+    const bool hoist = node.op_type() == "Constant" && node.output_size() == 1 &&
+                       node.attribute_size() == 1 && node.attribute(0).name() == "value" &&
+                       node.attribute(0).has_t();
+    if (hoist) {
+      onnx::TensorProto* t = g->add_initializer();
+      *t = node.attribute(0).t();
+      t->set_name(node.output(0));
+      continue;
+    }
+    if (kept != i) nodes->SwapElements(kept, i);
+    ++kept;
+  }
+  while (nodes->size() > kept) nodes->RemoveLast();
 }
 
 bool OnnxGraph::has_initializer(const std::string& name) const {

@@ -32,6 +32,9 @@ class OnnxGraph {
   OnnxGraph(OnnxGraph&&) noexcept;
   OnnxGraph& operator=(OnnxGraph&&) noexcept;
 
+  // Loads a model; tensor-valued Constant nodes become initializers of the same name (the same graph for
+  // ONNX Runtime), so that weights some exporters keep in Constant nodes (PaddlePaddle's conv biases) are
+  // read, trained and written back like any other initializer.
   static Result<OnnxGraph> load(const std::string& path);
 
   [[nodiscard]] const onnx::ModelProto& proto() const { return *model_; }
@@ -57,6 +60,8 @@ class OnnxGraph {
   [[nodiscard]] Status save(const std::string& path) const;
 
  private:
+  void hoist_constants();
+
   std::unique_ptr<onnx::ModelProto> model_;
 };
 

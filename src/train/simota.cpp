@@ -13,6 +13,11 @@ float neg_log(float p) {
   return std::min(100.F, -std::log(std::max(p, 0.F)));
 }
 
+// Varifocal loss of a negative class (target 0): alpha * p^gamma * -log(1 - p), alpha 0.75, gamma 2.
+float vfl_negative(float p) {
+  return 0.75F * p * p * neg_log(1.F - p);
+}
+
 }  // namespace
 
 float box_iou(const float* a, const GtBox& b) {
@@ -55,16 +60,18 @@ Assignment simota_assign(const SimOtaInput& in) {
   if (candidates.empty()) return out;
   const auto num_cand = static_cast<int>(candidates.size());
 
-  // Per candidate: the joint score and the sum over classes of -log(1 - p).
+  // Per candidate: the score used for the class cost and the sum over classes of its negative-class term.
+  const bool varifocal = in.cls_cost == ClsCost::kVarifocal;
   std::vector<float> joint(static_cast<std::size_t>(num_cand) * k);
   std::vector<float> neg_sum(static_cast<std::size_t>(num_cand), 0.F);
   for (int c = 0; c < num_cand; ++c) {
     const int a = candidates[static_cast<std::size_t>(c)];
-    const float obj = in.obj_prob[a];
+    const float obj = in.obj_prob != nullptr ? in.obj_prob[a] : 1.F;
     for (int j = 0; j < k; ++j) {
-      const float p = std::sqrt(std::max(0.F, in.cls_prob[static_cast<std::size_t>(a) * k + j] * obj));
+      const float q = std::max(0.F, in.cls_prob[static_cast<std::size_t>(a) * k + j] * obj);
+      const float p = varifocal ? q : std::sqrt(q);
       joint[static_cast<std::size_t>(c) * k + j] = p;
-      neg_sum[static_cast<std::size_t>(c)] += neg_log(1.F - p);
+      neg_sum[static_cast<std::size_t>(c)] += varifocal ? vfl_negative(p) : neg_log(1.F - p);
     }
   }
   std::vector<float> cost(static_cast<std::size_t>(num_gt) * num_cand);
@@ -77,10 +84,14 @@ Assignment simota_assign(const SimOtaInput& in) {
       const float iou = box_iou(in.pred_boxes + static_cast<std::ptrdiff_t>(a) * 4, b);
       ious[gc] = iou;
       const float p = joint[static_cast<std::size_t>(c) * k + b.cls];
-      const float cls_cost = neg_sum[static_cast<std::size_t>(c)] - neg_log(1.F - p) + neg_log(p);
+      const float cls_cost =
+          varifocal
+              ? neg_sum[static_cast<std::size_t>(c)] - vfl_negative(p) +
+                    (iou > 0.F ? iou * (iou * neg_log(p) + (1.F - iou) * neg_log(1.F - p)) : vfl_negative(p))
+              : neg_sum[static_cast<std::size_t>(c)] - neg_log(1.F - p) + neg_log(p);
       const std::size_t ga = static_cast<std::size_t>(g) * num_anchors + a;
       const bool both = in_box[ga] != 0 && in_center[ga] != 0;
-      cost[gc] = cls_cost + 3.F * -std::log(iou + 1e-8F) + (both ? 0.F : 100000.F);
+      cost[gc] = cls_cost + in.iou_weight * -std::log(iou + 1e-8F) + (both ? 0.F : 100000.F);
     }
   }
 

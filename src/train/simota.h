@@ -4,6 +4,9 @@
 // For every ground-truth box g, the candidate anchors are those whose cell centre lies inside g or within
 // `center_radius` strides of g's centre. The cost of assigning anchor a to g is
 //   BCE(sqrt(cls_a * obj_a), one-hot(g's class)) + 3 * -log(IoU(pred_a, g)) + 1e5 * [a not in both regions]
+// With ClsCost::kVarifocal (PicoDet), the class term is instead the varifocal loss of the anchor's class
+// scores against an IoU-aware target (IoU at g's class, 0 elsewhere) and the IoU term is weighted by
+// `iou_weight` (6 for PicoDet). `obj_prob` may then be null (no objectness branch).
 // g takes its dynamic_k cheapest candidates, dynamic_k = max(1, floor(sum of g's 10 largest IoUs)); an anchor
 // taken by several boxes keeps the cheapest one.
 //
@@ -29,14 +32,18 @@ struct GtBox {
   int cls = 0;
 };
 
+enum class ClsCost { kBce, kVarifocal };
+
 struct SimOtaInput {
   std::span<const AnchorPoint> anchors;
   std::span<const GtBox> gts;
   const float* pred_boxes = nullptr;  // A x 4, x1 y1 x2 y2
   const float* cls_prob = nullptr;    // A x K, sigmoid
-  const float* obj_prob = nullptr;    // A, sigmoid
+  const float* obj_prob = nullptr;    // A, sigmoid; null = no objectness (taken as 1)
   int num_classes = 0;
   float center_radius = 2.5F;
+  ClsCost cls_cost = ClsCost::kBce;
+  float iou_weight = 3.F;
 };
 
 struct Assignment {

@@ -281,6 +281,7 @@ nlohmann::json to_json(const EpochRecord& r) {
           {"loss", round(r.loss, 1e4)},
           {"box_loss", round(r.box_loss, 1e4)},
           {"obj_loss", round(r.obj_loss, 1e4)},
+          {"dfl_loss", round(r.dfl_loss, 1e4)},
           {"cls_loss", round(r.cls_loss, 1e4)},
           {"lr", r.lr},
           {"val_ap", round(r.ap, 1e4)},
@@ -343,8 +344,8 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   if (base_spec->train.empty()) {
     return Unexpected{ErrorCode::kInvalidSpec,
                       "model '" + base_spec->name + "' (family " + base_spec->family +
-                          ") cannot be fine-tuned yet: its spec has no \"train\" section; "
-                          "use --base yolox_nano"};
+                          ") cannot be fine-tuned: its spec has no \"train\" section; "
+                          "use --base yolox_nano or picodet_s_416"};
   }
   auto base_weights = repo.resolve(base_spec->weights);
   if (!base_weights) return base_weights.error();
@@ -458,23 +459,24 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   spec.labels = classes;
   spec.description = "Fine-tuned from " + base_spec->name + " on " + o.data + " (" +
                      std::to_string(classes.size()) + " classes) by visearch train.";
+  if (o.img_size != 0 && base_spec->train.value("fixed_input_size", false) &&
+      (o.img_size != base_spec->preprocess.size.width || o.img_size != base_spec->preprocess.size.height)) {
+    return invalid("--img-size " + std::to_string(o.img_size) + ": the graph of " + base_spec->name +
+                   " has its input size built into its shape constants (" +
+                   std::to_string(base_spec->preprocess.size.width) + "x" +
+                   std::to_string(base_spec->preprocess.size.height) +
+                   "); choose a base model of the size you want (e.g. picodet_s_320) instead");
+  }
   if (o.img_size != 0) spec.preprocess.size = Size{o.img_size, o.img_size};
   const int input_w = spec.preprocess.size.width;
   const int input_h = spec.preprocess.size.height;
 
   // Exported graphs: the base graph with the new head and input size.
   OnnxGraph export_graph = *graph;
-  if (auto st = (*head)->patch_graph(export_graph, static_cast<int>(classes.size())); !st) return st.error();
-  {
-    export_graph.set_input_hw(input_h, input_w);
-    std::int64_t anchors = 0;
-    for (int s : spec.decoder.value("strides", std::vector<int>{8, 16, 32})) {
-      anchors += static_cast<std::int64_t>(input_w / s) * (input_h / s);
-    }
-    if (auto st = export_graph.set_output_dim(export_graph.output_name(0), 1, anchors); !st) {
-      return st.error();
-    }
+  if (auto st = (*head)->patch_graph(export_graph, static_cast<int>(classes.size()), input_w, input_h); !st) {
+    return st.error();
   }
+  export_graph.set_input_hw(input_h, input_w);
   const std::string stem = net->stem_weight();
   nlohmann::json base_spec_json;  // the trained spec is the base spec's file with new name, labels, weights
   {
@@ -623,6 +625,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     double sum_box = 0;
     double sum_obj = 0;
     double sum_cls = 0;
+    double sum_dfl = 0;
     int steps = 0;
     double lr = base_lr;
     bool interrupted = false;
@@ -681,6 +684,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
       sum_box += loss->box;
       sum_obj += loss->obj;
       sum_cls += loss->cls;
+      sum_dfl += loss->dfl;
       ++steps;
     }
     if (interrupted) {
@@ -701,6 +705,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     rec.box_loss = sum_box / std::max(1, steps);
     rec.obj_loss = sum_obj / std::max(1, steps);
     rec.cls_loss = sum_cls / std::max(1, steps);
+    rec.dfl_loss = sum_dfl / std::max(1, steps);
     rec.lr = lr;
     rec.ap = std::max(0.0, result->metrics.stats[0]);
     rec.ap50 = std::max(0.0, result->metrics.stats[1]);

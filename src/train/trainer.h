@@ -67,7 +67,8 @@ struct EpochRecord {
   int epochs = 0;
   double loss = 0;
   double box_loss = 0;
-  double obj_loss = 0;
+  double obj_loss = 0;  // YOLOX objectness
+  double dfl_loss = 0;  // PicoDet distribution focal loss
   double cls_loss = 0;
   double lr = 0;
   double ap = 0;

@@ -171,7 +171,7 @@ class YoloxHead final : public DetectionHead {
     return Ok{};
   }
 
-  [[nodiscard]] Status patch_graph(OnnxGraph& graph, int num_classes) const override {
+  [[nodiscard]] Status patch_graph(OnnxGraph& graph, int num_classes, int width, int height) const override {
     const std::int64_t old_rows = 5 + base_classes_;
     const std::int64_t new_rows = 5 + num_classes;
     std::vector<std::string> shape_inputs;
@@ -192,6 +192,10 @@ class YoloxHead final : public DetectionHead {
                                                      ",-1], found " + std::to_string(patched)};
     }
     graph.mutable_proto().mutable_graph()->clear_value_info();  // intermediate shapes still say 5 + 80
+    std::int64_t anchors = 0;
+    for (const Level& l : levels_)
+      anchors += static_cast<std::int64_t>(width / l.stride) * (height / l.stride);
+    if (auto st = graph.set_output_dim(graph.output_name(0), 1, anchors); !st) return st;
     return graph.set_output_dim(graph.output_name(0), 2, new_rows);
   }
 
@@ -203,11 +207,7 @@ class YoloxHead final : public DetectionHead {
 
 }  // namespace
 
-Result<std::unique_ptr<DetectionHead>> make_head(const ModelSpec& base, const GraphNet& net) {
-  if (base.family != "yolox") {
-    return Unexpected{ErrorCode::kInvalidSpec, "model '" + base.name + "' (family " + base.family +
-                                                   ") cannot be fine-tuned yet; use --base yolox_nano"};
-  }
+Result<std::unique_ptr<DetectionHead>> make_yolox_head(const ModelSpec& base, const GraphNet& net) {
   const nlohmann::json& t = base.train;
   if (!t.contains("levels") || !t["levels"].is_array() || t["levels"].empty()) {
     return Unexpected{ErrorCode::kInvalidSpec,

@@ -51,6 +51,29 @@ TEST(SimOtaTest, TheOneAnchorInsideTheBoxThatPredictsItIsAssigned) {
   EXPECT_FLOAT_EQ(a.iou[0], 1.F);
 }
 
+TEST(SimOtaTest, VarifocalCostWithoutObjectnessPrefersTheAnchorThatScoresTheClass) {
+  const auto anchors = grid4();
+  // Anchors 5 and 10 both lie inside the box and predict its top half (IoU 0.5 each): the IoUs sum to 1, so
+  // k = 1, and the class term decides. PicoDet has no objectness: obj_prob is null.
+  const std::vector<GtBox> gts{{4.F, 4.F, 28.F, 28.F, 0}};
+  Preds p = far_predictions(anchors.size(), {0.1F});
+  for (int a : {5, 10})
+    std::copy_n(std::vector<float>{4.F, 4.F, 28.F, 16.F}.begin(), 4, p.boxes.begin() + a * 4);
+  p.cls[10] = 0.8F;
+  SimOtaInput in{anchors, gts, p.boxes.data(), p.cls.data(), nullptr, 1, 2.5F};
+  in.cls_cost = ClsCost::kVarifocal;
+  in.iou_weight = 6.F;
+  const Assignment a = simota_assign(in);
+  ASSERT_EQ(a.anchor.size(), 1U);
+  EXPECT_EQ(a.anchor[0], 10);
+  EXPECT_FLOAT_EQ(a.iou[0], 0.5F);
+  p.cls[10] = 0.1F;
+  p.cls[5] = 0.8F;
+  const Assignment b = simota_assign(in);
+  ASSERT_EQ(b.anchor.size(), 1U);
+  EXPECT_EQ(b.anchor[0], 5);
+}
+
 TEST(SimOtaTest, DynamicKFollowsTheSumOfTheBestIous) {
   const auto anchors = grid4();
   const std::vector<GtBox> gts{{0.F, 0.F, 32.F, 32.F, 1}};

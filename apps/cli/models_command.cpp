@@ -35,8 +35,11 @@ int run_models(const ModelsArgs& args) {
                       {"path", status.path},       {"status", status.message}};
       std::cout << to_json_text(j) << '\n';
     } else {
+      const PreprocessSpec& pre = spec.preprocess;
       const std::string input =
-          std::to_string(spec.preprocess.size.width) + "x" + std::to_string(spec.preprocess.size.height);
+          pre.resize == ResizeMode::kKeepAspect  // the tensor follows the image: its side bounds
+              ? std::to_string(pre.min_side) + ".." + std::to_string(pre.max_side)
+              : std::to_string(pre.size.width) + "x" + std::to_string(pre.size.height);
       std::printf("%-22s %-11s %-9s %-7zu %-8s %s\n", spec.name.c_str(), spec.family.c_str(), input.c_str(),
                   spec.labels.size(), status.message.c_str(),
                   status.present ? status.path.c_str() : spec.weights.file.c_str());

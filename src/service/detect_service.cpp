@@ -116,6 +116,22 @@ nlohmann::json detection_to_json(const DetectResponse& response, const std::stri
                           {"postprocess", round_to(response.timing.postprocess_ms, 3)}}}};
 }
 
+namespace {
+
+nlohmann::json input_to_json(const PreprocessSpec& pre) {
+  nlohmann::json input{{"width", pre.size.width},
+                       {"height", pre.size.height},
+                       {"resize", resize_mode_name(pre.resize)},
+                       {"channel_order", channel_order_name(pre.channel_order)}};
+  if (pre.resize == ResizeMode::kKeepAspect) {  // width x height is then only the nominal square
+    input["min_side"] = pre.min_side;
+    input["max_side"] = pre.max_side;
+  }
+  return input;
+}
+
+}  // namespace
+
 nlohmann::json model_to_json(const ModelSpec& spec) {
   return nlohmann::json{
       {"name", spec.name},
@@ -123,11 +139,7 @@ nlohmann::json model_to_json(const ModelSpec& spec) {
       {"task", spec.task},
       {"description", spec.description},
       {"license", spec.license},
-      {"input",
-       {{"width", spec.preprocess.size.width},
-        {"height", spec.preprocess.size.height},
-        {"resize", resize_mode_name(spec.preprocess.resize)},
-        {"channel_order", channel_order_name(spec.preprocess.channel_order)}}},
+      {"input", input_to_json(spec.preprocess)},
       {"num_classes", spec.labels.size()},
       {"labels", spec.labels},
       {"weights", spec.weights.file},

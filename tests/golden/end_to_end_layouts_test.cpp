@@ -163,6 +163,16 @@ TEST_P(EndToEndLayouts, HttpDetectAndKserveGiveTheSameBoxes) {
                      boxes[4 * i + 2].get<double>(), boxes[4 * i + 3].get<double>()}});
   }
   expect_same(seen, want);
+
+  auto meta = c.Get("/v1/models/" + GetParam());
+  ASSERT_TRUE(meta);
+  ASSERT_EQ(meta->status, 200) << meta->body;
+  const json input = json::parse(meta->body).at("input");
+  if (GetParam() == "torchvision_tiny") {  // the tensor follows the image: the spec's bounds are listed
+    EXPECT_EQ(input.at("resize"), "keep_aspect");
+    EXPECT_EQ(input.at("min_side"), 60);
+    EXPECT_EQ(input.at("max_side"), 100);
+  }
 }
 
 TEST_P(EndToEndLayouts, EvalScoresTheSameBoxesAndFindsThemAll) {

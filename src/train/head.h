@@ -45,6 +45,11 @@ class DetectionHead {
   // input of `width` x `height`.
   [[nodiscard]] virtual Status patch_graph(OnnxGraph& graph, int num_classes, int width,
                                            int height) const = 0;
+  // Fields the trained model's spec adds to its "decoder" section, read from the base graph (PicoDet: the
+  // score outputs by name, since with 32 classes they have the shape of the box outputs).
+  [[nodiscard]] virtual nlohmann::json decoder_fields(const OnnxGraph& /*base_graph*/) const {
+    return nlohmann::json::object();
+  }
   // Names of the class-row parameters (their shapes change with the class count).
   [[nodiscard]] virtual std::vector<std::string> class_parameters() const = 0;
 };

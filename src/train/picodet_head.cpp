@@ -7,7 +7,9 @@
 // focal loss (weight 0.25) on foreground anchors, both weighted by the anchor's best class score and
 // normalised by the sum of those weights.
 #include <onnx/onnx_pb.h>
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "train/head.h"
 
@@ -252,6 +254,20 @@ class PicodetHead final : public DetectionHead {
       if (auto st = graph.set_output_dim(name, 2, num_classes); !st) return st;
     }
     return Ok{};
+  }
+
+  [[nodiscard]] nlohmann::json decoder_fields(const OnnxGraph& base_graph) const override {
+    std::vector<std::pair<std::int64_t, std::string>> maps;  // (cells, name)
+    for (const onnx::ValueInfoProto& out : base_graph.proto().graph().output()) {
+      const auto& shape = out.type().tensor_type().shape();
+      if (shape.dim_size() == 3 && shape.dim(2).dim_value() == base_classes_)
+        maps.emplace_back(shape.dim(1).dim_value(), out.name());
+    }
+    std::sort(maps.begin(), maps.end(), std::greater<>());  // most cells = smallest stride first
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& m : maps) names.push_back(m.second);
+    if (names.size() != levels_.size()) return nlohmann::json::object();
+    return {{"score_outputs", names}};
   }
 
  private:

@@ -478,6 +478,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   }
   export_graph.set_input_hw(input_h, input_w);
   const std::string stem = net->stem_weight();
+  const nlohmann::json decoder_fields = (*head)->decoder_fields(*graph);
   nlohmann::json base_spec_json;  // the trained spec is the base spec's file with new name, labels, weights
   {
     std::ifstream base_in(base_spec->source_path);
@@ -504,6 +505,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
     sj["input"]["width"] = input_w;
     sj["input"]["height"] = input_h;
     sj["trained_from"] = base_spec->name;
+    for (const auto& [key, value] : decoder_fields.items()) sj["decoder"][key] = value;
     const fs::path spec_path = dir / (o.name + ".json");
     if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
     return spec_path.string();

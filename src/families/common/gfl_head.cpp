@@ -36,12 +36,24 @@ Result<std::vector<Candidate>> GflHeadDecoder::decode(const std::vector<Tensor>&
   std::vector<Candidate> candidates;
   const int bins = params_.reg_max + 1;
   const int num_classes = params_.num_classes;
-  for (const int stride : params_.strides) {
+  for (std::size_t level = 0; level < params_.strides.size(); ++level) {
+    const int stride = params_.strides[level];
     const int grid_w = (params_.input.width + stride - 1) / stride;
     const int grid_h = (params_.input.height + stride - 1) / stride;
     const std::int64_t cells = static_cast<std::int64_t>(grid_w) * grid_h;
-    const Tensor* cls = find_output_by_shape(outputs, {1, cells, num_classes});
-    const Tensor* reg = find_output_by_shape(outputs, {1, cells, 4LL * bins});
+    const Tensor* cls = nullptr;
+    const Tensor* reg = nullptr;
+    if (!params_.score_outputs.empty()) {
+      // Named score maps (required when K = 4 * bins makes the two shapes equal): the box map is the other
+      // output of that level's shape.
+      cls = find_output(outputs, params_.score_outputs[level]);
+      for (const Tensor& t : outputs) {
+        if (&t != cls && t.shape == std::vector<std::int64_t>{1, cells, 4LL * bins}) reg = &t;
+      }
+    } else {
+      cls = find_output_by_shape(outputs, {1, cells, num_classes});
+      reg = find_output_by_shape(outputs, {1, cells, 4LL * bins});
+    }
     if (cls == nullptr || reg == nullptr) {
       return Unexpected{ErrorCode::kInference, "stride " + std::to_string(stride) + ": expected outputs [1," +
                                                    std::to_string(cells) + "," + std::to_string(num_classes) +
@@ -104,6 +116,20 @@ Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, const std::vec
   }
   if (params.reg_max < 1 || params.reg_max > 64) {
     return Unexpected{ErrorCode::kInvalidSpec, spec.source_path + ": decoder.reg_max must be in 1..64"};
+  }
+  if (spec.decoder.contains("score_outputs")) {
+    const nlohmann::json& names = spec.decoder["score_outputs"];
+    if (!names.is_array() || names.size() != params.strides.size() ||
+        !std::all_of(names.begin(), names.end(), [](const nlohmann::json& n) { return n.is_string(); })) {
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        spec.source_path + ": decoder.score_outputs must name one output per stride"};
+    }
+    params.score_outputs = names.get<std::vector<std::string>>();
+  } else if (params.num_classes == 4 * (params.reg_max + 1)) {
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      spec.source_path + ": with " + std::to_string(params.num_classes) +
+                          " classes the score and box outputs have the same shape; name the score outputs in "
+                          "decoder.score_outputs (one per stride)"};
   }
   return params;
 }

@@ -8,9 +8,11 @@
 //   box = (ax - d_left, ay - d_top, ax + d_right, ay + d_bottom)      [input pixels]
 //
 // The anchor point of cell (x, y) is family specific (see AnchorRule).
-// Tensors are matched by shape, never by position.
+// Tensors are matched by shape, never by position; when the class count equals 4 * (R + 1) the two shapes
+// coincide and the spec names the score outputs (decoder.score_outputs, one per stride).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "model/family_registry.h"
@@ -28,6 +30,7 @@ struct GflHeadParams {
   int num_classes = 80;
   Size input;
   AnchorRule anchor = AnchorRule::kCellCentre;
+  std::vector<std::string> score_outputs;  // per stride; empty = match by shape
 };
 
 class GflHeadDecoder final : public Decoder {
@@ -40,7 +43,7 @@ class GflHeadDecoder final : public Decoder {
   GflHeadParams params_;
 };
 
-// Reads "strides", "reg_max" and "anchor" (cell_centre / legacy_nanodet) from spec.decoder.
+// Reads "strides", "reg_max", "anchor" (cell_centre / legacy_nanodet) and "score_outputs" from spec.decoder.
 Result<GflHeadParams> gfl_params_from_spec(const ModelSpec& spec, const std::vector<int>& default_strides,
                                            AnchorRule anchor);
 

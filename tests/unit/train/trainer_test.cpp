@@ -171,6 +171,10 @@ TEST(TrainerTest, PicodetExportRunsInOnnxRuntimeAsInLibtorch) {
   auto spec = load_model_spec_file((dir / "mini.json").string());
   ASSERT_TRUE(spec) << spec.error().message;
   EXPECT_EQ(spec->family, "picodet");
+  // The score maps by name, smallest stride first (with 32 classes their shape is the box maps' shape).
+  EXPECT_EQ(spec->decoder.value("score_outputs", std::vector<std::string>{}),
+            (std::vector<std::string>{"save_infer_model/scale_0.tmp_1", "save_infer_model/scale_1.tmp_1",
+                                      "save_infer_model/scale_2.tmp_1", "save_infer_model/scale_3.tmp_1"}));
   EXPECT_EQ(spec->preprocess.size, (Size{320, 320}));
   auto base = ModelRepository::with_defaults({}).find_spec("picodet_s_320");
   ASSERT_TRUE(base);

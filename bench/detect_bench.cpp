@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
       std::vector<double> full_ms;
       for (int r = 0; r < warmup + runs; ++r) {
         auto t0 = Clock::now();
-        auto out = detector->forward(prepared.tensor);
+        auto out = detector->forward(prepared);
         const double f = ms_since(t0);
         t0 = Clock::now();
         auto det = service.detect(*bytes, request);

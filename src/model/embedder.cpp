@@ -90,8 +90,9 @@ Result<std::unique_ptr<Embedder>> Embedder::load(const ModelSpec& spec, const Mo
 Result<std::vector<float>> Embedder::embed(const Image& image) const {
   if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
   const PreparedInput input = preprocess_image(image, spec_.preprocess);
-  const std::array<std::int64_t, 4> shape{1, 3, spec_.preprocess.size.height, spec_.preprocess.size.width};
-  auto outputs = session_->run(input.tensor, shape);
+  // The tensor as the spec declares it (layout, type, a size that may follow the image).
+  auto outputs = spec_.preprocess.type == TensorType::kUint8 ? session_->run_uint8(input.bytes, input.shape)
+                                                             : session_->run(input.tensor, input.shape);
   if (!outputs) return outputs.error();
   for (Tensor& tensor : *outputs) {
     if (tensor.name != output_) continue;

@@ -43,5 +43,28 @@ TEST(Preprocess, LetterboxFillsThePadWithThePadValue) {
   EXPECT_EQ(out.row(9)[0], 114);
 }
 
+TEST(Preprocess, InterleavedFloatAndPlanarBytesFollowTheDeclaredLayout) {
+  PreprocessSpec spec;
+  spec.size = Size{2, 1};
+  spec.layout = TensorLayout::kNhwc;
+  spec.mean = {10.F, 20.F, 30.F};
+  spec.std = {2.F, 4.F, 5.F};
+  Image img = Image::allocate(2, 1);
+  img.pixels = {110, 120, 130, 210, 220, 230};
+  PreparedInput p = preprocess_image(img, spec);
+  EXPECT_EQ(p.shape, (std::vector<std::int64_t>{1, 1, 2, 3}));
+  ASSERT_EQ(p.tensor.size(), 6U);
+  EXPECT_FLOAT_EQ(p.tensor[0], 50.F);  // pixel 0, R
+  EXPECT_FLOAT_EQ(p.tensor[1], 25.F);  // pixel 0, G
+  EXPECT_FLOAT_EQ(p.tensor[5], 40.F);  // pixel 1, B
+  spec.layout = TensorLayout::kNchw;
+  spec.type = TensorType::kUint8;
+  spec.channel_order = ChannelOrder::kBgr;
+  p = preprocess_image(img, spec);
+  EXPECT_EQ(p.shape, (std::vector<std::int64_t>{1, 3, 1, 2}));
+  EXPECT_TRUE(p.tensor.empty());
+  EXPECT_EQ(p.bytes, (std::vector<std::uint8_t>{130, 230, 120, 220, 110, 210}));  // B plane first
+}
+
 }  // namespace
 }  // namespace visearch

@@ -40,9 +40,11 @@ class TfOdApiDecoder final : public EndToEndDecoder {
                                                    names_.classes + " [1,N] and " + names_.count +
                                                    " [1], got " + describe_outputs(outputs)};
     }
+    // Compared as a float first: a count past N (or NaN, or huge) must not reach an integer cast.
     const float declared = (*count)->data[0];
-    const std::size_t valid =
-        declared > 0.F ? std::min(n, static_cast<std::size_t>(declared)) : std::size_t{0};
+    const std::size_t valid = !(declared > 0.F)                   ? std::size_t{0}
+                              : declared >= static_cast<float>(n) ? n
+                                                                  : static_cast<std::size_t>(declared);
     const auto w = static_cast<float>(params.input_size.width);
     const auto h = static_cast<float>(params.input_size.height);
     std::vector<Candidate> candidates;

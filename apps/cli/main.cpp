@@ -12,6 +12,7 @@
 #include "cli/label_command.h"
 #include "cli/models_command.h"
 #include "cli/search_command.h"
+#include "cli/search_eval_command.h"
 #include "cli/serve_command.h"
 #include "cli/train_command.h"
 #include "core/error_table.h"
@@ -31,6 +32,7 @@ int run(int argc, char** argv) {
   visearch::cli::add_serve_command(app, &exit_code);
   visearch::cli::add_catalog_command(app, &exit_code);
   visearch::cli::add_search_command(app, &exit_code);
+  visearch::cli::add_search_eval_command(app, &exit_code);
   visearch::cli::add_label_command(app, &exit_code);
   visearch::cli::add_train_command(app, &exit_code);
   try {

@@ -163,6 +163,102 @@ TEST(SearchCli, SearchFindsProductsForEachObject) {
   EXPECT_NE(err.find("box"), std::string::npos);
 }
 
+// `visearch search-eval`: a judgments file through the same analysis and ranking as `visearch search`; the
+// figures equal what the search's own output gives when counted by hand.
+TEST(SearchCli, SearchEvalScoresJudgmentsAsTheSearchRanks) {
+  const SearchCatalog& c = search_catalog();
+  std::string out;
+  std::string err;
+  // The cup's box as the detector sees it, and the search's own top 10 for that region.
+  ASSERT_EQ(run_visearch("search --format json --limit 3 --data-dir " + shell_quote(c.data_a) + " " +
+                             shell_quote(sample("000000002592.jpg")),
+                         &out, &err),
+            0)
+      << err;
+  json cup_box;
+  const json detected = json::parse(out);
+  for (const json& object : detected.at("objects")) {
+    if (object.at("label") == "cup") cup_box = object.at("box");
+  }
+  ASSERT_FALSE(cup_box.is_null()) << out;
+  const std::string box_arg = std::to_string(cup_box.at("x1").get<double>()) + "," +
+                              std::to_string(cup_box.at("y1").get<double>()) + "," +
+                              std::to_string(cup_box.at("x2").get<double>()) + "," +
+                              std::to_string(cup_box.at("y2").get<double>());
+  ASSERT_EQ(
+      run_visearch("search --format json --limit 10 --ranking fused --index exact --box " + box_arg +
+                       " --data-dir " + shell_quote(c.data_a) + " " + shell_quote(sample("000000002592.jpg")),
+                   &out, &err),
+      0)
+      << err;
+  const json ranked = json::parse(out).at("objects").at(0).at("products");
+  int hits5 = 0;
+  int first = 0;
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    if (ranked[i].at("category") != "Mugs & Cups") continue;
+    if (i < 5) ++hits5;
+    if (first == 0) first = static_cast<int>(i) + 1;
+  }
+  int mugs = 0;
+  for (const auto& [id, category] : c.category_of) mugs += category == "Mugs & Cups" ? 1 : 0;
+
+  const std::string dir = scratch_dir("search_eval");
+  const json box = {cup_box.at("x1"), cup_box.at("y1"), cup_box.at("x2"), cup_box.at("y2")};
+  {
+    std::ofstream f(dir + "/judgments.jsonl");
+    f << json{{"id", "cup"},
+              {"image", sample("000000002592.jpg")},
+              {"box", box},
+              {"categories", {"mugs & cups"}}}
+             .dump()
+      << "\n# a comment line\n"
+      << json{{"id", "corner"},
+              {"image", sample("000000002592.jpg")},
+              {"box", {0, 0, 30, 30}},
+              {"categories", {{"Mugs & Cups", 2}}}}
+             .dump()
+      << "\n"
+      << json{{"id", "absent"}, {"image", sample("000000002592.jpg")}, {"products", {"no-such-product"}}}
+             .dump()
+      << "\n";
+  }
+  ASSERT_EQ(run_visearch("search-eval --format json --k 5,10 --queries " +
+                             shell_quote(dir + "/judgments.jsonl") + " --data-dir " + shell_quote(c.data_a),
+                         &out, &err),
+            0)
+      << err;
+  const json report = json::parse(out);
+  EXPECT_EQ(report.at("queries"), 3);
+  EXPECT_EQ(report.at("without_relevant"), 1);  // "absent": nothing relevant in the catalog
+  EXPECT_EQ(report.at("object_recall").at("judged"), 2);
+  EXPECT_EQ(report.at("object_recall").at("found"), 1);  // the cup, not the empty corner
+  const json& fused = report.at("rankings").at("fused");
+  EXPECT_EQ(fused.at("scored"), 2);
+  const json& cup = fused.at("per_query").at(0);
+  EXPECT_EQ(cup.at("id"), "cup");
+  EXPECT_TRUE(cup.at("object_found").get<bool>());
+  EXPECT_EQ(cup.at("relevant_in_catalog"), mugs);
+  EXPECT_NEAR(cup.at("precision").at("5").get<double>(), hits5 / 5.0, 1e-9) << ranked.dump();
+  EXPECT_NEAR(cup.at("recall").at("5").get<double>(), static_cast<double>(hits5) / mugs, 1e-9);
+  EXPECT_NEAR(cup.at("reciprocal_rank").get<double>(), first > 0 ? 1.0 / first : 0.0, 1e-9);
+  EXPECT_GT(hits5, 0);
+  EXPECT_TRUE(report.at("rankings").contains("visual"));
+  EXPECT_TRUE(report.at("rankings").contains("label"));
+
+  // A malformed judgments file: a usage error naming the line.
+  {
+    std::ofstream f(dir + "/bad.jsonl");
+    f << json{{"image", sample("bus.jpg")}, {"categories", {"Mugs & Cups"}}}.dump() << "\n"
+      << R"({"image": "x.jpg", "box": [5, 5, 1, 1], "categories": ["a"]})"
+      << "\n";
+  }
+  EXPECT_EQ(run_visearch("search-eval --queries " + shell_quote(dir + "/bad.jsonl") + " --data-dir " +
+                             shell_quote(c.data_a),
+                         &out, &err),
+            2);
+  EXPECT_NE(err.find("line 2"), std::string::npos) << err;
+}
+
 // kill -9 while the importer is still running the models: nothing was written.
 TEST(SearchCli, KillDuringAnalysisLeavesThePreviousCatalog) {
   const SearchCatalog& c = search_catalog();

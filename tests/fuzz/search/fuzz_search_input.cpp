@@ -1,7 +1,8 @@
 // Fuzzes the parsers of untrusted search input. The first byte chooses the parser, the rest is its input:
 //   0: a JSONL catalog, 1: a CSV catalog, 2: a JSON-array catalog (the bodies of POST /v1/products and the
 //   files of `visearch catalog import`), parsed as over HTTP (no file paths) and as from the CLI;
-//   3: search parameters, as NAME=VALUE lines (the fields of POST /v1/search), and a box.
+//   3: search parameters, as NAME=VALUE lines (the fields of POST /v1/search), and a box;
+//   4: a judgments file of `visearch search-eval` (JSON lines), and --k cut-offs.
 // Every parse must return a value or an error: no crash, no sanitizer report, no exception.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "search/catalog_import.h"
+#include "search/search_eval.h"
 #include "search/search_json.h"
 
 namespace {
@@ -37,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): libFuzzer hands bytes
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   using visearch::search::ImportFormat;
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
     case 1:
     case 2: {
@@ -49,6 +51,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       visearch::search::ParseOptions cli;
       cli.max_rows = 1000;
       static_cast<void>(visearch::search::parse_catalog(text, format, cli));
+      break;
+    }
+    case 4: {
+      visearch::search::JudgmentLimits limits;
+      limits.max_queries = 1000;
+      static_cast<void>(visearch::search::parse_judgments(text, "/base", limits));
+      static_cast<void>(visearch::search::parse_cutoffs(text));
       break;
     }
     default:

@@ -1,0 +1,231 @@
+#include "search/search_eval.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+namespace visearch::search {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Unexpected bad_line(std::size_t line, const std::string& what) {
+  return Unexpected{ErrorCode::kInvalidArgument, "judgments line " + std::to_string(line) + ": " + what};
+}
+
+// {"a": 2, ...} or ["a", ...] (grade 1 each); grades are integers 0..3 (0 = listed but not relevant).
+Result<std::map<std::string, int>> graded(const nlohmann::json& value, const char* field, std::size_t line,
+                                          bool lower_keys) {
+  std::map<std::string, int> out;
+  auto put = [&](const std::string& key, int grade) -> Status {
+    if (key.empty()) return bad_line(line, std::string(field) + " has an empty name");
+    if (grade < 0 || grade > 3) return bad_line(line, std::string(field) + " grades must be 0..3");
+    if (grade > 0) out[lower_keys ? lower(key) : key] = grade;
+    return Ok{};
+  };
+  if (value.is_array()) {
+    for (const auto& v : value) {
+      if (!v.is_string()) return bad_line(line, std::string(field) + " must list strings");
+      if (auto st = put(v.get<std::string>(), 1); !st) return st.error();
+    }
+  } else if (value.is_object()) {
+    for (const auto& [key, v] : value.items()) {
+      if (!v.is_number_integer()) return bad_line(line, std::string(field) + " grades must be integers");
+      if (auto st = put(key, v.get<int>()); !st) return st.error();
+    }
+  } else {
+    return bad_line(line, std::string(field) + " must be an object of grades or a list");
+  }
+  return out;
+}
+
+double discount(int rank) {  // rank is 1-based
+  return 1.0 / std::log2(static_cast<double>(rank) + 1.0);
+}
+
+double gain(int grade) {
+  return std::pow(2.0, grade) - 1.0;
+}
+
+}  // namespace
+
+Result<std::vector<Judgment>> parse_judgments(std::string_view text, const std::string& base_dir,
+                                              const JudgmentLimits& limits) {
+  std::vector<Judgment> out;
+  std::size_t start = 0;
+  std::size_t line_no = 0;
+  std::set<std::string> ids;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (line.size() > limits.max_line_bytes) return bad_line(line_no, "longer than the limit");
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())) != 0) line.remove_suffix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())) != 0)
+      line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (out.size() >= limits.max_queries)
+      return bad_line(line_no, "more than " + std::to_string(limits.max_queries) + " queries");
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return bad_line(line_no, "not a JSON object");
+    Judgment q;
+    q.id = "line " + std::to_string(line_no);
+    if (auto it = j.find("id"); it != j.end()) {
+      if (!it->is_string() || it->get<std::string>().empty()) return bad_line(line_no, "id must be a string");
+      q.id = it->get<std::string>();
+    }
+    if (!ids.insert(q.id).second) return bad_line(line_no, "id '" + q.id + "' repeats an earlier query");
+    auto image = j.find("image");
+    if (image == j.end() || !image->is_string() || image->get<std::string>().empty())
+      return bad_line(line_no, "image (a path) is required");
+    const std::filesystem::path path(image->get<std::string>());
+    q.image = path.is_absolute() || base_dir.empty() ? path.string()
+                                                     : (std::filesystem::path(base_dir) / path).string();
+    if (auto it = j.find("box"); it != j.end() && !it->is_null()) {
+      if (!it->is_array() || it->size() != 4 ||
+          !std::all_of(it->begin(), it->end(), [](const nlohmann::json& v) { return v.is_number(); }))
+        return bad_line(line_no, "box must be [x1, y1, x2, y2]");
+      ImageBox b{(*it)[0].get<float>(), (*it)[1].get<float>(), (*it)[2].get<float>(), (*it)[3].get<float>()};
+      if (!std::isfinite(b.x1) || !std::isfinite(b.y1) || !std::isfinite(b.x2) || !std::isfinite(b.y2) ||
+          !b.valid() || b.x1 < 0 || b.y1 < 0)
+        return bad_line(line_no, "box must have x1 < x2, y1 < y2, inside the image");
+      q.box = b;
+    }
+    if (auto it = j.find("products"); it != j.end()) {
+      auto g = graded(*it, "products", line_no, false);
+      if (!g) return g.error();
+      q.products = std::move(*g);
+    }
+    if (auto it = j.find("categories"); it != j.end()) {
+      auto g = graded(*it, "categories", line_no, true);
+      if (!g) return g.error();
+      q.categories = std::move(*g);
+    }
+    if (q.products.empty() && q.categories.empty())
+      return bad_line(line_no, "names no relevant product or category (products / categories)");
+    out.push_back(std::move(q));
+  }
+  if (out.empty()) return Unexpected{ErrorCode::kInvalidArgument, "the judgments file has no queries"};
+  return out;
+}
+
+int grade_of(const Judgment& judgment, const std::string& product_id, const std::string& category) {
+  int grade = 0;
+  if (auto it = judgment.products.find(product_id); it != judgment.products.end()) grade = it->second;
+  if (auto it = judgment.categories.find(lower(category)); it != judgment.categories.end())
+    grade = std::max(grade, it->second);
+  return grade;
+}
+
+QueryMetrics score_query(const Judgment& judgment, const std::vector<RankedProduct>& ranked,
+                         const RelevanceUniverse& universe, const std::vector<int>& ks) {
+  QueryMetrics m;
+  m.id = judgment.id;
+  // Every relevant product of the catalog with its grade: the ideal ranking.
+  std::map<std::string, int> relevant;
+  for (const auto& [id, grade] : judgment.products) {
+    auto it = universe.category_of.find(id);
+    if (it != universe.category_of.end()) relevant[id] = grade_of(judgment, id, it->second);
+  }
+  for (const auto& [category, grade] : judgment.categories) {
+    auto it = universe.products_in.find(category);
+    if (it == universe.products_in.end()) continue;
+    for (const std::string& id : it->second) relevant[id] = std::max(relevant[id], grade);
+  }
+  m.relevant_in_catalog = static_cast<int>(relevant.size());
+  std::vector<int> ideal;
+  ideal.reserve(relevant.size());
+  for (const auto& entry : relevant) ideal.push_back(entry.second);
+  std::sort(ideal.begin(), ideal.end(), std::greater<>());
+
+  std::vector<int> grades;
+  grades.reserve(ranked.size());
+  for (const RankedProduct& p : ranked) grades.push_back(grade_of(judgment, p.id, p.category));
+  const int longest = ks.empty() ? static_cast<int>(grades.size()) : ks.back();
+  for (int r = 0; r < std::min<int>(longest, static_cast<int>(grades.size())); ++r) {
+    if (grades[static_cast<std::size_t>(r)] > 0) {
+      m.reciprocal_rank = 1.0 / (r + 1);
+      break;
+    }
+  }
+  for (int k : ks) {
+    int hits = 0;
+    double dcg = 0;
+    double idcg = 0;
+    for (int r = 0; r < k; ++r) {
+      if (r < static_cast<int>(grades.size()) && grades[static_cast<std::size_t>(r)] > 0) {
+        ++hits;
+        dcg += gain(grades[static_cast<std::size_t>(r)]) * discount(r + 1);
+      }
+      if (r < static_cast<int>(ideal.size()))
+        idcg += gain(ideal[static_cast<std::size_t>(r)]) * discount(r + 1);
+    }
+    m.precision[k] = static_cast<double>(hits) / k;
+    m.recall[k] = relevant.empty() ? 0.0 : static_cast<double>(hits) / static_cast<double>(relevant.size());
+    m.ndcg[k] = idcg > 0 ? dcg / idcg : 0.0;
+  }
+  return m;
+}
+
+EvalSummary summarize(const std::vector<QueryMetrics>& queries, const std::vector<int>& ks) {
+  EvalSummary s;
+  for (const QueryMetrics& q : queries) {
+    if (q.object_found) {
+      ++s.objects_judged;
+      s.objects_found += *q.object_found ? 1 : 0;
+    }
+    if (q.relevant_in_catalog == 0) {
+      ++s.without_relevant;
+      continue;
+    }
+    ++s.queries;
+    for (int k : ks) {
+      s.precision[k] += q.precision.at(k);
+      s.recall[k] += q.recall.at(k);
+      s.ndcg[k] += q.ndcg.at(k);
+    }
+    s.mrr += q.reciprocal_rank;
+  }
+  if (s.queries > 0) {
+    for (int k : ks) {
+      s.precision[k] /= s.queries;
+      s.recall[k] /= s.queries;
+      s.ndcg[k] /= s.queries;
+    }
+    s.mrr /= s.queries;
+  }
+  return s;
+}
+
+Result<std::vector<int>> parse_cutoffs(std::string_view text) {
+  std::vector<int> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view part = text.substr(start, end - start);
+    int k = 0;
+    auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), k);
+    if (ec != std::errc() || ptr != part.data() + part.size() || k < 1 || k > 100) {
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        "--k takes cut-offs 1..100 separated by commas (got '" + std::string(text) + "')"};
+    }
+    out.push_back(k);
+    start = end + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace visearch::search

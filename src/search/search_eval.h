@@ -1,0 +1,100 @@
+// Search relevance as a search team measures it: a judgments file in, precision@k, recall@k, nDCG@k and MRR
+// out, per query and overall (`visearch search-eval`, bench/search_retrieval.sh).
+//
+// Judgments file: JSON lines, one query each (blank lines and lines starting with '#' are skipped):
+//   {"id": "q1", "image": "photos/sofa.jpg", "box": [x1, y1, x2, y2],
+//    "products": {"sku-1": 3, "sku-2": 1}, "categories": {"sofas": 2}}
+//   image       path, relative to the judgments file's folder unless absolute (required)
+//   box         optional: the query region in pixels of the upright image (as POST /v1/search's `box`);
+//               it is also the ground-truth object for the object recall
+//   products    relevant product ids with grades 1..3 (a list ["sku-1", ...] means grade 1 each)
+//   categories  relevant categories (case-insensitive) with grades, or a list; a product's grade is the
+//               larger of its own and its category's
+//   id          optional, default "line N"
+// At least one of products / categories must name something relevant.
+//
+// Metrics of one query over its ranked product list (the first query object's list: the region's with a
+// box, else the first object the photo analysis returns):
+//   precision@k  relevant products in the top k / k
+//   recall@k     relevant products in the top k / all relevant products in the catalog
+//   nDCG@k       DCG with gain 2^grade - 1 and discount log2(rank + 1), over the ideal DCG of the catalog's
+//                relevant products
+//   MRR          1 / rank of the first relevant product within the longest k (0 when none)
+//   object found (queries with a box) whether the photo analysis of the whole photo found an object with
+//                IoU >= 0.5 with the box: detection decides what can be searched at all
+// Means are over the queries; queries with no relevant product in the catalog are reported and left out.
+//
+// Thread-safety: pure functions. Failure modes: kInvalidArgument naming the line for a malformed file.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/geometry.h"
+#include "core/result.h"
+
+namespace visearch::search {
+
+struct Judgment {
+  std::string id;
+  std::string image;  // resolved path
+  std::optional<ImageBox> box;
+  std::map<std::string, int> products;    // id -> grade >= 1
+  std::map<std::string, int> categories;  // lower-case category -> grade >= 1
+};
+
+struct JudgmentLimits {
+  std::size_t max_queries = 100000;
+  std::size_t max_line_bytes = 1 << 20;
+};
+
+Result<std::vector<Judgment>> parse_judgments(std::string_view text, const std::string& base_dir,
+                                              const JudgmentLimits& limits = {});
+
+// What the catalog holds that a judgment can find: product id -> lower-case category.
+struct RelevanceUniverse {
+  std::map<std::string, std::string> category_of;
+  std::map<std::string, std::vector<std::string>> products_in;  // lower-case category -> ids
+};
+
+struct RankedProduct {
+  std::string id;
+  std::string category;
+};
+
+struct QueryMetrics {
+  std::string id;
+  std::map<int, double> precision;  // k -> value
+  std::map<int, double> recall;
+  std::map<int, double> ndcg;
+  double reciprocal_rank = 0;
+  int relevant_in_catalog = 0;
+  std::optional<bool> object_found;
+};
+
+// Grade of a product for a judgment (0 = not relevant).
+int grade_of(const Judgment& judgment, const std::string& product_id, const std::string& category);
+
+QueryMetrics score_query(const Judgment& judgment, const std::vector<RankedProduct>& ranked,
+                         const RelevanceUniverse& universe, const std::vector<int>& ks);
+
+struct EvalSummary {
+  int queries = 0;           // scored (with relevant products in the catalog)
+  int without_relevant = 0;  // left out: nothing relevant in the catalog
+  std::map<int, double> precision;
+  std::map<int, double> recall;
+  std::map<int, double> ndcg;
+  double mrr = 0;
+  int objects_judged = 0;  // queries with a box
+  int objects_found = 0;
+};
+
+EvalSummary summarize(const std::vector<QueryMetrics>& queries, const std::vector<int>& ks);
+
+// "5,10" -> {5, 10}: positive, at most 100, sorted, unique.
+Result<std::vector<int>> parse_cutoffs(std::string_view text);
+
+}  // namespace visearch::search

@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
-# Retrieval benchmark: precision@5 of label-only, visual-only and fused ranking for object regions of
-# COCO images that are not in the catalog. Builds a catalog from coco128 (2,000-odd objects -> up to 20
-# products per class), then queries with every labelled object of coco-mini (no image in common).
+# Retrieval benchmark: `visearch search-eval` of label-only, visual-only and fused ranking on object regions
+# of COCO images that are not in the catalog. Builds a catalog from coco128 (2,000-odd objects -> up to 20
+# products per class), writes a judgments file with every labelled object of coco-mini (no image in
+# common; relevant = the products of the category the object's label maps to) and runs search-eval on it.
 #
 #   bench/search_retrieval.sh [BUILD_DIR]        default: build (the release preset)
-#   KEEP=dir bench/search_retrieval.sh build     keep (and reuse) the catalog in dir
+#   KEEP=dir bench/search_retrieval.sh build     keep (and reuse) the catalog and judgments in dir
 #   MIN_SIDE=32 bench/search_retrieval.sh build  smaller objects, in the catalog and as queries (default 48)
+# Exits non-zero when fused precision@5 falls below the better of the two single rankings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 shared=${SHARED:-../shared/data}
 min_side=${MIN_SIDE:-48}
-cmake --build "$build" --target visearch visearch_bench_search_retrieval >/dev/null
+cmake --build "$build" --target visearch visearch_bench_search_judgments >/dev/null
 work=${KEEP:-$(mktemp -d)}
 if [ ! -f "$work/catalog/catalog.db" ]; then
   "$build/visearch" catalog demo --out "$work/demo" --shared "$shared" --sources coco128 --max-per-label 20 --min-side "$min_side"
   "$build/visearch" catalog import "$work/demo/products.jsonl" --data-dir "$work/catalog" --format table
 fi
+"$build/bench/visearch_bench_search_judgments" --data-dir "$work/catalog" --shared "$shared" --min-side "$min_side" \
+  --out "$work/judgments.jsonl"
+"$build/visearch" search-eval --queries "$work/judgments.jsonl" --data-dir "$work/catalog" --ranking all --k 5,10 \
+  --format table --json-out "$work/search_eval.json"
 status=0
-"$build/bench/visearch_bench_search_retrieval" --data-dir "$work/catalog" --shared "$shared" --min-side "$min_side" || status=$?
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).rankings;
+const p = (n) => r[n].precision["5"];
+console.log(`precision@5: label-only ${p("label").toFixed(3)}, visual-only ${p("visual").toFixed(3)}, fused ${p("fused").toFixed(3)}`);
+process.exit(p("fused") + 1e-9 >= Math.max(p("label"), p("visual")) ? 0 : 1);
+' "$work/search_eval.json" || status=$?
 [ -n "${KEEP:-}" ] || rm -rf "$work"
 exit $status

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -28,6 +29,7 @@ struct SearchEvalArgs {
   std::string cutoffs = "5,10";
   std::string ranking = "all";
   std::string format;
+  std::string json_out;
   bool per_query = false;
 };
 
@@ -191,6 +193,12 @@ int run_search_eval(const SearchEvalArgs& args) {
     }
     first = false;
   }
+  if (!args.json_out.empty()) {
+    std::ofstream file(args.json_out, std::ios::trunc);
+    file << to_json_text(out) << '\n';
+    file.flush();
+    if (!file) return report_error(Error{ErrorCode::kIo, "cannot write " + args.json_out});
+  }
   if (as_json) {
     std::cout << to_json_text(out) << '\n';
   } else if (out["object_recall"]["judged"].get<int>() > 0) {
@@ -214,6 +222,7 @@ void add_search_eval_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--ranking", args->ranking, "fused, visual, label or all")
       ->check(CLI::IsMember({"fused", "visual", "label", "all"}))
       ->capture_default_str();
+  cmd->add_option("--json-out", args->json_out, "Also write the JSON report (with every query) to this file");
   cmd->add_flag("--per-query", args->per_query, "Table: one line per query too (JSON always has them)");
   cmd->add_option("-m,--model", args->detector, "Detector")->capture_default_str();
   cmd->add_option("--embed-model", args->embedder, "Embedding model (the catalog's)")->capture_default_str();

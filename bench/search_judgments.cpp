@@ -1,0 +1,109 @@
+// Writes the retrieval benchmark's judgments file (the format of `visearch search-eval`, see
+// src/search/search_eval.h): one query per labelled object of the COCO images that are not in the catalog
+// (coco-mini-train2017; the catalog is built from coco128), searched as a region of its photo exactly as
+// POST /v1/search does with a `box`. Relevant products: those of the category the object's true label maps
+// to (grade 1). Objects smaller than --min-side and objects whose category has fewer than --min-relevant
+// catalog products (precision@5 = 1 must be reachable) are left out.
+//
+//   visearch_bench_search_judgments --data-dir CATALOG --shared ../shared/data --out FILE [--min-side 48]
+//                                   [--min-relevant 5] [--mapping FILE]
+// bench/search_retrieval.sh builds the catalog, runs this and then `visearch search-eval`.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "search/demo_catalog.h"
+#include "search/search_service.h"
+
+namespace {
+
+using namespace visearch;          // NOLINT(google-build-using-namespace): a benchmark main
+using namespace visearch::search;  // NOLINT(google-build-using-namespace)
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir;
+  std::string shared = "../shared/data";
+  std::string mapping_path = default_label_mapping_path();
+  std::string out_path;
+  int min_side = 48;
+  int min_relevant = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--data-dir")
+      data_dir = argv[i + 1];
+    else if (flag == "--shared")
+      shared = argv[i + 1];
+    else if (flag == "--mapping")
+      mapping_path = argv[i + 1];
+    else if (flag == "--out")
+      out_path = argv[i + 1];
+    else if (flag == "--min-side")
+      min_side = std::atoi(argv[i + 1]);
+    else if (flag == "--min-relevant")
+      min_relevant = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (out_path.empty()) {
+    std::fprintf(stderr, "--out FILE is required\n");
+    return 2;
+  }
+  SearchServiceOptions options;
+  options.data_dir = data_dir;
+  options.mapping_path = mapping_path;
+  options.create = false;
+  auto service = SearchService::open(options);
+  if (!service) {
+    std::fprintf(stderr, "%s\n", service.error().message.c_str());
+    return 2;
+  }
+  auto stats = (*service)->store().stats();
+  auto boxes = read_coco_boxes(shared + "/coco-mini-train2017/annotations/instances_train2017.json",
+                               shared + "/coco-mini-train2017/train2017", "coco-mini");
+  if (!stats || !boxes) {
+    std::fprintf(stderr, "cannot read the catalog or the query annotations\n");
+    return 2;
+  }
+  const LabelMapping& mapping = (*service)->mapping();
+  std::ofstream out(out_path);
+  int written = 0;
+  int skipped_small = 0;
+  int skipped_category = 0;
+  for (const LabelledBox& query : *boxes) {
+    if (query.box.width() < static_cast<float>(min_side) ||
+        query.box.height() < static_cast<float>(min_side)) {
+      ++skipped_small;
+      continue;
+    }
+    const std::string category = mapping.primary_category(query.label);
+    auto count = stats->categories.find(category);
+    if (category.empty() || count == stats->categories.end() || count->second < min_relevant) {
+      ++skipped_category;
+      continue;
+    }
+    ++written;
+    const nlohmann::json line = {{"id", query.source + "#" + std::to_string(written) + " " + query.label},
+                                 {"image", std::filesystem::absolute(query.image_path).lexically_normal().string()},
+                                 {"box", {query.box.x1, query.box.y1, query.box.x2, query.box.y2}},
+                                 {"categories", {category}}};
+    out << line.dump() << '\n';
+  }
+  out.flush();
+  if (!out) {
+    std::fprintf(stderr, "cannot write %s\n", out_path.c_str());
+    return 1;
+  }
+  std::fprintf(
+      stderr,
+      "%d queries: object regions from coco-mini (sides >= %d px; %d smaller and %d whose category has "
+      "< %d catalog products left out)\n",
+      written, min_side, skipped_small, skipped_category, min_relevant);
+  return 0;
+}

@@ -19,6 +19,28 @@ void add_model_options(CLI::App& cmd, ModelOptions& options) {
       ->check(CLI::Range(0, 256));
 }
 
+void add_tile_options(CLI::App& cmd, TileOptions& options) {
+  cmd.add_option_function<std::string>(
+         "--tile",
+         [&options](const std::string& text) {
+           auto parsed = parse_tile(text, options);
+           if (!parsed) throw CLI::ValidationError("--tile", parsed.error().message);
+           options = *parsed;
+         },
+         "Also run the model on overlapping tiles: auto (only images much larger than the model's input), "
+         "off (default) or WxH; see docs/tiling.md")
+      ->type_name("auto|off|WxH");
+  cmd.add_option_function<std::string>(
+         "--tile-overlap",
+         [&options](const std::string& text) {
+           auto parsed = parse_tile_overlap(text);
+           if (!parsed) throw CLI::ValidationError("--tile-overlap", parsed.error().message);
+           options.overlap = *parsed;
+         },
+         "Share of a tile's side its neighbour also covers, 0..0.9 (default 0.25)")
+      ->type_name("F");
+}
+
 ModelRepository make_repository(const ModelOptions& options) {
   return ModelRepository::with_defaults(options.model_dirs);
 }

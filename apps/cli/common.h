@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "model/family_registry.h"
 #include "model/model_repository.h"
+#include "model/tiling.h"
 #include "runtime/inference_session.h"
 
 namespace visearch::cli {
@@ -19,6 +20,8 @@ struct ModelOptions {
 };
 
 void add_model_options(CLI::App& cmd, ModelOptions& options);
+// --tile auto|off|WxH and --tile-overlap F (detect, eval, compare); a bad value is a usage error (exit 2).
+void add_tile_options(CLI::App& cmd, TileOptions& options);
 ModelRepository make_repository(const ModelOptions& options);
 const FamilyRegistry& families();
 

@@ -32,6 +32,7 @@ struct CompareArgs {
   float iou_threshold = 0.6F;
   int max_detections = 100;
   bool all_classes = false;
+  TileOptions tile;
   bool json = false;
 };
 
@@ -53,6 +54,7 @@ int run_compare(const CompareArgs& args) {
   options.iou_threshold = args.iou_threshold;
   options.max_detections = args.max_detections;
   options.restrict_classes = !args.all_classes;
+  options.tile = args.tile;
   options.split = args.split;
   auto class_map = dataset::load_default_class_map();
   if (!class_map) return report_error(class_map.error());
@@ -177,6 +179,7 @@ void add_compare_command(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_flag("--all-classes", args->all_classes,
                 "Detect every model class and drop unscored ones after NMS and the cut");
+  add_tile_options(*cmd, args->tile);
   cmd->add_flag("--json", args->json, "Print JSON instead of the Markdown table");
   add_model_options(*cmd, args->model_options);
   cmd->callback([args, exit_code] { *exit_code = run_compare(*args); });

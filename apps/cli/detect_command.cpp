@@ -28,6 +28,7 @@ struct DetectArgs {
   std::optional<int> max_detections;
   std::string classes;
   bool agnostic_nms = false;
+  TileOptions tile;
   std::string format;  // json | table; default by terminal
   std::string draw_dir;
   std::uint64_t max_pixels = DecodeLimits{}.max_pixels;
@@ -128,6 +129,7 @@ int run_detect(const DetectArgs& args) {
   request.options.iou_threshold = args.iou_threshold;
   request.options.max_detections = args.max_detections;
   request.options.agnostic_nms = args.agnostic_nms;
+  request.options.tile = args.tile;
   if (!args.classes.empty()) {
     auto ids = parse_class_list(*spec, args.classes);
     if (!ids) return report_error(ids.error());
@@ -200,6 +202,7 @@ void add_detect_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--classes", args->classes, "Keep only these classes (names or ids, comma-separated)");
   cmd->add_flag("--agnostic-nms", args->agnostic_nms, "One box per object whatever its label");
+  add_tile_options(*cmd, args->tile);
   cmd->add_option("--format", args->format,
                   "json (one object per line) or table; default json unless stdout is a terminal")
       ->check(CLI::IsMember({"json", "table"}));

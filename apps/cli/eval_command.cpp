@@ -36,6 +36,7 @@ struct EvalArgs {
   int max_detections = 100;
   bool all_classes = false;
   bool agnostic_nms = false;
+  TileOptions tile;
   std::string difficult = "normal";
   bool json = false;
   std::size_t max_diagnostics = 20;
@@ -102,6 +103,7 @@ int run_model(const EvalArgs& args) {
   options.max_detections = args.max_detections;
   options.restrict_classes = !args.all_classes;
   options.agnostic_nms = args.agnostic_nms;
+  options.tile = args.tile;
   options.split = args.split;
   options.difficult_as_ignore = args.difficult == "ignore";
   auto class_map = dataset::load_default_class_map();
@@ -162,9 +164,14 @@ int run_model(const EvalArgs& args) {
     std::printf("%s on %s (split %s): %zu images, %zu ground-truth boxes, %zu detections\n",
                 result->model.c_str(), args.dataset.c_str(), result->ground_truth.split_label.c_str(),
                 m.images, m.ground_truth, m.detections);
-    std::printf("settings: score >= %g, NMS IoU %g%s, at most %d detections per image\n",
+    std::printf("settings: score >= %g, NMS IoU %g%s, at most %d detections per image%s\n",
                 static_cast<double>(args.score_threshold), static_cast<double>(args.iou_threshold),
-                args.agnostic_nms ? " (class-agnostic)" : "", args.max_detections);
+                args.agnostic_nms ? " (class-agnostic)" : "", args.max_detections,
+                args.tile.mode == TileMode::kOff ? ""
+                                                 : (", tile " + tile_text(args.tile) + " overlap " +
+                                                    std::to_string(args.tile.overlap).substr(0, 4) +
+                                                    (args.tile.merge == TileMerge::kNms ? " merge nms" : ""))
+                                                       .c_str());
     for (const auto& [from, to] : result->ground_truth.match.renamed) {
       std::printf("class '%s' evaluated as model class '%s'\n", from.c_str(), to.c_str());
     }
@@ -231,6 +238,17 @@ void add_eval_command(CLI::App& app, int* exit_code) {
       "Detect every model class and drop unscored ones after NMS and the cut (default: detect only the "
       "data set's classes)");
   cmd->add_flag("--agnostic-nms", args->agnostic_nms, "Class-agnostic NMS");
+  add_tile_options(*cmd, args->tile);
+  cmd->add_option_function<std::string>(
+         "--tile-merge",
+         [args](const std::string& text) {
+           auto merge = parse_tile_merge(text);
+           if (!merge) throw CLI::ValidationError("--tile-merge", merge.error().message);
+           args->tile.merge = *merge;
+         },
+         "How tiled passes are merged: edge (default: cut boxes covered by another pass go, then NMS) or nms "
+         "(plain NMS; for measurements)")
+      ->type_name("edge|nms");
   cmd->add_option("--class-map", args->class_maps,
                   "Extra class-name synonyms {\"map\": {\"data-set name\": \"model name\"}} (repeatable); "
                   "data/class_maps/*.json is always used")

@@ -33,6 +33,7 @@ InputTransform InputTransform::make(ResizeMode mode, Size image, Size input, Siz
   InputTransform t;
   t.mode_ = mode;
   t.image_ = image;
+  t.frame_ = image;
   t.input_ = input;
   const auto iw = static_cast<double>(std::max(1, image.width));
   const auto ih = static_cast<double>(std::max(1, image.height));
@@ -73,22 +74,50 @@ InputTransform InputTransform::make_keep_aspect(Size image, int min_side, int ma
   return make(ResizeMode::kKeepAspect, image, Size{resized(iw * r), resized(ih * r)}, rounding);
 }
 
+InputTransform InputTransform::within(int crop_x, int crop_y, Size frame) const {
+  InputTransform t = *this;
+  t.origin_x_ = origin_x_ + crop_x;
+  t.origin_y_ = origin_y_ + crop_y;
+  t.frame_ = frame;
+  return t;
+}
+
 InputBox InputTransform::to_input(const ImageBox& box) const {
   const auto ox = static_cast<float>(offset_x_);
   const auto oy = static_cast<float>(offset_y_);
-  return InputBox{box.x1 * scale_x_ + ox, box.y1 * scale_y_ + oy, box.x2 * scale_x_ + ox,
-                  box.y2 * scale_y_ + oy};
+  const auto cx = static_cast<float>(origin_x_);
+  const auto cy = static_cast<float>(origin_y_);
+  return InputBox{(box.x1 - cx) * scale_x_ + ox, (box.y1 - cy) * scale_y_ + oy, (box.x2 - cx) * scale_x_ + ox,
+                  (box.y2 - cy) * scale_y_ + oy};
 }
 
+namespace {
+
+// The resize's inverse alone: tensor pixels -> pixels of the image (or crop) that was resized.
+ImageBox from_input(const InputBox& box, float ox, float oy, float sx, float sy) {
+  return ImageBox{(box.x1 - ox) / sx, (box.y1 - oy) / sy, (box.x2 - ox) / sx, (box.y2 - oy) / sy};
+}
+
+ImageBox shifted(const ImageBox& box, int dx, int dy) {
+  const auto fx = static_cast<float>(dx);
+  const auto fy = static_cast<float>(dy);
+  return ImageBox{box.x1 + fx, box.y1 + fy, box.x2 + fx, box.y2 + fy};
+}
+
+}  // namespace
+
 ImageBox InputTransform::to_image_unclipped(const InputBox& box) const {
-  const auto ox = static_cast<float>(offset_x_);
-  const auto oy = static_cast<float>(offset_y_);
-  return ImageBox{(box.x1 - ox) / scale_x_, (box.y1 - oy) / scale_y_, (box.x2 - ox) / scale_x_,
-                  (box.y2 - oy) / scale_y_};
+  return shifted(
+      from_input(box, static_cast<float>(offset_x_), static_cast<float>(offset_y_), scale_x_, scale_y_),
+      origin_x_, origin_y_);
 }
 
 ImageBox InputTransform::to_image(const InputBox& box) const {
-  return to_image_unclipped(box).clipped(static_cast<float>(image_.width), static_cast<float>(image_.height));
+  // Clipped to the resized image (the crop, for a tile), then placed in the frame.
+  const ImageBox inside =
+      from_input(box, static_cast<float>(offset_x_), static_cast<float>(offset_y_), scale_x_, scale_y_)
+          .clipped(static_cast<float>(image_.width), static_cast<float>(image_.height));
+  return shifted(inside, origin_x_, origin_y_);
 }
 
 }  // namespace visearch

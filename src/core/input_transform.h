@@ -12,7 +12,12 @@
 //                       is the resized size over the image size, exactly as the pixels were resampled.
 //
 // to_input(b) maps an ImageBox into the tensor; to_image(b) maps back and clips
-// to the image. Thread-safety: plain value.
+// to the image.
+//
+// within(crop, frame) composes a crop with the resize: the transform was made for a crop of `crop.size`
+// pixels cut at (crop.x, crop.y) from a larger image of `frame` pixels (a tile, src/model/tiling.h), and
+// the composed transform maps between that larger image and the tensor; to_image() clips to the crop,
+// since the model saw nothing outside it. Thread-safety: plain value.
 #pragma once
 
 #include <string>
@@ -50,6 +55,14 @@ class InputTransform {
   [[nodiscard]] float scale_x() const { return scale_x_; }
   [[nodiscard]] float scale_y() const { return scale_y_; }
 
+  // The crop composed with this transform (see above); `this` must have been made for crop's size.
+  [[nodiscard]] InputTransform within(int crop_x, int crop_y, Size frame) const;
+  // Where the transformed image sits in the image boxes are reported in: (0, 0) and image_size() unless
+  // composed by within().
+  [[nodiscard]] int origin_x() const { return origin_x_; }
+  [[nodiscard]] int origin_y() const { return origin_y_; }
+  [[nodiscard]] Size frame_size() const { return frame_; }
+
   [[nodiscard]] InputBox to_input(const ImageBox& box) const;
   // Maps back to original-image pixels, clipped to [0, width] x [0, height].
   [[nodiscard]] ImageBox to_image(const InputBox& box) const;
@@ -65,6 +78,9 @@ class InputTransform {
   int offset_y_ = 0;
   float scale_x_ = 1.F;  // input pixels per image pixel
   float scale_y_ = 1.F;
+  int origin_x_ = 0;  // the crop's corner in the frame (within())
+  int origin_y_ = 0;
+  Size frame_;
 };
 
 }  // namespace visearch

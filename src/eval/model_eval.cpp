@@ -164,6 +164,7 @@ Result<ModelEvalResult> evaluate_model(const Detector& detector, const dataset::
   detect.iou_threshold = options.iou_threshold;
   detect.max_detections = options.max_detections;
   detect.agnostic_nms = options.agnostic_nms;
+  detect.tile = options.tile;
   if (options.restrict_classes) detect.classes = set.model_classes;
   if (auto valid = detector.validate(detect); !valid) return valid.error();
 
@@ -302,6 +303,11 @@ nlohmann::json evaluation_to_json(const ModelEvalResult& result, const std::stri
                      {"agnostic_nms", options.agnostic_nms},
                      {"restrict_classes", options.restrict_classes},
                      {"difficult", options.difficult_as_ignore ? "ignore" : "normal"}};
+  if (options.tile.mode != TileMode::kOff) {
+    out["settings"]["tile"] = tile_text(options.tile);
+    out["settings"]["tile_overlap"] = options.tile.overlap;
+    out["settings"]["tile_merge"] = options.tile.merge == TileMerge::kEdge ? "edge" : "nms";
+  }
   out["classes"] = {{"renamed", std::move(renamed)}, {"not_in_model", result.ground_truth.match.unmatched}};
   out["timing"] = {{"p50_detect_ms", result.p50_ms()},
                    {"images_per_second", result.images_per_second()},

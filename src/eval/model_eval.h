@@ -42,6 +42,7 @@ struct ModelEvalOptions {
   // budget goes to classes that are scored. false: it detects all its classes and the others are dropped
   // after NMS and the cut (how the reference figures in ../shared/models/README.md were made).
   bool restrict_classes = true;
+  TileOptions tile;                  // off: one pass per image; else DetectOptions::tile (model/tiling.h)
   std::string split;                 // "" = automatic (select_split)
   bool difficult_as_ignore = false;  // VOC difficult boxes: ignored instead of ordinary ground truth
   dataset::ClassMap class_map;

@@ -99,7 +99,7 @@ Status Detector::validate(const DetectOptions& options) const {
       return Unexpected{ErrorCode::kInvalidArgument, "class id " + std::to_string(id) + " out of range"};
     }
   }
-  return ok_status();
+  return validate_tile(options.tile);
 }
 
 Result<std::vector<Tensor>> Detector::forward(const std::vector<float>& tensor) const {
@@ -112,12 +112,64 @@ Result<std::vector<Tensor>> Detector::forward(const PreparedInput& input) const 
   return session_->run(input.tensor, input.shape);
 }
 
+TilePlan Detector::plan(Size image, const TileOptions& tile) const {
+  Size input = spec_.preprocess.size;
+  if (spec_.preprocess.resize == ResizeMode::kKeepAspect && spec_.preprocess.max_side > 0) {
+    input = Size{spec_.preprocess.max_side, spec_.preprocess.max_side};
+  }
+  return plan_tiles(image, input, tile);
+}
+
 Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& options) const {
   VISEARCH_TRY(validate(options));
   if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
+  const Size size{image.width, image.height};
+  const TilePlan tiles = plan(size, options.tile);
+  if (!tiles.tiled()) return detect_pass(image, 0, 0, size, options);
+  DetectOutput out;
+  out.passes = tiles.passes();
+  std::vector<PassDetections> passes;
+  passes.reserve(tiles.passes());
+  const auto add = [&](DetectOutput pass, const TileRect& rect) {
+    out.timing.preprocess_ms += pass.timing.preprocess_ms;
+    out.timing.inference_ms += pass.timing.inference_ms;
+    out.timing.postprocess_ms += pass.timing.postprocess_ms;
+    passes.push_back(PassDetections{rect, std::move(pass.detections)});
+  };
+  auto whole = detect_pass(image, 0, 0, size, options);
+  if (!whole) return whole.error();
+  add(std::move(*whole), TileRect{0, 0, size.width, size.height});
+  for (const TileRect& rect : tiles.tiles) {
+    auto start = Clock::now();
+    Image crop = Image::allocate(rect.width, rect.height);
+    for (int y = 0; y < rect.height; ++y) {
+      std::copy_n(image.row(rect.y + y) + static_cast<std::size_t>(rect.x) * Image::kChannels,
+                  crop.row_bytes(), crop.row(y));
+    }
+    const double crop_ms = ms_since(start);
+    auto pass = detect_pass(crop, rect.x, rect.y, size, options);
+    if (!pass) return pass.error();
+    pass->timing.preprocess_ms += crop_ms;
+    add(std::move(*pass), rect);
+  }
+  const auto start = Clock::now();
+  TileMergeOptions merge;
+  merge.iou_threshold = options.iou_threshold.value_or(spec_.defaults.iou_threshold);
+  merge.class_agnostic = options.agnostic_nms;
+  merge.max_detections =
+      static_cast<std::size_t>(options.max_detections.value_or(spec_.defaults.max_detections));
+  merge.merge = options.tile.merge;
+  out.detections = merge_tiled(passes, size, merge);
+  out.timing.postprocess_ms += ms_since(start);
+  return out;
+}
+
+Result<DetectOutput> Detector::detect_pass(const Image& pixels, int crop_x, int crop_y, Size frame,
+                                           const DetectOptions& options) const {
   DetectOutput out;
   auto start = Clock::now();
-  const PreparedInput prepared = preprocess_image(image, spec_.preprocess);
+  PreparedInput prepared = preprocess_image(pixels, spec_.preprocess);
+  prepared.transform = prepared.transform.within(crop_x, crop_y, frame);
   out.timing.preprocess_ms = ms_since(start);
 
   start = Clock::now();

@@ -20,6 +20,7 @@
 #include "model/model_repository.h"
 #include "model/model_spec.h"
 #include "model/preprocess.h"
+#include "model/tiling.h"
 #include "runtime/inference_session.h"
 
 namespace visearch {
@@ -30,6 +31,7 @@ struct DetectOptions {
   std::optional<int> max_detections;     // default: spec
   std::vector<int> classes;              // keep only these class ids; empty = all
   bool agnostic_nms = false;
+  TileOptions tile;  // off by default: one pass on the whole image (model/tiling.h)
 };
 
 struct StageTiming {
@@ -40,7 +42,8 @@ struct StageTiming {
 
 struct DetectOutput {
   std::vector<Detection> detections;  // sorted by descending score
-  StageTiming timing;
+  StageTiming timing;                 // summed over the passes when tiled
+  std::size_t passes = 1;             // forward passes run: 1, or 1 + the tiles of the TilePlan
 };
 
 class Detector {
@@ -53,7 +56,10 @@ class Detector {
   [[nodiscard]] const std::string& weights_path() const { return weights_path_; }
   [[nodiscard]] double load_ms() const { return load_ms_; }
 
+  // With options.tile on, runs the whole image and each tile of plan() and merges them (merge_tiled()).
   [[nodiscard]] Result<DetectOutput> detect(const Image& image, const DetectOptions& options) const;
+  // The tiles detect() runs for an image of this size.
+  [[nodiscard]] TilePlan plan(Size image, const TileOptions& tile) const;
   // The bare forward pass on an already prepared tensor (benchmarks): a float NCHW tensor of the spec's
   // fixed size, or any PreparedInput from preprocess_image() (the shape and type it carries).
   [[nodiscard]] Result<std::vector<Tensor>> forward(const std::vector<float>& tensor) const;
@@ -64,6 +70,10 @@ class Detector {
 
  private:
   Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::unique_ptr<Decoder> decoder);
+  // One forward pass on `pixels`, a crop of a `frame`-sized image cut at (crop_x, crop_y) (the whole
+  // image: 0, 0 and its own size); boxes in the frame's pixels.
+  [[nodiscard]] Result<DetectOutput> detect_pass(const Image& pixels, int crop_x, int crop_y, Size frame,
+                                                 const DetectOptions& options) const;
 
   ModelSpec spec_;
   std::unique_ptr<InferenceSession> session_;

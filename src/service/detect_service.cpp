@@ -56,6 +56,7 @@ Result<DetectResponse> DetectService::detect_image(const Image& image, const Det
   response.decoded = response.image;
   response.detections = std::move(output->detections);
   response.timing = output->timing;
+  response.tiles = output->passes - 1;
   return response;
 }
 
@@ -65,7 +66,9 @@ Result<DetectResponse> DetectService::detect(std::span<const std::uint8_t> encod
   if (detector == nullptr) return unknown_model(request.model);
   const auto start = std::chrono::steady_clock::now();
   DecodeLimits limits = limits_;
-  if (decoded_out == nullptr && detector->spec().preprocess.decode_shrink_headroom >= 1.F) {
+  // Tiling wants the full resolution (small objects are the point), so it turns the shrink off.
+  if (decoded_out == nullptr && detector->spec().preprocess.decode_shrink_headroom >= 1.F &&
+      request.options.tile.mode == TileMode::kOff) {
     // Only the model sees the pixels: a big JPEG may be decoded at a reduced scale that still covers the
     // model's input (a 12-megapixel photo for a 416x416 input decodes at 1/4 or 1/8).
     limits.shrink_target = detector->spec().preprocess.size;
@@ -105,15 +108,17 @@ nlohmann::json detection_to_json(const DetectResponse& response, const std::stri
                          {"x2", round_to(static_cast<double>(d.box.x2), 2)},
                          {"y2", round_to(static_cast<double>(d.box.y2), 2)}}}});
   }
-  return nlohmann::json{{"source", source},
-                        {"model", response.model},
-                        {"image", {{"width", response.image.width}, {"height", response.image.height}}},
-                        {"objects", std::move(objects)},
-                        {"timing_ms",
-                         {{"decode", round_to(response.decode_ms, 3)},
-                          {"preprocess", round_to(response.timing.preprocess_ms, 3)},
-                          {"inference", round_to(response.timing.inference_ms, 3)},
-                          {"postprocess", round_to(response.timing.postprocess_ms, 3)}}}};
+  nlohmann::json out{{"source", source},
+                     {"model", response.model},
+                     {"image", {{"width", response.image.width}, {"height", response.image.height}}},
+                     {"objects", std::move(objects)},
+                     {"timing_ms",
+                      {{"decode", round_to(response.decode_ms, 3)},
+                       {"preprocess", round_to(response.timing.preprocess_ms, 3)},
+                       {"inference", round_to(response.timing.inference_ms, 3)},
+                       {"postprocess", round_to(response.timing.postprocess_ms, 3)}}}};
+  if (response.tiles > 0) out["tiles"] = response.tiles;
+  return out;
 }
 
 namespace {

@@ -32,6 +32,7 @@ struct DetectResponse {
   std::vector<Detection> detections;
   double decode_ms = 0;
   StageTiming timing;
+  std::size_t tiles = 0;  // tiles run besides the whole image (DetectOptions::tile); 0 = not tiled
   // The model's spec; shares ownership of its detector, so it stays valid after the model is unloaded.
   std::shared_ptr<const ModelSpec> spec;
 };
@@ -66,7 +67,8 @@ class DetectService {
 };
 
 // The detection object documented in README ("Detection JSON"): source, model,
-// image {width, height}, objects [{label, class_id, score, box{x1,y1,x2,y2}}], timing_ms.
+// image {width, height}, objects [{label, class_id, score, box{x1,y1,x2,y2}}], timing_ms, and "tiles"
+// (the number of tiles run besides the whole image) when the image was tiled.
 nlohmann::json detection_to_json(const DetectResponse& response, const std::string& source);
 
 // Model metadata for `visearch models` and GET /v1/models.

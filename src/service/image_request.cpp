@@ -100,7 +100,8 @@ Result<std::string> decode_base64(std::string_view text) {
 // The parameters apply_parameter() reads itself (the rest go to ImageRequest::extra).
 bool is_detection_parameter(const std::string& name) {
   return name == "model" || name == "score_threshold" || name == "iou_threshold" ||
-         name == "max_detections" || name == "classes" || name == "agnostic_nms";
+         name == "max_detections" || name == "classes" || name == "agnostic_nms" || name == "tile" ||
+         name == "tile_overlap";
 }
 
 Status apply_parameter(ImageRequest& request, const std::string& name, const std::string& value) {
@@ -127,6 +128,14 @@ Status apply_parameter(ImageRequest& request, const std::string& name, const std
     auto v = parse_bool(name, value);
     if (!v) return v.error();
     request.options.agnostic_nms = *v;
+  } else if (name == "tile") {
+    auto v = parse_tile(value, request.options.tile);
+    if (!v) return v.error();
+    request.options.tile = *v;
+  } else if (name == "tile_overlap") {
+    auto v = parse_tile_overlap(value);
+    if (!v) return v.error();
+    request.options.tile.overlap = *v;
   } else {
     request.extra[name] = value;
   }
@@ -190,6 +199,7 @@ Result<ImageRequest> parse_image_request(const HttpInput& input) {
                    (name == "model"          ? "model name"
                     : name == "classes"      ? "list of class names"
                     : name == "agnostic_nms" ? "boolean"
+                    : name == "tile"         ? "string (auto, off or WxH)"
                                              : "number") +
                    ", got " + to_json_text(value));
       } else {

@@ -7,7 +7,7 @@
 //   multipart/form-data                    a file field "image"; other fields are parameters
 //   application/json                       {"image": "<base64 or data: URL>", ...parameters}
 // Parameters (query string, form fields or JSON members): model, score_threshold,
-// iou_threshold, max_detections, classes, agnostic_nms.
+// iou_threshold, max_detections, classes, agnostic_nms, tile (auto, off or WxH), tile_overlap.
 // Errors: kUnsupportedMediaType (415), kInvalidArgument (400) naming the field.
 // Thread-safety: pure functions.
 #pragma once

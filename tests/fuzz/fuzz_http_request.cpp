@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fdp.ConsumeBool() ? std::string(fdp.PickValueInArray(kTypes)) : fdp.ConsumeRandomLengthString(64);
   const int params = fdp.ConsumeIntegralInRange(0, 6);
   static const char* const kNames[] = {"model",   "score_threshold", "iou_threshold", "max_detections",
-                                       "classes", "agnostic_nms",    "box",           "category"};
+                                       "classes", "agnostic_nms",    "box",           "category",
+                                       "tile",    "tile_overlap"};
   for (int i = 0; i < params; ++i) {
     input.query.emplace(fdp.PickValueInArray(kNames), fdp.ConsumeRandomLengthString(32));
   }

@@ -3,7 +3,9 @@
 // (coco-mini-train2017; the catalog is built from coco128), searched as a region of its photo exactly as
 // POST /v1/search does with a `box`. Relevant products: those of the category the object's true label maps
 // to (grade 1). Objects smaller than --min-side and objects whose category has fewer than --min-relevant
-// catalog products (precision@5 = 1 must be reachable) are left out.
+// catalog products (precision@5 = 1 must be reachable) are left out. Objects of a kind the catalog does not
+// sell at all are written as negative queries (nothing relevant: the right answer is "no good match"); they
+// are left out of the means and measure what a minimum score would reject (search-eval --sweep).
 //
 //   visearch_bench_search_judgments --data-dir CATALOG --shared ../shared/data --out FILE [--min-side 48]
 //                                   [--min-relevant 5] [--mapping FILE]
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
   int written = 0;
   int skipped_small = 0;
   int skipped_category = 0;
+  int negatives = 0;
   for (const LabelledBox& query : *boxes) {
     if (query.box.width() < static_cast<float>(min_side) ||
         query.box.height() < static_cast<float>(min_side)) {
@@ -84,15 +87,27 @@ int main(int argc, char** argv) {
     }
     const std::string category = mapping.primary_category(query.label);
     auto count = stats->categories.find(category);
-    if (category.empty() || count == stats->categories.end() || count->second < min_relevant) {
+    if (category.empty() || count == stats->categories.end()) {
+      // The shop sells nothing of this kind: a negative query (the right answer is "no good match").
+      ++negatives;
+      const nlohmann::json line = {
+          {"id", query.source + "#n" + std::to_string(negatives) + " " + query.label},
+          {"image", std::filesystem::absolute(query.image_path).lexically_normal().string()},
+          {"box", {query.box.x1, query.box.y1, query.box.x2, query.box.y2}},
+          {"categories", {category.empty() ? query.label : category}}};
+      out << line.dump() << '\n';
+      continue;
+    }
+    if (count->second < min_relevant) {
       ++skipped_category;
       continue;
     }
     ++written;
-    const nlohmann::json line = {{"id", query.source + "#" + std::to_string(written) + " " + query.label},
-                                 {"image", std::filesystem::absolute(query.image_path).lexically_normal().string()},
-                                 {"box", {query.box.x1, query.box.y1, query.box.x2, query.box.y2}},
-                                 {"categories", {category}}};
+    const nlohmann::json line = {
+        {"id", query.source + "#" + std::to_string(written) + " " + query.label},
+        {"image", std::filesystem::absolute(query.image_path).lexically_normal().string()},
+        {"box", {query.box.x1, query.box.y1, query.box.x2, query.box.y2}},
+        {"categories", {category}}};
     out << line.dump() << '\n';
   }
   out.flush();
@@ -102,8 +117,8 @@ int main(int argc, char** argv) {
   }
   std::fprintf(
       stderr,
-      "%d queries: object regions from coco-mini (sides >= %d px; %d smaller and %d whose category has "
-      "< %d catalog products left out)\n",
-      written, min_side, skipped_small, skipped_category, min_relevant);
+      "%d queries: object regions from coco-mini (sides >= %d px; %d smaller and %d whose category has 1..%d "
+      "catalog products left out), and %d negative queries (objects of kinds the catalog does not sell)\n",
+      written, min_side, skipped_small, skipped_category, min_relevant - 1, negatives);
   return 0;
 }

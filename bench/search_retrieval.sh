@@ -22,7 +22,7 @@ fi
 "$build/bench/visearch_bench_search_judgments" --data-dir "$work/catalog" --shared "$shared" --min-side "$min_side" \
   --out "$work/judgments.jsonl"
 "$build/visearch" search-eval --queries "$work/judgments.jsonl" --data-dir "$work/catalog" --ranking all --k 5,10 \
-  --format table --json-out "$work/search_eval.json"
+  --format table --json-out "$work/search_eval.json" --sweep
 status=0
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).rankings;

@@ -245,7 +245,7 @@ function productCard(product) {
 
 function productList(object) {
   if (!object.products.length) {
-    return el('p', { class: 'empty', text: 'No matching products in the catalog.' });
+    return el('p', { class: 'empty', text: 'No good match in the catalog for this object.' });
   }
   const list = el('ul', { class: 'products' });
   for (const product of object.products) list.append(productCard(product));

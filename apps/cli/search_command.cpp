@@ -31,6 +31,7 @@ struct SearchArgs {
   std::optional<double> max_price;
   std::vector<std::string> attributes;  // k=v
   int limit = 5;
+  std::optional<double> min_score;
   std::string ranking = "fused";
   std::optional<float> score_threshold;
   int max_objects = 10;
@@ -63,6 +64,7 @@ int run_search(const SearchArgs& args) {
   if (!data_dir) return report_error(data_dir.error());
   std::map<std::string, std::string> params{{"limit", std::to_string(args.limit)}, {"ranking", args.ranking}};
   if (!args.box.empty()) params["box"] = args.box;
+  if (args.min_score) params["min_score"] = std::to_string(*args.min_score);
   if (!args.category.empty()) params["category"] = args.category;
   if (args.min_price) params["min_price"] = std::to_string(*args.min_price);
   if (args.max_price) params["max_price"] = std::to_string(*args.max_price);
@@ -150,6 +152,10 @@ void add_search_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--limit", args->limit, "Products per object")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
+  cmd->add_option(
+         "--min-score", args->min_score,
+         "Leave out products scoring below this (default: the mapping file's min_score for the ranking)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--ranking", args->ranking, "fused, visual or label")
       ->check(CLI::IsMember({"fused", "visual", "label"}))
       ->capture_default_str();

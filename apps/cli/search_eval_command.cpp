@@ -30,7 +30,9 @@ struct SearchEvalArgs {
   std::string ranking = "all";
   std::string format;
   std::string json_out;
+  std::optional<double> min_score;
   bool per_query = false;
+  bool sweep = false;
 };
 
 json metrics_json(const std::map<int, double>& values) {
@@ -122,11 +124,16 @@ int run_search_eval(const SearchEvalArgs& args) {
       search::SearchOptions options;
       options.limit = limit;
       options.ranking = ranking;
+      if (args.sweep) {
+        options.min_score = 0.0;  // everything, thresholds applied afterwards
+      } else {
+        options.min_score = args.min_score;
+      }
       auto result = (*service)->search({analysis->objects.front()}, options);
       if (!result) return report_error(q.id, result.error());
       std::vector<search::RankedProduct> ranked;
       for (const search::ProductMatch& m : result->objects.at(0).products)
-        ranked.push_back({m.product.id, m.product.category});
+        ranked.push_back({m.product.id, m.product.category, m.score});
       search::QueryMetrics metrics = search::score_query(q, ranked, universe, *ks);
       metrics.object_found = found;
       per_ranking[ranking].push_back(std::move(metrics));
@@ -169,6 +176,26 @@ int run_search_eval(const SearchEvalArgs& args) {
       list.push_back(std::move(one));
     }
     r["per_query"] = std::move(list);
+    if (args.sweep) {
+      std::vector<double> thresholds;
+      for (int i = 0; i <= 18; ++i) thresholds.push_back(i * 0.05);
+      json points = json::array();
+      const auto sweep = search::sweep_min_score(queries, ks->front(), thresholds);
+      for (const search::ThresholdPoint& p : sweep) {
+        points.push_back({{"min_score", p.min_score},
+                          {"answered", p.answered},
+                          {"precision_kept", p.precision_kept},
+                          {"rejected", p.rejected}});
+      }
+      r["min_score_sweep"] = std::move(points);
+      if (!as_json) {
+        std::printf("  min_score sweep (%s, top %d): min_score answered precision_kept rejected_negatives\n",
+                    name.c_str(), ks->front());
+        for (const search::ThresholdPoint& p : sweep) {
+          std::printf("    %.2f  %.3f  %.3f  %.3f\n", p.min_score, p.answered, p.precision_kept, p.rejected);
+        }
+      }
+    }
     out["rankings"][name] = std::move(r);
     if (!as_json) {
       if (first) {
@@ -223,6 +250,13 @@ void add_search_eval_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"fused", "visual", "label", "all"}))
       ->capture_default_str();
   cmd->add_option("--json-out", args->json_out, "Also write the JSON report (with every query) to this file");
+  cmd->add_option("--min-score", args->min_score,
+                  "Leave out products below this score (default: the mapping file's)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag(
+      "--sweep", args->sweep,
+      "Also report, per min_score from 0 to 0.9, the share of queries answered, the precision of what is "
+      "kept and the share of queries with nothing relevant left without products");
   cmd->add_flag("--per-query", args->per_query, "Table: one line per query too (JSON always has them)");
   cmd->add_option("-m,--model", args->detector, "Detector")->capture_default_str();
   cmd->add_option("--embed-model", args->embedder, "Embedding model (the catalog's)")->capture_default_str();

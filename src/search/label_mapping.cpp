@@ -68,6 +68,17 @@ Result<LabelMapping> LabelMapping::parse(const std::string& json_text, const std
     if (mapping.weights_.visual + mapping.weights_.label <= 0.0)
       return bad(origin, "weights must not both be 0");
   }
+  if (doc.contains("min_score")) {
+    const nlohmann::json& m = doc["min_score"];
+    if (!m.is_object()) return bad(origin, "\"min_score\" must be an object");
+    for (const auto& [key, v] : m.items()) {
+      if (key != "fused" && key != "visual" && key != "label")
+        return bad(origin, "min_score." + key + ": the rankings are fused, visual and label");
+      if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0)
+        return bad(origin, "min_score." + key + " must be a number in [0, 1]");
+      mapping.min_score_[key] = v.get<double>();
+    }
+  }
   if (!doc.contains("labels") || !doc["labels"].is_object())
     return bad(origin, "\"labels\" must be an object");
   for (const auto& [label, entry] : doc["labels"].items()) {

@@ -4,6 +4,7 @@
 //
 //   {"version": 1,
 //    "weights": {"visual": 0.5, "label": 0.5},            // optional fusion weights
+//    "min_score": {"fused": 0.3, "visual": 0.6, "label": 0.0},  // optional: weaker matches are not shown
 //    "labels": {"cup": {"categories": ["Mugs & Cups"], "keywords": ["cup", "mug", "coffee mug"]}, ...}}
 //
 // A label absent from the file maps to no category and to itself as the only keyword.
@@ -40,12 +41,18 @@ class LabelMapping {
   // The first mapped category of a label, or "" when unmapped.
   [[nodiscard]] std::string primary_category(const std::string& label) const;
   [[nodiscard]] const FusionWeights& weights() const { return weights_; }
+  // The least score a product needs to be shown, per ranking ("fused", "visual", "label"); 0 when unset.
+  [[nodiscard]] double min_score(const std::string& ranking) const {
+    auto it = min_score_.find(ranking);
+    return it == min_score_.end() ? 0.0 : it->second;
+  }
   [[nodiscard]] std::size_t size() const { return labels_.size(); }
   [[nodiscard]] const std::map<std::string, LabelTerms>& labels() const { return labels_; }
 
  private:
   std::map<std::string, LabelTerms> labels_;  // key: lower-case label
   FusionWeights weights_;
+  std::map<std::string, double> min_score_;
 };
 
 std::string to_lower_ascii(std::string text);

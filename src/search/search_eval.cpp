@@ -150,7 +150,10 @@ QueryMetrics score_query(const Judgment& judgment, const std::vector<RankedProdu
 
   std::vector<int> grades;
   grades.reserve(ranked.size());
-  for (const RankedProduct& p : ranked) grades.push_back(grade_of(judgment, p.id, p.category));
+  for (const RankedProduct& p : ranked) {
+    grades.push_back(grade_of(judgment, p.id, p.category));
+    m.top.emplace_back(p.score, grades.back());
+  }
   const int longest = ks.empty() ? static_cast<int>(grades.size()) : ks.back();
   for (int r = 0; r < std::min<int>(longest, static_cast<int>(grades.size())); ++r) {
     if (grades[static_cast<std::size_t>(r)] > 0) {
@@ -205,6 +208,40 @@ EvalSummary summarize(const std::vector<QueryMetrics>& queries, const std::vecto
     s.mrr /= s.queries;
   }
   return s;
+}
+
+std::vector<ThresholdPoint> sweep_min_score(const std::vector<QueryMetrics>& queries, int k,
+                                            const std::vector<double>& thresholds) {
+  std::vector<ThresholdPoint> out;
+  for (double t : thresholds) {
+    ThresholdPoint p;
+    p.min_score = t;
+    int positives = 0;
+    int negatives = 0;
+    int kept = 0;
+    int relevant_kept = 0;
+    for (const QueryMetrics& q : queries) {
+      int kept_here = 0;
+      for (std::size_t r = 0; r < q.top.size() && static_cast<int>(r) < k; ++r) {
+        if (q.top[r].first < t) continue;
+        ++kept_here;
+        relevant_kept += q.top[r].second > 0 ? 1 : 0;
+      }
+      if (q.relevant_in_catalog > 0) {
+        ++positives;
+        p.answered += kept_here > 0 ? 1 : 0;
+        kept += kept_here;
+      } else {
+        ++negatives;
+        p.rejected += kept_here == 0 ? 1 : 0;
+      }
+    }
+    p.answered = positives > 0 ? p.answered / positives : 0;
+    p.rejected = negatives > 0 ? p.rejected / negatives : 0;
+    p.precision_kept = kept > 0 ? static_cast<double>(relevant_kept) / kept : 0;
+    out.push_back(p);
+  }
+  return out;
 }
 
 Result<std::vector<int>> parse_cutoffs(std::string_view text) {

@@ -63,6 +63,7 @@ struct RelevanceUniverse {
 struct RankedProduct {
   std::string id;
   std::string category;
+  double score = 0;
 };
 
 struct QueryMetrics {
@@ -73,6 +74,7 @@ struct QueryMetrics {
   double reciprocal_rank = 0;
   int relevant_in_catalog = 0;
   std::optional<bool> object_found;
+  std::vector<std::pair<double, int>> top;  // (score, grade) of the ranked products, best first
 };
 
 // Grade of a product for a judgment (0 = not relevant).
@@ -93,6 +95,19 @@ struct EvalSummary {
 };
 
 EvalSummary summarize(const std::vector<QueryMetrics>& queries, const std::vector<int>& ks);
+
+// What a minimum score would do (choosing SearchOptions::min_score from data): for each threshold, over the
+// queries with relevant products, the share still answered (at least one product kept) and the precision
+// of the kept products within the top k; over the queries with nothing relevant in the catalog (a shopper
+// photographing something the shop does not sell), the share correctly left without products.
+struct ThresholdPoint {
+  double min_score = 0;
+  double answered = 0;        // share of positive queries with a product kept
+  double precision_kept = 0;  // relevant kept / kept, top k
+  double rejected = 0;        // share of negative queries with nothing kept
+};
+std::vector<ThresholdPoint> sweep_min_score(const std::vector<QueryMetrics>& queries, int k,
+                                            const std::vector<double>& thresholds);
 
 // "5,10" -> {5, 10}: positive, at most 100, sorted, unique.
 Result<std::vector<int>> parse_cutoffs(std::string_view text);

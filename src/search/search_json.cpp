@@ -209,6 +209,12 @@ Result<SearchParameters> parse_search_parameters(const std::map<std::string, std
       if (!v) return v.error();
       if (*v < 1 || *v > 100 || std::floor(*v) != *v) return bad("limit must be an integer in 1..100");
       out.options.limit = static_cast<int>(*v);
+    } else if (name == "min_score") {
+      if (value.empty()) continue;
+      auto v = parse_number(name, value);
+      if (!v) return v.error();
+      if (*v < 0 || *v > 1) return bad("min_score must be in [0, 1]");
+      out.options.min_score = *v;
     } else if (name == "ranking") {
       auto ranking = parse_ranking(value);
       if (!ranking) return ranking.error();

@@ -243,6 +243,10 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
   std::vector<Scored> scored;
   scored.reserve(candidates.size());
   const FusionWeights& w = mapping_.weights();
+  const double min_score =
+      options.min_score.value_or(mapping_.min_score(options.ranking == Ranking::kVisual  ? "visual"
+                                                    : options.ranking == Ranking::kLabel ? "label"
+                                                                                         : "fused"));
   for (auto& [product, c] : candidates) {
     if (allowed != nullptr && allowed_set.count(product) == 0) continue;
     ScoreComponents parts;
@@ -268,6 +272,7 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
         break;
     }
     if (options.ranking == Ranking::kLabel && score <= 0) continue;
+    if (score < min_score) continue;
     scored.push_back(Scored{product, score, parts, std::max(c.image_n, 0)});
   }
   const auto order = [&](const Scored& a, const Scored& b) {

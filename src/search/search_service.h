@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -50,6 +51,9 @@ struct SearchOptions {
   int limit = 10;  // products per object, 1..100
   Ranking ranking = Ranking::kFused;
   ProductFilters filters;
+  // Products scoring below this are not returned (an object may then have none: "no good match").
+  // Unset: the mapping file's min_score for the ranking (LabelMapping::min_score()).
+  std::optional<double> min_score;
 };
 
 struct ScoreComponents {

@@ -183,10 +183,16 @@ try {
     const sections = await page.$$eval('#all-objects .object-results', (nodes) => nodes.map((n) => ({
       title: n.querySelector('h3').textContent,
       products: n.querySelectorAll('.product').length,
+      empty: n.querySelector('.empty') ? n.querySelector('.empty').textContent : '',
     })));
     const boxes = await page.locator('#boxes .box').count();
     assert.equal(sections.length, boxes);
-    assert.ok(sections.filter((s) => s.products > 0).length >= 3, JSON.stringify(sections));
+    // The demo catalog sells laptops and TVs, not keyboards or mice: those objects say so (the search's
+    // minimum score leaves out matches on appearance alone) instead of listing unrelated products.
+    assert.ok(sections.filter((s) => s.products > 0).length >= 2, JSON.stringify(sections));
+    for (const s of sections.filter((x) => x.products === 0)) {
+      assert.match(s.empty, /No good match/, JSON.stringify(sections));
+    }
   });
 
   await check('the layout fits a 360 px phone screen', async () => {

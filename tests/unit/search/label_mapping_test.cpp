@@ -49,7 +49,20 @@ TEST(LabelMapping, MalformedFilesAreRefusedWithTheField) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"version": 1, "weights": {"visual": 0, "label": 0}, "labels": {}})").find("weights"),
             std::string::npos);
+  EXPECT_NE(error_of(R"({"version": 1, "min_score": {"fused": 1.5}, "labels": {}})").find("min_score.fused"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"version": 1, "min_score": {"best": 0.2}, "labels": {}})").find("min_score.best"),
+            std::string::npos);
   EXPECT_EQ(LabelMapping::load("/nonexistent/mapping.json").error().code, ErrorCode::kNotFound);
+}
+
+TEST(LabelMapping, MinimumScoresPerRanking) {
+  auto m = LabelMapping::parse(R"({"version": 1, "min_score": {"fused": 0.3, "visual": 0.55}, "labels": {}})",
+                               "m");
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_DOUBLE_EQ(m->min_score("fused"), 0.3);
+  EXPECT_DOUBLE_EQ(m->min_score("visual"), 0.55);
+  EXPECT_DOUBLE_EQ(m->min_score("label"), 0.0);  // unset: everything with a label score is shown
 }
 
 }  // namespace

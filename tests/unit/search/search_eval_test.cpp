@@ -101,6 +101,24 @@ TEST(SearchEvalTest, MetricsOnAHandComputedRanking) {
   EXPECT_EQ(s.objects_found, 1);
 }
 
+TEST(SearchEvalTest, MinScoreSweep) {
+  QueryMetrics pos;  // relevant products exist; ranked: 0.8 relevant, 0.4 not
+  pos.relevant_in_catalog = 3;
+  pos.top = {{0.8, 1}, {0.4, 0}};
+  QueryMetrics neg;  // nothing relevant in the catalog; best match 0.35
+  neg.top = {{0.35, 0}};
+  const auto points = sweep_min_score({pos, neg}, 5, {0.0, 0.5, 0.9});
+  ASSERT_EQ(points.size(), 3U);
+  EXPECT_DOUBLE_EQ(points[0].answered, 1.0);
+  EXPECT_DOUBLE_EQ(points[0].precision_kept, 0.5);
+  EXPECT_DOUBLE_EQ(points[0].rejected, 0.0);
+  EXPECT_DOUBLE_EQ(points[1].answered, 1.0);
+  EXPECT_DOUBLE_EQ(points[1].precision_kept, 1.0);
+  EXPECT_DOUBLE_EQ(points[1].rejected, 1.0);
+  EXPECT_DOUBLE_EQ(points[2].answered, 0.0);
+  EXPECT_DOUBLE_EQ(points[2].rejected, 1.0);
+}
+
 TEST(SearchEvalTest, Cutoffs) {
   auto k = parse_cutoffs("10,5,10");
   ASSERT_TRUE(k);

@@ -16,7 +16,8 @@ TEST(SearchParameters, ParsesEveryField) {
                                     {"ranking", "visual"},
                                     {"attr.color", "blue"},
                                     {"attributes", R"({"size": "L", "count": 2})"},
-                                    {"score_threshold", "0.3"}});
+                                    {"score_threshold", "0.3"},
+                                    {"min_score", "0.25"}});
   ASSERT_TRUE(p) << p.error().message;
   ASSERT_TRUE(p->box);
   EXPECT_EQ(*p->box, (ImageBox{10, 20, 110, 220}));
@@ -25,6 +26,11 @@ TEST(SearchParameters, ParsesEveryField) {
   EXPECT_DOUBLE_EQ(*p->options.filters.max_price, 50.5);
   EXPECT_EQ(p->options.limit, 7);
   EXPECT_EQ(p->options.ranking, Ranking::kVisual);
+  ASSERT_TRUE(p->options.min_score);
+  EXPECT_DOUBLE_EQ(*p->options.min_score, 0.25);
+  EXPECT_FALSE(parse_search_parameters({{"min_score", "1.5"}}));
+  EXPECT_FALSE(parse_search_parameters({{"min_score", "nan"}}));
+  EXPECT_FALSE(parse_search_parameters({}).value().options.min_score);
   EXPECT_EQ(p->options.filters.attributes.at("color"), "blue");
   EXPECT_EQ(p->options.filters.attributes.at("size"), "L");
   EXPECT_EQ(p->options.filters.attributes.at("count"), "2");

@@ -129,6 +129,24 @@ TEST_F(SearchServiceTest, FusedRankingCombinesBothSides) {
   EXPECT_TRUE(m.object.embedding.empty());
 }
 
+TEST_F(SearchServiceTest, AMinimumScoreLeavesOutWeakMatchesAndCanLeaveNone) {
+  const ObjectMatches all = search_one(cup_like_bowl(), Ranking::kFused);
+  ASSERT_GE(all.products.size(), 3U);
+  SearchOptions options;
+  options.limit = 10;
+  options.min_score = all.products[1].score;  // keeps the first two (and any tie)
+  auto some = service_->search({cup_like_bowl()}, options);
+  ASSERT_TRUE(some) << some.error().message;
+  ASSERT_GE(some->objects.at(0).products.size(), 2U);
+  EXPECT_LT(some->objects.at(0).products.size(), all.products.size());
+  for (const ProductMatch& p : some->objects.at(0).products) EXPECT_GE(p.score, *options.min_score);
+  options.min_score = 1.0;  // nothing is that good: the object has no products ("no good match")
+  auto none = service_->search({cup_like_bowl()}, options);
+  ASSERT_TRUE(none) << none.error().message;
+  ASSERT_EQ(none->objects.size(), 1U);
+  EXPECT_TRUE(none->objects.at(0).products.empty());
+}
+
 TEST_F(SearchServiceTest, FiltersRestrictEveryRanking) {
   ProductFilters cheap;
   cheap.max_price = 25;

@@ -32,6 +32,7 @@ struct SearchArgs {
   std::vector<std::string> attributes;  // k=v
   int limit = 5;
   std::optional<double> min_score;
+  std::string query_text;
   std::string ranking = "fused";
   std::optional<float> score_threshold;
   int max_objects = 10;
@@ -65,6 +66,7 @@ int run_search(const SearchArgs& args) {
   std::map<std::string, std::string> params{{"limit", std::to_string(args.limit)}, {"ranking", args.ranking}};
   if (!args.box.empty()) params["box"] = args.box;
   if (args.min_score) params["min_score"] = std::to_string(*args.min_score);
+  if (!args.query_text.empty()) params["q"] = args.query_text;
   if (!args.category.empty()) params["category"] = args.category;
   if (args.min_price) params["min_price"] = std::to_string(*args.min_price);
   if (args.max_price) params["max_price"] = std::to_string(*args.max_price);
@@ -152,6 +154,7 @@ void add_search_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--limit", args->limit, "Products per object")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
+  cmd->add_option("-q,--query", args->query_text, "Words with the photo, e.g. \"in red\" (fused ranking)");
   cmd->add_option(
          "--min-score", args->min_score,
          "Leave out products scoring below this (default: the mapping file's min_score for the ranking)")

@@ -102,7 +102,8 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
                                {{"visual", round_to(m.components.visual, 1e-4)},
                                 {"label", round_to(m.components.label, 1e-4)},
                                 {"text", round_to(m.components.text, 1e-4)},
-                                {"category", round_to(m.components.category, 1e-4)}}}});
+                                {"category", round_to(m.components.category, 1e-4)},
+                                {"query", round_to(m.components.query, 1e-4)}}}});
     }
     objects.push_back(json{{"id", i},
                            {"label", o.object.label},
@@ -209,6 +210,9 @@ Result<SearchParameters> parse_search_parameters(const std::map<std::string, std
       if (!v) return v.error();
       if (*v < 1 || *v > 100 || std::floor(*v) != *v) return bad("limit must be an integer in 1..100");
       out.options.limit = static_cast<int>(*v);
+    } else if (name == "q") {
+      if (value.size() > 200) return bad("q must be at most 200 characters");
+      out.options.query_text = value;
     } else if (name == "min_score") {
       if (value.empty()) continue;
       auto v = parse_number(name, value);

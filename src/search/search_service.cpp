@@ -1,6 +1,7 @@
 #include "search/search_service.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <unordered_set>
 
@@ -210,6 +211,36 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
     }
   }
 
+  // The shopper's words: products with any of them become candidates, scored by normalised bm25.
+  const bool use_query = options.ranking == Ranking::kFused && !options.query_text.empty();
+  std::unordered_map<std::uint32_t, double> query_raw;
+  double best_query = 0;
+  if (use_query) {
+    std::vector<std::string> words;
+    std::string word;
+    for (char ch : options.query_text + " ") {
+      const auto u = static_cast<unsigned char>(ch);
+      if (std::isalnum(u) != 0 || u >= 0x80) {
+        word.push_back(ch);
+      } else if (!word.empty()) {
+        if (words.size() < 16) words.push_back(std::move(word));
+        word.clear();
+      }
+    }
+    const std::string match = fts_any_phrase(words);
+    if (!match.empty()) {
+      auto hits = reader.full_text(match, kFullTextCandidates);
+      if (!hits) return hits.error();
+      for (const auto& [id, relevance] : *hits) {
+        auto it = snapshot.product_number.find(id);
+        if (it == snapshot.product_number.end()) continue;
+        candidates[it->second];
+        query_raw[it->second] = relevance;
+        best_query = std::max(best_query, relevance);
+      }
+    }
+  }
+
   LabelTerms terms;
   double best_text = 0;
   std::unordered_set<std::string> label_categories;
@@ -268,7 +299,15 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
         score = parts.label;
         break;
       case Ranking::kFused:
-        score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label);
+        if (use_query) {
+          auto q = query_raw.find(product);
+          parts.query = q != query_raw.end() && best_query > 0 ? q->second / best_query : 0.0;
+          const double w_query = 0.5;
+          score = (w.visual * parts.visual + w.label * parts.label + w_query * parts.query) /
+                  (w.visual + w.label + w_query);
+        } else {
+          score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label);
+        }
         break;
     }
     if (options.ranking == Ranking::kLabel && score <= 0) continue;

@@ -54,6 +54,9 @@ struct SearchOptions {
   // Products scoring below this are not returned (an object may then have none: "no good match").
   // Unset: the mapping file's min_score for the ranking (LabelMapping::min_score()).
   std::optional<double> min_score;
+  // Shopper words with the photo ("this, but in red"): bm25 of any of its words over the product text, a
+  // third component of the fused score (weight 0.5, as visual and label). Other rankings ignore it.
+  std::string query_text;
 };
 
 struct ScoreComponents {
@@ -61,6 +64,7 @@ struct ScoreComponents {
   double label = 0;     // 0.6 * category + 0.4 * text
   double text = 0;      // normalised bm25 of the label keywords, [0, 1]
   double category = 0;  // 1 when the product category is one the label maps to
+  double query = 0;     // normalised bm25 of the shopper's words (SearchOptions::query_text), [0, 1]
 };
 
 struct ProductMatch {

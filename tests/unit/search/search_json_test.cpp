@@ -17,7 +17,8 @@ TEST(SearchParameters, ParsesEveryField) {
                                     {"attr.color", "blue"},
                                     {"attributes", R"({"size": "L", "count": 2})"},
                                     {"score_threshold", "0.3"},
-                                    {"min_score", "0.25"}});
+                                    {"min_score", "0.25"},
+                                    {"q", "in red"}});
   ASSERT_TRUE(p) << p.error().message;
   ASSERT_TRUE(p->box);
   EXPECT_EQ(*p->box, (ImageBox{10, 20, 110, 220}));
@@ -28,6 +29,8 @@ TEST(SearchParameters, ParsesEveryField) {
   EXPECT_EQ(p->options.ranking, Ranking::kVisual);
   ASSERT_TRUE(p->options.min_score);
   EXPECT_DOUBLE_EQ(*p->options.min_score, 0.25);
+  EXPECT_EQ(p->options.query_text, "in red");
+  EXPECT_FALSE(parse_search_parameters({{"q", std::string(201, 'a')}}));
   EXPECT_FALSE(parse_search_parameters({{"min_score", "1.5"}}));
   EXPECT_FALSE(parse_search_parameters({{"min_score", "nan"}}));
   EXPECT_FALSE(parse_search_parameters({}).value().options.min_score);

@@ -147,6 +147,40 @@ TEST_F(SearchServiceTest, AMinimumScoreLeavesOutWeakMatchesAndCanLeaveNone) {
   EXPECT_TRUE(none->objects.at(0).products.empty());
 }
 
+TEST_F(SearchServiceTest, ShopperWordsJoinTheFusedScore) {
+  // Without words the blue cup leads (somewhat alike); "this, but in green" puts the green cup first.
+  EXPECT_EQ(search_one(cup_like_bowl(), Ranking::kFused).products.at(0).product.id, "cup-a");
+  SearchOptions options;
+  options.limit = 10;
+  options.query_text = "this, but in GREEN";
+  auto result = service_->search({cup_like_bowl()}, options);
+  ASSERT_TRUE(result) << result.error().message;
+  const auto& products = result->objects.at(0).products;
+  ASSERT_FALSE(products.empty());
+  EXPECT_EQ(products.at(0).product.id, "cup-b");
+  EXPECT_DOUBLE_EQ(products.at(0).components.query, 1.0);
+  for (const ProductMatch& p : products) {
+    EXPECT_NEAR(p.score,
+                (0.5 * p.components.visual + 0.5 * p.components.label + 0.5 * p.components.query) / 1.5, 1e-9)
+        << p.product.id;
+    if (p.product.id != "cup-b") {
+      EXPECT_DOUBLE_EQ(p.components.query, 0.0) << p.product.id;
+    }
+  }
+  // Words alone bring a product in that neither the picture nor the label would: the bike.
+  options.query_text = "road";
+  options.min_score = 0.0;
+  auto bike = service_->search({cup_like_bowl()}, options);
+  ASSERT_TRUE(bike);
+  const auto& list = bike->objects.at(0).products;
+  EXPECT_TRUE(std::any_of(list.begin(), list.end(), [](const ProductMatch& p) {
+    return p.product.id == "bike-a" && p.components.query > 0;
+  }));
+  // Operators in the words are text, not FTS5 syntax.
+  options.query_text = "\"NEAR(cup AND) OR *";
+  EXPECT_TRUE(service_->search({cup_like_bowl()}, options));
+}
+
 TEST_F(SearchServiceTest, FiltersRestrictEveryRanking) {
   ProductFilters cheap;
   cheap.max_price = 25;

@@ -45,9 +45,12 @@ const els = {
   dialogDescription: $('dialog-description'),
   dialogAttributes: $('dialog-attributes'),
   dialogLink: $('dialog-link'),
+  refine: $('refine'),
+  refineInput: $('refine-input'),
 };
 
 let current = null;        // the last search response
+let lastFile = null;       // the photo of the last search, searched again with words (Refine)
 let groups = [];           // objects with the same name, one chip each: [{name, members: [index...]}]
 let selectedIndex = -1;
 let photoUrl = null;       // object URL of the displayed photo
@@ -160,6 +163,7 @@ async function handleFile(file) {
     showError(`${name} is larger than ${MAX_BYTES / 1024 / 1024} MB. Please choose a smaller photo.`);
     return;
   }
+  els.refineInput.value = '';
   await search(file);
 }
 
@@ -194,8 +198,9 @@ function hidePending() {
   }
 }
 
-async function search(file) {
+async function search(file, words = '') {
   if (inflight) inflight.abort();
+  lastFile = file;
   const controller = new AbortController();
   inflight = controller;
   showPending(file);
@@ -203,6 +208,7 @@ async function search(file) {
   const form = new FormData();
   form.append('image', file, file.name || 'photo');
   form.append('limit', String(PRODUCTS_PER_OBJECT));
+  if (words) form.append('q', words);
   let response;
   let body = null;
   try {
@@ -534,6 +540,10 @@ function firstFile(list) {
 }
 
 function setUp() {
+  els.refine.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (lastFile) search(lastFile, els.refineInput.value.trim());
+  });
   els.chooseButton.addEventListener('click', () => els.fileInput.click());
   els.cameraButton.addEventListener('click', () => els.cameraInput.click());
   for (const input of [els.fileInput, els.cameraInput]) {

@@ -140,6 +140,22 @@ try {
     assert.ok(img.ok && img.w === 320, `photo not shown: ${JSON.stringify(img)}`);
   });
 
+  await check('words refine the search of the same photo (q)', async () => {
+    await page.fill('#refine-input', 'black laptop');
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith('/v1/search') && r.method() === 'POST'),
+      page.click('#refine-button'),
+    ]);
+    // Chromium does not expose a multipart body holding a file; the answer shows the words were sent:
+    // only a request with q scores components.query above 0.
+    const response = await request.response();
+    const body = await response.json();
+    assert.equal(response.status(), 200);
+    assert.ok(body.objects.some((o) => o.products.some((p) => p.components.query > 0)), JSON.stringify(body).slice(0, 400));
+    await page.waitForSelector('#boxes .box');
+    assert.ok((await page.locator('#boxes .box').count()) >= 3);
+  });
+
   await check('clicking a box shows that object\'s products (image, title, price)', async () => {
     const tv = page.locator('#boxes .box[data-label="tv"]').first();
     await tv.click();

@@ -131,7 +131,8 @@ TilePlan plan_tiles(Size image, Size model_input, const TileOptions& options) {
       const int model_long = std::max(model_input.width, model_input.height);
       const int image_long = std::max(image.width, image.height);
       if (model_long <= 0 || static_cast<double>(image_long) < kAutoTileMinRatio * model_long) return plan;
-      tile = model_input;
+      tile = Size{static_cast<int>(std::lround(kAutoTileScale * model_input.width)),
+                  static_cast<int>(std::lround(kAutoTileScale * model_input.height))};
       break;
     }
     case TileMode::kFixed:

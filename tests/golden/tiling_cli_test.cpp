@@ -123,8 +123,9 @@ TEST_F(TilingCli, BoxesFromATileMapBackExactly) {
   // Off (the default) and auto on an image under twice the input: one pass, no "tiles" member.
   EXPECT_FALSE(detect("", crop_).contains("tiles"));
   EXPECT_FALSE(detect("--tile auto", crop_).contains("tiles"));
-  // 416 tiles, 25 % overlap (stride <= 312): ceil(1504 / 312) + 1 = 6 columns, ceil(864 / 312) + 1 = 4 rows.
-  EXPECT_EQ(detect("--tile auto", canvas_)["tiles"], 24);
+  // Tiles of 624 (1.5 x 416), 25 % overlap (stride <= 468): ceil(1296 / 468) + 1 = 4 columns,
+  // ceil(656 / 468) + 1 = 3 rows.
+  EXPECT_EQ(detect("--tile auto", canvas_)["tiles"], 12);
 }
 
 TEST_F(TilingCli, ABadTileValueIsAUsageError) {

@@ -57,10 +57,11 @@ TEST(TilePlan, AutoTilesOnlyImagesMuchLargerThanTheInput) {
   autos.mode = TileMode::kAuto;
   // 640x480 against 416: ratio 1.54, no tiles.
   EXPECT_FALSE(plan_tiles(Size{640, 480}, Size{416, 416}, autos).tiled());
-  // 1024x768: ratio 2.46, tiles of the input size.
+  // 1024x768: ratio 2.46, tiles of 1.5 times the input (624), stride <= 468: 2 x 2.
   const TilePlan plan = plan_tiles(Size{1024, 768}, Size{416, 416}, autos);
-  ASSERT_TRUE(plan.tiled());
-  for (const TileRect& t : plan.tiles) EXPECT_EQ(t.size(), (Size{416, 416}));
+  ASSERT_EQ(plan.tiles.size(), 4U);
+  for (const TileRect& t : plan.tiles) EXPECT_EQ(t.size(), (Size{624, 624}));
+  EXPECT_EQ(plan.tiles[3], (TileRect{400, 144, 624, 624}));
 }
 
 TEST(TileTransform, BoxesFromATileMapBackExactly) {

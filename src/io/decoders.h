@@ -30,6 +30,17 @@ Result<RawDecode> decode_png(std::span<const std::uint8_t> bytes, const DecodeLi
 Result<RawDecode> decode_webp(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
 Result<RawDecode> decode_bmp(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
 
+// The least size a decoder that shrinks while decoding may give the stored (not yet upright) raster of a
+// width x height image with EXIF `orientation`: `shrink_headroom` times what the model's resize keeps of the
+// upright image (DecodeLimits::shrink_target, fitted when shrink_keep_aspect), with the target's sides
+// swapped for orientations 5..8. {0, 0} when no shrinking is asked (no target, or a headroom below 1).
+struct ShrinkFloor {
+  double width = 0;
+  double height = 0;
+  [[nodiscard]] bool asked() const { return width > 0 && height > 0; }
+};
+ShrinkFloor shrink_floor(int width, int height, int orientation, const DecodeLimits& limits);
+
 // Hard ceiling applied on top of DecodeLimits::max_pixels so that every buffer size computation
 // (up to 4 bytes per pixel) stays far from overflow whatever the caller configures.
 inline constexpr std::uint64_t kAbsoluteMaxPixels = std::uint64_t{1} << 32;

@@ -1,6 +1,7 @@
 #include "io/image_decode.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -58,6 +59,21 @@ Error corrupt(std::string_view format, std::string_view detail) {
   const std::string text = one_line(detail);
   if (!text.empty()) msg += ": " + text;
   return Error{ErrorCode::kCorruptImage, std::move(msg)};
+}
+
+ShrinkFloor shrink_floor(int width, int height, int orientation, const DecodeLimits& limits) {
+  const Size target = limits.shrink_target;
+  const auto headroom = static_cast<double>(limits.shrink_headroom);
+  if (target.width <= 0 || target.height <= 0 || !(headroom >= 1.0) || width <= 0 || height <= 0) return {};
+  const bool transposed = orientation >= 5 && orientation <= 8;
+  double need_w = transposed ? target.height : target.width;
+  double need_h = transposed ? target.width : target.height;
+  if (limits.shrink_keep_aspect) {
+    const double r = std::min(need_w / width, need_h / height);
+    need_w = std::ceil(width * r);
+    need_h = std::ceil(height * r);
+  }
+  return {headroom * need_w, headroom * need_h};
 }
 
 }  // namespace io_detail

@@ -129,22 +129,13 @@ std::string tj_message(void* handle) {
 // decode's, and weak detections near the threshold came and went. Each model spec says how much headroom it
 // needs (PreprocessSpec::decode_shrink_headroom, measured by tests/golden/phone_photo_test).
 std::pair<int, int> scaled_size(int width, int height, int orientation, const DecodeLimits& limits) {
-  const Size target = limits.shrink_target;
-  const auto headroom = static_cast<double>(limits.shrink_headroom);
-  if (target.width <= 0 || target.height <= 0 || !(headroom >= 1.0)) return {width, height};
-  const bool transposed = orientation >= 5 && orientation <= 8;
-  double need_w = transposed ? target.height : target.width;
-  double need_h = transposed ? target.width : target.height;
-  if (limits.shrink_keep_aspect) {
-    const double r = std::min(need_w / width, need_h / height);
-    need_w = std::ceil(width * r);
-    need_h = std::ceil(height * r);
-  }
+  const ShrinkFloor floor = shrink_floor(width, height, orientation, limits);
+  if (!floor.asked()) return {width, height};
   for (const int denominator : {8, 4, 2}) {
     const tjscalingfactor factor{1, denominator};
     const int w = TJSCALED(width, factor);
     const int h = TJSCALED(height, factor);
-    if (w >= headroom * need_w && h >= headroom * need_h) return {w, h};
+    if (w >= floor.width && h >= floor.height) return {w, h};
   }
   return {width, height};
 }

@@ -1,4 +1,6 @@
 // WebP decoding via libwebp; EXIF and animation via libwebpdemux.
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -76,6 +78,51 @@ Result<std::vector<std::uint8_t>> decode_first_frame_rgba(const WebPData& data, 
   return std::vector<std::uint8_t>(frame, frame + bytes);
 }
 
+// The size to decode a still WebP at: libwebp rescales while decoding (area averaging, any factor), so the
+// stored raster can be exactly as small as the shrink floor allows (see shrink_floor and jpeg.cpp's
+// scaled_size for why a headroom); the full size when nothing is asked or the saving would be small.
+std::pair<int, int> webp_scaled_size(int width, int height, int orientation, const DecodeLimits& limits) {
+  const ShrinkFloor floor = shrink_floor(width, height, orientation, limits);
+  if (!floor.asked()) return {width, height};
+  const double scale = std::max(floor.width / width, floor.height / height);
+  if (scale > 0.75) return {width, height};  // under a 44 % saving in pixels: not worth a second resampling
+  return {std::min(width, static_cast<int>(std::ceil(width * scale))),
+          std::min(height, static_cast<int>(std::ceil(height * scale)))};
+}
+
+// Decodes a still image (RGB, or RGBA composited over white) at out_width x out_height.
+Status decode_still(std::span<const std::uint8_t> bytes, bool alpha, int out_width, int out_height,
+                    bool scale, Image& out) {
+  WebPDecoderConfig config;
+  if (WebPInitDecoderConfig(&config) == 0) return Unexpected{ErrorCode::kInternal, "libwebp ABI mismatch"};
+  const std::size_t pixel_count = static_cast<std::size_t>(out_width) * static_cast<std::size_t>(out_height);
+  const int channels = alpha ? 4 : 3;
+  std::vector<std::uint8_t> rgba;
+  out = Image::allocate(out_width, out_height);
+  std::uint8_t* target = out.pixels.data();
+  std::size_t target_size = out.pixels.size();
+  if (alpha) {
+    rgba.resize(pixel_count * 4);
+    target = rgba.data();
+    target_size = rgba.size();
+  }
+  config.options.use_scaling = scale ? 1 : 0;
+  config.options.scaled_width = out_width;
+  config.options.scaled_height = out_height;
+  config.output.colorspace = alpha ? MODE_RGBA : MODE_RGB;
+  config.output.is_external_memory = 1;
+  config.output.u.RGBA.rgba = target;
+  config.output.u.RGBA.stride = out_width * channels;
+  config.output.u.RGBA.size = target_size;
+  const VP8StatusCode status = WebPDecode(bytes.data(), bytes.size(), &config);
+  WebPFreeDecBuffer(&config.output);  // external memory: frees nothing of ours
+  if (status != VP8_STATUS_OK) {
+    return corrupt(kWebp, std::string("cannot decode image data: ") + status_text(status));
+  }
+  if (alpha) composite_rgba_over_white(rgba.data(), pixel_count, out.pixels.data());
+  return Ok{};
+}
+
 }  // namespace
 
 Result<RawDecode> decode_webp(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
@@ -94,21 +141,18 @@ Result<RawDecode> decode_webp(std::span<const std::uint8_t> bytes, const DecodeL
     if (!rgba) return rgba.error();
     out.stored = Image::allocate(width, height);
     composite_rgba_over_white(rgba->data(), pixel_count, out.stored.pixels.data());
-  } else if (features.has_alpha != 0) {
-    std::vector<std::uint8_t> rgba(pixel_count * 4);
-    if (WebPDecodeRGBAInto(bytes.data(), bytes.size(), rgba.data(), rgba.size(), width * 4) == nullptr) {
-      return corrupt(kWebp, "cannot decode image data (truncated or corrupt)");
-    }
-    out.stored = Image::allocate(width, height);
-    composite_rgba_over_white(rgba.data(), pixel_count, out.stored.pixels.data());
+    out.exif_orientation = webp_exif_orientation(data);
   } else {
-    out.stored = Image::allocate(width, height);
-    if (WebPDecodeRGBInto(bytes.data(), bytes.size(), out.stored.pixels.data(), out.stored.pixels.size(),
-                          width * 3) == nullptr) {
-      return corrupt(kWebp, "cannot decode image data (truncated or corrupt)");
+    out.exif_orientation = webp_exif_orientation(data);
+    out.full_width = width;
+    out.full_height = height;
+    const auto [out_width, out_height] = webp_scaled_size(width, height, out.exif_orientation, limits);
+    const bool scale = out_width != width || out_height != height;
+    if (auto st = decode_still(bytes, features.has_alpha != 0, out_width, out_height, scale, out.stored);
+        !st) {
+      return st.error();
     }
   }
-  out.exif_orientation = webp_exif_orientation(data);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,18 +42,15 @@ Image phone_size(const Image& photo) {
   return big;
 }
 
-class PhonePhoto : public ::testing::TestWithParam<std::string> {
- protected:
-  static void SetUpTestSuite() { register_all_families(families_); }
-  static FamilyRegistry families_;
-};
-FamilyRegistry PhonePhoto::families_;
-
-TEST_P(PhonePhoto, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
+// Detects on each sample photo, enlarged to phone size and encoded by `encode` upright and with EXIF
+// orientation 6, once decoded at full size and once shrunk while decoding, and compares the boxes.
+void compare_shrunk_and_full_decodes(
+    const std::string& model, const FamilyRegistry& families,
+    const std::function<std::vector<std::uint8_t>(const Image&, int)>& encode) {
   const ModelRepository repository = ModelRepository::with_defaults({});
-  auto spec = repository.find_spec(GetParam());
+  auto spec = repository.find_spec(model);
   ASSERT_TRUE(spec) << spec.error().message;
-  auto detector = Detector::load(*spec, repository, families_, RuntimeOptions{});
+  auto detector = Detector::load(*spec, repository, families, RuntimeOptions{});
   ASSERT_TRUE(detector) << detector.error().message;
   std::map<std::string, std::unique_ptr<Detector>> detectors;
   detectors.emplace(spec->name, std::move(*detector));
@@ -67,9 +65,8 @@ TEST_P(PhonePhoto, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
   for (const char* name : {"dog.jpg", "bus.jpg", "000000000139.jpg"}) {
     const Image big = phone_size(decode_sample(name));
     for (const int orientation : {1, 6}) {
-      const std::vector<std::uint8_t> jpeg =
-          orientation == 1 ? test::make_jpeg(big, 92) : test::make_jpeg_with_orientation(big, orientation);
-      const auto bytes = std::span<const std::uint8_t>(jpeg);
+      const std::vector<std::uint8_t> encoded = encode(big, orientation);
+      const auto bytes = std::span<const std::uint8_t>(encoded);
       Image full_pixels;
       auto full = service.detect(bytes, strict, &full_pixels);  // wants the pixels: decoded at full size
       ASSERT_TRUE(full) << full.error().message;
@@ -89,7 +86,7 @@ TEST_P(PhonePhoto, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
         }
         ious.push_back(best);
         // A box in the wrong frame (not scaled back, or not turned) would overlap far less.
-        EXPECT_GE(best, 0.85F) << GetParam() << " " << name << " orientation " << orientation << ": class "
+        EXPECT_GE(best, 0.85F) << model << " " << name << " orientation " << orientation << ": class "
                                << want.class_id << " score " << want.score << " box " << want.box.x1 << ","
                                << want.box.y1 << "," << want.box.x2 << "," << want.box.y2;
       }
@@ -98,8 +95,8 @@ TEST_P(PhonePhoto, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
   ASSERT_GE(ious.size(), 6U) << "too few boxes to compare";
   std::sort(ious.begin(), ious.end());
   const float median = ious[ious.size() / 2];
-  EXPECT_GE(median, 0.97F) << GetParam() << ": median IoU against the full decode";
-  std::printf("%s: %zu boxes, IoU against the full decode: min %.3f, median %.3f\n", GetParam().c_str(),
+  EXPECT_GE(median, 0.97F) << model << ": median IoU against the full decode";
+  std::printf("%s: %zu boxes, IoU against the full decode: min %.3f, median %.3f\n", model.c_str(),
               ious.size(), static_cast<double>(ious.front()), static_cast<double>(median));
   if (spec->preprocess.decode_shrink_headroom >= 1.F) {
     EXPECT_TRUE(shrank) << "no photo was decoded shrunk";
@@ -107,6 +104,32 @@ TEST_P(PhonePhoto, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
     EXPECT_FALSE(shrank) << "the spec turns the shrink off, yet a photo was decoded shrunk";
   }
 }
+
+class PhonePhoto : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() { register_all_families(families_); }
+  static FamilyRegistry families_;
+};
+FamilyRegistry PhonePhoto::families_;
+
+TEST_P(PhonePhoto, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
+  compare_shrunk_and_full_decodes(GetParam(), families_, [](const Image& big, int orientation) {
+    return orientation == 1 ? test::make_jpeg(big, 92) : test::make_jpeg_with_orientation(big, orientation);
+  });
+}
+
+// WebP: libwebp rescales while decoding (any factor, area averaging) to exactly the spec's headroom.
+class PhonePhotoWebp : public PhonePhoto {};
+
+TEST_P(PhonePhotoWebp, ShrunkDecodeGivesTheFullDecodesBoxesInFullResolutionPixels) {
+  compare_shrunk_and_full_decodes(GetParam(), families_, [](const Image& big, int orientation) {
+    return orientation == 1 ? test::make_webp(big, false, 90.0f)
+                            : test::make_webp_with_orientation(big, orientation);
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(ShrinkingDetectors, PhonePhotoWebp, ::testing::Values("picodet_s_416"),
+                         [](const auto& param_info) { return param_info.param; });
 
 INSTANTIATE_TEST_SUITE_P(ShippedDetectors, PhonePhoto,
                          ::testing::Values("picodet_s_416", "yolox_nano", "nanodet_m_416", "fastestdet",

@@ -1,6 +1,7 @@
 // Each supported format and variant decodes to the right size and approximately the right pixels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -292,6 +293,57 @@ TEST(DecodeWebp, AnimatedGivesFirstFrame) {
   const Image second = test::make_solid_image(16, 16, Rgb{0, 0, 0});
   const DecodedImage out = decode_ok(test::make_animated_webp({first, second}));
   EXPECT_EQ(test::max_abs_diff(out.image, first), 0);
+}
+
+// A phone-size WebP for a model that letterboxes to 416x416 with headroom 2: libwebp rescales while decoding
+// to exactly 2x what the letterbox keeps (832x624 of 1600x1200 -> 0.52), boxes stay in full-size pixels
+// (full_size), the pixels match the full decode shrunk the same way, and the turned, alpha and headroom-0
+// cases behave as for JPEG (issue 13).
+TEST(DecodeWebp, ShrinksWhileDecodingWhenOnlyAModelSeesThePixels) {
+  const Image src = test::make_gradient_image(1600, 1200);
+  const auto webp = test::make_webp(src, false, 90.0f);
+  DecodeLimits letterbox;
+  letterbox.shrink_target = {208, 208};  // 2x of its 208x156 letterbox is 416x312: a quarter of the side
+  letterbox.shrink_keep_aspect = true;
+  const DecodedImage shrunk = decode_image(webp, letterbox).value();
+  EXPECT_EQ(shrunk.image.width, 416);
+  EXPECT_EQ(shrunk.image.height, 312);
+  EXPECT_EQ(shrunk.full_size, (Size{1600, 1200}));
+  EXPECT_TRUE(shrunk.shrunk());
+  // The same picture: the full decode averaged down by 1600/416 compares closely.
+  const DecodedImage full = decode_ok(webp);
+  Image reference = Image::allocate(416, 312);
+  for (int y = 0; y < 312; ++y) {
+    for (int x = 0; x < 416; ++x) {
+      const int sx = std::min(1599, static_cast<int>((x + 0.5) * 1600.0 / 416));
+      const int sy = std::min(1199, static_cast<int>((y + 0.5) * 1200.0 / 312));
+      const Rgb p = test::pixel_at(full.image, sx, sy);
+      std::uint8_t* d = reference.pixels.data() + (static_cast<std::size_t>(y) * 416 + x) * 3;
+      d[0] = p.r;
+      d[1] = p.g;
+      d[2] = p.b;
+    }
+  }
+  EXPECT_LT(test::mean_abs_diff(shrunk.image, reference), 3.0);
+  // Turned by EXIF orientation 6: the target's sides turn too (upright 1200x1600 -> 2x of 156x208).
+  const DecodedImage turned =
+      decode_image(test::make_webp_with_orientation(test::make_gradient_image(1200, 1600), 6), letterbox)
+          .value();
+  EXPECT_EQ(turned.image.width, 312);
+  EXPECT_EQ(turned.image.height, 416);
+  EXPECT_EQ(turned.full_size, (Size{1200, 1600}));
+  // With alpha: shrunk and composited over white.
+  const DecodedImage alpha = decode_image(test::make_webp_rgba(src, 255, false), letterbox).value();
+  EXPECT_EQ(alpha.image.width, 416);
+  EXPECT_LT(test::mean_abs_diff(alpha.image, reference), 4.0);
+  // Nothing asked, headroom 0, or too little to gain: full size.
+  EXPECT_EQ(decode_ok(webp).image.width, 1600);
+  DecodeLimits off = letterbox;
+  off.shrink_headroom = 0.F;
+  EXPECT_EQ(decode_image(webp, off).value().image.width, 1600);
+  DecodeLimits close = letterbox;
+  close.shrink_target = {700, 700};  // 2x of 700x525 is wider than the image
+  EXPECT_EQ(decode_image(webp, close).value().image.width, 1600);
 }
 
 // --- BMP -----------------------------------------------------------------------------------------

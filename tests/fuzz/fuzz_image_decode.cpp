@@ -1,7 +1,8 @@
 // libFuzzer target for decode_image(): any input must produce a value or an error, never a crash,
 // leak, hang or sanitizer report. A small pixel limit keeps each input cheap; the decoded image
-// is checked for internal consistency. Every other input is also decoded shrunk (the JPEG DCT-scaling
-// path that `detect` takes for big photos), with a target taken from the input's size.
+// is checked for internal consistency. Every other input is also decoded shrunk (JPEG's DCT scaling and
+// WebP's scaled decoding, the paths `detect` takes for big photos), with a target taken from the input's
+// size.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -177,6 +177,9 @@ async function serveScenario() {
       expect: 200,
     });
     await contract.call(a, operationId, { json: { image: dataUrl(photo), classes: 'tv' }, expect: 200 });
+    const tiled = await contract.call(a, operationId, { query: { tile: '160x160', tile_overlap: 0.2 }, raw: photo, type: 'image/jpeg', expect: 200 });
+    assert.ok(tiled.json.tiles >= 1, JSON.stringify(tiled.json));
+    await contract.call(a, operationId, { query: { tile: 'big' }, raw: photo, type: 'image/jpeg', malformed: true, expect: 400 });
     // Errors.
     await contract.call(a, operationId, { raw: truncated, type: 'image/jpeg', expect: 400 });
     await contract.call(a, operationId, { raw: '{"image": ', type: 'application/json', malformed: true, expect: 400 });

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "labeling/label_json.h"
 #include "labeling/prelabel.h"
 #include "labeling/prelabel_job.h"
+#include "model/model_repository.h"
 #include "train/train_job.h"
 
 namespace visearch::server {
@@ -92,6 +94,19 @@ void send_detail(LabelState& state, Res& res, int status, const labeling::ImageD
   state.ctx->send_json(res, status, body);
 }
 
+// The detectors `visearch train` can start from (a "train" section in the spec, weights present), by name:
+// the labelling tool's "Start from" choice. yolox_nano first, the default.
+std::vector<std::string> trainable_bases(const std::vector<std::string>& model_dirs) {
+  const ModelRepository repo = ModelRepository::with_defaults(model_dirs);
+  std::vector<std::string> names;
+  for (const ModelSpec& spec : repo.list_specs()) {
+    if (spec.task != "detect" || spec.train.empty() || !repo.resolve(spec.weights, false)) continue;
+    names.push_back(spec.name);
+  }
+  std::stable_partition(names.begin(), names.end(), [](const std::string& n) { return n == "yolox_nano"; });
+  return names;
+}
+
 json project_json(const LabelState& state) {
   const labeling::LabelProject& project = state.project();
   const std::shared_ptr<const Prelabeler> prelabeler = state.prelabeler();
@@ -106,7 +121,8 @@ json project_json(const LabelState& state) {
             {"score_threshold", std::round(state.options.default_score_threshold * 100.F) / 100.F},
             {"score_floor", labeling::kDefaultScoreFloor},
             {"job", labeling::progress_to_json(prelabeler->job->progress())},
-            {"training", train::progress_to_json(state.training.progress())}};
+            {"training", train::progress_to_json(state.training.progress())},
+            {"trainable_bases", trainable_bases(state.options.model_dirs)}};
   return body;
 }
 
@@ -289,8 +305,8 @@ std::string next_model_name(const std::string& root, const std::string& out) {
   }
 }
 
-// POST /v1/label/jobs/train {"epochs", "img_size", "time_budget_minutes", "freeze"} (all optional): trains on
-// the labels saved so far, in the background, for the classes that have boxes.
+// POST /v1/label/jobs/train {"base", "epochs", "img_size", "time_budget_minutes", "freeze"} (all optional):
+// trains on the labels saved so far, in the background, for the classes that have boxes.
 void handle_train_start(LabelState& state, const Req& req, Res& res) {
   const json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
   if (!body.is_object()) {
@@ -316,6 +332,22 @@ void handle_train_start(LabelState& state, const Req& req, Res& res) {
                       : Result<train::Section>(Error{ErrorCode::kInvalidArgument, "freeze must be a string"});
     if (!freeze) return state.ctx->send_error(res, freeze.error());
     options.first_trained = *freeze;
+  }
+  if (body.contains("base")) {
+    if (!body["base"].is_string()) {
+      return state.ctx->send_error(res, Error{ErrorCode::kInvalidArgument, "base must be a model name"});
+    }
+    options.base = body["base"].get<std::string>();
+    const std::vector<std::string> bases = trainable_bases(state.options.model_dirs);
+    if (std::find(bases.begin(), bases.end(), options.base) == bases.end()) {
+      std::string list;
+      for (const std::string& b : bases) list += (list.empty() ? "" : ", ") + b;
+      return state.ctx->send_error(
+          res, Error{ErrorCode::kInvalidArgument, "base '" + options.base +
+                                                      "' cannot be fine-tuned here; the trainable "
+                                                      "models are: " +
+                                                      list});
+    }
   }
   const labeling::LabelProject& project = state.project();
   const labeling::ProjectCounts counts = project.counts();

@@ -419,6 +419,17 @@ TEST(LabelApi, TrainInTheBackgroundStopAndPreLabelWithTheNewModel) {
   EXPECT_EQ(post("/v1/label/jobs/train", R"({"epochs": -1})").first, 400);
   EXPECT_EQ(post("/v1/label/jobs/train", R"({"freeze": "everything"})").first, 400);
   EXPECT_EQ(post("/v1/label/jobs/train", "[1]").first, 400);
+  // The model to start from: one of the trainable ones the project lists, else a clear 400.
+  const json listed = body_of(client.Get("/v1/label/project"));
+  const json bases = listed.at("trainable_bases");
+  ASSERT_GE(bases.size(), 2U) << listed;
+  EXPECT_EQ(bases.at(0), "yolox_nano");
+  EXPECT_NE(std::find(bases.begin(), bases.end(), "picodet_s_416"), bases.end()) << bases;
+  EXPECT_EQ(std::find(bases.begin(), bases.end(), "nanodet_m_416"), bases.end()) << bases;
+  const auto refused = post("/v1/label/jobs/train", R"({"base": "nanodet_m_416"})");
+  EXPECT_EQ(refused.first, 400);
+  EXPECT_NE(refused.second.dump().find("picodet_s_416"), std::string::npos) << refused.second;
+  EXPECT_EQ(post("/v1/label/jobs/train", R"({"base": 7})").first, 400);
   EXPECT_EQ(body_of(client.Get("/v1/label/jobs/train"))["state"], "idle");
 
   // A long run: a second start is refused; a stop leaves a checkpoint and no finished folder.

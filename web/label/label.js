@@ -1046,6 +1046,7 @@ async function startTraining() {
   const minutes = Number($('train-budget').value);
   if (epochs > 0) body.epochs = epochs;
   if (minutes > 0) body.time_budget_minutes = minutes;
+  if ($('train-base').value) body.base = $('train-base').value;
   const r = await api.json('POST', '/v1/label/jobs/train', body);
   if (!r.ok) { showMessage(errorText(r, 'cannot start training'), 'error'); return; }
   renderTraining(r.data);
@@ -1151,6 +1152,13 @@ async function main() {
   renderClassList();
   renderJob(r.data.job);
   if (r.data.job.state === 'running') state.jobTimer = setTimeout(pollJob, 1000);
+  const bases = $('train-base');
+  bases.replaceChildren(...(r.data.trainable_bases ?? []).map((name) => {
+    const option = document.createElement('option');
+    option.value = name;
+    option.textContent = name;
+    return option;
+  }));
   renderTraining(r.data.training);
   if (r.data.training.state === 'running' || r.data.training.state === 'stopping') {
     state.trainTimer = setTimeout(pollTraining, 1000);

@@ -383,11 +383,15 @@ async function main() {
   // 9. Train on the two reviewed images from the page (one epoch), see the before/after table, and switch
   //    the pre-labels to the trained model.
   await page.fill('#train-epochs', '1');
+  const bases = await page.$$eval('#train-base option', (options) => options.map((o) => o.value));
+  assert.equal(bases[0], 'yolox_nano', `Start from offers ${bases}`);
+  assert.ok(bases.includes('picodet_s_416'), `Start from offers ${bases}`);
   const [trainResponse] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/v1/label/jobs/train') && r.request().method() === 'POST'),
     page.click('#train-start'),
   ]);
   assert.equal(trainResponse.status(), 202, await trainResponse.text());
+  assert.equal(JSON.parse(trainResponse.request().postData()).base, 'yolox_nano');
   const trainStart = await trainResponse.json();
   assert.equal(trainStart.name, 'shop_v1');
   assert.ok(await page.isDisabled('#train-start'), 'Train stays disabled while a run goes on');

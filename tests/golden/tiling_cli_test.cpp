@@ -3,6 +3,7 @@
 //    1920x1280 canvas (PNG, lossless), so with --tile 640x640 --tile-overlap 0 one tile holds exactly
 //    the crop's pixels; every object `detect` finds on the crop alone comes back from the tiled canvas
 //    with the same label and score and the same box shifted by (640, 640);
+//  - `eval --tile` scores those tiled detections (the pasted people are found at full size);
 //  - a bad --tile / --tile-overlap is a usage error (exit 2); over HTTP a bad `tile` is 400, and a good
 //    one tiles /v1/detect and KServe v2 infer alike.
 #include <gtest/gtest.h>
@@ -126,6 +127,49 @@ TEST_F(TilingCli, BoxesFromATileMapBackExactly) {
   // Tiles of 624 (1.5 x 416), 25 % overlap (stride <= 468): ceil(1296 / 468) + 1 = 4 columns,
   // ceil(656 / 468) + 1 = 3 rows.
   EXPECT_EQ(detect("--tile auto", canvas_)["tiles"], 12);
+}
+
+// eval --tile: the canvas as a one-image data set whose ground truth is the people `detect` finds on the crop
+// alone, shifted to where the crop was pasted. The tiled run sees them at full size and finds them all.
+TEST_F(TilingCli, EvalScoresTheTiledDetections) {
+  const json alone = detect("--score-threshold 0.5 --classes person", crop_);
+  ASSERT_FALSE(alone.empty());
+  const fs::path ds = fs::path(dir_->path()) / "ds";
+  fs::create_directories(ds);
+  fs::copy_file(canvas_, ds / "canvas.png", fs::copy_options::overwrite_existing);
+  std::ofstream(ds / "classes.txt") << "person\n";
+  std::ofstream labels(ds / "canvas.txt");
+  std::size_t people = 0;
+  const double w = 3.0 * kSide;
+  const double h = 2.0 * kSide;
+  for (const json& o : alone["objects"]) {
+    const json& b = o["box"];
+    const double x1 = b["x1"].get<double>() + kPasteX;
+    const double y1 = b["y1"].get<double>() + kPasteY;
+    const double x2 = b["x2"].get<double>() + kPasteX;
+    const double y2 = b["y2"].get<double>() + kPasteY;
+    labels << "0 " << (x1 + x2) / 2 / w << ' ' << (y1 + y2) / 2 / h << ' ' << (x2 - x1) / w << ' '
+           << (y2 - y1) / h << '\n';
+    ++people;
+  }
+  labels.close();
+  ASSERT_GE(people, 2U);
+  const auto eval = [&](const std::string& flags) {
+    const auto r =
+        run_cli("eval --model-dir " + shell_quote(kModels) + " --model picodet_s_416 --json --dataset " +
+                shell_quote(ds.string()) + " " + flags);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json::object();
+  };
+  const json tiled = eval("--tile 640x640 --tile-overlap 0");
+  const json whole = eval("");
+  ASSERT_FALSE(tiled.empty());
+  ASSERT_FALSE(whole.empty());
+  EXPECT_EQ(tiled["settings"]["tile"], "640x640");
+  EXPECT_FALSE(whole["settings"].contains("tile"));
+  EXPECT_GE(tiled["stats"]["AP50"].get<double>(), 0.99) << tiled.dump();
+  EXPECT_GE(tiled["stats"]["AP"].get<double>(), 0.9) << tiled.dump();
+  EXPECT_GT(tiled["stats"]["AP"].get<double>(), whole["stats"]["AP"].get<double>()) << whole.dump();
 }
 
 TEST_F(TilingCli, ABadTileValueIsAUsageError) {

@@ -308,20 +308,22 @@ async function serveScenario() {
   }
   const found = await contract.call(a, 'search', {
     query: { model: 'picodet_s_416', score_threshold: 0.3, iou_threshold: 0.5, max_detections: 2, classes: 'laptop,tv,dining table',
-      agnostic_nms: false, category: 'Tables', min_price: 1, max_price: 500, limit: 5, ranking: 'visual', attributes: JSON.stringify({ color: 'brown' }) },
+      agnostic_nms: false, category: 'Tables', min_price: 1, max_price: 500, limit: 5, ranking: 'visual', attributes: JSON.stringify({ color: 'brown' }),
+      min_score: 0, q: 'brown' },
     raw: productPhoto, type: 'image/jpeg', expect: 200,
   });
   assert.ok(found.json.objects.some((o) => o.products.some((p) => p.id === 'ct-table-1')), JSON.stringify(found.json.objects));
   await contract.call(a, 'search', { query: { box: '10,10,200,150' }, raw: photo, type: 'image/jpeg', expect: 200 });
   await contract.call(a, 'search', { multipart: { fields: { limit: '3', ranking: 'label', box: '10,10,200,150', category: 'Tables',
     min_price: '1', max_price: '900', attributes: '{"color": "brown"}', classes: 'laptop', model: 'picodet_s_416', score_threshold: '0.3',
-    iou_threshold: '0.5', max_detections: '4', agnostic_nms: 'true' }, file: { data: photo, filename: 'desk.jpg', type: 'image/jpeg' } }, expect: 200 });
+    iou_threshold: '0.5', max_detections: '4', agnostic_nms: 'true', min_score: '0.2', q: 'brown table' }, file: { data: photo, filename: 'desk.jpg', type: 'image/jpeg' } }, expect: 200 });
   await contract.call(a, 'search', { json: { image: photo.toString('base64'), box: [10, 10, 200, 150], limit: 3, ranking: 'fused', max_price: 900,
     min_price: 0, category: 'Tables', attributes: { color: 'brown' }, classes: ['laptop'], model: 'picodet_s_416', score_threshold: 0.3,
-    iou_threshold: 0.5, max_detections: 4, agnostic_nms: false }, expect: 200 });
+    iou_threshold: 0.5, max_detections: 4, agnostic_nms: false, min_score: 0.1, q: 'table' }, expect: 200 });
   await contract.call(a, 'search', { json: { image: dataUrl(photo), box: { x1: 10, y1: 10, x2: 200, y2: 150 } }, expect: 200 });
   await contract.call(a, 'search', { query: { box: '200,10,10,150' }, raw: photo, type: 'image/jpeg', expect: 400 });
   await contract.call(a, 'search', { query: { ranking: 'best' }, raw: photo, type: 'image/jpeg', malformed: true, expect: 400 });
+  await contract.call(a, 'search', { query: { min_score: 2 }, raw: photo, type: 'image/jpeg', malformed: true, expect: 400 });
   await contract.call(a, 'search', { raw: truncated, type: 'image/jpeg', expect: 400 });
   await contract.call(a, 'search', { raw: photo, type: 'image/jpeg', auth: false, expect: 401 });
   await contract.call(a, 'search', { query: { model: 'no_such_model' }, raw: photo, type: 'image/jpeg', expect: 404 });

@@ -125,6 +125,14 @@ Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& o
   if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
   const Size size{image.width, image.height};
   const TilePlan tiles = plan(size, options.tile);
+  if (tiles.refused > 0) {
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "tile " + tile_text(options.tile) + " with overlap " +
+                          std::to_string(options.tile.overlap) + " needs " + std::to_string(tiles.refused) +
+                          " tiles on a " + std::to_string(size.width) + "x" + std::to_string(size.height) +
+                          " image, more than " + std::to_string(kMaxTiles) +
+                          "; use larger tiles, less overlap or tile auto"};
+  }
   if (!tiles.tiled()) return detect_pass(image, 0, 0, size, options);
   DetectOutput out;
   out.passes = tiles.passes();

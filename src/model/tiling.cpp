@@ -138,17 +138,29 @@ TilePlan plan_tiles(Size image, Size model_input, const TileOptions& options) {
     case TileMode::kFixed:
       break;
   }
-  tile.width = std::min(tile.width, image.width);
-  tile.height = std::min(tile.height, image.height);
-  if (tile.width <= 0 || tile.height <= 0 || (tile.width == image.width && tile.height == image.height)) {
+  for (;;) {
+    tile.width = std::min(tile.width, image.width);
+    tile.height = std::min(tile.height, image.height);
+    if (tile.width <= 0 || tile.height <= 0 || (tile.width == image.width && tile.height == image.height)) {
+      return plan;
+    }
+    const std::vector<int> ys = tile_starts(image.height, tile.height, options.overlap);
+    const std::vector<int> xs = tile_starts(image.width, tile.width, options.overlap);
+    const std::size_t count = xs.size() * ys.size();
+    if (count > kMaxTiles) {
+      if (options.mode == TileMode::kFixed) {
+        plan.refused = count;
+        return plan;
+      }
+      // auto: larger tiles until they fit (each step a quarter larger)
+      tile = Size{tile.width + std::max(1, tile.width / 4), tile.height + std::max(1, tile.height / 4)};
+      continue;
+    }
+    for (int y : ys) {
+      for (int x : xs) plan.tiles.push_back(TileRect{x, y, tile.width, tile.height});
+    }
     return plan;
   }
-  for (int y : tile_starts(image.height, tile.height, options.overlap)) {
-    for (int x : tile_starts(image.width, tile.width, options.overlap)) {
-      plan.tiles.push_back(TileRect{x, y, tile.width, tile.height});
-    }
-  }
-  return plan;
 }
 
 unsigned cut_edges(const ImageBox& box, const TileRect& tile, Size image, float margin) {

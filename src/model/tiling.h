@@ -18,6 +18,7 @@
 // Thread-safety: pure functions and plain values.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,7 @@ struct TileRect {
 struct TilePlan {
   Size image;
   std::vector<TileRect> tiles;  // empty: one pass on the whole image, as without tiling
+  std::size_t refused = 0;      // > 0: a fixed tile size needed this many tiles, more than kMaxTiles
   [[nodiscard]] bool tiled() const { return !tiles.empty(); }
   // Passes run: the whole image, then each tile.
   [[nodiscard]] std::size_t passes() const { return 1 + tiles.size(); }
@@ -72,6 +74,10 @@ struct TilePlan {
 // images under 2x the input gained too little for the cost (bench/RESULTS.md, "Tiling").
 inline constexpr double kAutoTileMinRatio = 2.0;
 inline constexpr double kAutoTileScale = 1.5;
+// At most this many tiles per image (one forward pass each): a 12-megapixel 4:3 photo takes 63 tiles of
+// 624 px at overlap 0.25. `auto` grows its tiles until they fit; a fixed size that would need more is refused
+// (a request for 32x32 tiles at overlap 0.9 of an 8000x8000 image would otherwise hold a worker for hours).
+inline constexpr std::size_t kMaxTiles = 100;
 
 // The crops for an image of `image` pixels and a model whose input is `model_input` (its nominal size).
 // Tiles of the requested size (at most the image's), `overlap` of a side shared with the neighbour at

@@ -209,6 +209,13 @@ TEST_F(TilingCli, HttpDetectAndKserveTakeTheTileParameter) {
                "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400) << res->body;
+  // Valid sizes that would need thousands of passes: refused, not run (a worker would be held for long).
+  res = c.Post("/v1/detect?tile=32x32&tile_overlap=0.9", png, "image/png");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_NE(res->body.find("more than 100"), std::string::npos) << res->body;
+  EXPECT_EQ(c.Post("/v1/detect?tile=640x640&tile_overlap=0&score_threshold=0.5", png, "image/png")->status,
+            200);
 
   json request{
       {"inputs",

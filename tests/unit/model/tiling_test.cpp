@@ -64,6 +64,28 @@ TEST(TilePlan, AutoTilesOnlyImagesMuchLargerThanTheInput) {
   EXPECT_EQ(plan.tiles[3], (TileRect{400, 144, 624, 624}));
 }
 
+TEST(TilePlan, TheTileCountIsBounded) {
+  // A fixed size needing more tiles than kMaxTiles is refused, before any tile is listed.
+  TileOptions tiny;
+  tiny.mode = TileMode::kFixed;
+  tiny.size = Size{32, 32};
+  tiny.overlap = 0.9F;
+  const TilePlan refused = plan_tiles(Size{8000, 8000}, Size{416, 416}, tiny);
+  EXPECT_FALSE(refused.tiled());
+  EXPECT_GT(refused.refused, kMaxTiles);
+  // auto grows its tiles to fit; a 12-megapixel photo keeps 624 px tiles.
+  TileOptions automatic;
+  automatic.mode = TileMode::kAuto;
+  const TilePlan big = plan_tiles(Size{8000, 8000}, Size{416, 416}, automatic);
+  EXPECT_TRUE(big.tiled());
+  EXPECT_LE(big.tiles.size(), kMaxTiles);
+  EXPECT_EQ(big.refused, 0U);
+  const TilePlan phone = plan_tiles(Size{4032, 3024}, Size{416, 416}, automatic);
+  ASSERT_TRUE(phone.tiled());
+  EXPECT_EQ(phone.tiles.front().width, 624);
+  EXPECT_LE(phone.tiles.size(), kMaxTiles);
+}
+
 TEST(TileTransform, BoxesFromATileMapBackExactly) {
   // A 400x400 tile cut at (600, 300) from a 1000x700 image, stretched to 416x416.
   const Size frame{1000, 700};

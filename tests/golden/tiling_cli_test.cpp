@@ -170,6 +170,23 @@ TEST_F(TilingCli, EvalScoresTheTiledDetections) {
   EXPECT_GE(tiled["stats"]["AP50"].get<double>(), 0.99) << tiled.dump();
   EXPECT_GE(tiled["stats"]["AP"].get<double>(), 0.9) << tiled.dump();
   EXPECT_GT(tiled["stats"]["AP"].get<double>(), whole["stats"]["AP"].get<double>()) << whole.dump();
+
+  // compare --tile: the same tiled AP, beside the untiled run's.
+  const auto compare = [&](const std::string& flags) {
+    const auto r =
+        run_cli("compare --model-dir " + shell_quote(kModels) + " --models picodet_s_416 --json --dataset " +
+                shell_quote(ds.string()) + " " + flags);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json doc = r.exit_code == 0 ? json::parse(r.out) : json::object();
+    return doc.contains("models") && !doc["models"].empty() ? doc["models"][0] : json::object();
+  };
+  const json compared_tiled = compare("--tile 640x640 --tile-overlap 0");
+  const json compared_whole = compare("");
+  ASSERT_TRUE(compared_tiled.value("ok", false)) << compared_tiled.dump();
+  EXPECT_NEAR(compared_tiled["AP"].get<double>(), tiled["stats"]["AP"].get<double>(), 1e-9)
+      << compared_tiled.dump();
+  EXPECT_NEAR(compared_whole["AP"].get<double>(), whole["stats"]["AP"].get<double>(), 1e-9)
+      << compared_whole.dump();
 }
 
 TEST_F(TilingCli, ABadTileValueIsAUsageError) {

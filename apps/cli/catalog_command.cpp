@@ -249,6 +249,19 @@ Result<std::string> resolve_data_dir(const std::string& flag) {
                     "no catalog folder: give --data-dir DIR (or set VISEARCH_DATA_DIR)"};
 }
 
+Result<std::unique_ptr<search::SearchService>> open_search_service(const std::string& data_dir,
+                                                                   const std::string& mapping,
+                                                                   const std::string& index) {
+  auto kind = search::parse_index_kind(index);
+  if (!kind) return kind.error();
+  search::SearchServiceOptions options;
+  options.data_dir = data_dir;
+  options.mapping_path = mapping.empty() ? search::default_label_mapping_path() : mapping;
+  options.index = *kind;
+  options.create = false;
+  return search::SearchService::open(options);
+}
+
 Result<SearchModels> load_search_models(const ModelOptions& options, const std::string& detector_name,
                                         const std::string& embedder_name) {
   const ModelRepository repository = make_repository(options);

@@ -10,6 +10,7 @@
 #include "core/result.h"
 #include "model/detector.h"
 #include "model/embedder.h"
+#include "search/search_service.h"
 
 namespace visearch::cli {
 
@@ -25,5 +26,11 @@ Result<SearchModels> load_search_models(const ModelOptions& options, const std::
 
 // --data-dir, defaulting to $VISEARCH_DATA_DIR; kInvalidArgument when neither is set.
 Result<std::string> resolve_data_dir(const std::string& flag);
+
+// The catalog in `data_dir` opened for searching (never created): `mapping` (empty: the shipped label
+// mapping) and `index` (auto, exact or hnsw), as `visearch search` and `visearch search-eval` take them.
+Result<std::unique_ptr<search::SearchService>> open_search_service(const std::string& data_dir,
+                                                                   const std::string& mapping,
+                                                                   const std::string& index);
 
 }  // namespace visearch::cli

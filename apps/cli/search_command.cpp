@@ -80,15 +80,7 @@ int run_search(const SearchArgs& args) {
   }
   auto parameters = search::parse_search_parameters(params);
   if (!parameters) return report_error(parameters.error());
-  auto index = search::parse_index_kind(args.index);
-  if (!index) return report_error(index.error());
-
-  search::SearchServiceOptions service_options;
-  service_options.data_dir = *data_dir;
-  service_options.mapping_path = args.mapping.empty() ? search::default_label_mapping_path() : args.mapping;
-  service_options.index = *index;
-  service_options.create = false;
-  auto service = search::SearchService::open(service_options);
+  auto service = open_search_service(*data_dir, args.mapping, args.index);
   if (!service) return report_error(service.error());
   auto models = load_search_models(args.model_options, args.detector, args.embedder);
   if (!models) return report_error(models.error());

@@ -9,6 +9,7 @@
 #include "cli/catalog_command.h"
 #include "core/json_text.h"
 #include "io/image_decode.h"
+#include "search/label_mapping.h"
 #include "search/object_analysis.h"
 #include "search/search_eval.h"
 #include "search/search_service.h"
@@ -60,14 +61,7 @@ int run_search_eval(const SearchEvalArgs& args) {
   if (!judgments) return report_error(args.queries, judgments.error());
   auto data_dir = resolve_data_dir(args.data_dir);
   if (!data_dir) return report_error(data_dir.error());
-  auto index = search::parse_index_kind(args.index);
-  if (!index) return report_error(index.error());
-  search::SearchServiceOptions service_options;
-  service_options.data_dir = *data_dir;
-  service_options.mapping_path = args.mapping.empty() ? search::default_label_mapping_path() : args.mapping;
-  service_options.index = *index;
-  service_options.create = false;
-  auto service = search::SearchService::open(service_options);
+  auto service = open_search_service(*data_dir, args.mapping, args.index);
   if (!service) return report_error(service.error());
   auto models = load_search_models(args.model_options, args.detector, args.embedder);
   if (!models) return report_error(models.error());
@@ -80,9 +74,7 @@ int run_search_eval(const SearchEvalArgs& args) {
     auto pairs = reader->product_categories();
     if (!pairs) return report_error(pairs.error());
     for (auto& [id, category] : *pairs) {
-      std::string key = category;
-      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      universe.products_in[key].push_back(id);
+      universe.products_in[search::to_lower_ascii(category)].push_back(id);
       universe.category_of[id] = std::move(category);
     }
   }

@@ -307,6 +307,23 @@ int bind_filter(SqliteStmt& stmt, const SqlFilter& sql, int first) {
   return index;
 }
 
+// The words of free text, lower-cased: runs of ASCII letters and digits or of non-ASCII bytes (UTF-8).
+std::vector<std::string> words_of(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || u >= 0x80) {
+      word.push_back(static_cast<char>(std::tolower(u)));
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
 int test_delay_ms() {
   const char* value = std::getenv("VISEARCH_TEST_UPSERT_ROW_DELAY_MS");
   return value != nullptr ? std::atoi(value) : 0;
@@ -339,19 +356,14 @@ std::string fts_any_phrase(const std::vector<std::string>& phrases) {
   return expr;
 }
 
+std::string fts_any_word(const std::string& text, std::size_t max_words) {
+  std::vector<std::string> words = words_of(text);
+  if (words.size() > max_words) words.resize(max_words);
+  return fts_any_phrase(words);
+}
+
 std::string fts_all_words(const std::string& text) {
-  std::vector<std::string> words;
-  std::string word;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || u >= 0x80) {
-      word.push_back(static_cast<char>(std::tolower(u)));
-    } else if (!word.empty()) {
-      words.push_back(std::move(word));
-      word.clear();
-    }
-  }
-  if (!word.empty()) words.push_back(std::move(word));
+  const std::vector<std::string> words = words_of(text);
   std::string expr;
   for (std::size_t i = 0; i < words.size(); ++i) {
     expr += (i == 0 ? "\"" : " \"") + words[i] + "\"" + (i + 1 == words.size() ? "*" : "");

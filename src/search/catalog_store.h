@@ -184,6 +184,8 @@ class CatalogStore {
 // An FTS5 expression matching any of the phrases (each quoted, so user text cannot inject operators):
 // {"cup", "coffee mug"} -> "cup" OR "coffee mug". Empty when no phrase has a word character.
 std::string fts_any_phrase(const std::vector<std::string>& phrases);
+// An FTS5 expression matching any of the first `max_words` words of free text: "in red" -> "in" OR "red".
+std::string fts_any_word(const std::string& text, std::size_t max_words);
 // An FTS5 expression requiring every word of free text, the last one as a prefix: "red mu" -> "red" "mu"*.
 std::string fts_all_words(const std::string& text);
 

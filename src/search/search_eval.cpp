@@ -9,13 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "search/label_mapping.h"
+
 namespace visearch::search {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 Unexpected bad_line(std::size_t line, const std::string& what) {
   return Unexpected{ErrorCode::kInvalidArgument, "judgments line " + std::to_string(line) + ": " + what};
@@ -28,7 +25,7 @@ Result<std::map<std::string, int>> graded(const nlohmann::json& value, const cha
   auto put = [&](const std::string& key, int grade) -> Status {
     if (key.empty()) return bad_line(line, std::string(field) + " has an empty name");
     if (grade < 0 || grade > 3) return bad_line(line, std::string(field) + " grades must be 0..3");
-    if (grade > 0) out[lower_keys ? lower(key) : key] = grade;
+    if (grade > 0) out[lower_keys ? to_lower_ascii(key) : key] = grade;
     return Ok{};
   };
   if (value.is_array()) {
@@ -122,7 +119,7 @@ Result<std::vector<Judgment>> parse_judgments(std::string_view text, const std::
 int grade_of(const Judgment& judgment, const std::string& product_id, const std::string& category) {
   int grade = 0;
   if (auto it = judgment.products.find(product_id); it != judgment.products.end()) grade = it->second;
-  if (auto it = judgment.categories.find(lower(category)); it != judgment.categories.end())
+  if (auto it = judgment.categories.find(to_lower_ascii(category)); it != judgment.categories.end())
     grade = std::max(grade, it->second);
   return grade;
 }

@@ -174,11 +174,26 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
   return snapshot;
 }
 
-Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& reader,
-                                                             const IndexSnapshot& snapshot,
-                                                             const QueryObject& object,
-                                                             const SearchOptions& options,
-                                                             const std::vector<std::uint32_t>* allowed) {
+Result<SearchService::QueryTextScores> SearchService::score_query_text(CatalogReader& reader,
+                                                                       const IndexSnapshot& snapshot,
+                                                                       const std::string& text) {
+  QueryTextScores scores;
+  const std::string match = fts_any_word(text, 16);
+  if (match.empty()) return scores;
+  auto hits = reader.full_text(match, kFullTextCandidates);
+  if (!hits) return hits.error();
+  for (const auto& [id, relevance] : *hits) {
+    auto it = snapshot.product_number.find(id);
+    if (it == snapshot.product_number.end()) continue;
+    scores.raw[it->second] = relevance;
+    scores.best = std::max(scores.best, relevance);
+  }
+  return scores;
+}
+
+Result<std::vector<ProductMatch>> SearchService::rank_object(
+    CatalogReader& reader, const IndexSnapshot& snapshot, const QueryObject& object,
+    const SearchOptions& options, const std::vector<std::uint32_t>* allowed, const QueryTextScores* words) {
   std::unordered_map<std::uint32_t, Candidate> candidates;
   const bool use_visual = options.ranking != Ranking::kLabel && !object.embedding.empty() && snapshot.index;
   const bool use_label = options.ranking != Ranking::kVisual && !object.label.empty();
@@ -212,33 +227,8 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
   }
 
   // The shopper's words: products with any of them become candidates, scored by normalised bm25.
-  const bool use_query = options.ranking == Ranking::kFused && !options.query_text.empty();
-  std::unordered_map<std::uint32_t, double> query_raw;
-  double best_query = 0;
-  if (use_query) {
-    std::vector<std::string> words;
-    std::string word;
-    for (char ch : options.query_text + " ") {
-      const auto u = static_cast<unsigned char>(ch);
-      if (std::isalnum(u) != 0 || u >= 0x80) {
-        word.push_back(ch);
-      } else if (!word.empty()) {
-        if (words.size() < 16) words.push_back(std::move(word));
-        word.clear();
-      }
-    }
-    const std::string match = fts_any_phrase(words);
-    if (!match.empty()) {
-      auto hits = reader.full_text(match, kFullTextCandidates);
-      if (!hits) return hits.error();
-      for (const auto& [id, relevance] : *hits) {
-        auto it = snapshot.product_number.find(id);
-        if (it == snapshot.product_number.end()) continue;
-        candidates[it->second];
-        query_raw[it->second] = relevance;
-        best_query = std::max(best_query, relevance);
-      }
-    }
+  if (words != nullptr) {
+    for (const auto& entry : words->raw) candidates[entry.first];
   }
 
   LabelTerms terms;
@@ -275,9 +265,7 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
   scored.reserve(candidates.size());
   const FusionWeights& w = mapping_.weights();
   const double min_score =
-      options.min_score.value_or(mapping_.min_score(options.ranking == Ranking::kVisual  ? "visual"
-                                                    : options.ranking == Ranking::kLabel ? "label"
-                                                                                         : "fused"));
+      options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
   for (auto& [product, c] : candidates) {
     if (allowed != nullptr && allowed_set.count(product) == 0) continue;
     ScoreComponents parts;
@@ -299,9 +287,9 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(CatalogReader& read
         score = parts.label;
         break;
       case Ranking::kFused:
-        if (use_query) {
-          auto q = query_raw.find(product);
-          parts.query = q != query_raw.end() && best_query > 0 ? q->second / best_query : 0.0;
+        if (words != nullptr) {
+          auto q = words->raw.find(product);
+          parts.query = q != words->raw.end() && words->best > 0 ? q->second / words->best : 0.0;
           const double w_query = 0.5;
           score = (w.visual * parts.visual + w.label * parts.label + w_query * parts.query) /
                   (w.visual + w.label + w_query);
@@ -367,8 +355,15 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
   result.stale = snap.generation != reader->generation();
   result.index_kind = snap.index ? snap.index->kind() : IndexKind::kExact;
   result.vectors = snap.index ? snap.index->size() : 0;
+  std::optional<QueryTextScores> query;
+  if (options.ranking == Ranking::kFused && !options.query_text.empty()) {
+    auto scores = score_query_text(*reader, snap, options.query_text);
+    if (!scores) return scores.error();
+    query = std::move(*scores);
+  }
   for (const QueryObject& object : objects) {
-    auto matches = rank_object(*reader, snap, object, options, filtered ? &allowed : nullptr);
+    auto matches =
+        rank_object(*reader, snap, object, options, filtered ? &allowed : nullptr, query ? &*query : nullptr);
     if (!matches) return matches.error();
     ObjectMatches out{object, std::move(*matches)};
     out.object.embedding.clear();

@@ -143,9 +143,18 @@ class SearchService {
   // Builds the snapshot of `reader`'s generation and makes it current when newer; build_mutex_ held.
   Result<std::shared_ptr<const IndexSnapshot>> build_snapshot(CatalogReader& reader);
   void start_background_build();  // snapshot_mutex_ held
+  // The shopper's words (SearchOptions::query_text) matched once per search: bm25 by product number.
+  struct QueryTextScores {
+    std::unordered_map<std::uint32_t, double> raw;
+    double best = 0;
+  };
+  Result<QueryTextScores> score_query_text(CatalogReader& reader, const IndexSnapshot& snapshot,
+                                           const std::string& text);
+  // `words`: the shopper's words' scores, or null when the ranking does not use them.
   Result<std::vector<ProductMatch>> rank_object(CatalogReader& reader, const IndexSnapshot& snapshot,
                                                 const QueryObject& object, const SearchOptions& options,
-                                                const std::vector<std::uint32_t>* allowed);
+                                                const std::vector<std::uint32_t>* allowed,
+                                                const QueryTextScores* words);
 
   std::unique_ptr<CatalogStore> store_;
   LabelMapping mapping_;

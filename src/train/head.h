@@ -57,6 +57,18 @@ class DetectionHead {
 // kInvalidSpec when the family cannot be trained or its spec has no usable "train" section.
 Result<std::unique_ptr<DetectionHead>> make_head(const ModelSpec& base, const GraphNet& net);
 
+// Shared by the heads.
+// A new weight [rows, C, kh, kw] and bias [rows] for a prediction conv whose first rows are classes: drawn
+// N(0, 0.01) with the bias of a 0.01 prior probability, and class row i (i < base_row.size()) copied from
+// old row base_row[i] when that is one of the old conv's first `base_classes` rows. Rows past the classes
+// are the caller's to fill (PicoDet's box rows).
+std::pair<at::Tensor, at::Tensor> init_class_rows(const at::Tensor& old_weight, const at::Tensor& old_bias,
+                                                  const std::vector<int>& base_row, std::int64_t base_classes,
+                                                  std::int64_t rows, at::Generator& gen);
+// Sets dimension 1 of every Reshape shape constant that has `from` there (and `rank` values; 0 = any of at
+// least 2) to `to`; returns how many it changed.
+int patch_reshape_dim1(OnnxGraph& graph, std::int64_t from, std::int64_t to, std::size_t rank);
+
 // The families' constructors, used by make_head().
 Result<std::unique_ptr<DetectionHead>> make_yolox_head(const ModelSpec& base, const GraphNet& net);
 Result<std::unique_ptr<DetectionHead>> make_picodet_head(const ModelSpec& base, const GraphNet& net);

@@ -171,7 +171,6 @@ class PicodetHead final : public DetectionHead {
     const auto k = static_cast<std::int64_t>(base_row.size());
     const std::int64_t box_rows = 4 * bins_;
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    const double prior_bias = -std::log((1.0 - 0.01) / 0.01);
     auto& params = net.mutable_parameters();
     for (const Level& l : levels_) {
       auto w_it = params.find(l.weight);
@@ -188,15 +187,7 @@ class PicodetHead final : public DetectionHead {
                                                        std::to_string(old_w.size(0)) + " rows, expected " +
                                                        std::to_string(base_classes_ + box_rows)};
       }
-      at::Tensor w = at::normal(0.0, 0.01, {k + box_rows, old_w.size(1), old_w.size(2), old_w.size(3)}, gen);
-      at::Tensor bias = at::full({k + box_rows}, prior_bias, at::kFloat);
-      for (std::int64_t i = 0; i < k; ++i) {
-        const int row = base_row[static_cast<std::size_t>(i)];
-        if (row >= 0 && row < old_classes) {
-          w[i].copy_(old_w[row]);
-          bias[i].copy_(old_b[row]);
-        }
-      }
+      auto [w, bias] = init_class_rows(old_w, old_b, base_row, old_classes, k + box_rows, gen);
       w.narrow(0, k, box_rows).copy_(old_w.narrow(0, old_classes, box_rows));
       bias.narrow(0, k, box_rows).copy_(old_b.narrow(0, old_classes, box_rows));
       w_it->second = w.set_requires_grad(true);
@@ -223,18 +214,7 @@ class PicodetHead final : public DetectionHead {
       }
     }
     // Reshape [1, K_base, -1] -> [1, K, -1] for the score maps.
-    std::vector<std::string> shape_inputs;
-    for (const onnx::NodeProto& node : g->node()) {
-      if (node.op_type() == "Reshape" && node.input_size() > 1) shape_inputs.push_back(node.input(1));
-    }
-    int reshapes = 0;
-    for (const std::string& name : shape_inputs) {
-      auto values = graph.int_initializer(name);
-      if (!values || values->size() != 3 || (*values)[1] != base_classes_) continue;
-      (*values)[1] = num_classes;
-      graph.set_int_initializer(name, *values);
-      ++reshapes;
-    }
+    const int reshapes = patch_reshape_dim1(graph, base_classes_, num_classes, 3);
     // Declared score outputs [1, N, K_base] -> [1, N, K].
     std::vector<std::string> score_outputs;
     for (const onnx::ValueInfoProto& out : g->output()) {

@@ -145,7 +145,6 @@ class YoloxHead final : public DetectionHead {
                                       std::uint64_t seed) const override {
     const auto k = static_cast<std::int64_t>(base_row.size());
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    const double prior_bias = -std::log((1.0 - 0.01) / 0.01);
     auto& params = net.mutable_parameters();
     for (const Level& l : levels_) {
       auto w_it = params.find(l.cls + ".weight");
@@ -155,16 +154,7 @@ class YoloxHead final : public DetectionHead {
                           "YOLOX train layout: no parameters " + l.cls + ".weight/.bias"};
       }
       const at::Tensor old_w = w_it->second.detach();
-      const at::Tensor old_b = b_it->second.detach();
-      at::Tensor w = at::normal(0.0, 0.01, {k, old_w.size(1), old_w.size(2), old_w.size(3)}, gen);
-      at::Tensor bias = at::full({k}, prior_bias, at::kFloat);
-      for (std::int64_t i = 0; i < k; ++i) {
-        const int row = base_row[static_cast<std::size_t>(i)];
-        if (row >= 0 && row < old_w.size(0)) {
-          w[i].copy_(old_w[row]);
-          bias[i].copy_(old_b[row]);
-        }
-      }
+      auto [w, bias] = init_class_rows(old_w, b_it->second.detach(), base_row, old_w.size(0), k, gen);
       w_it->second = w.set_requires_grad(true);
       b_it->second = bias.set_requires_grad(true);
     }
@@ -174,18 +164,7 @@ class YoloxHead final : public DetectionHead {
   [[nodiscard]] Status patch_graph(OnnxGraph& graph, int num_classes, int width, int height) const override {
     const std::int64_t old_rows = 5 + base_classes_;
     const std::int64_t new_rows = 5 + num_classes;
-    std::vector<std::string> shape_inputs;
-    for (const onnx::NodeProto& node : graph.proto().graph().node()) {
-      if (node.op_type() == "Reshape" && node.input_size() > 1) shape_inputs.push_back(node.input(1));
-    }
-    int patched = 0;
-    for (const std::string& name : shape_inputs) {
-      auto values = graph.int_initializer(name);
-      if (!values || values->size() < 2 || (*values)[1] != old_rows) continue;
-      (*values)[1] = new_rows;
-      graph.set_int_initializer(name, *values);
-      ++patched;
-    }
+    const int patched = patch_reshape_dim1(graph, old_rows, new_rows, 0);
     if (patched != static_cast<int>(levels_.size())) {
       return Unexpected{ErrorCode::kInvalidSpec, "YOLOX export: expected " + std::to_string(levels_.size()) +
                                                      " Reshape constants [1," + std::to_string(old_rows) +

@@ -12,6 +12,7 @@
 #include "train/graph_net.h"
 #include "train/head.h"
 #include "train/onnx_graph.h"
+#include "train_fixture.h"
 
 namespace visearch::train {
 namespace {
@@ -38,12 +39,7 @@ GraphLayout layout_of(const ModelSpec& spec) {
 }
 
 std::vector<float> bus_tensor(const PreprocessSpec& pre) {
-  auto bytes =
-      read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
-  EXPECT_TRUE(bytes);
-  auto img = decode_image(*bytes, DecodeLimits{});
-  EXPECT_TRUE(img);
-  return preprocess_image(img->image, pre).tensor;
+  return preprocess_image(test::sample_image("bus.jpg"), pre).tensor;
 }
 
 TEST(GraphNetTest, ForwardEqualsOnnxRuntimeOnTheBaseModel) {

@@ -1,15 +1,32 @@
 #include "train_fixture.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+#include "io/image_decode.h"
 
 namespace visearch::train::test {
 namespace fs = std::filesystem;
 
 fs::path aquarium_dir() {
   return fs::path(VISEARCH_SHARED_DIR) / "data" / "aquarium";
+}
+
+Image load_image(const fs::path& path) {
+  auto bytes = read_file_bytes(path.string(), 1 << 26);
+  EXPECT_TRUE(bytes) << path;
+  if (!bytes) return {};
+  auto decoded = decode_image(*bytes, DecodeLimits{});
+  EXPECT_TRUE(decoded) << path;
+  return decoded ? std::move(decoded->image) : Image{};
+}
+
+Image sample_image(const std::string& name) {
+  return load_image(fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / name);
 }
 
 namespace {

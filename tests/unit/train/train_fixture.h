@@ -5,9 +5,16 @@
 #include <filesystem>
 #include <string>
 
+#include "core/image.h"
+
 namespace visearch::train::test {
 
 std::filesystem::path aquarium_dir();
+
+// A photo decoded as detect decodes it (upright RGB); an empty image, with a test failure, when it cannot
+// be read. sample_image("bus.jpg") reads ../shared/data/samples/bus.jpg.
+Image load_image(const std::filesystem::path& path);
+Image sample_image(const std::string& name);
 
 struct MiniDataset {
   std::string path;         // folder with data.yaml

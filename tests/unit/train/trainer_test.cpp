@@ -132,12 +132,9 @@ TEST(TrainerTest, ExportedModelRunsInOnnxRuntimeAsInLibtorchAndWritesAFullFolder
                                           base->train["neck_outputs"].get<std::vector<std::string>>()});
   ASSERT_TRUE(net) << net.error().message;
 
-  auto bytes =
-      read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
-  ASSERT_TRUE(bytes);
-  auto img = decode_image(*bytes, DecodeLimits{});
-  ASSERT_TRUE(img);
-  std::vector<float> tensor = preprocess_image(img->image, spec->preprocess).tensor;
+  const Image bus = test::sample_image("bus.jpg");
+  ASSERT_FALSE(bus.empty());
+  std::vector<float> tensor = preprocess_image(bus, spec->preprocess).tensor;
   const at::Tensor input = at::from_blob(tensor.data(), {1, 3, 192, 192}, at::kFloat);
   auto mine = net->run(input, {graph->output_name(0)});
   ASSERT_TRUE(mine) << mine.error().message;
@@ -151,7 +148,7 @@ TEST(TrainerTest, ExportedModelRunsInOnnxRuntimeAsInLibtorchAndWritesAFullFolder
   ASSERT_TRUE(ort) << ort.error().message;
   const at::Tensor theirs = at::from_blob((*ort)[0].data.data(), (*mine)[0].sizes(), at::kFloat);
   EXPECT_LE(((*mine)[0] - theirs).abs().max().item<double>(), 1e-3);
-  auto detected = (*det)->detect(img->image, DetectOptions{});
+  auto detected = (*det)->detect(bus, DetectOptions{});
   ASSERT_TRUE(detected) << detected.error().message;  // the normal YOLOX decoder reads the K-class output
 }
 
@@ -184,12 +181,9 @@ TEST(TrainerTest, PicodetExportRunsInOnnxRuntimeAsInLibtorch) {
       GraphNet::build(*graph, GraphLayout{base->train["backbone_outputs"].get<std::vector<std::string>>(),
                                           base->train["neck_outputs"].get<std::vector<std::string>>()});
   ASSERT_TRUE(net) << net.error().message;
-  auto bytes =
-      read_file_bytes((fs::path(VISEARCH_SHARED_DIR) / "data" / "samples" / "bus.jpg").string(), 1 << 26);
-  ASSERT_TRUE(bytes);
-  auto img = decode_image(*bytes, DecodeLimits{});
-  ASSERT_TRUE(img);
-  std::vector<float> tensor = preprocess_image(img->image, spec->preprocess).tensor;
+  const Image bus = test::sample_image("bus.jpg");
+  ASSERT_FALSE(bus.empty());
+  std::vector<float> tensor = preprocess_image(bus, spec->preprocess).tensor;
   const at::Tensor input = at::from_blob(tensor.data(), {1, 3, 320, 320}, at::kFloat);
   std::vector<std::string> names;
   for (int i = 0; !graph->output_name(i).empty(); ++i) names.push_back(graph->output_name(i));
@@ -215,7 +209,7 @@ TEST(TrainerTest, PicodetExportRunsInOnnxRuntimeAsInLibtorch) {
     EXPECT_LE((m - theirs).abs().max().item<double>(), 1e-3) << names[i];
   }
   EXPECT_EQ(score_maps, 4);
-  auto detected = (*det)->detect(img->image, DetectOptions{});
+  auto detected = (*det)->detect(bus, DetectOptions{});
   ASSERT_TRUE(detected) << detected.error().message;  // the normal PicoDet decoder reads the K-class output
 }
 
@@ -249,11 +243,9 @@ TEST(TrainerTest, PicodetOverfitsOneImage) {
   auto dataset = dataset::load_dataset(data.path);
   ASSERT_TRUE(dataset) << dataset.error().message;
   ASSERT_FALSE(dataset->images.empty());
-  auto bytes = read_file_bytes(dataset->images[0].path, 1 << 26);
-  ASSERT_TRUE(bytes);
-  auto img = decode_image(*bytes, DecodeLimits{});
-  ASSERT_TRUE(img);
-  auto found = (*det)->detect(img->image, DetectOptions{});
+  const Image penguin = test::load_image(dataset->images[0].path);
+  ASSERT_FALSE(penguin.empty());
+  auto found = (*det)->detect(penguin, DetectOptions{});
   ASSERT_TRUE(found) << found.error().message;
   EXPECT_FALSE(found->detections.empty());
 }

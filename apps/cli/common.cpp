@@ -46,12 +46,7 @@ ModelRepository make_repository(const ModelOptions& options) {
 }
 
 const FamilyRegistry& families() {
-  static const FamilyRegistry registry = [] {
-    FamilyRegistry r;
-    register_all_families(r);
-    return r;
-  }();
-  return registry;
+  return shipped_families();
 }
 
 int report_error(const Error& error) {

@@ -28,4 +28,13 @@ void register_all_families(FamilyRegistry& registry) {
   register_yolox(registry);
 }
 
+const FamilyRegistry& shipped_families() {
+  static const FamilyRegistry registry = [] {
+    FamilyRegistry r;
+    register_all_families(r);
+    return r;
+  }();
+  return registry;
+}
+
 }  // namespace visearch

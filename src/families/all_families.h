@@ -6,4 +6,7 @@
 
 namespace visearch {
 void register_all_families(FamilyRegistry& registry);
-}
+// A process-wide registry holding every family (built on first use; read-only afterwards, so safe to share
+// between threads).
+const FamilyRegistry& shipped_families();
+}  // namespace visearch

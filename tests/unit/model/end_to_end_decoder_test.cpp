@@ -16,12 +16,7 @@ namespace {
 const std::string kModels = std::string(VISEARCH_TEST_DATA_DIR) + "/models";
 
 const FamilyRegistry& families() {
-  static const FamilyRegistry registry = [] {
-    FamilyRegistry r;
-    register_all_families(r);
-    return r;
-  }();
-  return registry;
+  return shipped_families();
 }
 
 nlohmann::json expected_all() {

@@ -11,14 +11,7 @@ namespace {
 
 class UltralyticsDecoderTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static const FamilyRegistry& families() {
-    static const FamilyRegistry registry = [] {
-      FamilyRegistry r;
-      register_all_families(r);
-      return r;
-    }();
-    return registry;
-  }
+  static const FamilyRegistry& families() { return shipped_families(); }
 
   std::unique_ptr<Detector> load() {
     const std::string dir = std::string(VISEARCH_TEST_DATA_DIR) + "/models";

@@ -26,7 +26,7 @@ constexpr const char* kDefaultEmbedder = "mobilenetv2_embed";
 
 struct CatalogArgs {
   ModelOptions model_options;
-  std::string data_dir;
+  CatalogFlags catalog;
   std::string format;
   // import
   std::string file;
@@ -44,6 +44,9 @@ struct CatalogArgs {
   int offset = 0;
   // gc
   int min_age_s = 600;
+  // migrate
+  std::string to_uri;
+  CatalogFlags to;
   // demo
   std::string out_dir;
   std::string shared_dir;
@@ -63,8 +66,6 @@ Result<std::string> read_text_file(const std::string& path) {
 }
 
 int run_import(const CatalogArgs& args) {
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
   auto format = search::import_format_of(args.file);
   if (!format) return report_error(format.error());
   auto text = read_text_file(args.file);
@@ -73,7 +74,7 @@ int run_import(const CatalogArgs& args) {
 
   auto models = load_search_models(args.model_options, args.detector, args.embedder);
   if (!models) return report_error(models.error());
-  auto store = search::CatalogStore::open(*data_dir, true);
+  auto store = open_cli_catalog(args.catalog, true);
   if (!store) return report_error(store.error());
   if (auto bound = (*store)->bind_embedder(models->embedder->spec().name, models->embedder->dimension(),
                                            models->detector->spec().name);
@@ -125,9 +126,7 @@ int run_import(const CatalogArgs& args) {
 }
 
 int run_delete(const CatalogArgs& args) {
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
-  auto store = search::CatalogStore::open(*data_dir, false);
+  auto store = open_cli_catalog(args.catalog, false);
   if (!store) return report_error(store.error());
   auto removed = (*store)->remove(args.ids);
   if (!removed) return report_error(removed.error());
@@ -146,9 +145,7 @@ int run_delete(const CatalogArgs& args) {
 }
 
 int run_stats(const CatalogArgs& args) {
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
-  auto store = search::CatalogStore::open(*data_dir, false);
+  auto store = open_cli_catalog(args.catalog, false);
   if (!store) return report_error(store.error());
   auto stats = (*store)->stats();
   if (!stats) return report_error(stats.error());
@@ -156,9 +153,10 @@ int run_stats(const CatalogArgs& args) {
     std::cout << to_json_text(search::stats_to_json(*stats)) << '\n';
     return 0;
   }
-  std::printf("catalog %s\n  products %lld, images %lld, vectors %lld, generation %lld\n", data_dir->c_str(),
-              static_cast<long long>(stats->products), static_cast<long long>(stats->images),
-              static_cast<long long>(stats->vectors), static_cast<long long>(stats->generation));
+  std::printf("catalog %s\n  products %lld, images %lld, vectors %lld, generation %lld\n",
+              (*store)->location().c_str(), static_cast<long long>(stats->products),
+              static_cast<long long>(stats->images), static_cast<long long>(stats->vectors),
+              static_cast<long long>(stats->generation));
   std::printf("  embedder %s (%d-d), detector %s, database %.1f MB\n",
               stats->embedder.empty() ? "-" : stats->embedder.c_str(), stats->dimension,
               stats->detector.empty() ? "-" : stats->detector.c_str(),
@@ -171,9 +169,7 @@ int run_stats(const CatalogArgs& args) {
 }
 
 int run_list(const CatalogArgs& args) {
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
-  auto store = search::CatalogStore::open(*data_dir, false);
+  auto store = open_cli_catalog(args.catalog, false);
   if (!store) return report_error(store.error());
   search::ProductQuery query;
   query.text = args.text;
@@ -200,9 +196,16 @@ int run_list(const CatalogArgs& args) {
 }
 
 int run_gc(const CatalogArgs& args) {
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
-  auto store = search::CatalogStore::open(*data_dir, false);
+  auto uri = resolve_catalog_uri(args.catalog);
+  if (!uri) return report_error(uri.error());
+  auto parsed = search::parse_catalog_uri(*uri);
+  if (!parsed) return report_error(parsed.error());
+  if (parsed->engine != search::CatalogUri::Engine::kSqlite) {
+    return report_error(Error{ErrorCode::kInvalidArgument,
+                              "gc is for sqlite catalogs: an OpenSearch catalog's images are removed with "
+                              "their generation"});
+  }
+  auto store = search::CatalogStore::open(parsed->path, false);
   if (!store) return report_error(store.error());
   auto removed = (*store)->collect_garbage(args.min_age_s);
   if (!removed) return report_error(removed.error());
@@ -233,33 +236,127 @@ int run_demo(const CatalogArgs& args) {
   return 0;
 }
 
+int run_migrate(const CatalogArgs& args) {
+  auto from = open_cli_catalog(args.catalog, false);
+  if (!from) return report_error(from.error());
+  CatalogFlags to_flags = args.to;
+  to_flags.uri = args.to_uri;
+  auto to = open_cli_catalog(to_flags, true);
+  if (!to) return report_error(to.error());
+  auto stats = (*from)->stats();
+  if (!stats) return report_error(stats.error());
+  if (stats->dimension == 0) {
+    return report_error(Error{ErrorCode::kInvalidArgument, (*from)->location() + " holds no vectors yet"});
+  }
+  if (auto bound = (*to)->bind_embedder(stats->embedder, stats->dimension, stats->detector); !bound) {
+    return report_error(bound.error());
+  }
+  // Products with their vectors (no re-analysis), images copied by content, written in batches so a large
+  // catalog needs little memory; each batch is one generation of the target.
+  constexpr std::size_t kBatch = 2000;
+  std::vector<search::ProductRecord> batch;
+  long long copied = 0;
+  search::Catalog& target = **to;
+  search::Catalog& source = **from;
+  const auto flush = [&]() -> Status {
+    if (batch.empty()) return ok_status();
+    auto written = target.upsert(batch);
+    if (!written) return written.error();
+    copied += static_cast<long long>(batch.size());
+    if (stderr_is_terminal() || args.progress) std::fprintf(stderr, "copied %lld products\n", copied);
+    batch.clear();
+    return ok_status();
+  };
+  Status walked = source.for_each_record([&](const search::ProductRecord& record) -> Status {
+    search::ProductRecord copy = record;
+    for (search::ProductImage& image : copy.product.images) {
+      auto bytes = source.image_bytes(image);
+      if (!bytes) return bytes.error();
+      const ImageFormat decoded_format = sniff_image_format(*bytes);
+      auto stored = target.store_image(*bytes, decoded_format);
+      if (!stored) return stored.error();
+      image.file = stored->file;
+      image.sha256 = stored->sha256;
+      image.content_type = stored->content_type;
+    }
+    batch.push_back(std::move(copy));
+    if (batch.size() >= kBatch) return flush();
+    return ok_status();
+  });
+  if (!walked) return report_error(walked.error());
+  if (auto last = flush(); !last) return report_error(last.error());
+  auto after = target.stats();
+  if (!after) return report_error(after.error());
+  if (as_json(args.format)) {
+    std::cout << to_json_text(json{{"from", source.location()},
+                                   {"to", target.location()},
+                                   {"products", copied},
+                                   {"generation", after->generation}})
+              << '\n';
+  } else {
+    std::printf("copied %lld products (%lld vectors) from %s to %s; generation %lld\n", copied,
+                static_cast<long long>(after->vectors), source.location().c_str(), target.location().c_str(),
+                static_cast<long long>(after->generation));
+  }
+  return 0;
+}
+
 void add_data_dir_option(CLI::App& cmd, CatalogArgs& args) {
-  cmd.add_option("--data-dir", args.data_dir, "Catalog folder (default: $VISEARCH_DATA_DIR)");
+  add_catalog_flags(cmd, args.catalog);
   cmd.add_option("--format", args.format, "json or table; default json unless stdout is a terminal")
       ->check(CLI::IsMember({"json", "table"}));
 }
 
 }  // namespace
 
-Result<std::string> resolve_data_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  const char* env = std::getenv("VISEARCH_DATA_DIR");
-  if (env != nullptr && *env != '\0') return std::string(env);
-  return Unexpected{ErrorCode::kInvalidArgument,
-                    "no catalog folder: give --data-dir DIR (or set VISEARCH_DATA_DIR)"};
+void add_catalog_flags(CLI::App& cmd, CatalogFlags& flags) {
+  cmd.add_option("--data-dir", flags.data_dir,
+                 "Catalog folder, = --catalog sqlite:DIR (default: $VISEARCH_DATA_DIR)");
+  cmd.add_option("--catalog", flags.uri,
+                 "Catalog: sqlite:DIR or opensearch+http(s)://HOST:PORT[,HOST:PORT...]/INDEX_PREFIX "
+                 "(default: $VISEARCH_CATALOG)");
+  cmd.add_option("--catalog-credentials", flags.credentials,
+                 "OpenSearch: file whose first line is user:password or ApiKey KEY")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--catalog-ca", flags.ca_file,
+                 "OpenSearch: CA bundle (PEM) that signed the cluster's certificate")
+      ->check(CLI::ExistingFile);
+  cmd.add_flag("--catalog-insecure", flags.insecure,
+               "OpenSearch over https without verifying its certificate");
 }
 
-Result<std::unique_ptr<search::SearchService>> open_search_service(const std::string& data_dir,
-                                                                   const std::string& mapping,
-                                                                   const std::string& index) {
+Result<std::string> resolve_catalog_uri(const CatalogFlags& flags) {
+  if (!flags.uri.empty() && !flags.data_dir.empty()) {
+    return Unexpected{ErrorCode::kInvalidArgument, "give --catalog or --data-dir, not both"};
+  }
+  if (!flags.uri.empty()) return flags.uri;
+  if (!flags.data_dir.empty()) return "sqlite:" + flags.data_dir;
+  for (const char* name : {"VISEARCH_CATALOG", "VISEARCH_DATA_DIR"}) {
+    const char* env = std::getenv(name);
+    if (env != nullptr && *env != '\0')
+      return std::string(name) == "VISEARCH_CATALOG" ? std::string(env) : "sqlite:" + std::string(env);
+  }
+  return Unexpected{
+      ErrorCode::kInvalidArgument,
+      "no catalog: give --data-dir DIR or --catalog URI (or set VISEARCH_DATA_DIR or VISEARCH_CATALOG)"};
+}
+
+Result<std::unique_ptr<search::Catalog>> open_cli_catalog(const CatalogFlags& flags, bool create,
+                                                          const std::string& mapping,
+                                                          const std::string& index) {
+  auto uri = resolve_catalog_uri(flags);
+  if (!uri) return uri.error();
   auto kind = search::parse_index_kind(index);
   if (!kind) return kind.error();
-  search::SearchServiceOptions options;
-  options.data_dir = data_dir;
-  options.mapping_path = mapping.empty() ? search::default_label_mapping_path() : mapping;
+  search::CatalogOpenOptions options;
+  options.uri = *uri;
+  options.mapping_path = mapping;
   options.index = *kind;
-  options.create = false;
-  return search::SearchService::open(options);
+  options.create = create;
+  options.credentials_file = flags.credentials;
+  options.ca_file = flags.ca_file;
+  options.tls_verify = !flags.insecure;
+  return search::open_catalog(options);
 }
 
 Result<SearchModels> load_search_models(const ModelOptions& options, const std::string& detector_name,
@@ -329,6 +426,19 @@ gc->add_option("--min-age", args->min_age_s, "Only files older than this many se
     ->capture_default_str();
 add_data_dir_option(*gc, *args);
 gc->callback([args, exit_code] { *exit_code = run_gc(*args); });
+
+CLI::App* migrate = catalog->add_subcommand(
+    "migrate",
+    "Copy a catalog with its vectors to another catalog (e.g. SQLite to OpenSearch), no re-analysis");
+migrate->add_option("--from", args->catalog.uri, "Source catalog URI (or --data-dir / --catalog)");
+migrate->add_option("--to", args->to_uri, "Target catalog URI")->required();
+migrate->add_option("--to-credentials", args->to.credentials, "OpenSearch target: credentials file")
+    ->check(CLI::ExistingFile);
+migrate->add_option("--to-ca", args->to.ca_file, "OpenSearch target: CA bundle")->check(CLI::ExistingFile);
+migrate->add_flag("--to-insecure", args->to.insecure, "OpenSearch target over https without verification");
+migrate->add_flag("--progress", args->progress, "Print progress on stderr");
+add_data_dir_option(*migrate, *args);
+migrate->callback([args, exit_code] { *exit_code = run_migrate(*args); });
 
 CLI::App* demo = catalog->add_subcommand(
     "demo", "Write a demo product file (crops of the labelled COCO objects in the shared data) to import");

@@ -10,7 +10,7 @@
 #include "core/result.h"
 #include "model/detector.h"
 #include "model/embedder.h"
-#include "search/search_service.h"
+#include "search/catalog.h"
 
 namespace visearch::cli {
 
@@ -24,13 +24,25 @@ struct SearchModels {
 Result<SearchModels> load_search_models(const ModelOptions& options, const std::string& detector_name,
                                         const std::string& embedder_name);
 
-// --data-dir, defaulting to $VISEARCH_DATA_DIR; kInvalidArgument when neither is set.
-Result<std::string> resolve_data_dir(const std::string& flag);
+// Where the catalog is: --catalog URI (sqlite:DIR or opensearch+http(s)://HOSTS/PREFIX) or --data-dir DIR
+// (= sqlite:DIR), defaulting to $VISEARCH_CATALOG, then $VISEARCH_DATA_DIR; plus the OpenSearch connection
+// options (credentials file, CA bundle, TLS verification).
+struct CatalogFlags {
+  std::string data_dir;
+  std::string uri;
+  std::string credentials;
+  std::string ca_file;
+  bool insecure = false;
+};
+void add_catalog_flags(CLI::App& cmd, CatalogFlags& flags);
+// The catalog URI the flags and environment name; kInvalidArgument when none (or both flags) are given.
+Result<std::string> resolve_catalog_uri(const CatalogFlags& flags);
 
-// The catalog in `data_dir` opened for searching (never created): `mapping` (empty: the shipped label
-// mapping) and `index` (auto, exact or hnsw), as `visearch search` and `visearch search-eval` take them.
-Result<std::unique_ptr<search::SearchService>> open_search_service(const std::string& data_dir,
-                                                                   const std::string& mapping,
-                                                                   const std::string& index);
+// Opens the catalog the flags name. `create`: make an empty one when there is none (imports).
+// `mapping` (empty: the shipped label mapping) and `index` (auto, exact or hnsw; SQLite only) as
+// `visearch search` and `visearch search-eval` take them.
+Result<std::unique_ptr<search::Catalog>> open_cli_catalog(const CatalogFlags& flags, bool create,
+                                                          const std::string& mapping = {},
+                                                          const std::string& index = "auto");
 
 }  // namespace visearch::cli

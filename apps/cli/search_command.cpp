@@ -20,7 +20,7 @@ using nlohmann::json;
 struct SearchArgs {
   ModelOptions model_options;
   std::vector<std::string> images;
-  std::string data_dir;
+  CatalogFlags catalog;
   std::string detector = "picodet_s_416";
   std::string embedder = "mobilenetv2_embed";
   std::string mapping;
@@ -61,8 +61,6 @@ void print_table(const search::SearchResult& result, const std::string& source) 
 }
 
 int run_search(const SearchArgs& args) {
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
   std::map<std::string, std::string> params{{"limit", std::to_string(args.limit)}, {"ranking", args.ranking}};
   if (!args.box.empty()) params["box"] = args.box;
   if (args.min_score) params["min_score"] = std::to_string(*args.min_score);
@@ -80,7 +78,7 @@ int run_search(const SearchArgs& args) {
   }
   auto parameters = search::parse_search_parameters(params);
   if (!parameters) return report_error(parameters.error());
-  auto service = open_search_service(*data_dir, args.mapping, args.index);
+  auto service = open_cli_catalog(args.catalog, false, args.mapping, args.index);
   if (!service) return report_error(service.error());
   auto models = load_search_models(args.model_options, args.detector, args.embedder);
   if (!models) return report_error(models.error());
@@ -136,7 +134,7 @@ void add_search_command(CLI::App& app, int* exit_code) {
   CLI::App* cmd =
       app.add_subcommand("search", "Find catalog products for the objects in photos (visual search)");
   cmd->add_option("images", args->images, "Photos to search with")->required();
-  cmd->add_option("--data-dir", args->data_dir, "Catalog folder (default: $VISEARCH_DATA_DIR)");
+  add_catalog_flags(*cmd, args->catalog);
   cmd->add_option("--box", args->box, "Search this region only: x1,y1,x2,y2 in image pixels");
   cmd->add_option("--category", args->category, "Only products of this category");
   cmd->add_option("--min-price", args->min_price, "Only products at or above this price");

@@ -22,7 +22,7 @@ using nlohmann::json;
 struct SearchEvalArgs {
   ModelOptions model_options;
   std::string queries;
-  std::string data_dir;
+  CatalogFlags catalog;
   std::string detector = "picodet_s_416";
   std::string embedder = "mobilenetv2_embed";
   std::string mapping;
@@ -59,9 +59,7 @@ int run_search_eval(const SearchEvalArgs& args) {
   auto judgments = search::parse_judgments(
       std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), base_dir);  // NOLINT
   if (!judgments) return report_error(args.queries, judgments.error());
-  auto data_dir = resolve_data_dir(args.data_dir);
-  if (!data_dir) return report_error(data_dir.error());
-  auto service = open_search_service(*data_dir, args.mapping, args.index);
+  auto service = open_cli_catalog(args.catalog, false, args.mapping, args.index);
   if (!service) return report_error(service.error());
   auto models = load_search_models(args.model_options, args.detector, args.embedder);
   if (!models) return report_error(models.error());
@@ -69,9 +67,7 @@ int run_search_eval(const SearchEvalArgs& args) {
   // What the catalog holds: every product's category.
   search::RelevanceUniverse universe;
   {
-    auto reader = (*service)->store().reader();
-    if (!reader) return report_error(reader.error());
-    auto pairs = reader->product_categories();
+    auto pairs = (*service)->product_categories();
     if (!pairs) return report_error(pairs.error());
     for (auto& [id, category] : *pairs) {
       universe.products_in[search::to_lower_ascii(category)].push_back(id);
@@ -236,7 +232,7 @@ void add_search_eval_command(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "search-eval", "Measure search relevance on a judgments file (precision@k, recall@k, nDCG@k, MRR)");
   cmd->add_option("--queries", args->queries, "Judgments file (JSON lines; see docs/search.md)")->required();
-  cmd->add_option("--data-dir", args->data_dir, "Catalog folder (default: $VISEARCH_DATA_DIR)");
+  add_catalog_flags(*cmd, args->catalog);
   cmd->add_option("--k", args->cutoffs, "Cut-offs, comma-separated")->capture_default_str();
   cmd->add_option("--ranking", args->ranking, "fused, visual, label or all")
       ->check(CLI::IsMember({"fused", "visual", "label", "all"}))

@@ -85,6 +85,17 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       "Serve no web pages, only the API");
   cmd->add_option("--data-dir", options->data_dir,
                   "Product catalog folder for visual search (/v1/search, /v1/products)");
+  cmd->add_option("--catalog", options->catalog,
+                  "Catalog URI instead of --data-dir: sqlite:DIR or "
+                  "opensearch+http(s)://HOST:PORT[,HOST:PORT...]/INDEX_PREFIX (replicas share one)");
+  cmd->add_option("--catalog-credentials", options->catalog_credentials,
+                  "OpenSearch: file whose first line is user:password or ApiKey KEY")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--catalog-ca", options->catalog_ca,
+                  "OpenSearch: CA bundle (PEM) of the cluster's certificate")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--catalog-insecure", options->catalog_insecure,
+                "OpenSearch over https without verifying its certificate");
   cmd->add_option("--search-mapping", options->search_mapping,
                   "Label -> category/keyword mapping (default: data/search/label_mapping.json)");
   cmd->add_option("--embed-model", options->embed_model, "Embedding model for visual search")

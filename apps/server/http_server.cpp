@@ -970,10 +970,21 @@ void Server::register_routes() {
   route("/v2/health/live", {{"GET", [this](const Req&, Res& res) {
                                send_json(res, 200, json{{"live", true}});
                              }}});
-  route("/v2/health/ready", {{"GET", [this](const Req&, Res& res) {
-                                const bool ready = ready_.load(std::memory_order_acquire);
-                                send_json(res, ready ? 200 : 503, json{{"ready", ready}});
-                              }}});
+  route("/v2/health/ready",
+        {{"GET", [this](const Req&, Res& res) {
+            const bool ready = ready_.load(std::memory_order_acquire);
+            if (ready) {
+              for (const ServerModule& module : modules_) {
+                if (!module.check_ready) continue;
+                if (Status ok = module.check_ready(); !ok) {
+                  return send_json(
+                      res, 503,
+                      json{{"ready", false}, {"module", module.name}, {"reason", ok.error().message}});
+                }
+              }
+            }
+            send_json(res, ready ? 200 : 503, json{{"ready", ready}});
+          }}});
   route(R"(/v2/models/([^/]+))",
         {{"GET", [this](const Req& req, Res& res) {
             if (!require_ready(res)) return;

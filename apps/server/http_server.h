@@ -51,6 +51,11 @@ struct ServerOptions {
   // the label mapping file (empty = the shipped data/search/label_mapping.json), the embedding model
   // (one session per worker) and the vector index kind (auto, exact, hnsw).
   std::string data_dir;
+  // Or any catalog URI (sqlite:DIR, opensearch+http(s)://HOSTS/PREFIX) with its connection options.
+  std::string catalog;
+  std::string catalog_credentials;
+  std::string catalog_ca;
+  bool catalog_insecure = false;
   std::string search_mapping;
   std::string embed_model = "mobilenetv2_embed";
   std::string search_index = "auto";

@@ -8,10 +8,10 @@
 
 #include "model/embedder.h"
 #include "model/model_repository.h"
+#include "search/catalog.h"
 #include "search/catalog_import.h"
 #include "search/object_analysis.h"
 #include "search/search_json.h"
-#include "search/search_service.h"
 #include "search/text_util.h"
 
 namespace visearch::server {
@@ -40,7 +40,7 @@ struct SearchState {
   // Set once by register_routes, before the server listens or loads: HTTP threads and the model loader
   // only read it (issue 17: load() used to store it again on the loader thread while requests read it).
   ServerContext* ctx = nullptr;
-  std::unique_ptr<search::SearchService> service;
+  std::unique_ptr<search::Catalog> service;
   std::vector<std::unique_ptr<Embedder>> embedders;  // one per inference worker
   std::atomic<bool> loaded{false};
 
@@ -50,7 +50,8 @@ struct SearchState {
     if (!loaded.load(std::memory_order_acquire)) {
       ctx->send_error(
           res, Error{ErrorCode::kUnavailable,
-                     "visual search is off: start `visearch serve` with --data-dir DIR (a catalog folder)"});
+                     "visual search is off: start `visearch serve` with --data-dir DIR (a catalog folder) or "
+                     "--catalog URI"});
       return false;
     }
     return true;
@@ -76,18 +77,26 @@ Result<int> int_param(const Req& req, const char* name, int fallback, int low, i
 Status load_search(SearchState& state) {
   ServerContext& ctx = *state.ctx;
   const ServerOptions& options = ctx.options();
-  if (options.data_dir.empty()) return ok_status();  // search off; routes explain why
+  if (options.data_dir.empty() && options.catalog.empty())
+    return ok_status();  // search off; routes explain why
+  if (!options.data_dir.empty() && !options.catalog.empty()) {
+    return Unexpected{ErrorCode::kInvalidArgument, "give --catalog or --data-dir, not both"};
+  }
   auto index = search::parse_index_kind(options.search_index);
   if (!index) return index.error();
-  search::SearchServiceOptions service_options;
-  service_options.data_dir = options.data_dir;
-  service_options.mapping_path =
-      options.search_mapping.empty() ? search::default_label_mapping_path() : options.search_mapping;
-  service_options.index = *index;
-  service_options.create = true;
+  search::CatalogOpenOptions catalog_options;
+  catalog_options.uri = options.catalog.empty() ? "sqlite:" + options.data_dir : options.catalog;
+  catalog_options.mapping_path = options.search_mapping;
+  catalog_options.index = *index;
+  // A folder is created empty; a cluster catalog must exist (a wrong prefix is an error at start, not a
+  // silently empty shop).
+  catalog_options.create = options.catalog.empty() || options.catalog.rfind("sqlite:", 0) == 0;
+  catalog_options.credentials_file = options.catalog_credentials;
+  catalog_options.ca_file = options.catalog_ca;
+  catalog_options.tls_verify = !options.catalog_insecure;
   // An import by another process must not stall searches while a large HNSW index is rebuilt.
-  service_options.serve_stale_while_rebuilding = true;
-  auto service = search::SearchService::open(service_options);
+  catalog_options.serve_stale_while_rebuilding = true;
+  auto service = search::open_catalog(catalog_options);
   if (!service) return service.error();
 
   const ModelRepository repository = ModelRepository::with_defaults(options.model_dirs);
@@ -104,16 +113,16 @@ Status load_search(SearchState& state) {
   }
   const std::shared_ptr<const DetectService> detect = ctx.detect_service(0);
   VISEARCH_TRY(
-      (*service)->store().bind_embedder(spec->name, embedders.front()->dimension(), detect->default_model()));
+      (*service)->bind_embedder(spec->name, embedders.front()->dimension(), detect->default_model()));
   // Build the index now so the first search does not pay for it.
-  auto snapshot = (*service)->current_snapshot();
-  if (!snapshot) return snapshot.error();
+  auto vectors = (*service)->warm();
+  if (!vectors) return vectors.error();
+  const std::string location = (*service)->location();
   state.service = std::move(*service);
   state.embedders = std::move(embedders);
   state.loaded.store(true, std::memory_order_release);
-  std::fprintf(stderr, "{\"event\":\"search_ready\",\"data_dir\":%s,\"vectors\":%zu,\"embed_model\":%s}\n",
-               to_json_text(json(options.data_dir)).c_str(),
-               (*snapshot)->index ? (*snapshot)->index->size() : 0, to_json_text(json(spec->name)).c_str());
+  std::fprintf(stderr, "{\"event\":\"search_ready\",\"catalog\":%s,\"vectors\":%zu,\"embed_model\":%s}\n",
+               to_json_text(json(location)).c_str(), *vectors, to_json_text(json(spec->name)).c_str());
   return ok_status();
 }
 
@@ -227,7 +236,7 @@ void handle_list(SearchState& state, const Req& req, Res& res) {
   auto parameters = search::parse_search_parameters(filters);
   if (!parameters) return send_error(ctx, res, parameters.error());
   query.filters = parameters->options.filters;
-  auto page = state.service->store().query(query);
+  auto page = state.service->query(query);
   if (!page) return send_error(ctx, res, page.error());
   json products = json::array();
   for (const search::Product& p : page->products) products.push_back(search::product_to_json(p));
@@ -292,9 +301,9 @@ void handle_import(SearchState& state, const Req& req, Res& res) {
   };
   search::ImportOptions options;
   options.strict = strict_text == "true" || strict_text == "1";
-  auto report = search::import_catalog(state.service->store(), parsed, analyze, options);
+  auto report = search::import_catalog(*state.service, parsed, analyze, options);
   if (!report) return send_error(ctx, res, report.error());
-  if (report->committed) static_cast<void>(state.service->current_snapshot());  // warm the index
+  if (report->committed) static_cast<void>(state.service->warm());  // warm the index
   json body = search::import_report_to_json(*report);
   body["request_id"] = res.get_header_value("X-Request-Id");
   if (!report->committed && !report->errors.empty()) {
@@ -311,7 +320,7 @@ void handle_get(SearchState& state, const Req& req, Res& res) {
   ServerContext& ctx = *state.ctx;
   if (!state.available(res)) return;
   const std::string id = req.matches[1];
-  auto product = state.service->store().get(id);
+  auto product = state.service->get(id);
   if (!product) return send_error(ctx, res, product.error());
   if (!product->has_value())
     return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
@@ -322,7 +331,7 @@ void handle_delete(SearchState& state, const Req& req, Res& res) {
   ServerContext& ctx = *state.ctx;
   if (!state.available(res)) return;
   const std::string id = req.matches[1];
-  auto removed = state.service->store().remove({id});
+  auto removed = state.service->remove({id});
   if (!removed) return send_error(ctx, res, removed.error());
   if (removed->empty())
     return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
@@ -336,7 +345,7 @@ void handle_image(SearchState& state, const Req& req, Res& res) {
   const std::string n_text = req.matches[2];
   if (n_text.size() > 4) return send_error(ctx, res, Error{ErrorCode::kNotFound, "no image " + n_text});
   const int n = std::stoi(n_text);
-  auto product = state.service->store().get(id);
+  auto product = state.service->get(id);
   if (!product) return send_error(ctx, res, product.error());
   if (!product->has_value())
     return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
@@ -357,9 +366,11 @@ void handle_image(SearchState& state, const Req& req, Res& res) {
     return;
   }
   // The path comes from the catalog (content-addressed, written by visearch), never from the URL.
-  auto bytes = read_file_bytes(state.service->store().image_path(*image), std::uint64_t{256} << 20U);
-  if (!bytes)
+  auto bytes = state.service->image_bytes(*image);
+  if (!bytes) {
+    if (bytes.error().code == ErrorCode::kUnavailable) return send_error(ctx, res, bytes.error());
     return send_error(ctx, res, Error{ErrorCode::kIo, "image file of product '" + id + "' is unreadable"});
+  }
   res.status = 200;
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes as chars for the body
   res.set_content(reinterpret_cast<const char*>(bytes->data()), bytes->size(), image->content_type);
@@ -368,7 +379,7 @@ void handle_image(SearchState& state, const Req& req, Res& res) {
 void handle_catalog(SearchState& state, const Req&, Res& res) {
   ServerContext& ctx = *state.ctx;
   if (!state.available(res)) return;
-  auto stats = state.service->store().stats();
+  auto stats = state.service->stats();
   if (!stats) return send_error(ctx, res, stats.error());
   ctx.send_json(res, 200, search::stats_to_json(*stats));
 }
@@ -398,6 +409,10 @@ ServerModule search_module() {
   module.load = [state](ServerContext& ctx) -> Status {
     if (state->ctx != &ctx) return Unexpected{ErrorCode::kInternal, "search module loaded before its routes"};
     return load_search(*state);
+  };
+  module.check_ready = [state]() -> Status {
+    if (!state->loaded.load(std::memory_order_acquire)) return ok_status();
+    return state->service->check_available();
   };
   return module;
 }

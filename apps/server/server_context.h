@@ -95,6 +95,9 @@ struct ServerModule {
   // Routes that `--public-search` opens to callers without the API key (what the shopper page reads);
   // empty = none. Writes must never be listed.
   std::function<bool(const httplib::Request&)> is_public_route;
+  // Readiness beyond loading (e.g. the search catalog's cluster reachable and not red): an error makes
+  // /v2/health/ready answer 503 with its message while it lasts; empty = nothing to check.
+  std::function<Status()> check_ready;
 };
 
 // Parses request bodies and parameters the way /v1/detect does.

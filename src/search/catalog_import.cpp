@@ -529,7 +529,7 @@ ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const Pa
   return parsed;
 }
 
-Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& parsed,
+Result<ImportReport> import_catalog(Catalog& store, const ParsedCatalog& parsed,
                                     const AnalyzeImageFn& analyze, const ImportOptions& options) {
   ImportReport report;
   report.errors = parsed.errors;

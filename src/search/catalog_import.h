@@ -1,5 +1,5 @@
 // Catalog import: parsing product files (JSON Lines, CSV, a JSON array/object) into validated rows, then
-// indexing each row's images and writing everything to the CatalogStore in one transaction.
+// indexing each row's images and writing everything to the Catalog in one write (one generation).
 //
 // Input formats (one product per line / row / array element):
 //   JSONL  {"id": "p1", "title": "Blue mug", "description": "...", "category": "Mugs & Cups",
@@ -29,7 +29,7 @@
 
 #include "core/result.h"
 #include "io/image_decode.h"
-#include "search/catalog_store.h"
+#include "search/catalog.h"
 #include "search/product.h"
 
 namespace visearch::search {
@@ -107,7 +107,7 @@ struct ImportReport {
 // Indexes every row's images (through `analyze`) and upserts all good rows in one transaction.
 // `parsed.errors` are carried into the report. Errors returned (rather than reported per row) are those
 // of the catalog itself: kIo, kUnavailable.
-Result<ImportReport> import_catalog(CatalogStore& store, const ParsedCatalog& parsed,
+Result<ImportReport> import_catalog(Catalog& store, const ParsedCatalog& parsed,
                                     const AnalyzeImageFn& analyze, const ImportOptions& options);
 
 }  // namespace visearch::search

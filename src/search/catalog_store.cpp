@@ -658,6 +658,32 @@ Result<std::vector<std::string>> CatalogStore::remove(const std::vector<std::str
   return result;
 }
 
+// The indexed objects of a product (image_n < 0: of all its images), in vector_id order.
+static Result<std::vector<IndexedObject>> read_objects(SqliteDb& db, const std::string& product_id,
+                                                       std::int64_t n) {
+  auto objects = db.prepare(
+      "SELECT label, score, x1, y1, x2, y2, embedding, image_n FROM image_objects WHERE product_id = ? AND "
+      "(? < 0 OR image_n = ?) ORDER BY vector_id");
+  if (!objects) return objects.error();
+  objects->bind(1, product_id).bind(2, n).bind(3, n);
+  std::vector<IndexedObject> out;
+  for (;;) {
+    auto more = objects->step();
+    if (!more) return more.error();
+    if (!*more) break;
+    IndexedObject object;
+    object.label = objects->column_text(0);
+    object.score = static_cast<float>(objects->column_double(1));
+    object.box = ImageBox{
+        static_cast<float>(objects->column_double(2)), static_cast<float>(objects->column_double(3)),
+        static_cast<float>(objects->column_double(4)), static_cast<float>(objects->column_double(5))};
+    object.embedding = blob_embedding(objects->column_blob(6));
+    object.image_n = static_cast<int>(objects->column_int(7));
+    out.push_back(std::move(object));
+  }
+  return out;
+}
+
 Result<std::optional<std::vector<IndexedObject>>> CatalogStore::indexed_objects_for(
     const std::string& sha256) {
   auto db = lease();
@@ -672,28 +698,10 @@ Result<std::optional<std::vector<IndexedObject>>> CatalogStore::indexed_objects_
     if (!*row) return std::optional<std::vector<IndexedObject>>();
     const std::string product_id = image->column_text(0);
     const std::int64_t n = image->column_int(1);
-    auto objects = (*db)->prepare(
-        "SELECT label, score, x1, y1, x2, y2, embedding FROM image_objects WHERE product_id = ? AND image_n "
-        "= ? "
-        "ORDER BY vector_id");
-    if (!objects) return objects.error();
-    objects->bind(1, product_id).bind(2, n);
-    std::vector<IndexedObject> out;
-    for (;;) {
-      auto more = objects->step();
-      if (!more) return more.error();
-      if (!*more) break;
-      IndexedObject object;
-      object.label = objects->column_text(0);
-      object.score = static_cast<float>(objects->column_double(1));
-      object.box = ImageBox{
-          static_cast<float>(objects->column_double(2)), static_cast<float>(objects->column_double(3)),
-          static_cast<float>(objects->column_double(4)), static_cast<float>(objects->column_double(5))};
-      object.embedding = blob_embedding(objects->column_blob(6));
-      out.push_back(std::move(object));
-    }
-    if (out.empty()) return std::optional<std::vector<IndexedObject>>();
-    return std::optional<std::vector<IndexedObject>>(std::move(out));
+    auto out = read_objects(**db, product_id, n);
+    if (!out) return out.error();
+    if (out->empty()) return std::optional<std::vector<IndexedObject>>();
+    return std::optional<std::vector<IndexedObject>>(std::move(*out));
   }();
   give_back(std::move(*db));
   return result;
@@ -772,6 +780,10 @@ CatalogReader::CatalogReader(CatalogReader&&) noexcept = default;
 
 Result<std::optional<Product>> CatalogReader::get(const std::string& id) {
   return get_product(*impl_->db, id);
+}
+
+Result<std::vector<IndexedObject>> CatalogReader::objects_of(const std::string& product_id) {
+  return read_objects(*impl_->db, product_id, -1);
 }
 
 Status CatalogReader::for_each_vector(const std::function<void(const StoredVector&)>& visit) {

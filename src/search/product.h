@@ -56,4 +56,49 @@ struct ProductRecord {
   std::vector<IndexedObject> objects;
 };
 
+// Backend-neutral values of catalog reads and writes (SQLite and OpenSearch catalogs alike).
+
+struct UpsertResult {
+  int inserted = 0;
+  int updated = 0;
+  std::int64_t generation = 0;
+};
+
+// Filters shared by product listing and search. Strings compare case-insensitively; attribute filters
+// require every listed key to have exactly that value.
+struct ProductFilters {
+  std::string category;
+  std::optional<double> min_price;
+  std::optional<double> max_price;
+  std::map<std::string, std::string> attributes;
+
+  [[nodiscard]] bool empty() const {
+    return category.empty() && !min_price && !max_price && attributes.empty();
+  }
+};
+
+struct ProductQuery {
+  std::string text;  // FTS5 words (each word must match, prefix match on the last); empty = all
+  ProductFilters filters;
+  int limit = 20;
+  int offset = 0;
+};
+
+struct ProductPage {
+  std::vector<Product> products;
+  std::int64_t total = 0;  // matches before limit/offset
+};
+
+struct CatalogStats {
+  std::int64_t products = 0;
+  std::int64_t images = 0;
+  std::int64_t vectors = 0;
+  std::int64_t generation = 0;
+  std::map<std::string, std::int64_t> categories;  // category -> product count
+  std::string embedder;  // the model that produced the stored embeddings (empty before the first import)
+  int dimension = 0;
+  std::string detector;
+  std::uint64_t database_bytes = 0;  // catalog.db + WAL
+};
+
 }  // namespace visearch::search

@@ -10,7 +10,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr double kCategoryShare = 0.6;  // label = 0.6 * category + 0.4 * text
 constexpr int kFullTextCandidates = 200;
 constexpr std::size_t kCategoryCandidates = 2000;
 
@@ -18,30 +17,9 @@ struct Candidate {
   double visual = -1;  // < 0: not computed yet
   int image_n = 0;
   double text_raw = 0;
-  double category = 0;
 };
 
 }  // namespace
-
-Result<Ranking> parse_ranking(std::string_view text) {
-  if (text == "fused") return Ranking::kFused;
-  if (text == "visual") return Ranking::kVisual;
-  if (text == "label") return Ranking::kLabel;
-  return Unexpected{ErrorCode::kInvalidArgument,
-                    "ranking must be fused, visual or label (got '" + std::string(text) + "')"};
-}
-
-std::string_view ranking_name(Ranking ranking) {
-  switch (ranking) {
-    case Ranking::kFused:
-      return "fused";
-    case Ranking::kVisual:
-      return "visual";
-    case Ranking::kLabel:
-      return "label";
-  }
-  return "fused";
-}
 
 Result<std::unique_ptr<SearchService>> SearchService::open(const SearchServiceOptions& options) {
   auto mapping = LabelMapping::load(options.mapping_path);
@@ -255,68 +233,44 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
 
   std::unordered_set<std::uint32_t> allowed_set;
   if (allowed != nullptr) allowed_set.insert(allowed->begin(), allowed->end());
-  struct Scored {
-    std::uint32_t product = 0;
-    double score = 0;
-    ScoreComponents components;
-    int image_n = 0;
-  };
-  std::vector<Scored> scored;
-  scored.reserve(candidates.size());
-  const FusionWeights& w = mapping_.weights();
-  const double min_score =
-      options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
+  std::vector<FusionCandidate> pool;
+  std::vector<std::uint32_t> product_of_candidate;
+  pool.reserve(candidates.size());
   for (auto& [product, c] : candidates) {
     if (allowed != nullptr && allowed_set.count(product) == 0) continue;
-    ScoreComponents parts;
-    if (use_visual) {
-      if (c.visual < 0) score_visual(product, c);
-      parts.visual = c.visual;
+    if (use_visual && c.visual < 0) score_visual(product, c);
+    FusionCandidate f;
+    f.id = snapshot.product_ids[product];
+    f.visual = std::max(c.visual, 0.0);
+    f.image_n = std::max(c.image_n, 0);
+    f.in_label_category = use_label && label_categories.count(snapshot.category_of[product]) != 0;
+    f.text_raw = c.text_raw;
+    if (words != nullptr) {
+      auto q = words->raw.find(product);
+      if (q != words->raw.end()) f.query_raw = q->second;
     }
-    if (use_label) {
-      parts.category = label_categories.count(snapshot.category_of[product]) != 0 ? 1.0 : 0.0;
-      parts.text = best_text > 0 ? c.text_raw / best_text : 0.0;
-      parts.label = kCategoryShare * parts.category + (1.0 - kCategoryShare) * parts.text;
-    }
-    double score = 0;
-    switch (options.ranking) {
-      case Ranking::kVisual:
-        score = parts.visual;
-        break;
-      case Ranking::kLabel:
-        score = parts.label;
-        break;
-      case Ranking::kFused:
-        if (words != nullptr) {
-          auto q = words->raw.find(product);
-          parts.query = q != words->raw.end() && words->best > 0 ? q->second / words->best : 0.0;
-          const double w_query = 0.5;
-          score = (w.visual * parts.visual + w.label * parts.label + w_query * parts.query) /
-                  (w.visual + w.label + w_query);
-        } else {
-          score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label);
-        }
-        break;
-    }
-    if (options.ranking == Ranking::kLabel && score <= 0) continue;
-    if (score < min_score) continue;
-    scored.push_back(Scored{product, score, parts, std::max(c.image_n, 0)});
+    pool.push_back(std::move(f));
+    product_of_candidate.push_back(product);
   }
-  const auto order = [&](const Scored& a, const Scored& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.components.visual != b.components.visual) return a.components.visual > b.components.visual;
-    return snapshot.product_ids[a.product] < snapshot.product_ids[b.product];
-  };
-  const std::size_t keep = std::min(scored.size(), static_cast<std::size_t>(options.limit));
-  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end(), order);
-  scored.resize(keep);
+  FusionParams params;
+  params.ranking = options.ranking;
+  params.use_visual = use_visual;
+  params.use_label = use_label;
+  params.use_query = options.ranking == Ranking::kFused && words != nullptr;
+  params.best_text = best_text;
+  params.best_query = words != nullptr ? words->best : 0.0;
+  params.weights = mapping_.weights();
+  params.min_score =
+      options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
+  params.limit = options.limit;
+  const std::vector<FusedCandidate> scored = fuse(pool, params);
 
   std::vector<ProductMatch> matches;
-  for (const Scored& s : scored) {
-    auto product = reader.get(snapshot.product_ids[s.product]);
+  for (const FusedCandidate& s : scored) {
+    auto product = reader.get(pool[s.candidate].id);
     if (!product) return product.error();
     if (!product->has_value()) continue;  // cannot happen within one snapshot; tolerated anyway
-    matches.push_back(ProductMatch{std::move(**product), s.score, s.components, s.image_n});
+    matches.push_back(ProductMatch{std::move(**product), s.score, s.components, pool[s.candidate].image_n});
   }
   return matches;
 }

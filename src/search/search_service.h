@@ -39,54 +39,10 @@
 #include "search/catalog_store.h"
 #include "search/label_mapping.h"
 #include "search/object_analysis.h"
+#include "search/ranking.h"
 #include "search/vector_index.h"
 
 namespace visearch::search {
-
-enum class Ranking { kFused, kVisual, kLabel };
-Result<Ranking> parse_ranking(std::string_view text);  // "fused", "visual", "label"
-std::string_view ranking_name(Ranking ranking);
-
-struct SearchOptions {
-  int limit = 10;  // products per object, 1..100
-  Ranking ranking = Ranking::kFused;
-  ProductFilters filters;
-  // Products scoring below this are not returned (an object may then have none: "no good match").
-  // Unset: the mapping file's min_score for the ranking (LabelMapping::min_score()).
-  std::optional<double> min_score;
-  // Shopper words with the photo ("this, but in red"): bm25 of any of its words over the product text, a
-  // third component of the fused score (weight 0.5, as visual and label). Other rankings ignore it.
-  std::string query_text;
-};
-
-struct ScoreComponents {
-  double visual = 0;    // best cosine similarity over the product's image objects, clamped to [0, 1]
-  double label = 0;     // 0.6 * category + 0.4 * text
-  double text = 0;      // normalised bm25 of the label keywords, [0, 1]
-  double category = 0;  // 1 when the product category is one the label maps to
-  double query = 0;     // normalised bm25 of the shopper's words (SearchOptions::query_text), [0, 1]
-};
-
-struct ProductMatch {
-  Product product;
-  double score = 0;
-  ScoreComponents components;
-  int matched_image = 0;  // the product image whose object matched best (visual), else 0
-};
-
-struct ObjectMatches {
-  QueryObject object;  // embedding cleared
-  std::vector<ProductMatch> products;
-};
-
-struct SearchResult {
-  std::vector<ObjectMatches> objects;
-  std::int64_t generation = 0;  // of the index that ranked the products
-  bool stale = false;           // the catalog has moved on; the index for its generation is being built
-  IndexKind index_kind = IndexKind::kExact;
-  std::size_t vectors = 0;
-  double rank_ms = 0;
-};
 
 struct SearchServiceOptions {
   std::string data_dir;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "search/catalog_import.h"
+#include "search/sqlite_catalog.h"
 #include "test_util.h"
 
 namespace visearch::search {
@@ -164,7 +165,8 @@ class CatalogImportTest : public ::testing::Test {
     testing::write_file(dir_.file("red.jpg"), testing::solid_jpeg(40, 30, 220, 10, 10));
     testing::write_file(dir_.file("blue.jpg"), testing::solid_jpeg(30, 40, 10, 10, 220));
     testing::write_file(dir_.file("notes.jpg"), "this is not an image");
-    store_ = std::move(*CatalogStore::open(dir_.file("catalog"), true));
+    catalog_ = std::move(*SqliteCatalog::open(dir_.file("catalog"), CatalogOpenOptions{}));
+    store_ = &catalog_->service().store();
   }
   Result<ImportReport> run(const std::string& text, bool strict) {
     ImportOptions options;
@@ -172,11 +174,12 @@ class CatalogImportTest : public ::testing::Test {
     options.base_dir = dir_.path();
     const ParsedCatalog parsed = parse_catalog(text, ImportFormat::kJsonl);
     return import_catalog(
-        *store_, parsed, [this](auto bytes) { return analyzer_(bytes); }, options);
+        *catalog_, parsed, [this](auto bytes) { return analyzer_(bytes); }, options);
   }
 
   TempDir dir_;
-  std::unique_ptr<CatalogStore> store_;
+  std::unique_ptr<SqliteCatalog> catalog_;
+  CatalogStore* store_ = nullptr;
   FakeAnalyzer analyzer_;
 };
 

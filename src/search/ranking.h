@@ -1,0 +1,103 @@
+// Ranking: the values of a visual search (options, score components, results) and the one fusion rule
+// every catalog engine applies, so that the same catalog ranks the same on SQLite and on OpenSearch.
+//
+// An engine gathers candidates for a query object (nearest object vectors, label keyword/category hits,
+// the shopper's words) with their raw scores; fuse() turns them into the ranked, thresholded list:
+//   visual  best cosine similarity of the query crop with the product's image objects, clamped to [0, 1]
+//   label   0.6 * category + 0.4 * text, text = bm25 of the label keywords / the best bm25 of the query
+//   query   bm25 of the shopper's words / the best bm25 of those words
+//   fused   (w_visual * visual + w_label * label [+ 0.5 * query]) / (sum of the weights used)
+// Ties break on the visual part, then on the product id (ascending), so results are deterministic.
+// Thread-safety: plain values and a pure function.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "search/label_mapping.h"
+#include "search/object_analysis.h"
+#include "search/product.h"
+#include "search/vector_index.h"
+
+namespace visearch::search {
+
+enum class Ranking { kFused, kVisual, kLabel };
+Result<Ranking> parse_ranking(std::string_view text);  // "fused", "visual", "label"
+std::string_view ranking_name(Ranking ranking);
+
+struct SearchOptions {
+  int limit = 10;  // products per object, 1..100
+  Ranking ranking = Ranking::kFused;
+  ProductFilters filters;
+  // Products scoring below this are not returned (an object may then have none: "no good match").
+  // Unset: the mapping file's min_score for the ranking (LabelMapping::min_score()).
+  std::optional<double> min_score;
+  // Shopper words with the photo ("this, but in red"): bm25 of any of its words over the product text, a
+  // third component of the fused score (weight 0.5, as visual and label). Other rankings ignore it.
+  std::string query_text;
+};
+
+struct ScoreComponents {
+  double visual = 0;    // best cosine similarity over the product's image objects, clamped to [0, 1]
+  double label = 0;     // 0.6 * category + 0.4 * text
+  double text = 0;      // normalised bm25 of the label keywords, [0, 1]
+  double category = 0;  // 1 when the product category is one the label maps to
+  double query = 0;     // normalised bm25 of the shopper's words (SearchOptions::query_text), [0, 1]
+};
+
+struct ProductMatch {
+  Product product;
+  double score = 0;
+  ScoreComponents components;
+  int matched_image = 0;  // the product image whose object matched best (visual), else 0
+};
+
+struct ObjectMatches {
+  QueryObject object;  // embedding cleared
+  std::vector<ProductMatch> products;
+};
+
+struct SearchResult {
+  std::vector<ObjectMatches> objects;
+  std::int64_t generation = 0;  // of the index that ranked the products
+  bool stale = false;           // the catalog has moved on; the index for its generation is being built
+  IndexKind index_kind = IndexKind::kExact;
+  std::size_t vectors = 0;
+  double rank_ms = 0;
+};
+
+// One candidate product for one query object, as an engine found it.
+struct FusionCandidate {
+  std::string id;
+  double visual = 0;  // cosine similarity (clamped by fuse())
+  int image_n = 0;    // the product image whose object matched best
+  bool in_label_category = false;
+  double text_raw = 0;   // bm25 of the label keywords (engine scale), 0 when not matched
+  double query_raw = 0;  // bm25 of the shopper's words (engine scale), 0 when not matched
+};
+
+struct FusionParams {
+  Ranking ranking = Ranking::kFused;
+  bool use_visual = false;  // the object has an embedding and the ranking uses it
+  bool use_label = false;   // the object has a label and the ranking uses it
+  bool use_query = false;   // fused ranking with shopper words
+  double best_text = 0;     // the largest text_raw of this object's label query
+  double best_query = 0;    // the largest query_raw of the shopper's words
+  FusionWeights weights;
+  double min_score = 0;
+  int limit = 10;
+};
+
+struct FusedCandidate {
+  std::size_t candidate = 0;  // index into the candidates given to fuse()
+  double score = 0;
+  ScoreComponents components;
+};
+
+// The best `params.limit` candidates scoring at least `params.min_score`, best first.
+std::vector<FusedCandidate> fuse(const std::vector<FusionCandidate>& candidates, const FusionParams& params);
+
+}  // namespace visearch::search

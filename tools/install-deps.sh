@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything visearch needs on a fresh Debian 12 machine:
-# the pinned Debian packages in deps/apt-packages.txt and the pinned npm
-# packages (ONNX Runtime) in third_party/onnxruntime/package-lock.json.
+# the pinned Debian packages in deps/apt-packages.txt, the pinned npm
+# packages (ONNX Runtime) in third_party/onnxruntime/package-lock.json, and
+# the OpenSearch test launcher (Maven, tests/fixtures/opensearch/pom.xml).
 # Idempotent: a second run only checks. Needs root (or sudo) for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,5 +65,20 @@ fi
 if [ -f tests/contract/package-lock.json ] && [ ! -f tests/contract/node_modules/ajv/package.json ]; then
   echo "install-deps: fetching the contract test's packages (npm, ~2 MB)"
   npm ci --prefix tests/contract --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+# The OpenSearch test cluster (tools/opensearch-cluster.sh) runs nodes from a launcher that Maven builds in
+# tests/fixtures/opensearch (OpenSearch 2.19.1 + the k-NN plugin, ~55 MB of jars into ~/.m2 on the first build).
+# Maven and JDK 17 come from deps/apt-packages.txt; rebuilt only when its pom.xml or sources changed.
+if ! command -v mvn >/dev/null || ! command -v java >/dev/null; then
+  echo "install-deps: installing Maven and JDK 17 (the OpenSearch test launcher)"
+  $SUDO apt-get install -y -qq --no-install-recommends maven openjdk-17-jdk-headless >/dev/null
+fi
+os_fixture=tests/fixtures/opensearch
+os_stamp="$(find "$os_fixture/pom.xml" "$os_fixture/src" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$os_fixture/target/.build-stamp" 2>/dev/null)" != "$os_stamp" ] ||
+  [ ! -f "$os_fixture/target/opensearch-node-launcher.jar" ]; then
+  echo "install-deps: building the OpenSearch test launcher (Maven)"
+  mvn -q -B -f "$os_fixture/pom.xml" package
+  echo "$os_stamp" >"$os_fixture/target/.build-stamp"
 fi
 echo "install-deps: ok"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a real OpenSearch 2.x cluster on loopback for the tests: one JVM per node, started from the launcher that
 # tests/fixtures/opensearch builds (OpenSearch 2.19.1 + k-NN 2.19.1.0, Lucene engine only, plain http, no auth).
+# See tests/fixtures/opensearch/README.md.
 #
 #   tools/opensearch-cluster.sh start [NODES]   start NODES nodes (default 3) on free loopback ports, wait for green;
 #                                               prints every node's URL, then the cluster's URL as the LAST line
@@ -18,6 +19,7 @@
 #   VISEARCH_OPENSEARCH_HEAP       heap per node (default 512m; -Xms = -Xmx)
 #   VISEARCH_OPENSEARCH_TIMEOUT    seconds start/start-node wait (default 180)
 #   VISEARCH_OPENSEARCH_JAVA       java binary (default: java on PATH; Java 17 is what the launcher is built for)
+#   VISEARCH_OPENSEARCH_JAVA_OPTS  more JVM flags (e.g. -XX:TieredStopAtLevel=1 starts faster, runs slower)
 #   VISEARCH_OPENSEARCH_OWNER_PID  if set at start: a watchdog stops the cluster once that process has exited
 #                                  (a crashed test does not leave JVMs behind)
 #

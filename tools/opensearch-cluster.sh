@@ -10,7 +10,8 @@
 #   tools/opensearch-cluster.sh start-node I    restart node I on its ports and data folder; waits until it rejoined
 #   tools/opensearch-cluster.sh status          print the cluster health JSON (asked of the first live node)
 #   tools/opensearch-cluster.sh wait STATUS [NODES] [SECONDS]
-#                                               wait until health is STATUS (green|yellow|red) with NODES nodes
+#                                               wait until health is STATUS (green|yellow|red; yellow: or
+#                                               green) with NODES nodes
 #   tools/opensearch-cluster.sh url             print the cluster's URL (node 0)
 #
 # Environment:
@@ -176,6 +177,8 @@ wait_health() {
       h="$(health_of "$i")"
       [ -n "$h" ] || continue
       if [ "$h" = "$want $want_nodes" ]; then return 0; fi
+      # yellow is "at least yellow": a cluster that went straight to green has passed it
+      if [ "$want" = yellow ] && [ "$h" = "green $want_nodes" ]; then return 0; fi
       break
     done
     [ "$SECONDS" -lt "$deadline" ] || return 1
@@ -378,14 +381,15 @@ cmd_start_node() {
       exit 1
     }
     # the restarted node answers health once it has joined, and the others count it
+    # (at least `want`: nodes restarted at the same time, as after a whole-cluster stop, join together)
     h="$(health_of "$i")"
     joined=1
-    if [ "${h#* }" != "$want" ]; then joined=0; fi
+    if [ -z "$h" ] || [ "${h#* }" -lt "$want" ]; then joined=0; fi
     for j in $(live_nodes); do
       [ "$joined" = 1 ] || break
       [ "$j" = "$i" ] && continue
       h="$(health_of "$j")"
-      [ "${h#* }" = "$want" ] || joined=0
+      if [ -z "$h" ] || [ "${h#* }" -lt "$want" ]; then joined=0; fi
       break
     done
     if [ "$joined" = 1 ]; then break; fi

@@ -354,7 +354,11 @@ class Server final : public ServerContext {
   // read it for their 503s (issue 17), hence the mutex.
   mutable std::mutex load_error_mutex_;
   std::string load_error_;
+  // The server stays up but never ready (/ping answers 503 with the message); the log says why at once.
   void set_load_error(std::string message) {
+    std::fprintf(
+        stderr, "%s\n",
+        to_json_text(json{{"ts", now_iso8601()}, {"event", "load_failed"}, {"error", message}}).c_str());
     const std::lock_guard lock(load_error_mutex_);
     load_error_ = std::move(message);
   }

@@ -11,7 +11,9 @@ namespace {
 constexpr const char* kForms =
     "; use sqlite:DIR (or a folder path) or opensearch+http(s)://HOST:PORT[,HOST:PORT...]/INDEX_PREFIX";
 
-Error bad_uri(const std::string& why) { return Error{ErrorCode::kInvalidArgument, "--catalog: " + why + kForms}; }
+Error bad_uri(const std::string& why) {
+  return Error{ErrorCode::kInvalidArgument, "--catalog: " + why + kForms};
+}
 
 bool valid_prefix(const std::string& prefix) {
   if (prefix.empty() || prefix.size() > 64 || prefix[0] == '_' || prefix[0] == '-') return false;

@@ -58,7 +58,8 @@ class Catalog {
   // The bytes of a stored image.
   virtual Result<std::vector<std::uint8_t>> image_bytes(const ProductImage& image) = 0;
   // The indexed objects of an already stored image with this content, or nullopt.
-  virtual Result<std::optional<std::vector<IndexedObject>>> indexed_objects_for(const std::string& sha256) = 0;
+  virtual Result<std::optional<std::vector<IndexedObject>>> indexed_objects_for(
+      const std::string& sha256) = 0;
 
   virtual Result<UpsertResult> upsert(const std::vector<ProductRecord>& records) = 0;
   // Deletes these products (all or nothing); returns the ids that existed.
@@ -72,7 +73,8 @@ class Catalog {
   // Every product with its indexed objects, in id order (catalog migration, backups).
   virtual Status for_each_record(const std::function<Status(const ProductRecord&)>& visit) = 0;
 
-  virtual Result<SearchResult> search(const std::vector<QueryObject>& objects, const SearchOptions& options) = 0;
+  virtual Result<SearchResult> search(const std::vector<QueryObject>& objects,
+                                      const SearchOptions& options) = 0;
   // Prepares what the first search would otherwise build (SQLite: the vector index); returns the number of
   // object vectors searchable.
   virtual Result<std::size_t> warm() = 0;

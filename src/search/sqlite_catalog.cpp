@@ -8,7 +8,8 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::string& da
                                                            const CatalogOpenOptions& options) {
   SearchServiceOptions service_options;
   service_options.data_dir = data_dir;
-  service_options.mapping_path = options.mapping_path.empty() ? default_label_mapping_path() : options.mapping_path;
+  service_options.mapping_path =
+      options.mapping_path.empty() ? default_label_mapping_path() : options.mapping_path;
   service_options.index = options.index;
   service_options.hnsw = options.hnsw;
   service_options.create = options.create;
@@ -33,7 +34,8 @@ Result<std::vector<std::uint8_t>> SqliteCatalog::image_bytes(const ProductImage&
   return bytes;
 }
 
-Result<std::optional<std::vector<IndexedObject>>> SqliteCatalog::indexed_objects_for(const std::string& sha256) {
+Result<std::optional<std::vector<IndexedObject>>> SqliteCatalog::indexed_objects_for(
+    const std::string& sha256) {
   return service_->store().indexed_objects_for(sha256);
 }
 
@@ -45,11 +47,17 @@ Result<std::vector<std::string>> SqliteCatalog::remove(const std::vector<std::st
   return service_->store().remove(ids);
 }
 
-Result<std::optional<Product>> SqliteCatalog::get(const std::string& id) { return service_->store().get(id); }
+Result<std::optional<Product>> SqliteCatalog::get(const std::string& id) {
+  return service_->store().get(id);
+}
 
-Result<ProductPage> SqliteCatalog::query(const ProductQuery& query) { return service_->store().query(query); }
+Result<ProductPage> SqliteCatalog::query(const ProductQuery& query) {
+  return service_->store().query(query);
+}
 
-Result<CatalogStats> SqliteCatalog::stats() { return service_->store().stats(); }
+Result<CatalogStats> SqliteCatalog::stats() {
+  return service_->store().stats();
+}
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteCatalog::product_categories() {
   auto reader = service_->store().reader();
@@ -73,7 +81,8 @@ Status SqliteCatalog::for_each_record(const std::function<Status(const ProductRe
   return ok_status();
 }
 
-Result<SearchResult> SqliteCatalog::search(const std::vector<QueryObject>& objects, const SearchOptions& options) {
+Result<SearchResult> SqliteCatalog::search(const std::vector<QueryObject>& objects,
+                                           const SearchOptions& options) {
   return service_->search(objects, options);
 }
 

@@ -31,9 +31,16 @@ image=$shared_dir/data/samples/bus.jpg
 
 work=$(mktemp -d)
 chmod 755 "$work"  # nginx's workers run as nobody when this runs as root; they must reach $work/nginx
-# The catalog both replicas share: today one SQLite folder on this machine. The OpenSearch catalog (in
-# progress) changes this one line.
-catalog_args=(--data-dir "$work/catalog")
+# The catalog both replicas share: one SQLite folder on this machine (under a detection load), or, with
+# VISEARCH_REPLICAS_CATALOG=URI (tests/integration/opensearch_test.cpp passes its cluster's catalog), an
+# OpenSearch catalog the replicas share with nothing else, under a search load.
+if [ -n "${VISEARCH_REPLICAS_CATALOG:-}" ]; then
+  catalog_args=(--catalog "$VISEARCH_REPLICAS_CATALOG")
+  load_path=/v1/search
+else
+  catalog_args=(--data-dir "$work/catalog")
+  load_path=/v1/detect
+fi
 
 declare -A pids=() ports=()
 nginx_pid="" wrk_pid=""
@@ -167,10 +174,10 @@ for _ in $(seq 100); do
 done
 curl -sf --max-time 1 "http://127.0.0.1:$nginx_port/ping" >/dev/null || fail "nginx's /ping never answered 200"
 
-echo "== load: POST /v1/detect over $connections connections; one replica killed, the other stopped"
+echo "== load: POST $load_path over $connections connections; one replica killed, the other stopped"
 # wrk stops at SIGINT (below) and then prints its summary, as at the end of its duration.
 REPLICAS_IMAGE=$image wrk -t1 -c"$connections" -d"${max_load_seconds}s" --timeout 10s \
-  -s "$source_dir/tests/replicas/load.lua" "http://127.0.0.1:$nginx_port/v1/detect" >"$work/wrk.out" 2>&1 &
+  -s "$source_dir/tests/replicas/load.lua" "http://127.0.0.1:$nginx_port$load_path" >"$work/wrk.out" 2>&1 &
 wrk_pid=$!
 t0=$EPOCHREALTIME
 sleep 3
@@ -223,14 +230,15 @@ socket_errors=$(awk '$1 == "socket_errors" {n = 0; for (i = 2; i <= NF; i++) {sp
   "$work/wrk.out")
 [ -n "$total" ] && [ -n "$socket_errors" ] || fail "wrk printed no summary"
 log=$prefix/logs/visearch.access.log
-passed_on=$(jq -s '[.[] | select(.uri == "/v1/detect" and (.upstream_status | contains(",")))] | length' "$log")
+passed_on=$(jq -s --arg path "$load_path" \
+  '[.[] | select(.uri == $path and (.upstream_status | contains(",")))] | length' "$log")
 echo "replicas_test: $total requests: $ok 2xx, $non2xx other, $socket_errors socket errors;" \
   "nginx passed $passed_on of them to the other replica"
-jq -r 'select(.uri == "/v1/detect" and (.upstream_status | contains(","))) | .upstream_status' "$log" |
+jq -r --arg path "$load_path" 'select(.uri == $path and (.upstream_status | contains(","))) | .upstream_status' "$log" |
   sort | uniq -c | sed 's/^/  upstream statuses of a retried request: /'
 for n in 1 2; do
-  echo "  replica $n answered $(jq -s --arg up "127.0.0.1:${ports[$n]}" \
-    '[.[] | select(.uri == "/v1/detect" and .status == 200 and (.upstream | split(", ") | last) == $up)] | length' \
+  echo "  replica $n answered $(jq -s --arg up "127.0.0.1:${ports[$n]}" --arg path "$load_path" \
+    '[.[] | select(.uri == $path and .status == 200 and (.upstream | split(", ") | last) == $up)] | length' \
     "$log") of them"
 done
 [ "$non2xx" = 0 ] || fail "$non2xx answers other than 2xx reached the client"

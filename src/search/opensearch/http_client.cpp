@@ -37,7 +37,9 @@ struct HttpClient::Handle {
   Handle& operator=(Handle&&) = delete;
 };
 
-HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) { global_init(); }
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {
+  global_init();
+}
 
 HttpClient::~HttpClient() = default;
 
@@ -63,8 +65,8 @@ void HttpClient::give_back(std::unique_ptr<Handle> handle) {
   if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(handle));
 }
 
-Result<HttpReply> HttpClient::request(std::string_view method, const std::string& path, const std::string& body,
-                                      std::string_view content_type) {
+Result<HttpReply> HttpClient::request(std::string_view method, const std::string& path,
+                                      const std::string& body, std::string_view content_type) {
   if (options_.hosts.empty()) return Error{ErrorCode::kInvalidArgument, "no OpenSearch host"};
   auto handle = lease();
   if (handle->curl == nullptr) return Error{ErrorCode::kInternal, "curl_easy_init failed"};

@@ -3,11 +3,11 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <thread>
-#include <unistd.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -203,58 +203,61 @@ json products_index_body(int dimension, int shards, int replicas, std::int64_t g
   const json keyword_with_text = {
       {"type", "keyword"},
       {"fields", {{"lc", {{"type", "keyword"}, {"normalizer", "catalog_lower"}}}, {"text", text}}}};
-  return {
-      {"settings",
-       {{"index", {{"knn", true}, {"number_of_shards", shards}, {"number_of_replicas", replicas}}},
-        {"analysis",
-         {{"normalizer", {{"catalog_lower", {{"type", "custom"}, {"filter", {"lowercase", "asciifolding"}}}}}},
-          {"analyzer",
-           {{"catalog_text",
-             {{"type", "custom"},
-              {"tokenizer", "standard"},
-              {"filter", {"lowercase", "asciifolding", "porter_stem"}}}}}}}}}},
-      {"mappings",
-       {{"dynamic", "strict"},
-        {"_meta", {{"visearch_mapping_version", OpenSearchCatalog::kMappingVersion}, {"generation", generation}}},
-        {"properties",
-         {{"id", {{"type", "keyword"}}},
-          {"title", text},
-          {"description", text},
-          {"category", keyword_with_text},
-          {"brand", keyword_with_text},
-          {"extra", text},
-          {"attr", {{"type", "keyword"}}},
-          {"price", {{"type", "double"}}},
-          {"image_sha", {{"type", "keyword"}}},
-          {"image_count", {{"type", "integer"}}},
-          {"product", {{"type", "object"}, {"enabled", false}}},
-          {"objects",
-           {{"type", "nested"},
+  return {{"settings",
+           {{"index", {{"knn", true}, {"number_of_shards", shards}, {"number_of_replicas", replicas}}},
+            {"analysis",
+             {{"normalizer",
+               {{"catalog_lower", {{"type", "custom"}, {"filter", {"lowercase", "asciifolding"}}}}}},
+              {"analyzer",
+               {{"catalog_text",
+                 {{"type", "custom"},
+                  {"tokenizer", "standard"},
+                  {"filter", {"lowercase", "asciifolding", "porter_stem"}}}}}}}}}},
+          {"mappings",
+           {{"dynamic", "strict"},
+            {"_meta",
+             {{"visearch_mapping_version", OpenSearchCatalog::kMappingVersion}, {"generation", generation}}},
             {"properties",
-             {{"image_n", {{"type", "integer"}}},
-              {"label", {{"type", "keyword"}}},
-              {"score", {{"type", "float"}, {"index", false}}},
-              {"box", {{"type", "float"}, {"index", false}}},
-              {"vec",
-               {{"type", "knn_vector"},
-                {"dimension", dimension},
-                {"method",
-                 {{"name", "hnsw"},
-                  {"space_type", "cosinesimil"},
-                  {"engine", "lucene"},
-                  {"parameters", {{"m", 16}, {"ef_construction", 128}}}}}}}}}}}}}}}};
+             {{"id", {{"type", "keyword"}}},
+              {"title", text},
+              {"description", text},
+              {"category", keyword_with_text},
+              {"brand", keyword_with_text},
+              {"extra", text},
+              {"attr", {{"type", "keyword"}}},
+              {"price", {{"type", "double"}}},
+              {"image_sha", {{"type", "keyword"}}},
+              {"image_count", {{"type", "integer"}}},
+              {"product", {{"type", "object"}, {"enabled", false}}},
+              {"objects",
+               {{"type", "nested"},
+                {"properties",
+                 {{"image_n", {{"type", "integer"}}},
+                  {"label", {{"type", "keyword"}}},
+                  {"score", {{"type", "float"}, {"index", false}}},
+                  {"box", {{"type", "float"}, {"index", false}}},
+                  {"vec",
+                   {{"type", "knn_vector"},
+                    {"dimension", dimension},
+                    {"method",
+                     {{"name", "hnsw"},
+                      {"space_type", "cosinesimil"},
+                      {"engine", "lucene"},
+                      {"parameters", {{"m", 16}, {"ef_construction", 128}}}}}}}}}}}}}}}};
 }
 
 json filter_clauses(const ProductFilters& filters) {
   json clauses = json::array();
-  if (!filters.category.empty()) clauses.push_back({{"term", {{"category.lc", to_lower_ascii(filters.category)}}}});
+  if (!filters.category.empty())
+    clauses.push_back({{"term", {{"category.lc", to_lower_ascii(filters.category)}}}});
   if (filters.min_price || filters.max_price) {
     json range = json::object();
     if (filters.min_price) range["gte"] = *filters.min_price;
     if (filters.max_price) range["lte"] = *filters.max_price;
     clauses.push_back({{"range", {{"price", range}}}});
   }
-  for (const auto& [k, v] : filters.attributes) clauses.push_back({{"term", {{"attr", attribute_term(k, v)}}}});
+  for (const auto& [k, v] : filters.attributes)
+    clauses.push_back({{"term", {{"attr", attribute_term(k, v)}}}});
   return clauses;
 }
 
@@ -285,6 +288,12 @@ json knn_score_script(std::span<const float> vector) {
                {{"field", "objects.vec"},
                 {"query_value", std::vector<float>(vector.begin(), vector.end())},
                 {"space_type", "cosinesimil"}}}}}}}};
+}
+
+// The k-NN plugin scores cosinesimil as (1 + cos) / 2, in its knn query and its knn_score script alike
+// (measured on 2.19.1: cos 0.6 -> 0.8).
+double cosine_of_score(double score) {
+  return 2.0 * score - 1.0;
 }
 
 // The image_n of a hit's best nested object (inner_hits named "best").
@@ -369,7 +378,8 @@ std::string OpenSearchCatalog::location() const {
 
 Result<std::unique_ptr<OpenSearchCatalog>> OpenSearchCatalog::open(const CatalogUri& uri,
                                                                    const CatalogOpenOptions& options) {
-  auto mapping = LabelMapping::load(options.mapping_path.empty() ? default_label_mapping_path() : options.mapping_path);
+  auto mapping =
+      LabelMapping::load(options.mapping_path.empty() ? default_label_mapping_path() : options.mapping_path);
   if (!mapping) return mapping.error();
   auto http = http_options(uri, options);
   if (!http) return http.error();
@@ -383,8 +393,8 @@ Result<std::unique_ptr<OpenSearchCatalog>> OpenSearchCatalog::open(const Catalog
   return catalog;
 }
 
-Result<json> OpenSearchCatalog::call_raw(std::string_view method, const std::string& path, const std::string& body,
-                                         std::string_view content_type, bool retry) {
+Result<json> OpenSearchCatalog::call_raw(std::string_view method, const std::string& path,
+                                         const std::string& body, std::string_view content_type, bool retry) {
   const int attempts = retry ? kRetries : 1;
   Error last{ErrorCode::kUnavailable, "OpenSearch did not answer"};
   for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -397,7 +407,8 @@ Result<json> OpenSearchCatalog::call_raw(std::string_view method, const std::str
     if (reply->status >= 200 && reply->status < 300) {
       if (reply->body.empty()) return json::object();
       auto parsed = json::parse(reply->body, nullptr, false);
-      if (parsed.is_discarded()) return Error{ErrorCode::kIo, "OpenSearch answered " + path + " with invalid JSON"};
+      if (parsed.is_discarded())
+        return Error{ErrorCode::kIo, "OpenSearch answered " + path + " with invalid JSON"};
       return parsed;
     }
     const std::string reason = error_reason(reply->body);
@@ -430,9 +441,9 @@ Status OpenSearchCatalog::ensure_support_indexes(bool create) {
   if (exists) return ok_status();
   if (exists.error().code != ErrorCode::kNotFound) return exists.error();
   if (!create) {
-    return Error{ErrorCode::kNotFound, "no catalog '" + uri_.prefix + "' in OpenSearch at " + http_.base_url() +
-                                           "; import one first (visearch catalog import --catalog " + location() +
-                                           " FILE)"};
+    return Error{ErrorCode::kNotFound,
+                 "no catalog '" + uri_.prefix + "' in OpenSearch at " + http_.base_url() +
+                     "; import one first (visearch catalog import --catalog " + location() + " FILE)"};
   }
   const json small_index = {
       {"settings", {{"index", {{"number_of_shards", 1}, {"number_of_replicas", options_.replicas}}}}}};
@@ -442,13 +453,16 @@ Status OpenSearchCatalog::ensure_support_indexes(bool create) {
   if (!made && made.error().code != ErrorCode::kInvalidArgument) return made.error();  // exists: fine
   json images_body = small_index;
   images_body["settings"]["index"]["number_of_shards"] = options_.shards;
-  images_body["mappings"] = {{"dynamic", "strict"},
-                             {"properties",
-                              {{"content_type", {{"type", "keyword"}, {"index", false}}},
-                               {"data", {{"type", "binary"}}}}}};
+  images_body["mappings"] = {
+      {"dynamic", "strict"},
+      {"properties",
+       {{"content_type", {{"type", "keyword"}, {"index", false}}}, {"data", {{"type", "binary"}}}}}};
   made = call("PUT", "/" + images, &images_body, true);
   if (!made && made.error().code != ErrorCode::kInvalidArgument) return made.error();
-  const json doc = {{"kind", "catalog"}, {"embedder", ""}, {"dimension", 0}, {"detector", ""},
+  const json doc = {{"kind", "catalog"},
+                    {"embedder", ""},
+                    {"dimension", 0},
+                    {"detector", ""},
                     {"mapping_version", kMappingVersion}};
   auto put = call("PUT", "/" + meta + "/_create/catalog?refresh=true", &doc, true);
   if (!put && put.error().code != ErrorCode::kConflict) return put.error();
@@ -510,7 +524,8 @@ Result<OpenSearchCatalog::Binding> OpenSearchCatalog::binding() {
   return b;
 }
 
-Status OpenSearchCatalog::bind_embedder(const std::string& embedder, int dimension, const std::string& detector) {
+Status OpenSearchCatalog::bind_embedder(const std::string& embedder, int dimension,
+                                        const std::string& detector) {
   auto current = binding();
   if (!current) return current.error();
   if (current->dimension > 0) {
@@ -554,12 +569,14 @@ Result<std::vector<std::uint8_t>> OpenSearchCatalog::image_bytes(const ProductIm
   return base64_decode((*doc)["_source"].value("data", ""));
 }
 
-Result<std::optional<std::vector<IndexedObject>>> OpenSearchCatalog::indexed_objects_for(const std::string& sha256) {
+Result<std::optional<std::vector<IndexedObject>>> OpenSearchCatalog::indexed_objects_for(
+    const std::string& sha256) {
   using Out = std::optional<std::vector<IndexedObject>>;
   auto target = serving(false);
   if (!target) return target.error();
   if (target->index.empty()) return Out();
-  const json body = {{"size", 1}, {"query", {{"term", {{"image_sha", sha256}}}}}, {"_source", {"product", "objects"}}};
+  const json body = {
+      {"size", 1}, {"query", {{"term", {{"image_sha", sha256}}}}}, {"_source", {"product", "objects"}}};
   auto found = search_index(target->index, body);
   if (!found) return found.error();
   const json& hits = (*found)["hits"]["hits"];
@@ -578,14 +595,27 @@ Result<std::optional<std::vector<IndexedObject>>> OpenSearchCatalog::indexed_obj
 }
 
 Result<json> OpenSearchCatalog::search_index(const std::string& index, const json& body) {
-  return call("POST", "/" + index + "/_search", &body, true);
+  // A node that just died can leave some shards unanswered in a 200 reply: that answer would silently
+  // miss products, so it is asked again (the replicas take over) before it counts as unavailable.
+  Error last{ErrorCode::kUnavailable, ""};
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(150 << attempt));
+    auto answer = call("POST", "/" + index + "/_search", &body, true);
+    if (!answer) return answer.error();
+    const int failed = answer->contains("_shards") ? (*answer)["_shards"].value("failed", 0) : 0;
+    if (failed == 0 && !answer->value("timed_out", false)) return answer;
+    last = Error{ErrorCode::kUnavailable, "OpenSearch answered a search on " + index + " with " +
+                                              std::to_string(failed) + " shard(s) failed"};
+  }
+  return last;
 }
 
 Status OpenSearchCatalog::take_lock() {
   const std::string path = "/" + uri_.prefix + "-meta/_create/lock?refresh=true";
   char host[256] = {};  // NOLINT(cppcoreguidelines-avoid-c-arrays)
   gethostname(host, sizeof(host) - 1);
-  const json doc = {{"kind", "lock"}, {"at", now_seconds()}, {"owner", std::string(host) + ":" + std::to_string(getpid())}};
+  const json doc = {
+      {"kind", "lock"}, {"at", now_seconds()}, {"owner", std::string(host) + ":" + std::to_string(getpid())}};
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto made = call("PUT", path, &doc, true);
     if (made) return ok_status();
@@ -623,14 +653,15 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
     for (const IndexedObject& o : r.objects) {
       if (!o.embedding.empty() && dimension == 0) dimension = static_cast<int>(o.embedding.size());
       if (!o.embedding.empty() && static_cast<int>(o.embedding.size()) != dimension) {
-        return Error{ErrorCode::kInvalidArgument, "product '" + r.product.id + "' has a vector of " +
-                                                      std::to_string(o.embedding.size()) + " values; the catalog's have " +
-                                                      std::to_string(dimension)};
+        return Error{ErrorCode::kInvalidArgument,
+                     "product '" + r.product.id + "' has a vector of " + std::to_string(o.embedding.size()) +
+                         " values; the catalog's have " + std::to_string(dimension)};
       }
     }
   }
   if (dimension == 0) {
-    return Error{ErrorCode::kInvalidArgument, "the catalog has no embedder yet: bind one before the first import"};
+    return Error{ErrorCode::kInvalidArgument,
+                 "the catalog has no embedder yet: bind one before the first import"};
   }
   VISEARCH_TRY(take_lock());
   struct Unlock {
@@ -659,13 +690,7 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
     return error;
   };
   if (!current->index.empty()) {
-    const json copy = {{"source", {{"index", current->index}}}, {"dest", {{"index", index}}}};
-    auto copied = call("POST", "/_reindex?wait_for_completion=true&refresh=false", &copy, true);
-    if (!copied) return abandon(copied.error());
-    if (copied->contains("failures") && !(*copied)["failures"].empty()) {
-      return abandon(Error{ErrorCode::kUnavailable, "copying generation " + std::to_string(current->generation) +
-                                                        " failed: " + printable_utf8((*copied)["failures"].dump(), 400)});
-    }
+    if (Status copied = copy_generation(current->index, index); !copied) return abandon(copied.error());
   }
 
   // _bulk in batches; items refused with 429 are sent again with back-off.
@@ -687,7 +712,8 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
   while (next < lines.size()) {
     std::vector<std::size_t> batch;
     std::size_t bytes = 0;
-    while (next < lines.size() && batch.size() < kBulkDocuments && (batch.empty() || bytes + lines[next].size() <= kBulkBytes)) {
+    while (next < lines.size() && batch.size() < kBulkDocuments &&
+           (batch.empty() || bytes + lines[next].size() <= kBulkBytes)) {
       bytes += lines[next].size();
       batch.push_back(next++);
     }
@@ -710,9 +736,10 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
         if (status == 429 || status >= 500) {
           again.push_back(batch[k]);
         } else if (status >= 300 && !(status == 404 && outcome == "not_found")) {
-          return abandon(Error{ErrorCode::kInvalidArgument,
-                               "OpenSearch refused product '" + printable_utf8(ids[batch[k]], 128) +
-                                   "': " + printable_utf8(item.contains("error") ? item["error"].dump() : outcome, 400)});
+          return abandon(Error{
+              ErrorCode::kInvalidArgument,
+              "OpenSearch refused product '" + printable_utf8(ids[batch[k]], 128) +
+                  "': " + printable_utf8(item.contains("error") ? item["error"].dump() : outcome, 400)});
         } else if (outcome == "created") {
           ++result.inserted;
         } else if (outcome == "updated") {
@@ -733,7 +760,8 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
   if (!refreshed) return abandon(refreshed.error());
   const std::string alias = uri_.prefix + "-products";
   json actions = json::array();
-  if (!current->index.empty()) actions.push_back({{"remove", {{"index", uri_.prefix + "-products-g*"}, {"alias", alias}}}});
+  if (!current->index.empty())
+    actions.push_back({{"remove", {{"index", uri_.prefix + "-products-g*"}, {"alias", alias}}}});
   actions.push_back({{"add", {{"index", index}, {"alias", alias}}}});
   const json swap = {{"actions", actions}};
   auto switched = call("POST", "/_aliases", &swap, true);
@@ -753,6 +781,46 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
     }
   }
   return result;
+}
+
+Status OpenSearchCatalog::copy_generation(const std::string& from, const std::string& to) {
+  // Server-side first: the reindex module ships with every OpenSearch distribution.
+  const json copy = {{"source", {{"index", from}}}, {"dest", {{"index", to}}}};
+  auto copied = call("POST", "/_reindex?wait_for_completion=true&refresh=false", &copy, true);
+  if (copied) {
+    if (copied->contains("failures") && !(*copied)["failures"].empty()) {
+      return Error{ErrorCode::kUnavailable,
+                   "copying " + from + " failed: " + printable_utf8((*copied)["failures"].dump(), 400)};
+    }
+    return ok_status();
+  }
+  if (copied.error().code != ErrorCode::kInvalidArgument && copied.error().code != ErrorCode::kNotFound) {
+    return copied.error();
+  }
+  // A cluster without _reindex (a minimal node, a managed service that leaves it out): page through the
+  // serving generation in id order and write the same documents with _bulk.
+  json after;
+  for (;;) {
+    json body = {
+        {"size", 500}, {"sort", json::array({{{"id", "asc"}}})}, {"query", {{"match_all", json::object()}}}};
+    if (!after.is_null()) body["search_after"] = after;
+    auto page = search_index(from, body);
+    if (!page) return page.error();
+    const json& hits = (*page)["hits"]["hits"];
+    if (hits.empty()) break;
+    std::string bulk;
+    for (const json& hit : hits) {
+      bulk += json{{"index", {{"_id", hit.value("_id", "")}}}}.dump() + "\n" + hit["_source"].dump() + "\n";
+      after = hit["sort"];
+    }
+    auto written = call_raw("POST", "/" + to + "/_bulk", bulk, "application/x-ndjson", true);
+    if (!written) return written.error();
+    if (written->value("errors", false)) {
+      return Error{ErrorCode::kUnavailable,
+                   "copying " + from + " into " + to + " failed part-way; nothing was switched"};
+    }
+  }
+  return ok_status();
 }
 
 Result<UpsertResult> OpenSearchCatalog::upsert(const std::vector<ProductRecord>& records) {
@@ -779,15 +847,19 @@ Result<std::vector<std::string>> OpenSearchCatalog::remove(const std::vector<std
 
 Result<std::optional<Product>> OpenSearchCatalog::get(const std::string& id) {
   using Out = std::optional<Product>;
-  auto target = serving(false);
-  if (!target) return target.error();
-  if (target->index.empty()) return Out();
-  const json body = {{"size", 1}, {"query", {{"ids", {{"values", {id}}}}}}, {"_source", {"product"}}};
-  auto found = search_index(target->index, body);
-  if (!found) return found.error();
-  const json& hits = (*found)["hits"]["hits"];
-  if (hits.empty()) return Out();
-  return Out(product_from_store(hits[0]["_source"]["product"]));
+  // The serving generation is cached for a second; a product another replica has just imported is looked
+  // for again in the generation serving now before it counts as missing.
+  for (const bool fresh : {false, true}) {
+    auto target = serving(fresh);
+    if (!target) return target.error();
+    if (target->index.empty()) continue;
+    const json body = {{"size", 1}, {"query", {{"ids", {{"values", {id}}}}}}, {"_source", {"product"}}};
+    auto found = search_index(target->index, body);
+    if (!found) return found.error();
+    const json& hits = (*found)["hits"]["hits"];
+    if (!hits.empty()) return Out(product_from_store(hits[0]["_source"]["product"]));
+  }
+  return Out();
 }
 
 Result<ProductPage> OpenSearchCatalog::query(const ProductQuery& query) {
@@ -796,8 +868,9 @@ Result<ProductPage> OpenSearchCatalog::query(const ProductQuery& query) {
   if (!target) return target.error();
   if (target->index.empty()) return page;
   if (query.offset + query.limit > kMaxWindow) {
-    return Error{ErrorCode::kInvalidArgument, "offset + limit must be at most " + std::to_string(kMaxWindow) +
-                                                  " on an OpenSearch catalog; narrow the query with words or filters"};
+    return Error{ErrorCode::kInvalidArgument,
+                 "offset + limit must be at most " + std::to_string(kMaxWindow) +
+                     " on an OpenSearch catalog; narrow the query with words or filters"};
   }
   json must = json::array();
   const std::string words = query.text;
@@ -805,8 +878,9 @@ Result<ProductPage> OpenSearchCatalog::query(const ProductQuery& query) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || static_cast<unsigned char>(c) >= 0x80;
   });
   if (has_words) {
-    must.push_back({{"multi_match",
-                     {{"query", words}, {"type", "bool_prefix"}, {"operator", "and"}, {"fields", text_fields()}}}});
+    must.push_back(
+        {{"multi_match",
+          {{"query", words}, {"type", "bool_prefix"}, {"operator", "and"}, {"fields", text_fields()}}}});
   }
   json body = {{"from", query.offset},
                {"size", query.limit},
@@ -817,7 +891,8 @@ Result<ProductPage> OpenSearchCatalog::query(const ProductQuery& query) {
   auto found = search_index(target->index, body);
   if (!found) return found.error();
   page.total = (*found)["hits"]["total"].value("value", std::int64_t{0});
-  for (const json& hit : (*found)["hits"]["hits"]) page.products.push_back(product_from_store(hit["_source"]["product"]));
+  for (const json& hit : (*found)["hits"]["hits"])
+    page.products.push_back(product_from_store(hit["_source"]["product"]));
   return page;
 }
 
@@ -832,13 +907,14 @@ Result<CatalogStats> OpenSearchCatalog::stats() {
   if (!target) return target.error();
   stats.generation = target->generation;
   if (target->index.empty()) return stats;
-  const json body = {
-      {"size", 0},
-      {"track_total_hits", true},
-      {"aggs",
-       {{"images", {{"sum", {{"field", "image_count"}}}}},
-        {"categories", {{"terms", {{"field", "category"}, {"size", 1000}}}}},
-        {"objects", {{"nested", {{"path", "objects"}}}, {"aggs", {{"n", {{"value_count", {{"field", "objects.image_n"}}}}}}}}}}}};
+  const json body = {{"size", 0},
+                     {"track_total_hits", true},
+                     {"aggs",
+                      {{"images", {{"sum", {{"field", "image_count"}}}}},
+                       {"categories", {{"terms", {{"field", "category"}, {"size", 1000}}}}},
+                       {"objects",
+                        {{"nested", {{"path", "objects"}}},
+                         {"aggs", {{"n", {{"value_count", {{"field", "objects.image_n"}}}}}}}}}}}};
   auto found = search_index(target->index, body);
   if (!found) return found.error();
   stats.products = (*found)["hits"]["total"].value("value", std::int64_t{0});
@@ -863,7 +939,9 @@ Result<std::vector<std::pair<std::string, std::string>>> OpenSearchCatalog::prod
   if (target->index.empty()) return out;
   json after;
   for (;;) {
-    json body = {{"size", 1000}, {"sort", json::array({{{"id", "asc"}}})}, {"_source", {"category"}},
+    json body = {{"size", 1000},
+                 {"sort", json::array({{{"id", "asc"}}})},
+                 {"_source", {"category"}},
                  {"query", {{"match_all", json::object()}}}};
     if (!after.is_null()) body["search_after"] = after;
     auto found = search_index(target->index, body);
@@ -884,7 +962,9 @@ Status OpenSearchCatalog::for_each_record(const std::function<Status(const Produ
   if (target->index.empty()) return ok_status();
   json after;
   for (;;) {
-    json body = {{"size", 200}, {"sort", json::array({{{"id", "asc"}}})}, {"_source", {"product", "objects"}},
+    json body = {{"size", 200},
+                 {"sort", json::array({{{"id", "asc"}}})},
+                 {"_source", {"product", "objects"}},
                  {"query", {{"match_all", json::object()}}}};
     if (!after.is_null()) body["search_after"] = after;
     auto found = search_index(target->index, body);
@@ -892,7 +972,8 @@ Status OpenSearchCatalog::for_each_record(const std::function<Status(const Produ
     const json& hits = (*found)["hits"]["hits"];
     if (hits.empty()) break;
     for (const json& hit : hits) {
-      ProductRecord record{product_from_store(hit["_source"]["product"]), objects_from_document(hit["_source"])};
+      ProductRecord record{product_from_store(hit["_source"]["product"]),
+                           objects_from_document(hit["_source"])};
       VISEARCH_TRY(visit(record));
       after = hit["sort"];
     }
@@ -942,7 +1023,8 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
   result.generation = target.generation;
   result.index_kind = IndexKind::kHnsw;
   for (const QueryObject& object : objects) {
-    if (!object.embedding.empty() && dimension > 0 && object.embedding.size() != static_cast<std::size_t>(dimension)) {
+    if (!object.embedding.empty() && dimension > 0 &&
+        object.embedding.size() != static_cast<std::size_t>(dimension)) {
       return Error{ErrorCode::kInvalidArgument,
                    "the query embedding has " + std::to_string(object.embedding.size()) +
                        " values but the catalog's embeddings have " + std::to_string(dimension) +
@@ -978,9 +1060,12 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
                        {"_source", false},
                        {"query",
                         {{"bool",
-                          {{"must", {{"multi_match",
-                                      {{"query", options.query_text}, {"type", "most_fields"}, {"operator", "or"},
-                                       {"fields", text_fields()}}}}},
+                          {{"must",
+                            {{"multi_match",
+                              {{"query", options.query_text},
+                               {"type", "most_fields"},
+                               {"operator", "or"},
+                               {"fields", text_fields()}}}}},
                            {"filter", filters}}}}}};
     auto found = search_index(index, body);
     if (!found) return found.error();
@@ -1011,7 +1096,11 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
                 {"query",
                  {{"bool",
                    {{"filter", filters},
-                    {"must", {{"nested", {{"path", "objects"}, {"score_mode", "max"}, {"query", knn_score_script(object.embedding)}}}}}}}}}};
+                    {"must",
+                     {{"nested",
+                       {{"path", "objects"},
+                        {"score_mode", "max"},
+                        {"query", knn_score_script(object.embedding)}}}}}}}}}};
       } else {
         body = {{"size", k},
                 {"_source", category_source},
@@ -1026,8 +1115,7 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
       for (const json& hit : (*hits)["hits"]["hits"]) {
         Found& f = found_by_id[hit.value("_id", "")];
         const double s = hit.value("_score", 0.0);
-        // Lucene k-NN scores cosine as (1 + cos) / 2; the knn_score script as 1 + cos.
-        f.visual = filtered ? s - 1.0 : 2.0 * s - 1.0;
+        f.visual = cosine_of_score(s);
         note_category(f, hit);
       }
     }
@@ -1041,9 +1129,10 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
       for (const std::string& c : terms.categories) label_categories.insert(to_lower_ascii(c));
       const json should = any_phrase_query(terms.keywords);
       if (!should.empty()) {
-        const json body = {{"size", kFullTextCandidates},
-                           {"_source", category_source},
-                           {"query", {{"bool", {{"should", should}, {"minimum_should_match", 1}, {"filter", filters}}}}}};
+        const json body = {
+            {"size", kFullTextCandidates},
+            {"_source", category_source},
+            {"query", {{"bool", {{"should", should}, {"minimum_should_match", 1}, {"filter", filters}}}}}};
         auto hits = search_index(index, body);
         if (!hits) return hits.error();
         for (const json& hit : (*hits)["hits"]["hits"]) {
@@ -1073,19 +1162,22 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
       if ((use_visual && f.visual < 0) || !f.known_category) unscored.push_back(id);
     }
     for (std::size_t at = 0; at < unscored.size(); at += 1000) {
-      const std::vector<std::string> chunk(unscored.begin() + static_cast<std::ptrdiff_t>(at),
-                                           unscored.begin() + static_cast<std::ptrdiff_t>(std::min(at + 1000, unscored.size())));
+      const std::vector<std::string> chunk(
+          unscored.begin() + static_cast<std::ptrdiff_t>(at),
+          unscored.begin() + static_cast<std::ptrdiff_t>(std::min(at + 1000, unscored.size())));
       json query = {{"bool", {{"filter", json::array({{{"ids", {{"values", chunk}}}}})}}}};
       if (use_visual) {
-        query["bool"]["should"] = json::array(
-            {{{"nested", {{"path", "objects"}, {"score_mode", "max"}, {"query", knn_score_script(object.embedding)}}}}});
+        query["bool"]["should"] = json::array({{{"nested",
+                                                 {{"path", "objects"},
+                                                  {"score_mode", "max"},
+                                                  {"query", knn_score_script(object.embedding)}}}}});
       }
       const json body = {{"size", chunk.size()}, {"_source", category_source}, {"query", query}};
       auto hits = search_index(index, body);
       if (!hits) return hits.error();
       for (const json& hit : (*hits)["hits"]["hits"]) {
         Found& f = found_by_id[hit.value("_id", "")];
-        if (use_visual && f.visual < 0) f.visual = std::max(hit.value("_score", 0.0) - 1.0, 0.0);
+        if (use_visual && f.visual < 0) f.visual = std::max(cosine_of_score(hit.value("_score", 0.0)), 0.0);
         note_category(f, hit);
       }
     }
@@ -1109,7 +1201,8 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
     params.best_text = best_text;
     params.best_query = best_words;
     params.weights = mapping_.weights();
-    params.min_score = options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
+    params.min_score =
+        options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
     params.limit = options.limit;
     const std::vector<FusedCandidate> fused = fuse(pool, params);
 
@@ -1138,7 +1231,8 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
       for (const FusedCandidate& f : fused) {
         auto it = products.find(pool[f.candidate].id);
         if (it == products.end()) continue;
-        out.products.push_back(ProductMatch{it->second.first, f.score, f.components, use_visual ? it->second.second : 0});
+        out.products.push_back(
+            ProductMatch{it->second.first, f.score, f.components, use_visual ? it->second.second : 0});
       }
     }
     result.objects.push_back(std::move(out));

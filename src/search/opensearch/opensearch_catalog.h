@@ -45,7 +45,8 @@ class OpenSearchCatalog final : public Catalog {
  public:
   static constexpr int kMappingVersion = 1;
 
-  static Result<std::unique_ptr<OpenSearchCatalog>> open(const CatalogUri& uri, const CatalogOpenOptions& options);
+  static Result<std::unique_ptr<OpenSearchCatalog>> open(const CatalogUri& uri,
+                                                         const CatalogOpenOptions& options);
 
   [[nodiscard]] std::string location() const override;
   [[nodiscard]] std::string engine() const override { return "opensearch"; }
@@ -94,6 +95,9 @@ class OpenSearchCatalog final : public Catalog {
   Result<UpsertResult> write_generation(const std::vector<ProductRecord>& records,
                                         const std::vector<std::string>& remove_ids,
                                         std::vector<std::string>* removed);
+  // Copies every document of generation `from` into the new index `to` (_reindex, or search_after + _bulk
+  // where the cluster has no reindex module).
+  Status copy_generation(const std::string& from, const std::string& to);
   Status take_lock();
   void release_lock();
   Result<SearchResult> search_once(const std::vector<QueryObject>& objects, const SearchOptions& options,

@@ -12,6 +12,7 @@
 #include "search/demo_catalog.h"
 #include "search/label_mapping.h"
 #include "search/object_analysis.h"
+#include "search/photo_search.h"
 #include "search/search_json.h"
 #include "search/text_util.h"
 
@@ -84,12 +85,7 @@ int run_import(const CatalogArgs& args) {
   const Detector& detector = *models->detector;
   const Embedder& embedder = *models->embedder;
   const auto analyze = [&](std::span<const std::uint8_t> bytes) -> Result<search::AnalyzedImage> {
-    auto decoded = decode_image(bytes, DecodeLimits{});
-    if (!decoded) return decoded.error();
-    auto objects = search::analyze_product_image(decoded->image, 0, detector, embedder);
-    if (!objects) return objects.error();
-    return search::AnalyzedImage{decoded->format, decoded->image.width, decoded->image.height,
-                                 std::move(*objects)};
+    return search::analyse_product_photo(bytes, DecodeLimits{}, detector, embedder);
   };
   search::ImportOptions options;
   options.strict = args.strict;

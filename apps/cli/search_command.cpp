@@ -9,6 +9,7 @@
 #include "io/image_decode.h"
 #include "search/catalog_store.h"
 #include "search/object_analysis.h"
+#include "search/photo_search.h"
 #include "search/search_json.h"
 #include "search/search_service.h"
 
@@ -95,31 +96,23 @@ int run_search(const SearchArgs& args) {
       exit_code = std::max(exit_code, report_error(path, bytes.error()));
       continue;
     }
-    auto decoded = decode_image(*bytes, DecodeLimits{});
-    if (!decoded) {
-      exit_code = std::max(exit_code, report_error(path, decoded.error()));
+    const auto started = std::chrono::steady_clock::now();
+    auto photo =
+        search::analyse_photo(*bytes, DecodeLimits{}, *models->detector, *models->embedder, analysis_options);
+    if (!photo) {
+      exit_code = std::max(exit_code, report_error(path, photo.error()));
       continue;
     }
-    auto analysis =
-        search::analyze_query_image(decoded->image, *models->detector, *models->embedder, analysis_options);
-    if (!analysis) {
-      exit_code = std::max(exit_code, report_error(path, analysis.error()));
+    auto answer = search::answer_photo_search(
+        **service, *photo, parameters->options,
+        {path, models->detector->spec().name, models->embedder->spec().name, started});
+    if (!answer) {
+      exit_code = std::max(exit_code, report_error(path, answer.error()));
       continue;
     }
-    auto result = (*service)->search(analysis->objects, parameters->options);
-    if (!result) {
-      exit_code = std::max(exit_code, report_error(path, result.error()));
-      continue;
-    }
+    const search::SearchResult* result = &answer->result;
     if (as_json) {
-      json body = search::search_result_to_json(*result, Size{decoded->image.width, decoded->image.height},
-                                                parameters->options.ranking);
-      body["source"] = path;
-      body["model"] = models->detector->spec().name;
-      body["embedder"] = models->embedder->spec().name;
-      body["timing_ms"] = {
-          {"detect", analysis->detect_ms}, {"embed", analysis->embed_ms}, {"rank", result->rank_ms}};
-      std::cout << to_json_text(body) << '\n' << std::flush;
+      std::cout << to_json_text(answer->body) << '\n' << std::flush;
     } else {
       print_table(*result, path);
     }

@@ -11,6 +11,7 @@
 #include "search/catalog.h"
 #include "search/catalog_import.h"
 #include "search/object_analysis.h"
+#include "search/photo_search.h"
 #include "search/search_json.h"
 #include "search/text_util.h"
 
@@ -157,9 +158,7 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
     std::string image;
     std::string model;
     search::QueryAnalysisOptions options;
-    std::optional<Result<search::QueryAnalysis>> analysis;
-    Size size;
-    double decode_ms = 0;
+    std::optional<Result<search::PhotoAnalysis>> photo;
   };
   auto work = std::make_shared<Work>();
   work->image = std::move(parsed->image);
@@ -168,50 +167,33 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
   // The SearchState outlives the server's workers (captured by the module's closures until shutdown).
   SearchState* shared_state = &state;
   auto ran = ctx.run_on_worker([shared_state, work](std::size_t worker) {
-    const auto decode_start = Clock::now();
     const DetectLease lease = shared_state->ctx->lease_detect_service(worker);
     const DetectService& service = *lease;
-    auto decoded = decode_image(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(work->image.data()),  // NOLINT
-                                      work->image.size()),
-        service.limits());
-    work->decode_ms = ms_since(decode_start);
-    if (!decoded) {
-      work->analysis = Result<search::QueryAnalysis>(decoded.error());
-      return;
-    }
-    work->size = Size{decoded->image.width, decoded->image.height};
     const Detector* job_detector = service.find(work->model);
     if (job_detector == nullptr) {  // unloaded since the request was checked
-      work->analysis = Error{ErrorCode::kNotFound, "model '" + work->model + "' is not loaded"};
+      work->photo = Error{ErrorCode::kNotFound, "model '" + work->model + "' is not loaded"};
       return;
     }
-    work->analysis = search::analyze_query_image(decoded->image, *job_detector,
-                                                 *shared_state->embedders.at(worker), work->options);
+    work->photo = search::analyse_photo(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(work->image.data()),  // NOLINT
+                                      work->image.size()),
+        service.limits(), *job_detector, *shared_state->embedders.at(worker), work->options);
   });
   if (!ran) return send_error(ctx, res, ran.error());
-  if (!work->analysis || !*work->analysis) {
-    return ctx.send_error(
-        res, work->analysis ? work->analysis->error() : Error{ErrorCode::kInternal, "no analysis"});
+  if (!work->photo || !*work->photo) {
+    return ctx.send_error(res,
+                          work->photo ? work->photo->error() : Error{ErrorCode::kInternal, "no analysis"});
   }
-  const search::QueryAnalysis& analysis = **work->analysis;
-  auto result = state.service->search(analysis.objects, parameters->options);
-  if (!result) return send_error(ctx, res, result.error());
-  json body = search::search_result_to_json(*result, work->size, parameters->options.ranking);
-  body["source"] = source;
-  body["model"] = model;
-  body["embedder"] = ctx.options().embed_model;
-  body["timing_ms"] = {{"decode", work->decode_ms},
-                       {"detect", analysis.detect_ms},
-                       {"embed", analysis.embed_ms},
-                       {"rank", result->rank_ms},
-                       {"total", ms_since(started)}};
-  body["request_id"] = res.get_header_value("X-Request-Id");
-  ctx.send_json(res, 200, body);
+  const search::PhotoAnalysis& photo = **work->photo;
+  auto answer = search::answer_photo_search(*state.service, photo, parameters->options,
+                                            {source, model, ctx.options().embed_model, started});
+  if (!answer) return send_error(ctx, res, answer.error());
+  answer->body["request_id"] = res.get_header_value("X-Request-Id");
+  ctx.send_json(res, 200, answer->body);
   // The same histograms as detection (issue 11): a search's decode, its model work (detection and
   // embedding) and the whole request.
-  ctx.metrics().latency_decode.observe(work->decode_ms / 1000.0);
-  ctx.metrics().latency_inference.observe((analysis.detect_ms + analysis.embed_ms) / 1000.0);
+  ctx.metrics().latency_decode.observe(photo.decode_ms / 1000.0);
+  ctx.metrics().latency_inference.observe((photo.analysis.detect_ms + photo.analysis.embed_ms) / 1000.0);
   ctx.metrics().latency_total.observe(ms_since(started) / 1000.0);
 }
 
@@ -281,19 +263,9 @@ void handle_import(SearchState& state, const Req& req, Res& res) {
     auto ran = shared_state->ctx->run_on_worker([shared_state, work](std::size_t worker) {
       const DetectLease lease = shared_state->ctx->lease_detect_service(worker);
       const DetectService& service = *lease;
-      auto decoded = decode_image(work->first, service.limits());
-      if (!decoded) {
-        work->second = Result<search::AnalyzedImage>(decoded.error());
-        return;
-      }
-      auto objects = search::analyze_product_image(decoded->image, 0, *service.find(service.default_model()),
-                                                   *shared_state->embedders.at(worker));
-      if (!objects) {
-        work->second = Result<search::AnalyzedImage>(objects.error());
-        return;
-      }
-      work->second = search::AnalyzedImage{decoded->format, decoded->image.width, decoded->image.height,
-                                           std::move(*objects)};
+      work->second =
+          search::analyse_product_photo(work->first, service.limits(), *service.find(service.default_model()),
+                                        *shared_state->embedders.at(worker));
     });
     if (!ran) return ran.error();
     if (!work->second) return Error{ErrorCode::kInternal, "image analysis produced nothing"};

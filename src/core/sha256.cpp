@@ -7,6 +7,20 @@
 #include <memory>
 
 namespace visearch {
+namespace {
+
+std::string hex_of(const unsigned char* digest, unsigned int len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(static_cast<std::size_t>(len) * 2U);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[digest[i] >> 4U]);
+    hex.push_back(kHex[digest[i] & 0xFU]);
+  }
+  return hex;
+}
+
+}  // namespace
 
 Result<std::string> sha256_file(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
@@ -24,14 +38,14 @@ Result<std::string> sha256_file(const std::string& path) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(static_cast<std::size_t>(len) * 2U);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[digest[i] >> 4U]);
-    hex.push_back(kHex[digest[i] & 0xFU]);
-  }
-  return hex;
+  return hex_of(digest.data(), len);
+}
+
+std::string sha256_hex(std::span<const std::uint8_t> bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  return hex_of(digest.data(), len);
 }
 
 }  // namespace visearch

@@ -1,7 +1,7 @@
 #include "search/catalog_import.h"
-#include "core/json_text.h"
 
-#include <openssl/sha.h>
+#include "core/json_text.h"
+#include "core/sha256.h"
 
 #include <algorithm>
 #include <array>
@@ -310,18 +310,6 @@ std::string row_id_of(const json& object) {
   return {};
 }
 
-std::string sha256_of(std::span<const std::uint8_t> bytes) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(bytes.data(), bytes.size(), digest.data());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4U]);
-    out.push_back(kHex[b & 0xFU]);
-  }
-  return out;
-}
-
 }  // namespace
 
 Status validate_product_id(std::string_view id) {
@@ -558,7 +546,7 @@ Result<ImportReport> import_catalog(Catalog& store, const ParsedCatalog& parsed,
         }
         bytes = std::move(*read);
       }
-      const std::string sha = sha256_of(bytes);
+      const std::string sha = sha256_hex(bytes);
       AnalyzedImage analyzed;
       bool reused = false;
       if (auto seen = analyzed_in_this_import.find(sha); seen != analyzed_in_this_import.end()) {

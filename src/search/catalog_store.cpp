@@ -1,9 +1,10 @@
 #include "search/catalog_store.h"
+
 #include "core/json_text.h"
+#include "core/sha256.h"
 #include "io/image_decode.h"
 
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,23 +80,6 @@ constexpr const char* kProductColumns =
 
 Error io_error(const std::string& what, int err) {
   return Error{ErrorCode::kIo, what + ": " + std::error_code(err, std::generic_category()).message()};
-}
-
-std::string hex(const unsigned char* bytes, std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[bytes[i] >> 4U]);
-    out.push_back(kHex[bytes[i] & 0xFU]);
-  }
-  return out;
-}
-
-std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(bytes.data(), bytes.size(), digest.data());
-  return hex(digest.data(), digest.size());
 }
 
 std::string_view extension_of(ImageFormat format) {
@@ -872,6 +856,25 @@ Result<std::vector<std::string>> CatalogReader::ids_matching(const ProductFilter
     if (!row) return row.error();
     if (!*row) break;
     out.push_back(stmt->column_text(0));
+  }
+  return out;
+}
+
+Result<Facets> CatalogReader::facets(const ProductFilters& filters) {
+  const SqlFilter sql = filter_sql(filters);
+  Facets out;
+  for (const char* column : {"category", "brand"}) {
+    auto stmt = impl_->db->prepare(std::string("SELECT p.") + column + ", count(*) FROM products p WHERE p." +
+                                   column + " <> ''" + sql.where + " GROUP BY p." + column);
+    if (!stmt) return stmt.error();
+    bind_filter(*stmt, sql, 1);
+    auto& counts = std::string(column) == "category" ? out.category : out.brand;
+    for (;;) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      counts[stmt->column_text(0)] = stmt->column_int(1);
+    }
   }
   return out;
 }

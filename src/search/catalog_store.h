@@ -75,6 +75,8 @@ class CatalogReader {
   Result<std::vector<std::string>> ids_matching(const ProductFilters& filters);
   Result<ProductPage> query(const ProductQuery& query);
   Result<CatalogStats> stats();
+  // Products per category and brand among those passing `filters`.
+  Result<Facets> facets(const ProductFilters& filters);
 
  private:
   friend class CatalogStore;

@@ -89,6 +89,12 @@ struct ProductPage {
   std::int64_t total = 0;  // matches before limit/offset
 };
 
+// Facet counts: products per category and per brand (empty values left out).
+struct Facets {
+  std::map<std::string, std::int64_t> category;
+  std::map<std::string, std::int64_t> brand;
+};
+
 struct CatalogStats {
   std::int64_t products = 0;
   std::int64_t images = 0;

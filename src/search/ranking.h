@@ -67,6 +67,9 @@ struct SearchResult {
   IndexKind index_kind = IndexKind::kExact;
   std::size_t vectors = 0;
   double rank_ms = 0;
+  // Products per category and brand among those passing the request's filters, read from the same catalog
+  // generation as the ranking (what a shop shows beside the results to narrow them).
+  Facets facets;
 };
 
 // One candidate product for one query object, as an engine found it.

@@ -119,6 +119,7 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
                 {"stale", result.stale},
                 {"index", std::string(index_kind_name(result.index_kind))},
                 {"vectors", result.vectors}}},
+              {"facets", {{"category", result.facets.category}, {"brand", result.facets.brand}}},
               {"objects", objects}};
 }
 

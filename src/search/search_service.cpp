@@ -309,6 +309,9 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
   result.stale = snap.generation != reader->generation();
   result.index_kind = snap.index ? snap.index->kind() : IndexKind::kExact;
   result.vectors = snap.index ? snap.index->size() : 0;
+  auto facets = reader->facets(options.filters);
+  if (!facets) return facets.error();
+  result.facets = std::move(*facets);
   std::optional<QueryTextScores> query;
   if (options.ranking == Ranking::kFused && !options.query_text.empty()) {
     auto scores = score_query_text(*reader, snap, options.query_text);

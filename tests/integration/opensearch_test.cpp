@@ -30,7 +30,9 @@ using Clock = std::chrono::steady_clock;
 
 const char* kPhotos[] = {"000000001503.jpg", "000000002592.jpg", "000000000139.jpg", "bus.jpg"};
 
-std::string cluster_script() { return std::string(VISEARCH_SOURCE_DIR) + "/tools/opensearch-cluster.sh"; }
+std::string cluster_script() {
+  return std::string(VISEARCH_SOURCE_DIR) + "/tools/opensearch-cluster.sh";
+}
 
 // Runs the cluster script with this process's state folder; returns its exit status and stdout.
 int cluster(const std::string& args, std::string* out = nullptr) {
@@ -71,8 +73,8 @@ class OpenSearchCatalogTest : public ::testing::Test {
     uri_ = new std::string("opensearch+http://" + joined + "/vs-test");
     sqlite_ = new std::string(copy_catalog(search_catalog().data_a, "os_sqlite"));
     std::string err;
-    ASSERT_EQ(run_visearch("catalog migrate --data-dir " + shell_quote(*sqlite_) + " --to " + shell_quote(*uri_) +
-                               " --format json",
+    ASSERT_EQ(run_visearch("catalog migrate --data-dir " + shell_quote(*sqlite_) + " --to " +
+                               shell_quote(*uri_) + " --format json",
                            &out, &err),
               0)
         << out << err;
@@ -117,24 +119,60 @@ TEST_F(OpenSearchCatalogTest, MigratedCatalogHasTheSameProductsAndRanksTheSame) 
   const json list_a = cli_json("catalog list --limit 5 -q cup --data-dir " + shell_quote(*sqlite_));
   const json list_b = cli_json("catalog list --limit 5 -q cup --catalog " + shell_quote(uri()));
   EXPECT_EQ(list_a.at("total"), list_b.at("total"));
+  // Listing without words: the same products in the same order (title, then id).
+  const json all_a = cli_json("catalog list --limit 50 --data-dir " + shell_quote(*sqlite_));
+  const json all_b = cli_json("catalog list --limit 50 --catalog " + shell_quote(uri()));
+  ASSERT_EQ(all_a.at("products").size(), all_b.at("products").size());
+  for (std::size_t i = 0; i < all_a.at("products").size(); ++i) {
+    EXPECT_EQ(all_a.at("products")[i].at("id"), all_b.at("products")[i].at("id")) << i;
+  }
+  // And back: the OpenSearch catalog migrated into a new SQLite folder is the catalog it came from.
+  const std::string back = scratch_dir("os_back");
+  std::string out;
+  std::string err;
+  ASSERT_EQ(
+      run_visearch("catalog migrate --from " + shell_quote(uri()) + " --to " + shell_quote("sqlite:" + back),
+                   &out, &err),
+      0)
+      << err;
+  const json c = cli_json("catalog stats --data-dir " + shell_quote(back));
+  for (const char* key :
+       {"products", "images", "vectors", "categories", "embedder", "dimension", "detector"}) {
+    EXPECT_EQ(a.at(key), c.at(key)) << key;
+  }
+  const std::string visual = "search --limit 5 --ranking visual " + shell_quote(sample(kPhotos[1]));
+  EXPECT_EQ(top_ids(cli_json(visual + " --data-dir " + shell_quote(*sqlite_))),
+            top_ids(cli_json(visual + " --data-dir " + shell_quote(back))));
+  // Facet counts come back with a search answer on both engines, filters applied.
+  const std::string filtered = "search --limit 3 --max-price 60 " + shell_quote(sample(kPhotos[0]));
+  const json facets_a = cli_json(filtered + " --data-dir " + shell_quote(*sqlite_)).at("facets");
+  const json facets_b = cli_json(filtered + " --catalog " + shell_quote(uri())).at("facets");
+  EXPECT_EQ(facets_a, facets_b);
+  EXPECT_FALSE(facets_a.at("category").empty());
+  int counted = 0;
+  for (const auto& [name, n] : facets_a.at("category").items()) counted += n.get<int>();
+  EXPECT_LT(counted, a.at("products").get<int>()) << "the price filter should leave some products out";
 
   int objects = 0;
   int same_top1 = 0;
   double overlap = 0;
   for (const char* ranking : {"fused", "visual", "label"}) {
     for (const char* photo : kPhotos) {
-      const std::string args = std::string("search --limit 5 --ranking ") + ranking + " " + shell_quote(sample(photo));
+      const std::string args =
+          std::string("search --limit 5 --ranking ") + ranking + " " + shell_quote(sample(photo));
       const auto on_sqlite = top_ids(cli_json(args + " --data-dir " + shell_quote(*sqlite_)));
       const auto on_opensearch = top_ids(cli_json(args + " --catalog " + shell_quote(uri())));
       ASSERT_EQ(on_sqlite.size(), on_opensearch.size()) << photo;
       for (std::size_t i = 0; i < on_sqlite.size(); ++i) {
         if (on_sqlite[i].empty() && on_opensearch[i].empty()) continue;
         ++objects;
-        if (!on_sqlite[i].empty() && !on_opensearch[i].empty() && on_sqlite[i][0] == on_opensearch[i][0]) ++same_top1;
+        if (!on_sqlite[i].empty() && !on_opensearch[i].empty() && on_sqlite[i][0] == on_opensearch[i][0])
+          ++same_top1;
         const std::set<std::string> s(on_sqlite[i].begin(), on_sqlite[i].end());
         int common = 0;
         for (const std::string& id : on_opensearch[i]) common += static_cast<int>(s.count(id));
-        overlap += static_cast<double>(common) / static_cast<double>(std::max(on_sqlite[i].size(), on_opensearch[i].size()));
+        overlap += static_cast<double>(common) /
+                   static_cast<double>(std::max(on_sqlite[i].size(), on_opensearch[i].size()));
       }
     }
   }
@@ -154,7 +192,8 @@ TEST_F(OpenSearchCatalogTest, DeletesAndUpsertsByIdAsOnSqlite) {
   EXPECT_EQ(after.at("generation").get<int>(), before.at("generation").get<int>() + 1);
   std::string out;
   std::string err;
-  EXPECT_NE(run_visearch("catalog delete " + shell_quote(id) + os, &out, &err), 0) << "second delete: " << out;
+  EXPECT_NE(run_visearch("catalog delete " + shell_quote(id) + os, &out, &err), 0)
+      << "second delete: " << out;
   EXPECT_NE(err.find("no product with id"), std::string::npos) << err;
   // Import the whole batch A again: the deleted product comes back, the others are updated in place.
   const json imported = cli_json("catalog import " + shell_quote(search_catalog().batch_a) + os);
@@ -169,7 +208,10 @@ TEST_F(OpenSearchCatalogTest, GenerationSwitchUnderConcurrentSearchesNeverMixes)
   const std::string own = catalog.substr(0, catalog.rfind('/')) + "/vs-switch";
   std::string out;
   std::string err;
-  ASSERT_EQ(run_visearch("catalog migrate --data-dir " + shell_quote(*sqlite_) + " --to " + shell_quote(own), &out, &err), 0) << err;
+  ASSERT_EQ(run_visearch("catalog migrate --data-dir " + shell_quote(*sqlite_) + " --to " + shell_quote(own),
+                         &out, &err),
+            0)
+      << err;
   ServerProcess server({"--catalog", own, "--workers", "2", "--queue-size", "64"});
   ASSERT_TRUE(server.ready()) << server.log();
   const std::set<std::string>& batch_b = search_catalog().ids_b;
@@ -194,7 +236,8 @@ TEST_F(OpenSearchCatalogTest, GenerationSwitchUnderConcurrentSearchesNeverMixes)
       const long long generation = body.at("catalog").at("generation");
       bool has_b = false;
       for (const json& o : body.at("objects")) {
-        for (const json& p : o.at("products")) has_b = has_b || batch_b.count(p.at("id").get<std::string>()) != 0;
+        for (const json& p : o.at("products"))
+          has_b = has_b || batch_b.count(p.at("id").get<std::string>()) != 0;
       }
       // Batch B exists only from the generation its import made: seeing it earlier would be a mixed answer.
       if (has_b && generation < 2) ++mixed;
@@ -206,7 +249,9 @@ TEST_F(OpenSearchCatalogTest, GenerationSwitchUnderConcurrentSearchesNeverMixes)
   std::thread t1(load);
   std::thread t2(load);
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  const int imported = run_visearch("catalog import " + shell_quote(search_catalog().batch_b) + " --catalog " + shell_quote(own), &out, &err);
+  const int imported = run_visearch(
+      "catalog import " + shell_quote(search_catalog().batch_b) + " --catalog " + shell_quote(own), &out,
+      &err);
   std::this_thread::sleep_for(std::chrono::seconds(3));
   stop = true;
   t1.join();
@@ -233,7 +278,8 @@ TEST_F(OpenSearchCatalogTest, ANodeKilledDuringSearchLoadLosesNoSearch) {
     while (!stop.load()) {
       bool ok = false;
       for (int attempt = 0; attempt < 2 && !ok; ++attempt) {  // at most one retry
-        auto res = c.Post("/v1/search?limit=5", httplib::MultipartFormDataItems{{"image", photo, "p.jpg", "image/jpeg"}});
+        auto res = c.Post("/v1/search?limit=5",
+                          httplib::MultipartFormDataItems{{"image", photo, "p.jpg", "image/jpeg"}});
         ok = res && res->status == 200;
         if (!ok) {
           std::lock_guard lock(mutex);
@@ -266,7 +312,8 @@ TEST_F(OpenSearchCatalogTest, ClusterDownAnswers503AndNotReadyThenRecovers) {
   c.set_read_timeout(60, 0);
   const std::string photo = read_file(sample("000000001503.jpg"));
   const auto search = [&] {
-    return c.Post("/v1/search?limit=3", httplib::MultipartFormDataItems{{"image", photo, "p.jpg", "image/jpeg"}});
+    return c.Post("/v1/search?limit=3",
+                  httplib::MultipartFormDataItems{{"image", photo, "p.jpg", "image/jpeg"}});
   };
   ASSERT_EQ(search()->status, 200);
   std::string out;
@@ -274,7 +321,8 @@ TEST_F(OpenSearchCatalogTest, ClusterDownAnswers503AndNotReadyThenRecovers) {
   auto down = search();
   ASSERT_TRUE(down);
   EXPECT_EQ(down->status, 503) << down->body;
-  EXPECT_NE(json::parse(down->body).at("error").at("message").get<std::string>().find("OpenSearch"), std::string::npos)
+  EXPECT_NE(json::parse(down->body).at("error").at("message").get<std::string>().find("OpenSearch"),
+            std::string::npos)
       << down->body;
   auto ready = c.Get("/v2/health/ready");
   ASSERT_TRUE(ready);
@@ -312,11 +360,13 @@ TEST_F(OpenSearchCatalogTest, ReplicasBehindNginxShareTheCatalogAndLoseNoSearch)
   const std::string own = catalog.substr(0, catalog.rfind('/')) + "/vs-replicas";
   std::string out;
   std::string err;
-  ASSERT_EQ(run_visearch("catalog migrate --data-dir " + shell_quote(*sqlite_) + " --to " + shell_quote(own), &out, &err), 0)
+  ASSERT_EQ(run_visearch("catalog migrate --data-dir " + shell_quote(*sqlite_) + " --to " + shell_quote(own),
+                         &out, &err),
+            0)
       << err;
   const std::string cmd = "VISEARCH_REPLICAS_CATALOG=" + shell_quote(own) + " bash " +
-                          shell_quote(std::string(VISEARCH_SOURCE_DIR) + "/tests/replicas/replicas_test.sh") + " " +
-                          shell_quote(VISEARCH_BINARY) + " " + shell_quote(VISEARCH_SOURCE_DIR) + " " +
+                          shell_quote(std::string(VISEARCH_SOURCE_DIR) + "/tests/replicas/replicas_test.sh") +
+                          " " + shell_quote(VISEARCH_BINARY) + " " + shell_quote(VISEARCH_SOURCE_DIR) + " " +
                           shell_quote(VISEARCH_SHARED_DIR) + " 2>&1";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
@@ -334,13 +384,15 @@ TEST_F(OpenSearchCatalogTest, AMissingCatalogOrBadUriIsAClearErrorAtStart) {
   const std::string catalog = uri();
   const std::string missing = catalog.substr(0, catalog.rfind('/')) + "/no-such-shop";
   ServerProcess server({"--catalog", missing}, ServerProcess::Wait::kListening);
-  for (int i = 0; i < 200 && server.early_exit() < 0 && server.log().find("no catalog") == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && server.early_exit() < 0 && server.log().find("no catalog") == std::string::npos;
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_NE(server.log().find("no catalog 'no-such-shop'"), std::string::npos) << server.log();
   std::string out;
   std::string err;
-  EXPECT_NE(run_visearch("catalog stats --catalog 'opensearch+http://user:pw@127.0.0.1:9200/x'", &out, &err), 0);
+  EXPECT_NE(run_visearch("catalog stats --catalog 'opensearch+http://user:pw@127.0.0.1:9200/x'", &out, &err),
+            0);
   EXPECT_NE(err.find("credentials in the URI"), std::string::npos) << err;
   EXPECT_NE(run_visearch("catalog stats --catalog 'opensearch+http://127.0.0.1:9200/Bad'", &out, &err), 0);
   EXPECT_NE(err.find("index prefix"), std::string::npos) << err;

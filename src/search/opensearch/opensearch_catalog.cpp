@@ -1,7 +1,6 @@
 #include "search/opensearch/opensearch_catalog.h"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <unistd.h>
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/sha256.h"
 #include "search/text_util.h"
 
 namespace visearch::search {
@@ -21,7 +21,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kFullTextCandidates = 200;  // as the SQLite engine
 constexpr int kCategoryCandidates = 2000;
-constexpr int kMaxWindow = 10000;  // OpenSearch's default index.max_result_window
+constexpr int kMaxWindow = 10000;
+constexpr int kMaxFacetValues = 1000;  // OpenSearch's default index.max_result_window
 constexpr std::size_t kBulkDocuments = 500;
 constexpr std::size_t kBulkBytes = std::size_t{8} << 20U;
 constexpr int kRetries = 6;
@@ -53,31 +54,6 @@ Result<std::vector<std::uint8_t>> base64_decode(const std::string& text) {
   if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
   out.resize(size);
   return out;
-}
-
-std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];  // NOLINT(cppcoreguidelines-avoid-c-arrays)
-  SHA256(bytes.data(), bytes.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char b : digest) {
-    out.push_back(kHex[b >> 4U]);
-    out.push_back(kHex[b & 15U]);
-  }
-  return out;
-}
-
-std::string content_type_of(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::kPng:
-      return "image/png";
-    case ImageFormat::kWebp:
-      return "image/webp";
-    case ImageFormat::kBmp:
-      return "image/bmp";
-    default:
-      return "image/jpeg";
-  }
 }
 
 // --- products as stored -------------------------------------------------------------------------------
@@ -219,7 +195,11 @@ json products_index_body(int dimension, int shards, int replicas, std::int64_t g
              {{"visearch_mapping_version", OpenSearchCatalog::kMappingVersion}, {"generation", generation}}},
             {"properties",
              {{"id", {{"type", "keyword"}}},
-              {"title", text},
+              {"title",
+               {{"type", "text"},
+                {"analyzer", "catalog_text"},
+                {"fields",
+                 {{"sort", {{"type", "keyword"}, {"normalizer", "catalog_lower"}, {"ignore_above", 512}}}}}}},
               {"description", text},
               {"category", keyword_with_text},
               {"brand", keyword_with_text},
@@ -548,7 +528,7 @@ Status OpenSearchCatalog::bind_embedder(const std::string& embedder, int dimensi
 Result<ProductImage> OpenSearchCatalog::store_image(std::span<const std::uint8_t> bytes, ImageFormat format) {
   ProductImage image;
   image.sha256 = sha256_hex(bytes);
-  image.content_type = content_type_of(format);
+  image.content_type = std::string(image_content_type(format));
   image.file = "opensearch:" + image.sha256;
   const std::string path = "/" + uri_.prefix + "-images/_doc/" + image.sha256;
   auto head = http_.request("HEAD", path);
@@ -887,7 +867,9 @@ Result<ProductPage> OpenSearchCatalog::query(const ProductQuery& query) {
                {"track_total_hits", true},
                {"_source", {"product"}},
                {"query", {{"bool", {{"must", must}, {"filter", filter_clauses(query.filters)}}}}}};
-  body["sort"] = has_words ? json::array({"_score", {{"id", "asc"}}}) : json::array({{{"id", "asc"}}});
+  // As the SQLite engine lists: by relevance with words, else by title (case-insensitive), then id.
+  body["sort"] = has_words ? json::array({"_score", {{"id", "asc"}}})
+                           : json::array({{{"title.sort", "asc"}}, {{"id", "asc"}}});
   auto found = search_index(target->index, body);
   if (!found) return found.error();
   page.total = (*found)["hits"]["total"].value("value", std::int64_t{0});
@@ -1042,6 +1024,22 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
   const std::string& index = target.index;
   const json filters = filter_clauses(options.filters);
   const bool filtered = !options.filters.empty();
+  {
+    const json body = {{"size", 0},
+                       {"query", {{"bool", {{"filter", filters}}}}},
+                       {"aggs",
+                        {{"category", {{"terms", {{"field", "category"}, {"size", kMaxFacetValues}}}}},
+                         {"brand", {{"terms", {{"field", "brand"}, {"size", kMaxFacetValues}}}}}}}};
+    auto counted = search_index(index, body);
+    if (!counted) return counted.error();
+    for (const char* facet : {"category", "brand"}) {
+      auto& counts = std::string(facet) == "category" ? result.facets.category : result.facets.brand;
+      for (const json& bucket : (*counted)["aggregations"][facet]["buckets"]) {
+        const std::string key = bucket.value("key", "");
+        if (!key.empty()) counts[key] = bucket.value("doc_count", std::int64_t{0});
+      }
+    }
+  }
   const json category_source = json::array({"category"});
 
   struct Found {

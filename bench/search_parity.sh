@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 work=${KEEP:-$(mktemp -d)}
+mkdir -p "$work"
 export VISEARCH_OPENSEARCH_DIR="$work/opensearch"
 cleanup() {
   tools/opensearch-cluster.sh stop >/dev/null 2>&1 || true

@@ -37,6 +37,7 @@ chmod 755 "$work"  # nginx's workers run as nobody when this runs as root; they 
 if [ -n "${VISEARCH_REPLICAS_CATALOG:-}" ]; then
   catalog_args=(--catalog "$VISEARCH_REPLICAS_CATALOG")
   load_path=/v1/search
+  min_ok=20  # a search costs several detections' worth (an embedding per object, the cluster's round trips)
 else
   catalog_args=(--data-dir "$work/catalog")
   load_path=/v1/detect

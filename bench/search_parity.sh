@@ -29,7 +29,7 @@ uri="opensearch+http://$hosts/parity"
 echo "cluster up in $(($(date +%s) - started)) s: $uri"
 "$build/visearch" catalog migrate --data-dir "$work/catalog" --to "$uri" --format table
 "$build/visearch" search-eval --queries "$work/judgments.jsonl" --catalog "$uri" --ranking all --k 5,10 \
-  --format table --json-out "$work/opensearch.json" >/dev/null
+  --format table --json-out "$work/opensearch.json" --sweep >/dev/null  # the same flags as bench/search_retrieval.sh
 node -e '
 const fs = require("fs");
 const a = JSON.parse(fs.readFileSync(process.argv[1], "utf8")).rankings;

@@ -764,18 +764,36 @@ Result<UpsertResult> OpenSearchCatalog::write_generation(const std::vector<Produ
 }
 
 Status OpenSearchCatalog::copy_generation(const std::string& from, const std::string& to) {
-  // Server-side first: the reindex module ships with every OpenSearch distribution.
+  // Server-side first: the reindex module ships with every OpenSearch distribution. It runs as a task that
+  // is polled, not as one long request: a large catalog takes longer to copy than any sensible request
+  // timeout, and a timed-out request sent again would start a second copy into the same index.
   const json copy = {{"source", {{"index", from}}}, {"dest", {{"index", to}}}};
-  auto copied = call("POST", "/_reindex?wait_for_completion=true&refresh=false", &copy, true);
-  if (copied) {
-    if (copied->contains("failures") && !(*copied)["failures"].empty()) {
-      return Error{ErrorCode::kUnavailable,
-                   "copying " + from + " failed: " + printable_utf8((*copied)["failures"].dump(), 400)};
+  auto started = call("POST", "/_reindex?wait_for_completion=false&refresh=false", &copy, false);
+  if (started) {
+    const std::string task = started->value("task", "");
+    if (task.empty())
+      return Error{ErrorCode::kIo,
+                   "OpenSearch started no reindex task: " + printable_utf8(started->dump(), 300)};
+    const auto deadline = Clock::now() + std::chrono::hours(6);
+    while (Clock::now() < deadline) {
+      auto status = call("GET", "/_tasks/" + task, nullptr, true);
+      if (!status) return status.error();
+      if (status->value("completed", false)) {
+        const json& response = status->contains("response") ? (*status)["response"] : json::object();
+        if (status->contains("error") || (response.contains("failures") && response["failures"].is_array() &&
+                                          !response["failures"].empty())) {
+          return Error{ErrorCode::kUnavailable,
+                       "copying " + from + " failed: " + printable_utf8(status->dump(), 400)};
+        }
+        return ok_status();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-    return ok_status();
+    return Error{ErrorCode::kUnavailable,
+                 "copying " + from + " did not finish in 6 hours (task " + task + ")"};
   }
-  if (copied.error().code != ErrorCode::kInvalidArgument && copied.error().code != ErrorCode::kNotFound) {
-    return copied.error();
+  if (started.error().code != ErrorCode::kInvalidArgument && started.error().code != ErrorCode::kNotFound) {
+    return started.error();
   }
   // A cluster without _reindex (a minimal node, a managed service that leaves it out): page through the
   // serving generation in id order and write the same documents with _bulk.

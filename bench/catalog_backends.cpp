@@ -56,7 +56,9 @@ namespace vs = visearch::search;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 struct Config {
   std::string catalog;
@@ -76,10 +78,11 @@ struct Config {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::cerr << "visearch_bench_catalog_backends: " << why << "\n"
-            << "usage: visearch_bench_catalog_backends --catalog URI [--products N] [--dimension D]\n"
-            << "         [--objects-per-product K] [--batch B] [--queries Q] [--warmup W] [--seed S]\n"
-            << "         [--clusters C] [--limit L] [--shards N] [--replicas N] [--jvm-pids P,P,...] [--json]\n";
+  std::cerr
+      << "visearch_bench_catalog_backends: " << why << "\n"
+      << "usage: visearch_bench_catalog_backends --catalog URI [--products N] [--dimension D]\n"
+      << "         [--objects-per-product K] [--batch B] [--queries Q] [--warmup W] [--seed S]\n"
+      << "         [--clusters C] [--limit L] [--shards N] [--replicas N] [--jvm-pids P,P,...] [--json]\n";
   std::exit(2);
 }
 
@@ -135,7 +138,8 @@ Config parse_args(int argc, char** argv) {
   }
   if (c.catalog.empty()) usage("--catalog is required");
   if (c.products == 0 || c.batch == 0 || c.dimension < 2 || c.clusters == 0) usage("sizes must be positive");
-  if (c.objects_per_product <= 0 || c.objects_per_product > 10) usage("--objects-per-product must be in (0, 10]");
+  if (c.objects_per_product <= 0 || c.objects_per_product > 10)
+    usage("--objects-per-product must be in (0, 10]");
   return c;
 }
 
@@ -238,9 +242,9 @@ constexpr const char* kMaterials[] = {"cotton", "steel",  "oak",     "ceramic", 
                                       "glass",  "bamboo", "plastic", "wool",    "linen"};
 constexpr const char* kStyles[] = {"classic", "modern", "compact", "deluxe", "vintage",
                                    "rustic",  "sporty", "elegant", "basic",  "premium"};
-constexpr const char* kBrands[] = {"Northwind", "Bluefield", "Osterholm", "Kestrel",  "Marlow",   "Tidewater",
-                                   "Ashgrove",  "Copperleaf", "Halden",   "Brightmoor", "Quillon", "Larkspur",
-                                   "Redcliff",  "Silverton", "Wrenfold",  "Yarrow"};
+constexpr const char* kBrands[] = {
+    "Northwind", "Bluefield",  "Osterholm", "Kestrel",  "Marlow",   "Tidewater", "Ashgrove", "Copperleaf",
+    "Halden",    "Brightmoor", "Quillon",   "Larkspur", "Redcliff", "Silverton", "Wrenfold", "Yarrow"};
 template <typename T, std::size_t N>
 constexpr std::size_t count_of(const T (&)[N]) {  // NOLINT(cppcoreguidelines-avoid-c-arrays)
   return N;
@@ -393,7 +397,10 @@ void emit(const Config& c, const json& line) {
 
 [[noreturn]] void fail(const Config& c, const std::string& stage, const visearch::Error& error) {
   std::cerr << "visearch_bench_catalog_backends: " << stage << " failed: " << error.message << "\n";
-  emit(c, {{"event", "error"}, {"stage", stage}, {"code", static_cast<int>(error.code)}, {"message", error.message}});
+  emit(c, {{"event", "error"},
+           {"stage", stage},
+           {"code", static_cast<int>(error.code)},
+           {"message", error.message}});
   std::exit(1);
 }
 
@@ -438,7 +445,8 @@ int main(int argc, char** argv) {
             << " dimensions, batches of " << c.batch << "\n";
 
   // --- import ---
-  if (visearch::Status bound = catalog.bind_embedder("bench-synthetic", c.dimension, "bench-synthetic"); !bound) {
+  if (visearch::Status bound = catalog.bind_embedder("bench-synthetic", c.dimension, "bench-synthetic");
+      !bound) {
     fail(c, "bind_embedder", bound.error());
   }
   double import_s = 0;
@@ -459,7 +467,8 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     auto done = catalog.upsert(records);
     const double s = seconds_since(t0);
-    if (!done) fail(c, "upsert of products " + std::to_string(first) + ".." + std::to_string(last - 1), done.error());
+    if (!done)
+      fail(c, "upsert of products " + std::to_string(first) + ".." + std::to_string(last - 1), done.error());
     import_s += s;
     upsert_s.push_back(s);
     ++upserts;
@@ -498,22 +507,15 @@ int main(int argc, char** argv) {
   auto stats = catalog.stats();
   json stats_json = json::object();
   if (stats) {
-    stats_json = {{"products", stats->products}, {"vectors", stats->vectors}, {"bytes", stats->database_bytes}};
+    stats_json = {
+        {"products", stats->products}, {"vectors", stats->vectors}, {"bytes", stats->database_bytes}};
   }
 
   // --- search ---
-  json summary = {{"event", "summary"},
-                  {"engine", engine},
-                  {"catalog", catalog.location()},
-                  {"products", c.products},
-                  {"vectors", vectors},
-                  {"dimension", c.dimension},
-                  {"batch", c.batch},
-                  {"shards", c.shards},
-                  {"replicas", c.replicas},
-                  {"import", import_line},
-                  {"stats", stats_json},
-                  {"memory_after_import", after_import}};
+  json summary = {{"event", "summary"},     {"engine", engine},    {"catalog", catalog.location()},
+                  {"products", c.products}, {"vectors", vectors},  {"dimension", c.dimension},
+                  {"batch", c.batch},       {"shards", c.shards},  {"replicas", c.replicas},
+                  {"import", import_line},  {"stats", stats_json}, {"memory_after_import", after_import}};
   for (const vs::Ranking ranking : {vs::Ranking::kVisual, vs::Ranking::kFused}) {
     vs::SearchOptions options;
     options.ranking = ranking;
@@ -551,9 +553,11 @@ int main(int argc, char** argv) {
     if (!first_error.empty()) line["first_error"] = first_error;
     line["hit_at_limit"] = ms.empty() ? 0.0 : static_cast<double>(hits) / static_cast<double>(ms.size());
     emit(c, line);
-    std::cerr << "  search " << vs::ranking_name(ranking) << ": p50 " << line["p50_ms"].get<double>() << " ms, p99 "
-              << line["p99_ms"].get<double>() << " ms, hit@" << c.limit << " " << line["hit_at_limit"].get<double>()
-              << (errors > 0 ? ", errors " + std::to_string(errors) + ": " + first_error : std::string()) << "\n";
+    std::cerr << "  search " << vs::ranking_name(ranking) << ": p50 " << line["p50_ms"].get<double>()
+              << " ms, p99 " << line["p99_ms"].get<double>() << " ms, hit@" << c.limit << " "
+              << line["hit_at_limit"].get<double>()
+              << (errors > 0 ? ", errors " + std::to_string(errors) + ": " + first_error : std::string())
+              << "\n";
     summary[std::string("search_") + std::string(vs::ranking_name(ranking))] = line;
   }
   const json after_search = memory_json(c, "after_search");

@@ -12,6 +12,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kFullTextCandidates = 200;
 constexpr std::size_t kCategoryCandidates = 2000;
+constexpr std::size_t kMaxCachedFacets = 256;
 
 struct Candidate {
   double visual = -1;  // < 0: not computed yet
@@ -275,6 +276,31 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
   return matches;
 }
 
+Result<Facets> SearchService::facets_for(CatalogReader& reader, const ProductFilters& filters) {
+  // Counting is a scan of the products passing the filters: cached per catalog generation (most searches
+  // repeat a few filter sets, the unfiltered one above all), so a search does not pay for it every time.
+  std::string key = filters.category + '\x1f' +
+                    (filters.min_price ? std::to_string(*filters.min_price) : "") + '\x1f' +
+                    (filters.max_price ? std::to_string(*filters.max_price) : "");
+  for (const auto& [k, v] : filters.attributes) key += '\x1f' + k + '=' + v;
+  {
+    std::lock_guard lock(facets_mutex_);
+    if (facets_generation_ == reader.generation()) {
+      auto it = facets_cache_.find(key);
+      if (it != facets_cache_.end()) return it->second;
+    }
+  }
+  auto counted = reader.facets(filters);
+  if (!counted) return counted.error();
+  std::lock_guard lock(facets_mutex_);
+  if (facets_generation_ != reader.generation()) {
+    facets_cache_.clear();
+    facets_generation_ = reader.generation();
+  }
+  if (facets_cache_.size() < kMaxCachedFacets) facets_cache_.emplace(std::move(key), *counted);
+  return counted;
+}
+
 Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objects,
                                            const SearchOptions& options) {
   const auto start = Clock::now();
@@ -309,7 +335,7 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
   result.stale = snap.generation != reader->generation();
   result.index_kind = snap.index ? snap.index->kind() : IndexKind::kExact;
   result.vectors = snap.index ? snap.index->size() : 0;
-  auto facets = reader->facets(options.filters);
+  auto facets = facets_for(*reader, options.filters);
   if (!facets) return facets.error();
   result.facets = std::move(*facets);
   std::optional<QueryTextScores> query;

@@ -112,8 +112,14 @@ class SearchService {
                                                 const std::vector<std::uint32_t>* allowed,
                                                 const QueryTextScores* words);
 
+  // Facet counts of `filters` in the reader's generation, cached per generation.
+  Result<Facets> facets_for(CatalogReader& reader, const ProductFilters& filters);
+
   std::unique_ptr<CatalogStore> store_;
   LabelMapping mapping_;
+  std::mutex facets_mutex_;  // guards the two below
+  std::int64_t facets_generation_ = -1;
+  std::unordered_map<std::string, Facets> facets_cache_;
   IndexKind index_kind_;
   HnswParams hnsw_;
   std::mutex snapshot_mutex_;  // guards current_, building_, background_failed_, builder_

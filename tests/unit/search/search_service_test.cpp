@@ -214,6 +214,29 @@ TEST_F(SearchServiceTest, ANewGenerationRebuildsTheIndex) {
   EXPECT_EQ(search_one(cup_like_bowl(), Ranking::kFused).products.at(0).product.id, "cup-a");
 }
 
+// Facet counts of the filtered catalog come with every answer; they are cached per generation and filter
+// set, so they must follow an import and differ between filter sets.
+TEST_F(SearchServiceTest, FacetsCountTheFilteredCatalogAndFollowImports) {
+  const auto facets = [&](ProductFilters filters) {
+    SearchOptions options;
+    options.filters = std::move(filters);
+    auto result = service_->search({cup_like_bowl()}, options);
+    EXPECT_TRUE(result) << (result ? "" : result.error().message);
+    return result ? result->facets : Facets{};
+  };
+  const std::map<std::string, std::int64_t> all{
+      {"Bicycles", 1}, {"Bowls", 1}, {"Mugs & Cups", 2}, {"Televisions", 1}};
+  EXPECT_EQ(facets({}).category, all);
+  ProductFilters cheap;
+  cheap.max_price = 25;
+  EXPECT_EQ(facets(cheap).category, (std::map<std::string, std::int64_t>{{"Bowls", 1}, {"Mugs & Cups", 1}}));
+  EXPECT_EQ(facets({}).category, all);  // the cached unfiltered counts, not the cheap ones
+  ASSERT_TRUE(
+      service_->store().upsert({product("cup-c", "Tall mug", "Mugs & Cups", 8, axis_vector(kDim, 2))}));
+  EXPECT_EQ(facets({}).category.at("Mugs & Cups"), 3);
+  EXPECT_EQ(facets(cheap).category.at("Mugs & Cups"), 2);
+}
+
 // The server's mode: a search that finds the catalog moved is answered from the previous index (marked
 // stale, without the new product and never with a deleted one) while the new index is built in the
 // background; a later search gets the new generation.

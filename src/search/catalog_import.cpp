@@ -49,6 +49,8 @@ std::string lower(std::string text) {
   return text;
 }
 
+}  // namespace
+
 // Standard base64 (padding optional, whitespace ignored) or a data: URL.
 Result<std::string> decode_base64_text(std::string_view text) {
   if (text.rfind("data:", 0) == 0) {
@@ -89,6 +91,8 @@ Result<std::string> decode_base64_text(std::string_view text) {
   if (out.empty()) return bad("image data is empty");
   return out;
 }
+
+namespace {
 
 Result<std::string> string_field(const json& object, const char* key, std::size_t max_bytes, bool required) {
   auto it = object.find(key);

@@ -72,6 +72,9 @@ ParsedCatalog parse_catalog(std::string_view text, ImportFormat format, const Pa
 // One product JSON object -> a row (shared by all formats; also validates ids for HTTP paths).
 Result<ImportRow> parse_product_json(const nlohmann::json& object, std::size_t line,
                                      const ParseOptions& options);
+// Standard base64 (padding optional, whitespace ignored) or a data: URL, decoded; kInvalidArgument when it
+// is neither. Used for inline product images and for the image bytes an OpenSearch catalog stores.
+Result<std::string> decode_base64_text(std::string_view text);
 // kInvalidArgument unless `id` is a usable product id: 1..128 bytes, no control characters, no '/' or '\'.
 Status validate_product_id(std::string_view id);
 

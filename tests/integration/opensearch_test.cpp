@@ -34,12 +34,8 @@ std::string cluster_script() {
   return std::string(VISEARCH_SOURCE_DIR) + "/tools/opensearch-cluster.sh";
 }
 
-// Runs the cluster script with this process's state folder; returns its exit status and stdout.
-int cluster(const std::string& args, std::string* out = nullptr) {
-  static const std::string state = scratch_dir("opensearch-state");
-  const std::string cmd = "VISEARCH_OPENSEARCH_DIR=" + shell_quote(state) +
-                          " VISEARCH_OPENSEARCH_OWNER_PID=" + std::to_string(::getpid()) + " " +
-                          shell_quote(cluster_script()) + " " + args + " 2>&1";
+// Runs a shell command; returns its exit status (-1 when it did not exit normally) and its output.
+int run_shell(const std::string& cmd, std::string* out = nullptr) {
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return -1;
   std::string text;
@@ -49,6 +45,15 @@ int cluster(const std::string& args, std::string* out = nullptr) {
   const int status = ::pclose(pipe);
   if (out != nullptr) *out = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Runs the cluster script with this process's state folder; returns its exit status and output.
+int cluster(const std::string& args, std::string* out = nullptr) {
+  static const std::string state = scratch_dir("opensearch-state");
+  return run_shell("VISEARCH_OPENSEARCH_DIR=" + shell_quote(state) +
+                       " VISEARCH_OPENSEARCH_OWNER_PID=" + std::to_string(::getpid()) + " " +
+                       shell_quote(cluster_script()) + " " + args + " 2>&1",
+                   out);
 }
 
 class OpenSearchCatalogTest : public ::testing::Test {
@@ -368,14 +373,8 @@ TEST_F(OpenSearchCatalogTest, ReplicasBehindNginxShareTheCatalogAndLoseNoSearch)
                           shell_quote(std::string(VISEARCH_SOURCE_DIR) + "/tests/replicas/replicas_test.sh") +
                           " " + shell_quote(VISEARCH_BINARY) + " " + shell_quote(VISEARCH_SOURCE_DIR) + " " +
                           shell_quote(VISEARCH_SHARED_DIR) + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
   std::string text;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) text.append(buffer, n);
-  const int status = ::pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+  EXPECT_EQ(run_shell(cmd, &text), 0) << text;
   EXPECT_NE(text.find("POST /v1/search"), std::string::npos) << text;
 }
 #endif

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "core/sha256.h"
+#include "search/catalog_import.h"
 #include "search/text_util.h"
 
 namespace visearch::search {
@@ -40,19 +41,6 @@ std::string base64_encode(std::span<const std::uint8_t> bytes) {
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT
                                 bytes.data(), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(std::max(n, 0)));
-  return out;
-}
-
-Result<std::vector<std::uint8_t>> base64_decode(const std::string& text) {
-  std::vector<std::uint8_t> out(3 * (text.size() / 4) + 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),  // NOLINT
-                                static_cast<int>(text.size()));
-  if (n < 0) return Error{ErrorCode::kIo, "a stored image is not valid base64"};
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  if (!text.empty() && text.back() == '=') --size;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
-  out.resize(size);
   return out;
 }
 
@@ -546,7 +534,9 @@ Result<std::vector<std::uint8_t>> OpenSearchCatalog::image_bytes(const ProductIm
       return Error{ErrorCode::kIo, "image " + image.sha256 + " is missing from the catalog"};
     return doc.error();
   }
-  return base64_decode((*doc)["_source"].value("data", ""));
+  auto bytes = decode_base64_text((*doc)["_source"].value("data", ""));
+  if (!bytes) return Error{ErrorCode::kIo, "stored image " + image.sha256 + " is not valid base64"};
+  return std::vector<std::uint8_t>(bytes->begin(), bytes->end());
 }
 
 Result<std::optional<std::vector<IndexedObject>>> OpenSearchCatalog::indexed_objects_for(

@@ -1,11 +1,13 @@
 // Bare forward pass vs `detect` end to end (decode -> boxes), side by side.
 //
-//   build/bench/visearch_bench_detect [--models a,b] [--threads 1,2] [--runs 40] [--warmup 5] [--phone] IMAGE
+//   build/bench/visearch_bench_detect [--models a,b] [--threads 1,2] [--runs 40] [--warmup 5] [--phone]
+//                                     [--write-phone FILE] IMAGE
 //
 // End to end is DetectService::detect, the path of `visearch detect` and `serve`; "full decode" is the same
 // with the image decoded at full size (what it cost before JPEGs were shrunk while decoding). --phone
 // enlarges IMAGE (bicubic) to 4032x3024 and encodes it as a JPEG at quality 92: a 12-megapixel phone photo,
-// made reproducibly from a sample photo. For each model and thread count the measurements alternate run by
+// made reproducibly from a sample photo; --write-phone FILE also saves it (bench/serve_bench.sh posts that
+// file, so both benchmarks use the same photo; with --runs 0 nothing is timed). For each model and thread count the measurements alternate run by
 // run, so machine noise hits them alike; medians and ratios are reported, as a table on stderr and JSON
 // lines on stdout.
 #include <algorithm>
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   int warmup = 5;
   std::string image_path;
   bool phone = false;
+  std::string phone_out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -81,13 +84,16 @@ int main(int argc, char** argv) {
       warmup = std::stoi(next());
     } else if (a == "--phone") {
       phone = true;
+    } else if (a == "--write-phone") {
+      phone = true;
+      phone_out = next();
     } else {
       image_path = a;
     }
   }
   if (image_path.empty()) {
     std::fprintf(stderr,
-                 "usage: visearch_bench_detect [--models a,b] [--threads 1,2] [--runs N] [--phone] IMAGE\n");
+                 "usage: visearch_bench_detect [--models a,b] [--threads 1,2] [--runs N] [--phone] [--write-phone FILE] IMAGE\n");
     return 2;
   }
   auto bytes = read_file_bytes(image_path, 1U << 28U);
@@ -107,7 +113,17 @@ int main(int argc, char** argv) {
     bytes = std::move(*jpeg);
     std::fprintf(stderr, "phone photo: 4032x3024 JPEG, %.1f MB, from %s\n",
                  static_cast<double>(bytes->size()) / 1e6, image_path.c_str());
+    if (!phone_out.empty()) {
+      std::FILE* f = std::fopen(phone_out.c_str(), "wb");
+      const bool written = f != nullptr && std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
+      if (f != nullptr && std::fclose(f) != 0) return 1;
+      if (!written) {
+        std::fprintf(stderr, "cannot write %s\n", phone_out.c_str());
+        return 1;
+      }
+    }
   }
+  if (runs <= 0) return 0;
   FamilyRegistry families;
   register_all_families(families);
   const ModelRepository repo = ModelRepository::with_defaults({});

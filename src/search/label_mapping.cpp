@@ -57,14 +57,13 @@ Result<LabelMapping> LabelMapping::parse(const std::string& json_text, const std
   if (doc.contains("weights")) {
     const nlohmann::json& w = doc["weights"];
     if (!w.is_object()) return bad(origin, "\"weights\" must be an object");
-    for (const char* key : {"visual", "label"}) {
-      if (!w.contains(key)) continue;
-      if (!w[key].is_number() || w[key].get<double>() < 0.0 || w[key].get<double>() > 1.0) {
-        return bad(origin, std::string("weights.") + key + " must be a number in [0, 1]");
+    for (const FusionWeightField& f : kFusionWeightFields) {
+      if (!w.contains(f.name)) continue;
+      if (!w[f.name].is_number() || w[f.name].get<double>() < 0.0 || w[f.name].get<double>() > 1.0) {
+        return bad(origin, std::string("weights.") + f.name + " must be a number in [0, 1]");
       }
+      mapping.weights_.*f.field = w[f.name].get<double>();
     }
-    mapping.weights_.visual = w.value("visual", mapping.weights_.visual);
-    mapping.weights_.label = w.value("label", mapping.weights_.label);
     if (mapping.weights_.visual + mapping.weights_.label <= 0.0)
       return bad(origin, "weights must not both be 0");
   }

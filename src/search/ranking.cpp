@@ -6,7 +6,6 @@ namespace visearch::search {
 namespace {
 
 constexpr double kCategoryShare = 0.6;  // label = 0.6 * category + 0.4 * text
-constexpr double kQueryWeight = 0.5;    // the shopper's words, beside visual and label
 
 }  // namespace
 
@@ -54,8 +53,8 @@ std::vector<FusedCandidate> fuse(const std::vector<FusionCandidate>& candidates,
       case Ranking::kFused:
         if (params.use_query) {
           parts.query = params.best_query > 0 ? c.query_raw / params.best_query : 0.0;
-          score = (w.visual * parts.visual + w.label * parts.label + kQueryWeight * parts.query) /
-                  (w.visual + w.label + kQueryWeight);
+          score = (w.visual * parts.visual + w.label * parts.label + w.query * parts.query) /
+                  (w.visual + w.label + w.query);
         } else {
           score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label);
         }

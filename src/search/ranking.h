@@ -6,12 +6,13 @@
 //   visual  best cosine similarity of the query crop with the product's image objects, clamped to [0, 1]
 //   label   0.6 * category + 0.4 * text, text = bm25 of the label keywords / the best bm25 of the query
 //   query   bm25 of the shopper's words / the best bm25 of those words
-//   fused   (w_visual * visual + w_label * label [+ 0.5 * query]) / (sum of the weights used)
+//   fused   (w_visual * visual + w_label * label [+ w_query * query]) / (sum of the weights used)
 // Ties break on the visual part, then on the product id (ascending), so results are deterministic.
 // Thread-safety: plain values and a pure function.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,8 @@
 namespace visearch::search {
 
 enum class Ranking { kFused, kVisual, kLabel };
+struct FusionCandidate;
+struct FusionParams;
 Result<Ranking> parse_ranking(std::string_view text);  // "fused", "visual", "label"
 std::string_view ranking_name(Ranking ranking);
 
@@ -36,8 +39,12 @@ struct SearchOptions {
   // Unset: the mapping file's min_score for the ranking (LabelMapping::min_score()).
   std::optional<double> min_score;
   // Shopper words with the photo ("this, but in red"): bm25 of any of its words over the product text, a
-  // third component of the fused score (weight 0.5, as visual and label). Other rankings ignore it.
+  // third component of the fused score (weight FusionWeights::query). Other rankings ignore it.
   std::string query_text;
+  // When set, each engine calls it once per query object with the candidates and fusion parameters it is
+  // about to give fuse() (search-eval --tune gathers them once and re-fuses them with other weights).
+  std::function<void(const QueryObject&, const std::vector<FusionCandidate>&, const FusionParams&)>
+      candidate_sink;
 };
 
 struct ScoreComponents {

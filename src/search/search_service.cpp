@@ -264,6 +264,7 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
   params.min_score =
       options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
   params.limit = options.limit;
+  if (options.candidate_sink) options.candidate_sink(object, pool, params);
   const std::vector<FusedCandidate> scored = fuse(pool, params);
 
   std::vector<ProductMatch> matches;

@@ -1210,6 +1210,7 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
     params.min_score =
         options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
     params.limit = options.limit;
+    if (options.candidate_sink) options.candidate_sink(object, pool, params);
     const std::vector<FusedCandidate> fused = fuse(pool, params);
 
     ObjectMatches out{object, {}};

@@ -192,7 +192,9 @@ std::vector<Detection> merge_tiled(const std::vector<PassDetections>& passes, Si
     return options.class_agnostic || a.detection.class_id == b.detection.class_id;
   };
   // 1. A cut box covered by a box of another pass goes: by an uncut box, or by a larger cut box (equal
-  //    areas: the earlier entry wins), so two cut boxes never remove each other.
+  //    areas: the earlier entry wins), so two cut boxes never remove each other. The covering box may
+  //    be of another class when it is larger than the cut box and scored at least cover_score_ratio
+  //    times as high: a tile that sees only the front of a bus may call it a truck.
   std::vector<bool> dropped(entries.size(), false);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& cut = entries[i];
@@ -201,11 +203,13 @@ std::vector<Detection> merge_tiled(const std::vector<PassDetections>& passes, Si
     if (area <= 0.F) continue;
     for (std::size_t j = 0; j < entries.size(); ++j) {
       const Entry& other = entries[j];
-      if (j == i || other.pass == cut.pass || !same_class(cut, other)) continue;
-      if (other.cut != 0U) {
-        const float other_area = other.detection.box.area();
-        if (other_area < area || (other_area == area && j > i)) continue;
+      if (j == i || other.pass == cut.pass) continue;
+      const float other_area = other.detection.box.area();
+      if (!same_class(cut, other) &&
+          (other_area <= area || other.detection.score < options.cover_score_ratio * cut.detection.score)) {
+        continue;
       }
+      if (other.cut != 0U && (other_area < area || (other_area == area && j > i))) continue;
       if (intersection(cut.detection.box, other.detection.box) >= options.cover_threshold * area) {
         dropped[i] = true;
         break;

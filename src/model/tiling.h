@@ -9,11 +9,13 @@
 // InputTransform::within(), the crop composed with the model's transform (core/input_transform.h).
 //
 // The merge rule (chosen from bench/tiling.sh; see docs/tiling.md): a box from a tile that touches one
-// of the tile's inner edges (an edge that is not the image border) is cut; it is dropped when a box of
-// the same class (any class with agnostic NMS) from another pass covers most of it (intersection over
-// the cut box's area >= cover_threshold) and is not itself a smaller cut box. The rest go through
-// greedy NMS at the request's IoU threshold. Plain NMS alone keeps both a cut half and the whole box,
-// because their IoU is low.
+// of the tile's inner edges (an edge that is not the image border) is cut; it is dropped when a box from
+// another pass covers most of it (intersection over the cut box's area >= cover_threshold) and is not
+// itself a smaller cut box. The covering box is of the same class (any class with agnostic NMS), or of
+// any class when it is larger and scored at least cover_score_ratio times the cut box's score: a cut
+// part of an object is often given another class (the front of a bus, a truck). The rest go through
+// greedy NMS per class at the request's IoU threshold. Plain NMS alone keeps both a cut half and the
+// whole box, because their IoU is low.
 //
 // Thread-safety: pure functions and plain values.
 #pragma once
@@ -98,7 +100,10 @@ struct TileMergeOptions {
   std::size_t max_detections = 100;
   TileMerge merge = TileMerge::kEdge;
   float cover_threshold = 0.6F;  // intersection / cut box area that counts as covered
-  float edge_margin = 2.F;       // pixels from an inner edge that count as touching it
+  // A box of another class covers a cut box only when it is larger and scored at least this share of
+  // the cut box's score (a higher or comparable score).
+  float cover_score_ratio = 0.8F;
+  float edge_margin = 2.F;  // pixels from an inner edge that count as touching it
 };
 
 // Which inner edges of `tile` (edges not on the image border) `box` touches: bit 0 left, 1 top,

@@ -192,6 +192,42 @@ TEST(TileMerge, TwoCutPartsNeverRemoveEachOtherAndOtherClassesStay) {
   EXPECT_FLOAT_EQ(one[0].score, 0.6F);
 }
 
+// bus.jpg with 416x416 tiles: a tile that holds only the front of the bus (cut by its left edge at x = 394)
+// calls it a truck; the whole-image pass sees the bus. The cut piece is covered by the larger, better-scored
+// bus box of another class, so it goes; NMS stays per class for everything else.
+TEST(TileMerge, ACutPieceGivenAnotherClassGoesUnderTheWholeObject) {
+  const Size image{810, 1080};
+  constexpr int kBus = 5;
+  constexpr int kTruck = 7;
+  constexpr int kPerson = 0;
+  const std::vector<PassDetections> passes = {
+      {TileRect{0, 0, 810, 1080},
+       {Detection{ImageBox{12.F, 239.F, 806.F, 745.F}, kBus, 0.74F},
+        // An uncut person in front of the bus: another class, kept by the per-class NMS.
+        Detection{ImageBox{224.F, 399.F, 343.F, 856.F}, kPerson, 0.9F}}},
+      {TileRect{394, 0, 416, 416}, {Detection{ImageBox{394.F, 234.5F, 806.5F, 415.9F}, kTruck, 0.59F}}},
+  };
+  const std::vector<Detection> merged = merge_tiled(passes, image, TileMergeOptions{});
+  ASSERT_EQ(merged.size(), 2U);
+  EXPECT_EQ(merged[0].class_id, kPerson);
+  EXPECT_EQ(merged[1].class_id, kBus);
+
+  // A covering box of another class scored much lower than the cut box does not remove it.
+  std::vector<PassDetections> weak = passes;
+  weak[0].detections[0].score = 0.3F;
+  EXPECT_EQ(merge_tiled(weak, image, TileMergeOptions{}).size(), 3U);
+  // Nor does a smaller box of another class: a cut object stays beside a small object lying on it.
+  const std::vector<PassDetections> small = {
+      {TileRect{0, 0, 810, 1080}, {Detection{ImageBox{400.F, 240.F, 600.F, 400.F}, kPerson, 0.9F}}},
+      {TileRect{394, 0, 416, 416}, {Detection{ImageBox{394.F, 234.5F, 806.5F, 415.9F}, kTruck, 0.59F}}},
+  };
+  EXPECT_EQ(merge_tiled(small, image, TileMergeOptions{}).size(), 2U);
+  // An uncut box of another class inside a larger one is not a cut piece: both stay (NMS per class).
+  std::vector<PassDetections> uncut = passes;
+  uncut[1].tile = TileRect{0, 0, 810, 1080};
+  EXPECT_EQ(merge_tiled(uncut, image, TileMergeOptions{}).size(), 3U);
+}
+
 TEST(TileMerge, KeepsAtMostMaxDetectionsByScore) {
   std::vector<Detection> many;
   for (int i = 0; i < 10; ++i) {

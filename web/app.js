@@ -230,17 +230,49 @@ async function search(file, words = '') {
   }
   setBusy(false);
   render(body);
+  feedbackShown(body);
 }
 
 // ---- Product cards and the detail view ----
 
-function productCard(product) {
+// ---- Shopper feedback (POST /v1/search/feedback, docs/feedback.md) ----
+// What a search showed and which products were opened, tied to the search by its request id; no photo and
+// nothing about the shopper. The server may have the log switched off (404): then the page stops sending.
+let feedbackOn = true;
+
+function sendFeedback(event) {
+  if (!feedbackOn || !event.request_id) return;
+  fetch('/v1/search/feedback', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event),
+    keepalive: true,
+  }).then((response) => { if (response.status === 404) feedbackOn = false; }).catch(() => {});
+}
+
+function feedbackShown(result) {
+  sendFeedback({
+    event: 'shown', request_id: result.request_id,
+    objects: result.objects.map((object, i) => ({
+      object: i, label: object.label || '',
+      box: [object.box.x1, object.box.y1, object.box.x2, object.box.y2],
+      products: object.products.map((p) => p.id),
+    })),
+  });
+}
+
+function productCard(product, objectIndex, rank) {
   const price = formatPrice(product.price, product.currency);
   const meta = [product.category, product.brand].filter(Boolean).join(' · ');
   return el('li', { class: 'product', 'data-product-id': product.id },
     el('button', {
       type: 'button', class: 'product-open', 'aria-haspopup': 'dialog',
-      onclick: (event) => openProduct(product, event.currentTarget),
+      onclick: (event) => {
+        if (current) {
+          sendFeedback({
+            event: 'open', request_id: current.request_id, object: objectIndex, product: product.id, rank,
+          });
+        }
+        openProduct(product, event.currentTarget);
+      },
     },
     el('img', { src: product.image_url, alt: '', loading: 'lazy', width: 160, height: 160 }),
     el('span', { class: 'product-body' },
@@ -249,12 +281,12 @@ function productCard(product) {
       meta ? el('span', { class: 'product-meta', text: meta }) : null)));
 }
 
-function productList(object) {
+function productList(object, objectIndex) {
   if (!object.products.length) {
     return el('p', { class: 'empty', text: 'No good match in the catalog for this object.' });
   }
   const list = el('ul', { class: 'products' });
-  for (const product of object.products) list.append(productCard(product));
+  object.products.forEach((product, r) => list.append(productCard(product, objectIndex, r + 1)));
   return list;
 }
 
@@ -427,7 +459,7 @@ function render(result) {
     els.allObjects.append(el('section', { class: 'object-results', 'data-index': i },
       el('h3', {},
         el('button', { type: 'button', onclick: () => select(i, true), text: objectTitle(i) })),
-      productList(object)));
+      productList(object, i)));
   });
   groups.forEach((group, g) => {
     if (wholePhoto) return;
@@ -510,7 +542,7 @@ function select(index, moveFocus) {
   els.selectedTitle.textContent = current.objects[index].whole_image && current.objects.length === 1
     ? 'Products that look like your photo' : `Products for ${objectTitle(index)}`;
   els.selected.dataset.index = String(index);
-  const list = productList(current.objects[index]);
+  const list = productList(current.objects[index], index);
   list.id = 'selected-products';
   els.selectedProducts.replaceWith(list);
   els.selectedProducts = list;

@@ -262,4 +262,183 @@ Result<std::vector<int>> parse_cutoffs(std::string_view text) {
   return out;
 }
 
+// ---- --tune ----
+
+Result<TuneObjective> parse_objective(std::string_view text) {
+  const std::string t = to_lower_ascii(std::string(text));
+  TuneObjective o;
+  if (t == "mrr") {
+    o.metric = TuneObjective::Metric::kMrr;
+    o.k = 0;
+    return o;
+  }
+  const std::size_t at = t.find('@');
+  const std::string name = t.substr(0, at);
+  if (at != std::string::npos) {
+    const std::string_view k_text = std::string_view(t).substr(at + 1);
+    auto [ptr, ec] = std::from_chars(k_text.data(), k_text.data() + k_text.size(), o.k);
+    if (k_text.empty() || ec != std::errc() || ptr != k_text.data() + k_text.size() || o.k < 1 || o.k > 100) {
+      o.k = -1;
+    }
+  }
+  if (name == "ndcg") {
+    o.metric = TuneObjective::Metric::kNdcg;
+  } else if (name == "p" || name == "precision") {
+    o.metric = TuneObjective::Metric::kPrecision;
+  } else if (name == "r" || name == "recall") {
+    o.metric = TuneObjective::Metric::kRecall;
+  } else {
+    o.k = -1;
+  }
+  if (at == std::string::npos || o.k < 1) {
+    return Unexpected{
+        ErrorCode::kInvalidArgument,
+        "--objective takes ndcg@K, p@K, r@K (K in 1..100) or mrr (got '" + std::string(text) + "')"};
+  }
+  return o;
+}
+
+std::string objective_name(const TuneObjective& objective) {
+  switch (objective.metric) {
+    case TuneObjective::Metric::kNdcg:
+      return "ndcg@" + std::to_string(objective.k);
+    case TuneObjective::Metric::kPrecision:
+      return "p@" + std::to_string(objective.k);
+    case TuneObjective::Metric::kRecall:
+      return "r@" + std::to_string(objective.k);
+    case TuneObjective::Metric::kMrr:
+      return "mrr";
+  }
+  return "mrr";
+}
+
+double objective_value(const EvalSummary& summary, const TuneObjective& objective) {
+  const auto at = [&](const std::map<int, double>& values) {
+    auto it = values.find(objective.k);
+    return it == values.end() ? 0.0 : it->second;
+  };
+  switch (objective.metric) {
+    case TuneObjective::Metric::kNdcg:
+      return at(summary.ndcg);
+    case TuneObjective::Metric::kPrecision:
+      return at(summary.precision);
+    case TuneObjective::Metric::kRecall:
+      return at(summary.recall);
+    case TuneObjective::Metric::kMrr:
+      return summary.mrr;
+  }
+  return 0;
+}
+
+std::vector<double> weight_grid(double current) {
+  std::vector<double> values;
+  for (int i = 0; i <= 10; ++i) values.push_back(i / 10.0);
+  if (std::none_of(values.begin(), values.end(), [&](double v) { return std::fabs(v - current) < 1e-12; }))
+    values.push_back(current);
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+bool fusion_weights_valid(const FusionWeights& weights) {
+  nlohmann::json w = nlohmann::json::object();
+  for (const FusionWeightField& f : kFusionWeightFields) w[f.name] = weights.*f.field;
+  const nlohmann::json doc = {{"version", 1}, {"weights", w}, {"labels", nlohmann::json::object()}};
+  return LabelMapping::parse(doc.dump(), "grid").has_value();
+}
+
+std::vector<QueryMetrics> score_with_weights(const std::vector<TuneQuery>& queries,
+                                             const RelevanceUniverse& universe, const std::vector<int>& ks,
+                                             const FusionWeights& weights) {
+  std::vector<QueryMetrics> out;
+  out.reserve(queries.size());
+  for (const TuneQuery& q : queries) {
+    FusionParams params = q.params;
+    params.weights = weights;
+    std::vector<RankedProduct> ranked;
+    for (const FusedCandidate& f : fuse(q.candidates, params)) {
+      const std::string& id = q.candidates[f.candidate].id;
+      auto it = universe.category_of.find(id);
+      ranked.push_back({id, it == universe.category_of.end() ? std::string() : it->second, f.score});
+    }
+    out.push_back(score_query(q.judgment, ranked, universe, ks));
+  }
+  return out;
+}
+
+TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const RelevanceUniverse& universe,
+                               const std::vector<int>& ks, const TuneObjective& objective,
+                               const FusionWeights& current) {
+  TuneResult result;
+  result.before = current;
+  result.before_summary = summarize(score_with_weights(queries, universe, ks, current), ks);
+  result.before_value = objective_value(result.before_summary, objective);
+  result.best = current;
+  result.best_summary = result.before_summary;
+  result.best_value = result.before_value;
+  double best_distance = 0;
+  bool have_best = fusion_weights_valid(current);
+
+  std::vector<std::vector<double>> grids;
+  for (const FusionWeightField& f : kFusionWeightFields) grids.push_back(weight_grid(current.*f.field));
+  std::vector<std::size_t> at(grids.size(), 0);
+  while (true) {
+    FusionWeights w = current;
+    double distance = 0;
+    for (std::size_t i = 0; i < grids.size(); ++i) {
+      w.*kFusionWeightFields[i].field = grids[i][at[i]];
+      distance += std::fabs(grids[i][at[i]] - current.*kFusionWeightFields[i].field);
+    }
+    if (fusion_weights_valid(w)) {
+      ++result.evaluated;
+      const EvalSummary summary = summarize(score_with_weights(queries, universe, ks, w), ks);
+      const double value = objective_value(summary, objective);
+      const bool better = !have_best || value > result.best_value + 1e-12 ||
+                          (std::fabs(value - result.best_value) <= 1e-12 && distance < best_distance - 1e-12);
+      if (better) {
+        result.best = w;
+        result.best_summary = summary;
+        result.best_value = value;
+        best_distance = distance;
+        have_best = true;
+      }
+    }
+    // Next set: the last field varies fastest.
+    std::size_t i = grids.size();
+    while (i > 0) {
+      --i;
+      if (++at[i] < grids[i].size()) break;
+      at[i] = 0;
+      if (i == 0) return result;
+    }
+    if (grids.empty()) return result;
+  }
+}
+
+Result<std::string> mapping_with_weights(std::string_view mapping_json, const FusionWeights& weights) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(mapping_json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return Unexpected{ErrorCode::kInvalidArgument, "the label mapping is not a JSON object"};
+  nlohmann::ordered_json w = doc.contains("weights") && doc["weights"].is_object()
+                                 ? doc["weights"]
+                                 : nlohmann::ordered_json::object();
+  for (const FusionWeightField& f : kFusionWeightFields) w[f.name] = weights.*f.field;
+  if (doc.contains("weights")) {
+    doc["weights"] = std::move(w);
+  } else {
+    // A new "weights" right after "version", where the shipped file has it.
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      out[it.key()] = it.value();
+      if (it.key() == "version") out["weights"] = w;
+    }
+    if (!out.contains("weights")) out["weights"] = w;
+    doc = std::move(out);
+  }
+  std::string text = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict);
+  text.push_back('\n');
+  auto check = LabelMapping::parse(text, "tuned mapping");
+  if (!check) return check.error();
+  return text;
+}
+
 }  // namespace visearch::search

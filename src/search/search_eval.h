@@ -35,6 +35,8 @@
 
 #include "core/geometry.h"
 #include "core/result.h"
+#include "search/label_mapping.h"
+#include "search/ranking.h"
 
 namespace visearch::search {
 
@@ -111,5 +113,55 @@ std::vector<ThresholdPoint> sweep_min_score(const std::vector<QueryMetrics>& que
 
 // "5,10" -> {5, 10}: positive, at most 100, sorted, unique.
 Result<std::vector<int>> parse_cutoffs(std::string_view text);
+
+// ---- search-eval --tune: a grid search over the fusion weights ----
+// Each query's candidates and fusion parameters are gathered once (SearchOptions::candidate_sink); each
+// weight set re-ranks them with fuse(), the one fusion rule, so a candidate costs no catalog access.
+// Grid: every field of FusionWeights (kFusionWeightFields) takes 0, 0.1, ..., 1 and its current value,
+// in that field order, the last field varying fastest; sets the mapping parser refuses are skipped.
+// The best set maximises the objective; a tie (within 1e-12) goes to the set nearest the current weights
+// (sum of absolute differences), then to the earlier set in grid order, so the current weights only change
+// on a strict gain and a weight that changes nothing (e.g. `query` with no shopper words) keeps its value.
+
+struct TuneObjective {
+  enum class Metric { kNdcg, kPrecision, kRecall, kMrr } metric = Metric::kNdcg;
+  int k = 5;  // ignored for MRR
+};
+// "ndcg@5" (the default: graded, and sensitive to the order within the top k), "p@5", "r@10", "mrr".
+Result<TuneObjective> parse_objective(std::string_view text);
+std::string objective_name(const TuneObjective& objective);
+double objective_value(const EvalSummary& summary, const TuneObjective& objective);
+
+struct TuneQuery {
+  Judgment judgment;
+  std::vector<FusionCandidate> candidates;
+  FusionParams params;  // as the search used them; the weights are replaced per set
+};
+
+std::vector<double> weight_grid(double current);
+// Whether the mapping parser accepts these weights.
+bool fusion_weights_valid(const FusionWeights& weights);
+
+// The fused ranking of every query with these weights, scored.
+std::vector<QueryMetrics> score_with_weights(const std::vector<TuneQuery>& queries,
+                                             const RelevanceUniverse& universe, const std::vector<int>& ks,
+                                             const FusionWeights& weights);
+
+struct TuneResult {
+  FusionWeights before;
+  FusionWeights best;
+  EvalSummary before_summary;
+  EvalSummary best_summary;
+  double before_value = 0;
+  double best_value = 0;
+  std::size_t evaluated = 0;  // weight sets tried
+};
+TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const RelevanceUniverse& universe,
+                               const std::vector<int>& ks, const TuneObjective& objective,
+                               const FusionWeights& current);
+
+// The mapping file's JSON with its "weights" replaced by these (every other field, and the order of the
+// fields, kept): what --tune-out writes.
+Result<std::string> mapping_with_weights(std::string_view mapping_json, const FusionWeights& weights);
 
 }  // namespace visearch::search

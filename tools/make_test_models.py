@@ -2,7 +2,9 @@
 """Writes tiny ONNX graphs whose outputs we control, for decoder tests (no real
 weights exist here): the Ultralytics YOLOv5 and YOLOv8 export layouts, and the
 end-to-end layouts (TensorFlow Object Detection API, torchvision, DETR-style
-set predictions in one or two outputs, NMS-free YOLOv10 / YOLO26).
+set predictions in one or two outputs, NMS-free YOLOv10 / YOLO26), and a
+YOLOv8-layout grid graph whose outputs follow its input, with a dynamic batch,
+a batch of 1 and a batch of 4 (batched tiling).
 
 Each graph takes one input of the layout, type and (possibly dynamic) shape its
 family's exports take, and returns constant tensors (plus 0 * mean(input) on
@@ -124,6 +126,46 @@ def end_to_end_models(out_dir):
                                      [("output0", e2e)]), f"{out_dir}/yolo_end2end_tiny.onnx")
 
 
+def grid_model(name, batch):
+    """A YOLOv8-layout graph that really looks at its input, so that each item of a batch gives its own
+    boxes: input [batch, 3, 32, 32] (a string batch is dynamic); the 8x8 grid of 4x4-pixel cells is
+    AveragePooled, and cell j's box is the cell itself, (cx, cy, w, h) = (4 gx + 2, 4 gy + 2, 4, 4), scored
+    for class c by the mean of channel c over the cell. Output [batch, 4 + 3, 64]. A pure red, green or
+    blue square covering whole cells gives them score 1 for apple, bottle or cup."""
+    cells = 8
+    boxes = np.zeros((1, 4, cells * cells), dtype=np.float32)
+    for gy in range(cells):
+        for gx in range(cells):
+            boxes[0, :, gy * cells + gx] = (4 * gx + 2, 4 * gy + 2, 4, 4)
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, SIZE, SIZE])
+    nodes = [
+        helper.make_node("AveragePool", ["images"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Reshape", ["pooled", "score_shape"], ["scores"]),
+        # 0 * the mean of each item's scores, shaped [batch, 1, 1]: broadcasts the boxes to the batch.
+        helper.make_node("ReduceMean", ["scores"], ["item_mean"], axes=[1, 2], keepdims=1),
+        helper.make_node("Mul", ["item_mean", "zero"], ["item_zero"]),
+        helper.make_node("Add", ["boxes", "item_zero"], ["item_boxes"]),
+        helper.make_node("Concat", ["item_boxes", "scores"], ["output0"], axis=1),
+    ]
+    inits = [numpy_helper.from_array(boxes, "boxes"),
+             numpy_helper.from_array(np.array([0, 3, cells * cells], dtype=np.int64), "score_shape"),
+             numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [batch, 4 + NUM_CLASSES, cells * cells])
+    graph = helper.make_graph(nodes, name, [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="visearch-tests")
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    return model
+
+
+def batch_models(out_dir):
+    """The same grid graph with a dynamic batch, a fixed batch of 1 (as every shipped graph) and a fixed
+    batch of 4 (tests/unit/model/batch_forward_test.cpp)."""
+    onnx.save(grid_model("grid_batch_tiny", "batch"), f"{out_dir}/grid_batch_tiny.onnx")
+    onnx.save(grid_model("grid_tiny", 1), f"{out_dir}/grid_tiny.onnx")
+    onnx.save(grid_model("grid_batch4_tiny", 4), f"{out_dir}/grid_batch4_tiny.onnx")
+
+
 # (cx, cy, w, h) in 32x32 input pixels, class scores, objectness (v5 only)
 BOXES = [
     ((16.0, 16.0, 8.0, 8.0), [0.10, 0.90, 0.05], 0.95),   # class 1, strong
@@ -151,6 +193,7 @@ def main(out_dir):
     with open(f"{out_dir}/tiny_boxes.json", "w") as f:
         json.dump([{"cxcywh": b, "class_scores": c, "objectness": o} for b, c, o in BOXES], f, indent=1)
     end_to_end_models(out_dir)
+    batch_models(out_dir)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,48 @@ Status check_input_shape(const ModelSpec& spec, const std::vector<std::int64_t>&
   return ok_status();
 }
 
+// How many passes one forward pass takes (and whether exactly that many), from the graph's declared input
+// shape and the spec's input.max_batch; never from the outputs. A layout without a batch axis (chw), a
+// rank the runtime does not know or a batch fixed at 1: one. A dynamic batch: max_batch, or kMaxBatch.
+struct BatchCapacity {
+  std::size_t size = 1;
+  bool fixed = false;
+};
+
+Result<BatchCapacity> batch_capacity(const ModelSpec& spec, const std::vector<std::int64_t>& shape) {
+  const int wanted = spec.preprocess.max_batch;
+  if (spec.preprocess.layout == TensorLayout::kChw || shape.size() != 4) {
+    if (wanted > 1) {
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        spec.source_path + ": input.max_batch " + std::to_string(wanted) +
+                            " needs a batch axis; the graph's input is " + shape_text(shape)};
+    }
+    return BatchCapacity{};
+  }
+  const std::int64_t declared = shape[0];
+  if (declared > 0) {
+    if (wanted > 0 && wanted != declared) {
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        spec.source_path + ": input.max_batch " + std::to_string(wanted) +
+                            " does not match the graph's fixed batch in " + shape_text(shape)};
+    }
+    return BatchCapacity{static_cast<std::size_t>(declared), declared > 1};
+  }
+  return BatchCapacity{wanted > 0 ? static_cast<std::size_t>(wanted) : kMaxBatch, false};
+}
+
+bool same_item_shape(const PreparedInput& a, const PreparedInput& b) {
+  return a.shape.size() == b.shape.size() &&
+         std::equal(a.shape.begin() + 1, a.shape.end(), b.shape.begin() + 1);
+}
+
 }  // namespace
+
+struct Detector::Pass {
+  TileRect rect;
+  PreparedInput input;
+  std::vector<Detection> detections;
+};
 
 Detector::Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session,
                    std::unique_ptr<Decoder> decoder)
@@ -79,7 +120,11 @@ Result<std::unique_ptr<Detector>> Detector::load(const ModelSpec& spec, const Mo
                                                    " inputs; expected 1"};
   }
   VISEARCH_TRY(check_input_shape(spec, (*session)->inputs()[0].shape));
+  auto capacity = batch_capacity(spec, (*session)->inputs()[0].shape);
+  if (!capacity) return capacity.error();
   std::unique_ptr<Detector> detector(new Detector(spec, std::move(*session), std::move(*decoder)));
+  detector->max_batch_ = capacity->size;
+  detector->fixed_batch_ = capacity->fixed;
   detector->weights_path_ = weights->path;
   detector->load_ms_ = ms_since(start);
   return detector;
@@ -133,32 +178,55 @@ Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& o
                           " image, more than " + std::to_string(kMaxTiles) +
                           "; use larger tiles, less overlap or tile auto"};
   }
-  if (!tiles.tiled()) return detect_pass(image, 0, 0, size, options);
+  // The whole image, then each tile. Passes of one tensor shape (every pass, unless a keep_aspect resize
+  // gives the whole image another size than the tiles) share a forward pass up to the batch the graph
+  // takes; otherwise each runs alone, in order.
+  std::vector<TileRect> rects{TileRect{0, 0, size.width, size.height}};
+  rects.insert(rects.end(), tiles.tiles.begin(), tiles.tiles.end());
   DetectOutput out;
-  out.passes = tiles.passes();
+  out.passes = rects.size();
+  out.forwards = 0;
   std::vector<PassDetections> passes;
-  passes.reserve(tiles.passes());
-  const auto add = [&](DetectOutput pass, const TileRect& rect) {
-    out.timing.preprocess_ms += pass.timing.preprocess_ms;
-    out.timing.inference_ms += pass.timing.inference_ms;
-    out.timing.postprocess_ms += pass.timing.postprocess_ms;
-    passes.push_back(PassDetections{rect, std::move(pass.detections)});
+  passes.reserve(rects.size());
+  std::vector<Pass> batch;
+  std::size_t capacity = 1;
+  const auto flush = [&]() -> Status {
+    VISEARCH_TRY(run_passes(batch, options, out.timing));
+    ++out.forwards;
+    for (Pass& pass : batch) passes.push_back(PassDetections{pass.rect, std::move(pass.detections)});
+    batch.clear();
+    return ok_status();
   };
-  auto whole = detect_pass(image, 0, 0, size, options);
-  if (!whole) return whole.error();
-  add(std::move(*whole), TileRect{0, 0, size.width, size.height});
-  for (const TileRect& rect : tiles.tiles) {
-    auto start = Clock::now();
-    Image crop = Image::allocate(rect.width, rect.height);
-    for (int y = 0; y < rect.height; ++y) {
-      std::copy_n(image.row(rect.y + y) + static_cast<std::size_t>(rect.x) * Image::kChannels,
-                  crop.row_bytes(), crop.row(y));
+  for (const TileRect& rect : rects) {
+    const auto start = Clock::now();
+    Pass pass{rect, {}, {}};
+    if (rect.x == 0 && rect.y == 0 && rect.size() == size) {
+      pass.input = prepare(image, 0, 0, size);
+    } else {
+      Image crop = Image::allocate(rect.width, rect.height);
+      for (int y = 0; y < rect.height; ++y) {
+        std::copy_n(image.row(rect.y + y) + static_cast<std::size_t>(rect.x) * Image::kChannels,
+                    crop.row_bytes(), crop.row(y));
+      }
+      pass.input = prepare(crop, rect.x, rect.y, size);
     }
-    const double crop_ms = ms_since(start);
-    auto pass = detect_pass(crop, rect.x, rect.y, size, options);
-    if (!pass) return pass.error();
-    pass->timing.preprocess_ms += crop_ms;
-    add(std::move(*pass), rect);
+    out.timing.preprocess_ms += ms_since(start);
+    if (!batch.empty() && (batch.size() >= capacity || !same_item_shape(batch.front().input, pass.input))) {
+      VISEARCH_TRY(flush());
+    }
+    if (batch.empty()) {
+      // A dynamic batch is also bounded by its input's bytes; a fixed one takes what it declares.
+      const std::size_t bytes = pass.input.tensor.size() * sizeof(float) + pass.input.bytes.size();
+      capacity = fixed_batch_ ? max_batch_
+                              : std::clamp<std::size_t>(kMaxBatchBytes / std::max<std::size_t>(bytes, 1), 1,
+                                                        max_batch_);
+    }
+    batch.push_back(std::move(pass));
+  }
+  VISEARCH_TRY(flush());
+  if (!tiles.tiled()) {
+    out.detections = std::move(passes.front().detections);
+    return out;
   }
   const auto start = Clock::now();
   TileMergeOptions merge;
@@ -172,23 +240,69 @@ Result<DetectOutput> Detector::detect(const Image& image, const DetectOptions& o
   return out;
 }
 
-Result<DetectOutput> Detector::detect_pass(const Image& pixels, int crop_x, int crop_y, Size frame,
-                                           const DetectOptions& options) const {
-  DetectOutput out;
-  auto start = Clock::now();
+PreparedInput Detector::prepare(const Image& pixels, int crop_x, int crop_y, Size frame) const {
   PreparedInput prepared = preprocess_image(pixels, spec_.preprocess);
   prepared.transform = prepared.transform.within(crop_x, crop_y, frame);
-  out.timing.preprocess_ms = ms_since(start);
+  return prepared;
+}
 
+Status Detector::run_passes(std::vector<Pass>& batch, const DetectOptions& options,
+                            StageTiming& timing) const {
+  if (batch.size() == 1 && !fixed_batch_) {
+    auto start = Clock::now();
+    auto outputs = forward(batch.front().input);
+    if (!outputs) return outputs.error();
+    timing.inference_ms += ms_since(start);
+    start = Clock::now();
+    auto detections = postprocess(*outputs, batch.front().input.transform, options);
+    if (!detections) return detections.error();
+    batch.front().detections = std::move(*detections);
+    timing.postprocess_ms += ms_since(start);
+    return ok_status();
+  }
+  // One tensor [n, ...] of the passes' tensors in order; a fixed batch is padded with zeros (blank images
+  // whose outputs are never read).
+  auto start = Clock::now();
+  const std::size_t n = fixed_batch_ ? max_batch_ : batch.size();
+  const PreparedInput& first = batch.front().input;
+  PreparedInput joined;
+  joined.shape = first.shape;
+  joined.shape[0] = static_cast<std::int64_t>(n);
+  const bool bytes = spec_.preprocess.type == TensorType::kUint8;
+  for (const Pass& pass : batch) {
+    if (bytes) {
+      joined.bytes.insert(joined.bytes.end(), pass.input.bytes.begin(), pass.input.bytes.end());
+    } else {
+      joined.tensor.insert(joined.tensor.end(), pass.input.tensor.begin(), pass.input.tensor.end());
+    }
+  }
+  if (bytes) {
+    joined.bytes.resize(first.bytes.size() * n, 0);
+  } else {
+    joined.tensor.resize(first.tensor.size() * n, 0.F);
+  }
+  timing.preprocess_ms += ms_since(start);
   start = Clock::now();
-  auto outputs = forward(prepared);
+  auto outputs = forward(joined);
   if (!outputs) return outputs.error();
-  out.timing.inference_ms = ms_since(start);
-
+  timing.inference_ms += ms_since(start);
   start = Clock::now();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto item = batch_item(*outputs, i, n);
+    if (!item) return item.error();
+    auto detections = postprocess(*item, batch[i].input.transform, options);
+    if (!detections) return detections.error();
+    batch[i].detections = std::move(*detections);
+  }
+  timing.postprocess_ms += ms_since(start);
+  return ok_status();
+}
+
+Result<std::vector<Detection>> Detector::postprocess(const std::vector<Tensor>& outputs,
+                                                     const InputTransform& transform,
+                                                     const DetectOptions& options) const {
   const float score_threshold = options.score_threshold.value_or(spec_.defaults.score_threshold);
-  auto candidates =
-      decoder_->decode(*outputs, DecodeParams{score_threshold, prepared.transform.input_size()});
+  auto candidates = decoder_->decode(outputs, DecodeParams{score_threshold, transform.input_size()});
   if (!candidates) return candidates.error();
   if (!options.classes.empty()) {
     std::erase_if(*candidates, [&](const Candidate& c) {
@@ -216,14 +330,14 @@ Result<DetectOutput> Detector::detect_pass(const Image& pixels, int crop_x, int 
                      [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     if (kept.size() > max_detections) kept.resize(max_detections);
   }
-  out.detections.reserve(kept.size());
+  std::vector<Detection> detections;
+  detections.reserve(kept.size());
   for (const Candidate& c : kept) {
-    const ImageBox box = prepared.transform.to_image(c.box);
+    const ImageBox box = transform.to_image(c.box);
     if (!box.valid()) continue;  // entirely outside the image once clipped
-    out.detections.push_back(Detection{box, c.class_id, c.score});
+    detections.push_back(Detection{box, c.class_id, c.score});
   }
-  out.timing.postprocess_ms = ms_since(start);
-  return out;
+  return detections;
 }
 
 Result<std::vector<int>> parse_class_list(const ModelSpec& spec, std::string_view text) {

@@ -43,8 +43,15 @@ struct StageTiming {
 struct DetectOutput {
   std::vector<Detection> detections;  // sorted by descending score
   StageTiming timing;                 // summed over the passes when tiled
-  std::size_t passes = 1;             // forward passes run: 1, or 1 + the tiles of the TilePlan
+  std::size_t passes = 1;             // images run through the model: 1, or 1 + the tiles of the TilePlan
+  std::size_t forwards = 1;           // forward passes: one per pass, or one per batch of passes
 };
+
+// The most passes one batched forward pass takes from a graph with a dynamic batch dimension, and the
+// most input tensor bytes it may hold (activations grow with the batch too). A graph with a fixed batch
+// of N > 1 takes N per forward pass, padded with blank images.
+inline constexpr std::size_t kMaxBatch = 8;
+inline constexpr std::size_t kMaxBatchBytes = std::size_t{64} << 20;
 
 class Detector {
  public:
@@ -60,6 +67,11 @@ class Detector {
   [[nodiscard]] Result<DetectOutput> detect(const Image& image, const DetectOptions& options) const;
   // The tiles detect() runs for an image of this size.
   [[nodiscard]] TilePlan plan(Size image, const TileOptions& tile) const;
+  // The passes one forward pass may take, from the graph's declared input shape and the spec's
+  // input.max_batch: 1 for a fixed batch of 1 or a layout without a batch axis (chw).
+  [[nodiscard]] std::size_t max_batch() const { return max_batch_; }
+  // Forward passes run on this model's session since it was loaded (all threads together).
+  [[nodiscard]] std::uint64_t session_runs() const { return session_->runs(); }
   // The bare forward pass on an already prepared tensor (benchmarks): a float NCHW tensor of the spec's
   // fixed size, or any PreparedInput from preprocess_image() (the shape and type it carries).
   [[nodiscard]] Result<std::vector<Tensor>> forward(const std::vector<float>& tensor) const;
@@ -70,16 +82,25 @@ class Detector {
 
  private:
   Detector(ModelSpec spec, std::unique_ptr<InferenceSession> session, std::unique_ptr<Decoder> decoder);
-  // One forward pass on `pixels`, a crop of a `frame`-sized image cut at (crop_x, crop_y) (the whole
-  // image: 0, 0 and its own size); boxes in the frame's pixels.
-  [[nodiscard]] Result<DetectOutput> detect_pass(const Image& pixels, int crop_x, int crop_y, Size frame,
-                                                 const DetectOptions& options) const;
+  struct Pass;
+  // The input tensor of `pixels`, a crop of a `frame`-sized image cut at (crop_x, crop_y) (the whole
+  // image: 0, 0 and its own size); its transform maps to the frame's pixels.
+  [[nodiscard]] PreparedInput prepare(const Image& pixels, int crop_x, int crop_y, Size frame) const;
+  // One forward pass on the prepared passes (one, or a batch of one tensor shape), then each pass's
+  // decode, class filter, NMS and mapping to the frame's pixels.
+  [[nodiscard]] Status run_passes(std::vector<Pass>& batch, const DetectOptions& options,
+                                  StageTiming& timing) const;
+  [[nodiscard]] Result<std::vector<Detection>> postprocess(const std::vector<Tensor>& outputs,
+                                                           const InputTransform& transform,
+                                                           const DetectOptions& options) const;
 
   ModelSpec spec_;
   std::unique_ptr<InferenceSession> session_;
   std::unique_ptr<Decoder> decoder_;
   std::string weights_path_;
   double load_ms_ = 0;
+  std::size_t max_batch_ = 1;
+  bool fixed_batch_ = false;  // the graph takes exactly max_batch_ images per forward pass
 };
 
 // "cup,person" or "41,0" -> class ids; kInvalidArgument naming the unknown label.

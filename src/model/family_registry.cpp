@@ -54,4 +54,28 @@ std::string describe_outputs(const std::vector<Tensor>& outputs) {
   return text;
 }
 
+Result<std::vector<Tensor>> batch_item(const std::vector<Tensor>& outputs, std::size_t item,
+                                       std::size_t batch) {
+  std::vector<Tensor> slice;
+  slice.reserve(outputs.size());
+  for (const Tensor& t : outputs) {
+    if (t.shape.empty() || t.shape[0] != static_cast<std::int64_t>(batch) || item >= batch ||
+        t.data.size() % batch != 0) {
+      return Unexpected{ErrorCode::kInference,
+                        "output " + describe_outputs({t}) + " does not have the input's batch of " +
+                            std::to_string(batch) +
+                            " as its first dimension; give the spec's input \"max_batch\": 1"};
+    }
+    const std::size_t per_item = t.data.size() / batch;
+    Tensor part;
+    part.name = t.name;
+    part.shape = t.shape;
+    part.shape[0] = 1;
+    const auto from = t.data.begin() + static_cast<std::ptrdiff_t>(item * per_item);
+    part.data.assign(from, from + static_cast<std::ptrdiff_t>(per_item));
+    slice.push_back(std::move(part));
+  }
+  return slice;
+}
+
 }  // namespace visearch

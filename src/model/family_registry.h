@@ -73,4 +73,10 @@ const Tensor* find_output_by_shape(const std::vector<Tensor>& outputs,
                                    const std::vector<std::int64_t>& shape);
 std::string describe_outputs(const std::vector<Tensor>& outputs);
 
+// Item `item` of the outputs of a forward pass on a batch of `batch` images: every output's first
+// dimension must be `batch`, and comes back as 1, so a decoder reads the item as a pass of its own.
+// kInference naming the output otherwise (a graph whose declared batch dimension does not batch).
+Result<std::vector<Tensor>> batch_item(const std::vector<Tensor>& outputs, std::size_t item,
+                                       std::size_t batch);
+
 }  // namespace visearch

@@ -186,6 +186,13 @@ Result<ModelSpec> parse_model_spec(const nlohmann::json& doc, const std::string&
                           "decode_shrink_headroom needs a bounded input (keep_aspect: min_side or max_side)");
       }
     }
+    if (input.contains("max_batch")) {
+      if (!input["max_batch"].is_number_integer() || input["max_batch"].get<int>() < 1 ||
+          input["max_batch"].get<int>() > 64) {
+        return spec_error(origin, "input.max_batch must be an integer in 1..64");
+      }
+      pre.max_batch = input["max_batch"].get<int>();
+    }
     const std::string order = input.value("channel_order", std::string("rgb"));
     if (order != "rgb" && order != "bgr") return spec_error(origin, "channel_order must be rgb or bgr");
     pre.channel_order = order == "rgb" ? ChannelOrder::kRgb : ChannelOrder::kBgr;

@@ -50,6 +50,10 @@ struct PreprocessSpec {
   // resize keeps of it ("decode_shrink_headroom" in the spec; 0 = always decode at full size, the default).
   // Measured per model: how far its boxes move against a full decode (tests/golden/phone_photo_test).
   float decode_shrink_headroom = 0.F;
+  // The most images one forward pass may take ("max_batch" in the spec; 0 = as the graph's input declares:
+  // a dynamic batch dimension takes up to Detector's cap, a fixed one its own size). 1 turns batching off
+  // for a graph that declares a dynamic batch but cannot run one.
+  int max_batch = 0;
   ChannelOrder channel_order = ChannelOrder::kRgb;
   std::array<float, 3> mean{0.F, 0.F, 0.F};  // in the tensor's channel order, 0..255 units
   std::array<float, 3> std{1.F, 1.F, 1.F};

@@ -54,6 +54,8 @@ class InferenceSession {
   // The same for a uint8 input (TensorFlow exports that take the pixels as they are).
   virtual Result<std::vector<Tensor>> run_uint8(std::span<const std::uint8_t> input,
                                                 std::span<const std::int64_t> shape) = 0;
+  // How many times run() / run_uint8() have called the engine on this session, since it was opened.
+  [[nodiscard]] virtual std::uint64_t runs() const = 0;
 };
 
 // Opens an ONNX file with ONNX Runtime on CPU. Errors: kModelMissing (file),

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 
 #include <onnxruntime_cxx_api.h>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -111,6 +112,7 @@ class OrtSession final : public InferenceSession {
 
   [[nodiscard]] const std::vector<TensorInfo>& inputs() const override { return inputs_; }
   [[nodiscard]] const std::vector<TensorInfo>& outputs() const override { return outputs_; }
+  [[nodiscard]] std::uint64_t runs() const override { return runs_.load(std::memory_order_relaxed); }
 
   Result<std::vector<Tensor>> run(std::span<const float> input,
                                   std::span<const std::int64_t> shape) override {
@@ -141,6 +143,7 @@ class OrtSession final : public InferenceSession {
       const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
       Ort::Value tensor = make_input(memory);
       const char* input_name = inputs_[0].name.c_str();
+      runs_.fetch_add(1, std::memory_order_relaxed);
       std::vector<Ort::Value> values = session_->Run(Ort::RunOptions{nullptr}, &input_name, &tensor, 1,
                                                      output_names_.data(), output_names_.size());
       std::vector<Tensor> outputs;
@@ -202,6 +205,7 @@ class OrtSession final : public InferenceSession {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::vector<const char*> output_names_;
+  std::atomic<std::uint64_t> runs_{0};
 };
 
 }  // namespace

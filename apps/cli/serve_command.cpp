@@ -103,6 +103,18 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--search-index", options->search_index, "Vector index: auto, exact or hnsw")
       ->check(CLI::IsMember({"auto", "exact", "hnsw"}))
       ->capture_default_str();
+  cmd->add_option(
+         "--feedback-log",
+         [options](const CLI::results_t& values) {
+           options->feedback_log = values.front() == "on";
+           return true;
+         },
+         "on: log searches and the shopper page's shown/opened products (no personal data) for "
+         "`search-eval --feedback`; off: write nothing (default on)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->type_name("on|off");
+  cmd->add_option("--feedback-dir", options->feedback_dir,
+                  "Folder of the feedback log (default: feedback/ in the SQLite catalog's folder)");
   cmd->callback([options, models, exit_code] {
     options->models.clear();
     std::stringstream parts(*models);

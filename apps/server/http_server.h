@@ -59,6 +59,12 @@ struct ServerOptions {
   std::string search_mapping;
   std::string embed_model = "mobilenetv2_embed";
   std::string search_index = "auto";
+  // Shopper feedback (search/feedback_log.h, docs/feedback.md): on, searches and the page's shown/open
+  // events are logged into feedback_dir, by default the SQLite catalog folder's feedback/ (an OpenSearch
+  // catalog has no folder: no log unless feedback_dir is given); off, nothing is written and
+  // POST /v1/search/feedback answers 404.
+  bool feedback_log = true;
+  std::string feedback_dir;
 };
 
 struct ServerModule;

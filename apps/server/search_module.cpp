@@ -10,6 +10,7 @@
 #include "model/model_repository.h"
 #include "search/catalog.h"
 #include "search/catalog_import.h"
+#include "search/feedback_log.h"
 #include "search/object_analysis.h"
 #include "search/photo_search.h"
 #include "search/search_json.h"
@@ -43,6 +44,7 @@ struct SearchState {
   ServerContext* ctx = nullptr;
   std::unique_ptr<search::Catalog> service;
   std::vector<std::unique_ptr<Embedder>> embedders;  // one per inference worker
+  std::unique_ptr<search::FeedbackLog> feedback;     // null: --feedback-log off (or no folder for it)
   std::atomic<bool> loaded{false};
 
   // false (and an answer already sent) when search is not available.
@@ -119,6 +121,21 @@ Status load_search(SearchState& state) {
   auto vectors = (*service)->warm();
   if (!vectors) return vectors.error();
   const std::string location = (*service)->location();
+  std::string feedback_dir = options.feedback_dir;
+  if (options.feedback_log && feedback_dir.empty()) {
+    auto uri = search::parse_catalog_uri(catalog_options.uri);
+    if (uri && uri->engine == search::CatalogUri::Engine::kSqlite) feedback_dir = uri->path + "/feedback";
+  }
+  if (options.feedback_log && !feedback_dir.empty()) {
+    search::FeedbackLogOptions feedback_options;
+    feedback_options.dir = feedback_dir;
+    auto feedback = search::FeedbackLog::open(feedback_options);
+    if (!feedback) return feedback.error();
+    state.feedback = std::move(*feedback);
+  }
+  std::fprintf(stderr, "{\"event\":\"feedback_log\",\"on\":%s,\"dir\":%s}\n",
+               state.feedback ? "true" : "false",
+               to_json_text(json(state.feedback ? state.feedback->dir() : std::string())).c_str());
   state.service = std::move(*service);
   state.embedders = std::move(embedders);
   state.loaded.store(true, std::memory_order_release);
@@ -190,11 +207,44 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
   if (!answer) return send_error(ctx, res, answer.error());
   answer->body["request_id"] = res.get_header_value("X-Request-Id");
   ctx.send_json(res, 200, answer->body);
+  if (state.feedback) {
+    // What a replay of this search needs (docs/feedback.md), without the photo. A failed write costs the
+    // shopper nothing: it is reported in the server log.
+    auto logged = state.feedback->append(search::feedback_search_event(
+        res.get_header_value("X-Request-Id"), photo.analysis.objects, parameters->options));
+    if (!logged) {
+      std::fprintf(stderr, "{\"event\":\"feedback_log_error\",\"message\":%s}\n",
+                   to_json_text(json(logged.error().message)).c_str());
+    }
+  }
   // The same histograms as detection (issue 11): a search's decode, its model work (detection and
   // embedding) and the whole request.
   ctx.metrics().latency_decode.observe(photo.decode_ms / 1000.0);
   ctx.metrics().latency_inference.observe((photo.analysis.detect_ms + photo.analysis.embed_ms) / 1000.0);
   ctx.metrics().latency_total.observe(ms_since(started) / 1000.0);
+}
+
+// POST /v1/search/feedback: the shopper page's "shown" and "open" events (search/feedback_log.h).
+void handle_feedback(SearchState& state, const Req& req, Res& res) {
+  ServerContext& ctx = *state.ctx;
+  if (!state.available(res)) return;
+  if (!state.feedback) {
+    return send_error(
+        ctx, res,
+        Error{ErrorCode::kNotFound,
+              "the feedback log is off (visearch serve --feedback-log on, with a SQLite catalog "
+              "or --feedback-dir)"});
+  }
+  if (media_type(req.get_header_value("Content-Type")) != "application/json") {
+    return send_error(ctx, res,
+                      Error{ErrorCode::kUnsupportedMediaType, "send the feedback event as application/json"});
+  }
+  auto event = search::parse_feedback_body(req.body);
+  if (!event) return send_error(ctx, res, event.error());
+  auto logged = state.feedback->append(*event);
+  if (!logged) return send_error(ctx, res, logged.error());
+  ctx.send_json(res, 200,
+                json{{"logged", (*event)["event"]}, {"request_id", res.get_header_value("X-Request-Id")}});
 }
 
 void handle_list(SearchState& state, const Req& req, Res& res) {
@@ -368,13 +418,14 @@ ServerModule search_module() {
       return [state, handler](const Req& req, Res& res) { handler(*state, req, res); };
     };
     ctx.route("/v1/search", {{"POST", bind(handle_search)}});
+    ctx.route("/v1/search/feedback", {{"POST", bind(handle_feedback)}});
     ctx.route("/v1/catalog", {{"GET", bind(handle_catalog)}});
     ctx.route("/v1/products", {{"GET", bind(handle_list)}, {"POST", bind(handle_import)}});
     ctx.route(R"(/v1/products/([^/]+))", {{"GET", bind(handle_get)}, {"DELETE", bind(handle_delete)}});
     ctx.route(R"(/v1/products/([^/]+)/images/([0-9]+))", {{"GET", bind(handle_image)}});
   };
   module.is_public_route = [](const Req& req) {
-    if (req.method == "POST") return req.path == "/v1/search";
+    if (req.method == "POST") return req.path == "/v1/search" || req.path == "/v1/search/feedback";
     if (req.method != "GET" && req.method != "HEAD") return false;
     return req.path == "/v1/catalog" || req.path == "/v1/products" || req.path.rfind("/v1/products/", 0) == 0;
   };

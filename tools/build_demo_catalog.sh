@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the demo product catalog for the visual-search web page from the labelled COCO images in
-# ../shared/data: every large enough labelled object of coco128 and coco-mini becomes a product (its crop
-# is the product photo; category, title, brand, price and colour are generated), up to 15 per class.
+# ../shared/data: the labelled objects of coco128 and coco-mini that make a product photo (big enough to
+# show, not a strip: docs/search.md "Demo catalog") become products (the crop with a margin is the product
+# photo; category, title, brand, price and colour are generated), up to 15 per class.
 # The products are then imported (detector + embedder on each photo), which takes about a minute.
 #
 #   tools/build_demo_catalog.sh [DATA_DIR]     default: build/demo-catalog

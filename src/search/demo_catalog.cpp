@@ -77,7 +77,7 @@ struct PriceRange {
 
 PriceRange price_range(const std::string& label) {
   static const std::map<std::string, PriceRange> ranges = {
-      {"car", {8000, 45000}},        {"motorcycle", {2500, 16000}}, {"bus", {900, 4000}},
+      {"car", {8000, 45000}},        {"motorcycle", {2500, 16000}}, {"bus", {25, 180}},
       {"train", {60, 900}},          {"truck", {9000, 60000}},      {"boat", {400, 25000}},
       {"airplane", {40, 600}},       {"bicycle", {180, 2400}},      {"tv", {180, 2200}},
       {"laptop", {350, 2600}},       {"refrigerator", {450, 2800}}, {"oven", {300, 2200}},
@@ -101,7 +101,113 @@ struct Rgb {
   float r, g, b;
 };
 
+// What a crop of a label's object is sold as, when the label's own keywords would mislead: a photo of a whole
+// person is an outfit, not a jacket; nobody sells a city bus for a few thousand euros, but a scale model
+// looks just like the photo; a wild animal is a figurine (its category), a pet a plush toy. Each wording
+// keeps a keyword of the label mapping, so label relevance (BM25 over titles) still finds it. Labels not
+// listed use their single-word keywords.
+struct ShownAs {
+  std::vector<std::string> nouns;
+  bool coloured = true;  // food named by its colour reads oddly ("Orange Orange", "Brown Pizza")
+};
+
+const std::map<std::string, ShownAs>& shown_as() {
+  static const std::map<std::string, ShownAs> table = {
+      {"person", {{"outfit", "casual outfit", "layered outfit"}}},
+      {"bus", {{"scale model bus", "die-cast model coach"}}},
+      {"train", {{"model train", "model locomotive"}}},
+      {"airplane", {{"model airplane", "scale model aircraft", "model jet"}}},
+      {"car", {{"car", "city car", "used car"}}},
+      {"truck", {{"truck", "pickup truck", "lorry"}}},
+      {"boat", {{"boat", "motor boat", "sailing boat"}}},
+      {"bird", {{"bird figurine"}}},
+      {"elephant", {{"elephant figurine"}}},
+      {"bear", {{"bear figurine"}}},
+      {"zebra", {{"zebra figurine"}}},
+      {"giraffe", {{"giraffe figurine"}}},
+      {"cow", {{"cow figurine", "cattle figurine"}}},
+      {"sheep", {{"sheep figurine", "lamb figurine"}}},
+      {"horse", {{"horse figurine", "pony figurine"}}},
+      {"cat", {{"cat plush", "kitten plush"}}},
+      {"dog", {{"dog plush", "puppy plush"}}},
+      {"teddy bear", {{"teddy bear", "plush bear"}}},
+      {"banana", {{"banana", "banana bunch"}, false}},
+      {"apple", {{"apple", "eating apple"}, false}},
+      {"orange", {{"orange", "navel orange"}, false}},
+      {"broccoli", {{"broccoli"}, false}},
+      {"carrot", {{"carrot", "carrot bunch"}, false}},
+      {"sandwich", {{"sandwich", "panini"}, false}},
+      {"hot dog", {{"hot dog"}, false}},
+      {"pizza", {{"pizza"}, false}},
+      {"donut", {{"donut", "doughnut"}, false}},
+      {"cake", {{"cake", "pastry"}, false}},
+  };
+  return table;
+}
+
+// The noun phrase for a label: the table's wording, or one of the label's first three single-word keywords.
+ShownAs shown_as(const std::string& label, const LabelTerms& terms) {
+  auto it = shown_as().find(label);
+  if (it != shown_as().end()) return it->second;
+  ShownAs out;
+  for (const std::string& k : terms.keywords) {
+    if (k.find(' ') == std::string::npos && out.nouns.size() < 3) out.nouns.push_back(k);
+  }
+  if (out.nouns.empty() && !terms.keywords.empty()) out.nouns.push_back(terms.keywords.front());
+  if (out.nouns.empty()) out.nouns.push_back(label);
+  return out;
+}
+
+std::string pick_noun(const ShownAs& shown, std::uint64_t hash) {
+  return shown.nouns[(hash >> 8U) % shown.nouns.size()];
+}
+
+// Within this many pixels of an image edge (1 % of that side, at least 2 px), a box is cut by the frame.
+bool near_edge(float low, float high, int side) {
+  const float slack = std::max(2.F, 0.01F * static_cast<float>(side));
+  return low <= slack || high >= static_cast<float>(side) - slack;
+}
+
 }  // namespace
+
+ImageBox demo_crop_box(const LabelledBox& box, const DemoOptions& options) {
+  const float pad = options.margin * std::max(box.box.width(), box.box.height());
+  ImageBox crop{box.box.x1 - pad, box.box.y1 - pad, box.box.x2 + pad, box.box.y2 + pad};
+  if (box.image_size.width > 0 && box.image_size.height > 0) {
+    crop = crop.clipped(static_cast<float>(box.image_size.width), static_cast<float>(box.image_size.height));
+  }
+  return crop;
+}
+
+DemoVerdict demo_verdict(const LabelledBox& box, const DemoOptions& options) {
+  const ImageBox crop = demo_crop_box(box, options);
+  const float long_side = std::max(crop.width(), crop.height());
+  const float short_side = std::min(crop.width(), crop.height());
+  if (long_side < static_cast<float>(options.min_photo_side)) return DemoVerdict::kTooSmall;
+  if (short_side <= 0.F || long_side > options.max_photo_aspect * short_side) return DemoVerdict::kStrip;
+  const Size image = box.image_size;
+  if (image.width > 0 && image.height > 0) {
+    const float w = box.box.width();
+    const float h = box.box.height();
+    if (near_edge(box.box.x1, box.box.x2, image.width) && h >= options.frame_strip_aspect * w) {
+      return DemoVerdict::kStrip;
+    }
+    if (near_edge(box.box.y1, box.box.y2, image.height) && w >= options.frame_strip_aspect * h) {
+      return DemoVerdict::kStrip;
+    }
+  }
+  return DemoVerdict::kProduct;
+}
+
+std::string demo_title(const std::string& label, const LabelTerms& terms, const std::string& brand,
+                       const std::string& style, const std::string& colour, std::uint64_t hash) {
+  const ShownAs shown = shown_as(label, terms);
+  std::string words = shown.coloured ? colour + " " : std::string();
+  words.append(pick_noun(shown, hash));
+  std::string title = brand;
+  title.append(" ").append(style).append(" ").append(capitalise_words(words));
+  return title;
+}
 
 std::string dominant_colour_name(const std::uint8_t* rgb, std::size_t pixel_count) {
   static constexpr std::array<Rgb, 11> kPalette{{{"black", 25, 25, 25},
@@ -201,7 +307,8 @@ Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const 
       }
       boxes.push_back(
           LabelledBox{image.string(), dataset_name + "/" + image.filename().string(), name->second,
-                      ImageBox{(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h}});
+                      ImageBox{(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h},
+                      Size{decoded->image.width, decoded->image.height}});
     }
   }
   return boxes;
@@ -237,9 +344,15 @@ std::vector<LabelledBox> coco_boxes(const json& doc, const std::string& images_d
                                     const std::string& dataset_name) {
   std::map<long long, std::string> categories;
   for (const auto& c : doc["categories"]) categories[c.value("id", -1LL)] = c.value("name", std::string());
-  std::map<long long, std::string> files;
-  for (const auto& image : doc["images"])
-    files[image.value("id", -1LL)] = image.value("file_name", std::string());
+  struct ImageEntry {
+    std::string file;
+    Size size;
+  };
+  std::map<long long, ImageEntry> files;
+  for (const auto& image : doc["images"]) {
+    files[image.value("id", -1LL)] = ImageEntry{image.value("file_name", std::string()),
+                                                Size{image.value("width", 0), image.value("height", 0)}};
+  }
   std::vector<LabelledBox> boxes;
   for (const auto& a : doc["annotations"]) {
     if (a.value("iscrowd", 0) != 0) continue;
@@ -250,9 +363,10 @@ std::vector<LabelledBox> coco_boxes(const json& doc, const std::string& images_d
     if (file == files.end() || category == categories.end()) continue;
     const float x = bbox[0].get<float>();
     const float y = bbox[1].get<float>();
-    boxes.push_back(LabelledBox{(fs::path(images_dir) / file->second).string(),
-                                dataset_name + "/" + file->second, category->second,
-                                ImageBox{x, y, x + bbox[2].get<float>(), y + bbox[3].get<float>()}});
+    boxes.push_back(LabelledBox{(fs::path(images_dir) / file->second.file).string(),
+                                dataset_name + "/" + file->second.file, category->second,
+                                ImageBox{x, y, x + bbox[2].get<float>(), y + bbox[3].get<float>()},
+                                file->second.size});
   }
   std::stable_sort(boxes.begin(), boxes.end(),
                    [](const LabelledBox& a, const LabelledBox& b) { return a.image_path < b.image_path; });
@@ -268,12 +382,23 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
   fs::create_directories(fs::path(out_dir) / "images", ec);
   if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + out_dir + ": " + ec.message()};
 
-  // The largest objects of each label make the most product-like photos.
+  // The largest objects of each label that make a product photo (demo_verdict) are the most product-like.
   std::map<std::string, std::vector<const LabelledBox*>> by_label;
   for (const LabelledBox& b : boxes) {
-    if (b.box.width() >= static_cast<float>(options.min_side) &&
-        b.box.height() >= static_cast<float>(options.min_side)) {
-      by_label[b.label].push_back(&b);
+    if (b.box.width() < static_cast<float>(options.min_side) ||
+        b.box.height() < static_cast<float>(options.min_side)) {
+      continue;
+    }
+    switch (demo_verdict(b, options)) {
+      case DemoVerdict::kProduct:
+        by_label[b.label].push_back(&b);
+        break;
+      case DemoVerdict::kTooSmall:
+        ++report.skipped_small;
+        break;
+      case DemoVerdict::kStrip:
+        ++report.skipped_strips;
+        break;
     }
   }
   std::vector<const LabelledBox*> chosen;
@@ -309,9 +434,7 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
       if (!current_ok) ++report.skipped_images;
     }
     if (!current_ok) continue;
-    const float mx = b->box.width() * options.margin;
-    const float my = b->box.height() * options.margin;
-    auto crop = crop_image(current, ImageBox{b->box.x1 - mx, b->box.y1 - my, b->box.x2 + mx, b->box.y2 + my});
+    auto crop = crop_image(current, demo_crop_box(*b, options));
     if (!crop) continue;
     Image photo = std::move(*crop);
     const int long_side = std::max(photo.width, photo.height);
@@ -346,12 +469,8 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     }
     const std::uint64_t h = hash_text(id, options.seed);
     const LabelTerms terms = mapping.terms(b->label);
-    std::vector<std::string> nouns;
-    for (const std::string& k : terms.keywords) {
-      if (k != "person" && k.find(' ') == std::string::npos) nouns.push_back(k);
-    }
-    if (nouns.empty()) nouns = terms.keywords;
-    const std::string noun = nouns[(h >> 8U) % std::min<std::size_t>(nouns.size(), 3)];
+    const ShownAs shown = shown_as(b->label, terms);
+    const std::string noun = pick_noun(shown, h);
     const std::string colour =
         dominant_colour_name(photo.pixels.data(), static_cast<std::size_t>(photo.width) * photo.height);
     const std::string brand = kBrands[h % kBrands.size()];
@@ -361,12 +480,10 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     const double price =
         std::floor(range.low + unit * (range.high - range.low)) + (range.high > 100 ? 0.0 : 0.99);
     const std::string category = mapping.primary_category(b->label);
-    std::string colour_noun = colour;
-    colour_noun.append(" ").append(noun);
-    std::string title = brand;
-    title.append(" ").append(style).append(" ").append(capitalise_words(colour_noun));
-    std::string description = "A ";
-    description.append(colour_noun).append(" from ").append(brand).append("'s ").append(style);
+    const std::string title = demo_title(b->label, terms, brand, style, colour, h);
+    const std::string named = shown.coloured ? colour + " " + noun : noun;
+    std::string description = std::string("aeiou").find(named.front()) != std::string::npos ? "An " : "A ";
+    description.append(named).append(" from ").append(brand).append("'s ").append(style);
     description.append(" line. Demo product: an object cropped from the COCO image ").append(b->source);
     description.append(" (Flickr, Creative Commons; see the COCO terms of use).");
     json product{{"id", id},

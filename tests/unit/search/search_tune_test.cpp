@@ -1,0 +1,145 @@
+// search-eval --tune: the grid search over the fusion weights on hand-built candidates (the best weights
+// worked out by hand), its determinism, the objective names, and the tuned mapping file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "search/search_eval.h"
+
+namespace visearch::search {
+namespace {
+
+FusionCandidate candidate(const std::string& id, double visual, bool in_category, double text_raw) {
+  FusionCandidate c;
+  c.id = id;
+  c.visual = visual;
+  c.in_label_category = in_category;
+  c.text_raw = text_raw;
+  return c;
+}
+
+TuneQuery query(const std::string& id, const std::string& relevant, std::vector<FusionCandidate> candidates) {
+  TuneQuery q;
+  q.judgment.id = id;
+  q.judgment.products[relevant] = 1;
+  q.candidates = std::move(candidates);
+  q.params.ranking = Ranking::kFused;
+  q.params.use_visual = true;
+  q.params.use_label = true;
+  q.params.best_text = 1.0;
+  q.params.limit = 5;
+  return q;
+}
+
+// Two kinds of query pull the weights apart:
+//   q1, q3: relevant "a" (visual 0.9, label 0) against "b" (visual 0.35, label 1): a first iff
+//           0.9 wv > 0.35 wv + wl, i.e. wl < 0.55 wv;
+//   q2:     relevant "d" (visual 0.3, label 0.6: category only) against "c" (visual 0.8, label 0): d first
+//   iff
+//           0.3 wv + 0.6 wl > 0.8 wv, i.e. wl > 0.833 wv.
+// No weights rank both first. MRR (top 5): 0.5 for a query whose relevant product is second.
+//   before (0.5, 0.5): q1 0.5, q2 1, q3 0.5 -> 2/3
+//   best: wl < 0.55 wv -> 1, 0.5, 1 -> 5/6. Nearest the current weights (L1): (0.5, 0.2) and (0.6, 0.3), both
+//   0.3 away; the grid reaches (0.5, 0.2) first. `query` changes nothing (no shopper words): it stays 0.5.
+std::vector<TuneQuery> pulled_apart() {
+  return {query("q1", "a", {candidate("a", 0.9, false, 0), candidate("b", 0.35, true, 1.0)}),
+          query("q2", "d", {candidate("c", 0.8, false, 0), candidate("d", 0.3, true, 0)}),
+          query("q3", "a", {candidate("a", 0.9, false, 0), candidate("b", 0.35, true, 1.0)})};
+}
+
+RelevanceUniverse universe() {
+  RelevanceUniverse u;
+  for (const char* id : {"a", "b", "c", "d"}) {
+    u.category_of[id] = "things";
+    u.products_in["things"].push_back(id);
+  }
+  return u;
+}
+
+TEST(SearchTuneTest, BestWeightsAreTheHandComputedOnes) {
+  auto objective = parse_objective("mrr");
+  ASSERT_TRUE(objective);
+  const TuneResult r = tune_fusion_weights(pulled_apart(), universe(), {5}, *objective, FusionWeights{});
+  EXPECT_NEAR(r.before_value, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(r.best_value, 5.0 / 6.0, 1e-12);
+  EXPECT_DOUBLE_EQ(r.best.visual, 0.5);
+  EXPECT_DOUBLE_EQ(r.best.label, 0.2);
+  EXPECT_DOUBLE_EQ(r.best.query, 0.5);
+  EXPECT_DOUBLE_EQ(r.before.label, 0.5);
+  EXPECT_NEAR(r.best_summary.precision.at(5), 0.2, 1e-12);  // one relevant product in the top 5 each
+  // 11 values per weight, less the 11 sets with visual = label = 0 that the mapping refuses.
+  EXPECT_EQ(r.evaluated, 11U * 11U * 11U - 11U);
+}
+
+TEST(SearchTuneTest, CurrentWeightsStayWhenNothingIsBetter) {
+  // Only q2: the current (0.5, 0.5) already ranks d first; an equal objective never moves the weights.
+  const std::vector<TuneQuery> one{pulled_apart()[1]};
+  FusionWeights current;
+  current.visual = 0.45;  // off the grid: the grid gains this value
+  current.label = 0.55;
+  const TuneResult r = tune_fusion_weights(one, universe(), {5}, *parse_objective("ndcg@5"), current);
+  EXPECT_DOUBLE_EQ(r.best.visual, 0.45);
+  EXPECT_DOUBLE_EQ(r.best.label, 0.55);
+  EXPECT_DOUBLE_EQ(r.best_value, 1.0);
+  EXPECT_EQ(r.evaluated, 12U * 12U * 11U - 11U);
+}
+
+TEST(SearchTuneTest, DeterministicRunToRun) {
+  const auto objective = *parse_objective("p@1");
+  const TuneResult a = tune_fusion_weights(pulled_apart(), universe(), {1, 5}, objective, FusionWeights{});
+  const TuneResult b = tune_fusion_weights(pulled_apart(), universe(), {1, 5}, objective, FusionWeights{});
+  for (const FusionWeightField& f : kFusionWeightFields)
+    EXPECT_EQ(a.best.*f.field, b.best.*f.field) << f.name;
+  EXPECT_EQ(a.best_value, b.best_value);
+  EXPECT_EQ(a.evaluated, b.evaluated);
+  EXPECT_NEAR(a.best_value, 2.0 / 3.0, 1e-12);
+}
+
+TEST(SearchTuneTest, ObjectiveNames) {
+  for (const char* name : {"ndcg@5", "p@10", "r@1", "mrr"}) {
+    auto o = parse_objective(name);
+    ASSERT_TRUE(o) << name;
+    EXPECT_EQ(objective_name(*o), name);
+  }
+  EXPECT_EQ(objective_name(*parse_objective("NDCG@3")), "ndcg@3");
+  for (const char* bad : {"", "ndcg", "ndcg@0", "ndcg@101", "p@x", "f1@5", "mrr@5"})
+    EXPECT_FALSE(parse_objective(bad)) << bad;
+}
+
+TEST(SearchTuneTest, TunedMappingLoadsWithItsLabelsAndOtherFields) {
+  std::ifstream in(default_label_mapping_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto original = LabelMapping::parse(text.str(), "shipped");
+  ASSERT_TRUE(original) << original.error().message;
+  FusionWeights w;
+  w.visual = 0.7;
+  w.label = 0.2;
+  w.query = 0.1;
+  auto written = mapping_with_weights(text.str(), w);
+  ASSERT_TRUE(written) << written.error().message;
+  auto tuned = LabelMapping::parse(*written, "tuned");
+  ASSERT_TRUE(tuned) << tuned.error().message;
+  EXPECT_DOUBLE_EQ(tuned->weights().visual, 0.7);
+  EXPECT_DOUBLE_EQ(tuned->weights().label, 0.2);
+  EXPECT_DOUBLE_EQ(tuned->weights().query, 0.1);
+  EXPECT_EQ(tuned->size(), original->size());
+  EXPECT_EQ(tuned->labels().size(), original->labels().size());
+  for (const auto& [label, terms] : original->labels()) {
+    EXPECT_EQ(tuned->terms(label).categories, terms.categories) << label;
+    EXPECT_EQ(tuned->terms(label).keywords, terms.keywords) << label;
+  }
+  for (const char* ranking : {"fused", "visual", "label"})
+    EXPECT_DOUBLE_EQ(tuned->min_score(ranking), original->min_score(ranking)) << ranking;
+  // The other fields stay, in their order; "weights" is added after "version" when the file had none.
+  EXPECT_NE(written->find("min_score_note"), std::string::npos);
+  auto added = mapping_with_weights(R"({"version": 1, "labels": {"cup": {"categories": ["Mugs"]}}})", w);
+  ASSERT_TRUE(added);
+  EXPECT_LT(added->find("\"weights\""), added->find("\"labels\""));
+  EXPECT_TRUE(LabelMapping::parse(*added, "added"));
+  EXPECT_FALSE(mapping_with_weights("[]", w));
+}
+
+}  // namespace
+}  // namespace visearch::search

@@ -166,6 +166,56 @@ def batch_models(out_dir):
     onnx.save(grid_model("grid_batch4_tiny", 4), f"{out_dir}/grid_batch4_tiny.onnx")
 
 
+def conv_grid_model():
+    """The grid graph behind three 1x1 convolutions that together are the identity, for the INT8 quantizer
+    (tests/unit/quantize): input [1, 3, 32, 32], normalised to [-1, 1] by its spec; conv1 (3 -> 6, weights
+    [I; -I]) + Relu splits each channel into its positive and negative parts, conv2 (6 -> 6, 3x3, only the
+    centre tap, scaled by 1..6 per channel and undone by conv3) + Relu keeps them, conv3 (6 -> 3, [D^-1, -D^-1])
+    puts them back together. Then, as grid_model: cell j's box is the 4x4-pixel cell, scored for class c by
+    the mean of channel c over the cell. A pure red, green or blue cell on grey scores 1 for apple, bottle or
+    cup; grey scores 0."""
+    cells = 8
+    boxes = np.zeros((1, 4, cells * cells), dtype=np.float32)
+    for gy in range(cells):
+        for gx in range(cells):
+            boxes[0, :, gy * cells + gx] = (4 * gx + 2, 4 * gy + 2, 4, 4)
+    eye = np.eye(3, dtype=np.float32)
+    w1 = np.concatenate([eye, -eye]).reshape(6, 3, 1, 1)
+    gain = np.arange(1, 7, dtype=np.float32)
+    w2 = np.zeros((6, 6, 3, 3), dtype=np.float32)
+    for c in range(6):
+        w2[c, c, 1, 1] = gain[c]
+    w3 = np.concatenate([eye / gain[:3], -eye / gain[3:]], axis=1).reshape(3, 6, 1, 1).astype(np.float32)
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE])
+    nodes = [
+        helper.make_node("Conv", ["images", "w1", "b1"], ["conv1"], name="conv1", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["conv1"], ["relu1"], name="relu1"),
+        helper.make_node("Conv", ["relu1", "w2", "b2"], ["conv2"], name="conv2", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv2"], ["relu2"], name="relu2"),
+        helper.make_node("Conv", ["relu2", "w3", "b3"], ["features"], name="conv3", kernel_shape=[1, 1]),
+        helper.make_node("AveragePool", ["features"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Reshape", ["pooled", "score_shape"], ["scores"]),
+        helper.make_node("ReduceMean", ["scores"], ["item_mean"], axes=[1, 2], keepdims=1),
+        helper.make_node("Mul", ["item_mean", "zero"], ["item_zero"]),
+        helper.make_node("Add", ["boxes", "item_zero"], ["item_boxes"]),
+        helper.make_node("Concat", ["item_boxes", "scores"], ["output0"], axis=1),
+    ]
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(6, np.float32), "b1"),
+             numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.full(6, 0.01, np.float32), "b2"),
+             numpy_helper.from_array(w3, "w3"), numpy_helper.from_array(np.zeros(3, np.float32), "b3"),
+             numpy_helper.from_array(boxes, "boxes"),
+             numpy_helper.from_array(np.array([0, 3, cells * cells], dtype=np.int64), "score_shape"),
+             numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4 + NUM_CLASSES, cells * cells])
+    graph = helper.make_graph(nodes, "conv_grid_tiny", [inp], [out], inits)
+    # opset 11, as the shipped detectors: the quantizer converts it to 13 itself.
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], producer_name="visearch-tests")
+    model.ir_version = 6
+    onnx.checker.check_model(model)
+    return model
+
+
 # (cx, cy, w, h) in 32x32 input pixels, class scores, objectness (v5 only)
 BOXES = [
     ((16.0, 16.0, 8.0, 8.0), [0.10, 0.90, 0.05], 0.95),   # class 1, strong
@@ -194,6 +244,7 @@ def main(out_dir):
         json.dump([{"cxcywh": b, "class_scores": c, "objectness": o} for b, c, o in BOXES], f, indent=1)
     end_to_end_models(out_dir)
     batch_models(out_dir)
+    onnx.save(conv_grid_model(), f"{out_dir}/conv_grid_tiny.onnx")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #include "cli/search_command.h"
 #include "cli/search_eval_command.h"
 #include "cli/serve_command.h"
+#include "cli/quantize_command.h"
 #include "cli/train_command.h"
 #include "core/error_table.h"
 
@@ -35,6 +36,7 @@ int run(int argc, char** argv) {
   visearch::cli::add_search_eval_command(app, &exit_code);
   visearch::cli::add_label_command(app, &exit_code);
   visearch::cli::add_train_command(app, &exit_code);
+  visearch::cli::add_quantize_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,28 +1,16 @@
 #include "train/onnx_graph.h"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include <onnx/onnx_pb.h>
 
+#include "onnx/onnx_file.h"
+
 namespace visearch::train {
 namespace {
 
-const onnx::TensorProto* find_initializer(const onnx::ModelProto& model, const std::string& name) {
-  for (const onnx::TensorProto& t : model.graph().initializer()) {
-    if (t.name() == name) return &t;
-  }
-  return nullptr;
-}
-
-onnx::TensorProto* find_initializer(onnx::ModelProto& model, const std::string& name) {
-  for (onnx::TensorProto& t : *model.mutable_graph()->mutable_initializer()) {
-    if (t.name() == name) return &t;
-  }
-  return nullptr;
-}
+using onnx_file::find_initializer;
 
 }  // namespace
 
@@ -37,38 +25,15 @@ OnnxGraph::OnnxGraph(OnnxGraph&&) noexcept = default;
 OnnxGraph& OnnxGraph::operator=(OnnxGraph&&) noexcept = default;
 
 Result<OnnxGraph> OnnxGraph::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Unexpected{ErrorCode::kIo, "cannot open " + path};
+  auto model = onnx_file::read_model(path);  // hoists the Constant nodes
+  if (!model) return model.error();
   OnnxGraph graph;
-  if (!graph.model_->ParseFromIstream(&in)) {
-    return Unexpected{ErrorCode::kInvalidSpec, path + ": not a readable ONNX model"};
-  }
-  if (graph.model_->graph().input_size() < 1 || graph.model_->graph().output_size() < 1) {
-    return Unexpected{ErrorCode::kInvalidSpec, path + ": the ONNX graph has no input or output"};
-  }
-  graph.hoist_constants();
+  *graph.model_ = std::move(*model);
   return graph;
 }
 
 void OnnxGraph::hoist_constants() {
-  onnx::GraphProto* g = model_->mutable_graph();
-  auto* nodes = g->mutable_node();
-  int kept = 0;
-  for (int i = 0; i < nodes->size(); ++i) {
-    onnx::NodeProto& node = *nodes->Mutable(i);
-    const bool hoist = node.op_type() == "Constant" && node.output_size() == 1 &&
-                       node.attribute_size() == 1 && node.attribute(0).name() == "value" &&
-                       node.attribute(0).has_t();
-    if (hoist) {
-      onnx::TensorProto* t = g->add_initializer();
-      *t = node.attribute(0).t();
-      t->set_name(node.output(0));
-      continue;
-    }
-    if (kept != i) nodes->SwapElements(kept, i);
-    ++kept;
-  }
-  while (nodes->size() > kept) nodes->RemoveLast();
+  onnx_file::hoist_constants(*model_);
 }
 
 bool OnnxGraph::has_initializer(const std::string& name) const {
@@ -177,19 +142,11 @@ std::string OnnxGraph::output_name(int index) const {
 }
 
 std::string OnnxGraph::serialize() const {
-  std::string bytes;
-  model_->SerializeToString(&bytes);
-  return bytes;
+  return onnx_file::serialize(*model_);
 }
 
 Status OnnxGraph::save(const std::string& path) const {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Unexpected{ErrorCode::kIo, "cannot write " + path};
-  const std::string bytes = serialize();
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.flush();
-  if (!out) return Unexpected{ErrorCode::kIo, "cannot write " + path + " (disk full?)"};
-  return Ok{};
+  return onnx_file::write_model(*model_, path);
 }
 
 }  // namespace visearch::train

@@ -1,0 +1,375 @@
+#include "quantize/qdq_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <unordered_map>
+#include <utility>
+
+#include <onnx/version_converter/convert.h>
+
+#include "onnx/onnx_file.h"
+
+namespace visearch::quantize {
+namespace {
+
+struct GraphIndex {
+  std::unordered_map<std::string, int> producer;                // tensor -> node index
+  std::unordered_map<std::string, std::vector<int>> consumers;  // tensor -> node indices
+  std::set<std::string> initializers;
+  std::set<std::string> outputs;
+};
+
+GraphIndex index_graph(const onnx::GraphProto& g) {
+  GraphIndex ix;
+  for (int i = 0; i < g.node_size(); ++i) {
+    for (const std::string& out : g.node(i).output()) ix.producer[out] = i;
+    for (const std::string& in : g.node(i).input()) {
+      if (!in.empty()) ix.consumers[in].push_back(i);
+    }
+  }
+  for (const onnx::TensorProto& t : g.initializer()) ix.initializers.insert(t.name());
+  for (const onnx::ValueInfoProto& v : g.output()) ix.outputs.insert(v.name());
+  return ix;
+}
+
+std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, std::int64_t fallback) {
+  for (const onnx::AttributeProto& a : node.attribute()) {
+    if (a.name() == name) return a.i();
+  }
+  return fallback;
+}
+
+// The axis of the weight that indexes output channels, or -1 when the node is not quantised.
+int weight_axis(const onnx::NodeProto& node, const onnx::TensorProto& weight) {
+  const int rank = weight.dims_size();
+  if (node.op_type() == "Conv") return rank >= 3 ? 0 : -1;
+  if (node.op_type() == "Gemm") return rank == 2 ? (int_attribute(node, "transB", 0) != 0 ? 0 : 1) : -1;
+  if (node.op_type() == "MatMul") return rank == 2 ? 1 : -1;
+  return -1;
+}
+
+bool quantisable(const onnx::ModelProto& model, const GraphIndex& ix, const onnx::NodeProto& node) {
+  if (node.input_size() < 2 || ix.initializers.count(node.input(0)) != 0) return false;
+  const onnx::TensorProto* w = onnx_file::find_initializer(model, node.input(1));
+  if (w == nullptr || w->data_type() != onnx::TensorProto::FLOAT) return false;
+  return weight_axis(node, *w) >= 0;
+}
+
+onnx::TensorProto scalar(const std::string& name, int type, const void* value, std::size_t bytes) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  onnx_file::set_raw(t, type, {}, value, bytes);
+  return t;
+}
+
+onnx::NodeProto make_node(const std::string& op, const std::string& name, std::vector<std::string> inputs,
+                          const std::string& output, int axis = -1) {
+  onnx::NodeProto n;
+  n.set_op_type(op);
+  n.set_name(name);
+  for (std::string& in : inputs) n.add_input(std::move(in));
+  n.add_output(output);
+  if (axis >= 0) {
+    onnx::AttributeProto* a = n.add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(axis);
+  }
+  return n;
+}
+
+struct ActivationParams {
+  float scale = 1.F;
+  std::uint8_t zero_point = 0;
+};
+
+// uint8, asymmetric: the calibrated range widened to include 0 (so that 0, padding, is exact).
+ActivationParams activation_params(Range r) {
+  const float lo = std::min(0.F, r.min);
+  const float hi = std::max(0.F, r.max);
+  ActivationParams p;
+  p.scale = (hi - lo) / 255.F;
+  if (!(p.scale > 0.F) || !std::isfinite(p.scale)) p.scale = 1.F;
+  const float zp = std::round(-lo / p.scale);
+  p.zero_point = static_cast<std::uint8_t>(std::clamp(zp, 0.F, 255.F));
+  return p;
+}
+
+}  // namespace
+
+void name_nodes(onnx::ModelProto& model) {
+  std::set<std::string> used;
+  for (const onnx::NodeProto& n : model.graph().node()) used.insert(n.name());
+  int next = 0;
+  for (onnx::NodeProto& n : *model.mutable_graph()->mutable_node()) {
+    if (!n.name().empty()) continue;
+    std::string name;
+    do {
+      name = "visearch_node_" + std::to_string(next++);
+    } while (used.count(name) != 0);
+    n.set_name(name);
+    used.insert(name);
+  }
+}
+
+Result<onnx::ModelProto> at_least_opset13(const onnx::ModelProto& model) {
+  for (const onnx::OperatorSetIdProto& op : model.opset_import()) {
+    if ((op.domain().empty() || op.domain() == "ai.onnx") && op.version() >= 13) return model;
+  }
+  try {
+    return onnx::version_conversion::ConvertVersion(model, 13);
+  } catch (const std::exception& e) {
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      std::string("the graph cannot be converted to ONNX opset 13, which per-channel INT8 "
+                                  "weights need: ") +
+                          e.what()};
+  }
+}
+
+QdqPlan plan_qdq(const onnx::ModelProto& model, const PlanOptions& options) {
+  const onnx::GraphProto& g = model.graph();
+  const GraphIndex ix = index_graph(g);
+  std::vector<bool> is_q(static_cast<std::size_t>(g.node_size()));
+  for (int i = 0; i < g.node_size(); ++i)
+    is_q[static_cast<std::size_t>(i)] = quantisable(model, ix, g.node(i));
+  // Does this tensor reach a quantisable node?
+  std::unordered_map<std::string, bool> memo;
+  const std::function<bool(const std::string&)> feeds = [&](const std::string& tensor) -> bool {
+    if (const auto it = memo.find(tensor); it != memo.end()) return it->second;
+    memo[tensor] = false;  // a cycle cannot occur in a valid graph; this also stops one
+    bool result = false;
+    if (const auto c = ix.consumers.find(tensor); c != ix.consumers.end()) {
+      for (const int i : c->second) {
+        if (is_q[static_cast<std::size_t>(i)]) {
+          result = true;
+          break;
+        }
+        for (const std::string& out : g.node(i).output()) {
+          if (feeds(out)) {
+            result = true;
+            break;
+          }
+        }
+        if (result) break;
+      }
+    }
+    memo[tensor] = result;
+    return result;
+  };
+  QdqPlan plan;
+  std::set<std::string> seen;
+  const auto add_activation = [&](const std::string& t) {
+    if (seen.insert(t).second) plan.activations.push_back(t);
+  };
+  for (int i = 0; i < g.node_size(); ++i) {
+    if (!is_q[static_cast<std::size_t>(i)]) continue;
+    const onnx::NodeProto& node = g.node(i);
+    if (!options.quantize_final_layers && !feeds(node.output(0))) {
+      plan.kept_fp32.push_back(node.name() + " (" + node.op_type() +
+                               "): a final layer (its output reaches no other quantised layer)");
+      continue;
+    }
+    plan.nodes.push_back(node.name());
+    add_activation(node.input(0));
+    const std::string& out = node.output(0);
+    const auto c = ix.consumers.find(out);
+    if (c != ix.consumers.end() && c->second.size() == 1 && ix.outputs.count(out) == 0 &&
+        g.node(c->second.front()).op_type() == "Relu" &&
+        ix.outputs.count(g.node(c->second.front()).output(0)) == 0) {
+      const onnx::NodeProto& relu = g.node(c->second.front());
+      plan.relu[out] = relu.name();
+      add_activation(relu.output(0));
+    } else {
+      add_activation(out);
+    }
+  }
+  return plan;
+}
+
+onnx::ModelProto with_outputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
+  onnx::ModelProto out = model;
+  std::set<std::string> present;
+  for (const onnx::ValueInfoProto& v : out.graph().output()) present.insert(v.name());
+  for (const std::string& t : tensors) {
+    if (!present.insert(t).second) continue;
+    onnx::ValueInfoProto* v = out.mutable_graph()->add_output();
+    v->set_name(t);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  return out;
+}
+
+Result<onnx::ModelProto> make_qdq(const onnx::ModelProto& model, const QdqPlan& plan,
+                                  const std::map<std::string, Range>& ranges) {
+  onnx::ModelProto m = model;
+  onnx::GraphProto* g = m.mutable_graph();
+  const std::set<std::string> planned(plan.nodes.begin(), plan.nodes.end());
+  std::set<std::string> folded_relus;
+  for (const auto& [tensor, relu] : plan.relu) folded_relus.insert(relu);
+
+  // Activation pairs.
+  std::map<std::string, ActivationParams> act;
+  for (const std::string& t : plan.activations) {
+    const auto r = ranges.find(t);
+    if (r == ranges.end()) {
+      return Unexpected{ErrorCode::kInvalidArgument, "no calibrated range for tensor '" + t + "'"};
+    }
+    const ActivationParams p = activation_params(r->second);
+    act[t] = p;
+    *g->add_initializer() = scalar(t + "_scale", onnx::TensorProto::FLOAT, &p.scale, sizeof p.scale);
+    *g->add_initializer() =
+        scalar(t + "_zero_point", onnx::TensorProto::UINT8, &p.zero_point, sizeof p.zero_point);
+  }
+  const auto dq_name = [](const std::string& t) { return t + "_dequantized"; };
+  const auto qdq_nodes = [&](const std::string& t) {
+    return std::vector<onnx::NodeProto>{
+        make_node("QuantizeLinear", t + "_QuantizeLinear", {t, t + "_scale", t + "_zero_point"},
+                  t + "_quantized"),
+        make_node("DequantizeLinear", t + "_DequantizeLinear",
+                  {t + "_quantized", t + "_scale", t + "_zero_point"}, dq_name(t))};
+  };
+
+  // Relu outputs of folded Relus: the quantised node writes them directly.
+  std::map<std::string, std::string> relu_output;  // node output -> relu output
+  for (const onnx::NodeProto& n : g->node()) {
+    if (folded_relus.count(n.name()) != 0) relu_output[n.input(0)] = n.output(0);
+  }
+
+  std::vector<onnx::NodeProto> nodes;
+  nodes.reserve(static_cast<std::size_t>(g->node_size()) * 2);
+  std::set<std::string> produced;
+  for (const onnx::ValueInfoProto& in : g->input()) {
+    if (act.count(in.name()) != 0 && produced.insert(in.name()).second) {
+      for (onnx::NodeProto& q : qdq_nodes(in.name())) nodes.push_back(std::move(q));
+    }
+  }
+  std::vector<onnx::TensorProto> new_initializers;
+  for (const onnx::NodeProto& original : g->node()) {
+    if (folded_relus.count(original.name()) != 0) continue;
+    onnx::NodeProto n = original;
+    if (planned.count(n.name()) != 0) {
+      if (const auto r = relu_output.find(n.output(0)); r != relu_output.end()) n.set_output(0, r->second);
+      // Weight: int8, symmetric, per output channel.
+      const onnx::TensorProto* w = onnx_file::find_initializer(m, n.input(1));
+      auto values = onnx_file::float_values(*w);
+      if (!values) return values.error();
+      const int axis = weight_axis(n, *w);
+      std::vector<std::int64_t> dims(w->dims().begin(), w->dims().end());
+      const auto channels = static_cast<std::size_t>(dims[static_cast<std::size_t>(axis)]);
+      std::size_t inner = 1;
+      for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < dims.size(); ++d) {
+        inner *= static_cast<std::size_t>(dims[d]);
+      }
+      if (channels == 0 || inner == 0)
+        return Unexpected{ErrorCode::kInvalidSpec, "empty weight " + w->name()};
+      std::vector<float> scale(channels, 0.F);
+      for (std::size_t i = 0; i < values->size(); ++i) {
+        float& s = scale[(i / inner) % channels];
+        s = std::max(s, std::fabs((*values)[i]));
+      }
+      for (float& s : scale) s = s > 0.F ? s / 127.F : 1.F;
+      std::vector<std::int8_t> q(values->size());
+      for (std::size_t i = 0; i < values->size(); ++i) {
+        const float v = std::round((*values)[i] / scale[(i / inner) % channels]);
+        q[i] = static_cast<std::int8_t>(std::clamp(v, -127.F, 127.F));
+      }
+      const std::string base = n.name() + "_weight";
+      onnx::TensorProto wq;
+      wq.set_name(base + "_quantized");
+      onnx_file::set_raw(wq, onnx::TensorProto::INT8, dims, q.data(), q.size());
+      onnx::TensorProto ws;
+      ws.set_name(base + "_scale");
+      onnx_file::set_raw(ws, onnx::TensorProto::FLOAT, {static_cast<std::int64_t>(channels)}, scale.data(),
+                         scale.size() * sizeof(float));
+      const std::vector<std::int8_t> wzp(channels, 0);
+      onnx::TensorProto wz;
+      wz.set_name(base + "_zero_point");
+      onnx_file::set_raw(wz, onnx::TensorProto::INT8, {static_cast<std::int64_t>(channels)}, wzp.data(),
+                         wzp.size());
+      new_initializers.push_back(std::move(wq));
+      new_initializers.push_back(std::move(ws));
+      new_initializers.push_back(std::move(wz));
+      nodes.push_back(make_node("DequantizeLinear", base + "_DequantizeLinear",
+                                {base + "_quantized", base + "_scale", base + "_zero_point"},
+                                base + "_dequantized", axis));
+      n.set_input(1, base + "_dequantized");
+      // Bias: int32 at scale (input scale x weight scale), when it is one value per output channel.
+      const onnx::TensorProto* b = n.input_size() > 2 ? onnx_file::find_initializer(m, n.input(2)) : nullptr;
+      if (b != nullptr && b->dims_size() == 1 && static_cast<std::size_t>(b->dims(0)) == channels &&
+          act.count(n.input(0)) != 0) {
+        auto bias = onnx_file::float_values(*b);
+        if (!bias) return bias.error();
+        const float sx = act[n.input(0)].scale;
+        std::vector<float> bs(channels);
+        std::vector<std::int32_t> bq(channels);
+        for (std::size_t c = 0; c < channels; ++c) {
+          bs[c] = sx * scale[c];
+          const double v = std::round(static_cast<double>((*bias)[c]) / static_cast<double>(bs[c]));
+          bq[c] = static_cast<std::int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
+        }
+        const std::string bb = n.name() + "_bias";
+        const std::vector<std::int32_t> bz(channels, 0);
+        onnx::TensorProto tq;
+        tq.set_name(bb + "_quantized");
+        onnx_file::set_raw(tq, onnx::TensorProto::INT32, {static_cast<std::int64_t>(channels)}, bq.data(),
+                           bq.size() * sizeof(std::int32_t));
+        onnx::TensorProto ts;
+        ts.set_name(bb + "_scale");
+        onnx_file::set_raw(ts, onnx::TensorProto::FLOAT, {static_cast<std::int64_t>(channels)}, bs.data(),
+                           bs.size() * sizeof(float));
+        onnx::TensorProto tz;
+        tz.set_name(bb + "_zero_point");
+        onnx_file::set_raw(tz, onnx::TensorProto::INT32, {static_cast<std::int64_t>(channels)}, bz.data(),
+                           bz.size() * sizeof(std::int32_t));
+        new_initializers.push_back(std::move(tq));
+        new_initializers.push_back(std::move(ts));
+        new_initializers.push_back(std::move(tz));
+        nodes.push_back(make_node("DequantizeLinear", bb + "_DequantizeLinear",
+                                  {bb + "_quantized", bb + "_scale", bb + "_zero_point"}, bb + "_dequantized",
+                                  0));
+        n.set_input(2, bb + "_dequantized");
+      }
+    }
+    // Readers of a quantised activation read its dequantised copy.
+    for (int k = 0; k < n.input_size(); ++k) {
+      if (act.count(n.input(k)) != 0) n.set_input(k, dq_name(n.input(k)));
+    }
+    std::vector<std::string> outs(n.output().begin(), n.output().end());
+    nodes.push_back(std::move(n));
+    for (const std::string& out : outs) {
+      if (act.count(out) != 0 && produced.insert(out).second) {
+        for (onnx::NodeProto& q : qdq_nodes(out)) nodes.push_back(std::move(q));
+      }
+    }
+  }
+  for (const std::string& t : plan.activations) {
+    if (produced.count(t) == 0) {
+      return Unexpected{ErrorCode::kInvalidSpec,
+                        "tensor '" + t + "' is neither a graph input nor a node output"};
+    }
+  }
+  g->clear_node();
+  for (onnx::NodeProto& n : nodes) *g->add_node() = std::move(n);
+  for (onnx::TensorProto& t : new_initializers) *g->add_initializer() = std::move(t);
+  // Drop the float weights no node reads any more.
+  std::set<std::string> read;
+  for (const onnx::NodeProto& n : g->node()) read.insert(n.input().begin(), n.input().end());
+  for (const onnx::ValueInfoProto& v : g->output()) read.insert(v.name());
+  auto* inits = g->mutable_initializer();
+  int kept = 0;
+  for (int i = 0; i < inits->size(); ++i) {
+    if (read.count(inits->Get(i).name()) == 0) continue;
+    if (kept != i) inits->SwapElements(kept, i);
+    ++kept;
+  }
+  while (inits->size() > kept) inits->RemoveLast();
+  // Value infos of tensors that changed type or vanished (a folded Relu's input) would mislead ORT.
+  g->clear_value_info();
+  return m;
+}
+
+}  // namespace visearch::quantize

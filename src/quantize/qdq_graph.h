@@ -1,0 +1,61 @@
+// Static INT8 quantisation of an ONNX graph in the QDQ format (QuantizeLinear/DequantizeLinear pairs that
+// ONNX Runtime fuses into its integer kernels), as pure graph edits over the protobuf:
+//   - which nodes are quantised (Conv, Gemm, MatMul with a float weight initializer) and which activation
+//     tensors need a range (plan_qdq);
+//   - a copy of the graph with those tensors added as outputs, for calibration (with_outputs);
+//   - the QDQ graph itself (make_qdq): weights int8, symmetric, one scale per output channel, behind a
+//     DequantizeLinear; biases int32 with scale = input scale x weight scale (what ORT's QLinearConv wants);
+//     each listed activation gets one QuantizeLinear -> DequantizeLinear pair (uint8, asymmetric, from its
+//     calibrated min/max widened to include 0), which all its readers then read.
+// A Relu whose input is a quantised node's output read by nothing else is folded into that pair: the pair's
+// range starts at 0, so QuantizeLinear already clamps negatives to 0 (exact), and ORT fuses
+// DQ -> Conv -> Q into one integer convolution.
+// Layers that feed no other quantised layer (the final prediction convs) stay FP32 unless asked otherwise:
+// their outputs are the model's raw scores and box offsets, where int8 rounding moves boxes and scores most
+// and speed gains least.
+//
+// Thread-safety: pure functions.
+// Failure modes: kInvalidSpec for a graph whose weights are not what their node says (wrong rank or size),
+// or that ONNX's version converter cannot bring to opset 13 (per-channel DequantizeLinear needs it).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "core/result.h"
+
+namespace visearch::quantize {
+
+struct QdqPlan {
+  std::vector<std::string> nodes;           // names of the nodes to quantise (graph order)
+  std::vector<std::string> kept_fp32;       // quantisable nodes left in float, and why: "name (op): reason"
+  std::vector<std::string> activations;     // tensors that get a Q/DQ pair (need a calibrated range)
+  std::map<std::string, std::string> relu;  // quantised node output -> the Relu folded into its pair
+};
+
+struct PlanOptions {
+  bool quantize_final_layers = false;  // also the layers that feed no other quantised layer
+};
+
+struct Range {
+  float min = 0.F;
+  float max = 0.F;
+};
+
+// Gives every unnamed node a unique name (the plan refers to nodes by name).
+void name_nodes(onnx::ModelProto& model);
+// The graph at opset >= 13 (ONNX's own version converter); unchanged when it already is.
+Result<onnx::ModelProto> at_least_opset13(const onnx::ModelProto& model);
+
+QdqPlan plan_qdq(const onnx::ModelProto& model, const PlanOptions& options);
+// A copy with `tensors` added as float graph outputs (those already outputs are left as they are).
+onnx::ModelProto with_outputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors);
+// The QDQ graph; every tensor of plan.activations needs a range.
+Result<onnx::ModelProto> make_qdq(const onnx::ModelProto& model, const QdqPlan& plan,
+                                  const std::map<std::string, Range>& ranges);
+
+}  // namespace visearch::quantize

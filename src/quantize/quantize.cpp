@@ -1,0 +1,278 @@
+#include "quantize/quantize.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+#include "dataset/atomic_file.h"
+#include "dataset/class_map.h"
+#include "dataset/dataset.h"
+#include "eval/model_eval.h"
+#include "io/image_decode.h"
+#include "model/detector.h"
+#include "model/preprocess.h"
+#include "onnx/onnx_file.h"
+#include "quantize/qdq_graph.h"
+#include "runtime/inference_session.h"
+
+namespace visearch::quantize {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+Error invalid(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message)};
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2.0;
+}
+
+Result<PreparedInput> prepare_file(const std::string& path, const PreprocessSpec& pre) {
+  auto bytes = read_file_bytes(path, std::uint64_t{1} << 28U);
+  if (!bytes) return bytes.error();
+  auto decoded = decode_image(*bytes, DecodeLimits{});
+  if (!decoded) return Unexpected{decoded.error().code, path + ": " + decoded.error().message};
+  return preprocess_image(decoded->image, pre);  // the spec's own pre-processing, as detection does it
+}
+
+// Min/max of every extra output over the images, from the calibration copy of the graph.
+Result<std::map<std::string, Range>> calibrate(const std::string& graph_path, const ModelSpec& spec,
+                                               const std::vector<std::string>& images, int threads) {
+  auto session = open_onnx_session(graph_path, RuntimeOptions{threads, false});
+  if (!session) return session.error();
+  std::map<std::string, Range> ranges;
+  for (const std::string& path : images) {
+    auto prepared = prepare_file(path, spec.preprocess);
+    if (!prepared) return prepared.error();
+    auto outputs = prepared->bytes.empty() ? (*session)->run(prepared->tensor, prepared->shape)
+                                           : (*session)->run_uint8(prepared->bytes, prepared->shape);
+    if (!outputs) return outputs.error();
+    for (const Tensor& t : *outputs) {
+      if (t.data.empty()) continue;
+      const auto [lo, hi] = std::minmax_element(t.data.begin(), t.data.end());
+      auto [it, fresh] = ranges.try_emplace(t.name, Range{*lo, *hi});
+      if (!fresh) {
+        it->second.min = std::min(it->second.min, *lo);
+        it->second.max = std::max(it->second.max, *hi);
+      }
+    }
+  }
+  return ranges;
+}
+
+// Median forward ms of each detector, alternating run by run on the same prepared input.
+std::pair<double, double> time_forwards(const Detector& a, const Detector& b, const PreparedInput& input,
+                                        int runs) {
+  std::vector<double> ta;
+  std::vector<double> tb;
+  for (int r = 0; r < runs + 3; ++r) {
+    auto t0 = Clock::now();
+    (void)a.forward(input);
+    const double x = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    t0 = Clock::now();
+    (void)b.forward(input);
+    const double y = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (r >= 3) {
+      ta.push_back(x);
+      tb.push_back(y);
+    }
+  }
+  return {median(ta), median(tb)};
+}
+
+}  // namespace
+
+Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelRepository& repository,
+                                    const FamilyRegistry& families) {
+  const auto say = [&](const std::string& text) {
+    if (o.message) o.message(text);
+  };
+  if (o.images < 1) return invalid("--images must be at least 1");
+  if (o.out.empty()) return invalid("give --out DIR");
+  if (o.calibration.empty()) return invalid("give --calibration DATASET_DIR");
+  auto spec = repository.find_spec(o.model);
+  if (!spec) return spec.error();
+  if (spec->task != "detect") {
+    return Unexpected{ErrorCode::kInvalidSpec, "model '" + spec->name + "' is not a detector (task " +
+                                                   spec->task + "); quantize takes detectors"};
+  }
+  auto weights = repository.resolve(spec->weights);
+  if (!weights) return weights.error();
+
+  QuantizeReport report;
+  report.model = spec->name;
+  report.name = o.name.empty() ? spec->name + "_int8" : o.name;
+  report.threads = o.threads;
+  if (report.name.find('/') != std::string::npos || report.name.front() == '.') {
+    return invalid("--name '" + report.name + "' must be a plain file name");
+  }
+  const fs::path final_dir = fs::path(o.out) / report.name;
+  std::error_code ec;
+  if (fs::exists(final_dir, ec)) {
+    return invalid(final_dir.string() + " already exists; choose another --name or --out, or remove it");
+  }
+
+  // Data set, evaluation split, calibration images.
+  auto ds = dataset::load_dataset(o.calibration);
+  if (!ds) return ds.error();
+  auto split = eval::select_split(*ds, o.split);
+  if (!split) return split.error();
+  std::vector<std::string> in_eval;
+  std::vector<std::string> outside;
+  for (const dataset::ImageRecord& image : ds->images) {
+    if (image.path.empty()) continue;
+    const bool evaluated = !split->has_value() || ds->in_split(image, **split);
+    (evaluated ? in_eval : outside).push_back(image.path);
+  }
+  const std::vector<std::string>& pool = outside.empty() ? in_eval : outside;
+  report.calibration_overlaps_evaluation = outside.empty();
+  if (pool.empty()) return invalid(o.calibration + ": no readable image to calibrate on");
+  std::vector<std::string> calibration;
+  const std::size_t n = std::min(pool.size(), static_cast<std::size_t>(o.images));
+  for (std::size_t i = 0; i < n; ++i) calibration.push_back(pool[i * pool.size() / n]);  // spread evenly
+  report.calibration_images = calibration.size();
+
+  // Graph and plan.
+  auto fp32 = onnx_file::read_model(weights->path);
+  if (!fp32) return fp32.error();
+  auto model = at_least_opset13(*fp32);
+  if (!model) return model.error();
+  name_nodes(*model);
+  const QdqPlan plan = plan_qdq(*model, PlanOptions{o.quantize_final_layers});
+  if (plan.nodes.empty()) {
+    return Unexpected{ErrorCode::kInvalidSpec,
+                      "model '" + spec->name +
+                          "' has no Conv, Gemm or MatMul layer with float weights to "
+                          "quantise (outside its final layers)"};
+  }
+  report.quantized_layers = plan.nodes.size();
+  report.kept_fp32 = plan.kept_fp32;
+
+  const fs::path partial = fs::path(o.out) / ("." + report.name + ".partial");
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + partial.string() + ": " + ec.message()};
+  struct Cleanup {
+    fs::path dir;
+    bool keep = false;
+    ~Cleanup() {
+      std::error_code e;
+      if (!keep) fs::remove_all(dir, e);
+    }
+  } cleanup{partial};
+
+  say("calibrating " + std::to_string(plan.activations.size()) + " tensors of " + spec->name + " on " +
+      std::to_string(calibration.size()) + " images");
+  const fs::path calib_path = partial / "calibration.onnx";
+  if (auto st = onnx_file::write_model(with_outputs(*model, plan.activations), calib_path.string()); !st) {
+    return st.error();
+  }
+  auto ranges = calibrate(calib_path.string(), *spec, calibration, o.threads);
+  if (!ranges) return ranges.error();
+  fs::remove(calib_path, ec);
+
+  auto qdq = make_qdq(*model, plan, *ranges);
+  if (!qdq) return qdq.error();
+  const fs::path onnx_path = partial / (report.name + ".onnx");
+  if (auto st = dataset::write_file_atomic(onnx_path.string(), onnx_file::serialize(*qdq)); !st) {
+    return st.error();
+  }
+  auto digest = sha256_file(onnx_path.string());
+  if (!digest) return digest.error();
+
+  nlohmann::json sj;
+  {
+    std::ifstream in(spec->source_path);
+    sj = nlohmann::json::parse(in, nullptr, false);
+    if (sj.is_discarded() || !sj.is_object()) {
+      return Unexpected{ErrorCode::kInvalidSpec, spec->source_path + ": cannot re-read the spec"};
+    }
+  }
+  sj["name"] = report.name;
+  sj["description"] = "INT8 (QDQ) copy of " + spec->name + ", calibrated on " +
+                      std::to_string(calibration.size()) + " images of " + o.calibration + ". " +
+                      sj.value("description", std::string());
+  sj["weights"] = {{"file", report.name + ".onnx"}, {"sha256", *digest}};
+  sj["precision"] = "int8";
+  sj["quantized_from"] = spec->name;
+  sj.erase("train");  // a QDQ graph is not a training base
+  nlohmann::json quantization = {{"format", "qdq"},
+                                 {"weights", "int8, symmetric, per output channel"},
+                                 {"activations", "uint8, asymmetric, per tensor, calibration min/max"},
+                                 {"calibration", {{"data", o.calibration}, {"images", calibration.size()}}},
+                                 {"quantized_layers", plan.nodes.size()},
+                                 {"kept_fp32", plan.kept_fp32}};
+
+  // Proof: the evaluation split, FP32 against INT8, and the bare forward passes.
+  const fs::path spec_path = partial / (report.name + ".json");
+  sj["quantization"] = quantization;
+  if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
+  auto int8_spec = repository.find_spec(spec_path.string());
+  if (!int8_spec) return int8_spec.error();
+  const RuntimeOptions runtime{o.threads, true};
+  auto fp32_detector = Detector::load(*spec, repository, families, runtime);
+  if (!fp32_detector) return fp32_detector.error();
+  auto int8_detector = Detector::load(*int8_spec, repository, families, runtime);
+  if (!int8_detector) return int8_detector.error();
+  eval::ModelEvalOptions eval_options;
+  eval_options.split = o.split;
+  auto class_map = dataset::load_default_class_map();
+  if (!class_map) return class_map.error();
+  eval_options.class_map = std::move(*class_map);
+  say("evaluating " + spec->name + " (FP32)");
+  auto fp32_eval = eval::evaluate_model(**fp32_detector, *ds, eval_options);
+  if (!fp32_eval) return fp32_eval.error();
+  say("evaluating " + report.name + " (INT8)");
+  auto int8_eval = eval::evaluate_model(**int8_detector, *ds, eval_options);
+  if (!int8_eval) return int8_eval.error();
+  report.split = fp32_eval->ground_truth.split_label;
+  report.eval_images = fp32_eval->metrics.images;
+  report.ap_fp32 = fp32_eval->metrics.stats[0];
+  report.ap50_fp32 = fp32_eval->metrics.stats[1];
+  report.ap_int8 = int8_eval->metrics.stats[0];
+  report.ap50_int8 = int8_eval->metrics.stats[1];
+  auto timing_input = prepare_file(in_eval.empty() ? calibration.front() : in_eval.front(), spec->preprocess);
+  if (!timing_input) return timing_input.error();
+  say("timing the forward passes");
+  std::tie(report.forward_ms_fp32, report.forward_ms_int8) =
+      time_forwards(**fp32_detector, **int8_detector, *timing_input, o.timing_runs);
+
+  const double drop = -report.ap_change_points();
+  if (drop > o.max_ap_drop && !o.force) {
+    char text[160];
+    std::snprintf(text, sizeof text, "INT8 loses %.1f AP points (%.1f -> %.1f), more than %.1f", drop,
+                  report.ap_fp32 * 100, report.ap_int8 * 100, o.max_ap_drop);
+    report.refused = std::string(text) + "; not written (--force writes it anyway)";
+    return report;
+  }
+  sj["quantization"]["evaluation"] = {{"data", o.calibration},
+                                      {"split", report.split},
+                                      {"images", report.eval_images},
+                                      {"ap_fp32", report.ap_fp32},
+                                      {"ap_int8", report.ap_int8},
+                                      {"forward_ms_fp32", report.forward_ms_fp32},
+                                      {"forward_ms_int8", report.forward_ms_int8},
+                                      {"threads", o.threads}};
+  if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
+  fs::rename(partial, final_dir, ec);
+  if (ec) return Unexpected{ErrorCode::kIo, "cannot rename " + partial.string() + ": " + ec.message()};
+  cleanup.keep = true;
+  report.written = true;
+  report.folder = final_dir.string();
+  report.spec_path = (final_dir / (report.name + ".json")).string();
+  return report;
+}
+
+}  // namespace visearch::quantize

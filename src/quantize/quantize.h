@@ -1,0 +1,72 @@
+// `visearch quantize`: an INT8 (QDQ) copy of a detector, calibrated on the user's own images and proven on
+// the same data set's evaluation split before it is written.
+//
+//   1. The FP32 graph (onnx/onnx_file.h) is brought to opset 13 and planned (quantize/qdq_graph.h).
+//   2. Calibration: ONNX Runtime runs a copy of the graph whose every tensor to quantise is an extra output,
+//      on N images of the data set (not the evaluation split's when the data set has another split), each
+//      pre-processed by the model spec's own preprocess_image(); the min/max of each tensor over them is its
+//      range.
+//   3. The QDQ graph and a spec (the base spec's file, with the new name, weights and sha256, "precision":
+//      "int8" and a "quantization" section) are written to OUT/.NAME.partial/.
+//   4. Both models are evaluated on the evaluation split with eval::evaluate_model() (what `visearch eval`
+//   and
+//      `compare` run) and their bare forward passes are timed alternately on one prepared image.
+//   5. When AP drops by at most `max_ap_drop` points (or `force`), the folder is renamed to OUT/NAME/;
+//      else it is removed and the report says why (`refused`; the CLI exits with kConflict's code).
+//
+// Thread-safety: run_quantize() is reentrant. Failure modes: kNotFound (model), kInvalidArgument (options,
+// data set, split, an existing OUT/NAME), kInvalidSpec (not a detector, nothing to quantise, a graph the
+// version converter refuses), kModelMissing/kChecksumMismatch (weights), kInference (ONNX Runtime), kIo.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "model/family_registry.h"
+#include "model/model_repository.h"
+
+namespace visearch::quantize {
+
+struct QuantizeOptions {
+  std::string model;         // name or spec path
+  std::string calibration;   // data set folder (or data.yaml / COCO json), as `eval` takes it
+  std::string split;         // evaluation split; "" = automatic (eval::select_split)
+  int images = 32;           // calibration images
+  std::string out;           // OUT/NAME/ is written
+  std::string name;          // "" = MODEL_int8
+  bool force = false;        // write even when AP drops by more than max_ap_drop
+  double max_ap_drop = 1.0;  // AP points (0..100 scale)
+  bool quantize_final_layers = false;
+  int threads = 1;  // ONNX Runtime intra-op threads for calibration, evaluation and timing
+  int timing_runs = 20;
+  std::function<void(const std::string&)> message;  // progress lines
+};
+
+struct QuantizeReport {
+  std::string model;  // the FP32 model
+  std::string name;   // the INT8 model
+  std::string split;
+  std::size_t calibration_images = 0;
+  bool calibration_overlaps_evaluation = false;
+  std::size_t eval_images = 0;
+  std::size_t quantized_layers = 0;
+  std::vector<std::string> kept_fp32;
+  double ap_fp32 = 0, ap50_fp32 = 0, ap_int8 = 0, ap50_int8 = 0;  // 0..1
+  double forward_ms_fp32 = 0, forward_ms_int8 = 0;                // medians, alternating runs
+  int threads = 1;
+  bool written = false;
+  std::string refused;  // why it was not written (AP dropped too far); "" when written
+  std::string folder;   // OUT/NAME when written
+  std::string spec_path;
+
+  [[nodiscard]] double ap_change_points() const { return (ap_int8 - ap_fp32) * 100.0; }
+  [[nodiscard]] double speedup() const { return forward_ms_int8 > 0 ? forward_ms_fp32 / forward_ms_int8 : 0; }
+};
+
+// The measurements, and whether the model was written (`written`, else `refused` says why).
+Result<QuantizeReport> run_quantize(const QuantizeOptions& options, const ModelRepository& repository,
+                                    const FamilyRegistry& families);
+
+}  // namespace visearch::quantize

@@ -1,0 +1,228 @@
+// `visearch quantize` (src/quantize) against the real components: the generated conv_grid_tiny detector
+// (three convolutions that together are the identity, tools/make_test_models.py) quantised end to end on a
+// generated data set, the QDQ graph loaded by ONNX Runtime with outputs close to the FP32 graph's, the
+// refusal when calibration data that does not represent the validation images costs AP (unless forced), and
+// bad options. Slow, labelled: nanodet_m_416 quantised on coco128.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+#include "families/all_families.h"
+#include "io/image_decode.h"
+#include "model/detector.h"
+#include "model/preprocess.h"
+#include "onnx/onnx_file.h"
+#include "quantize/qdq_graph.h"
+#include "quantize/quantize.h"
+#include "runtime/inference_session.h"
+#include "support/temp_files.h"
+#include "unit/quantize/quantize_fixture.h"
+
+namespace visearch::quantize {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kModels = std::string(VISEARCH_TEST_DATA_DIR) + "/models";
+
+class QuantizeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { register_all_families(families_); }
+  static FamilyRegistry families_;
+  const ModelRepository repo_{{kModels}, {kModels}};
+  test::TempDir dir_;
+
+  QuantizeOptions options(const fs::path& data) const {
+    QuantizeOptions o;
+    o.model = "conv_grid_tiny";
+    o.calibration = data.string();
+    o.images = 8;
+    o.out = (dir_.path() / "out").string();
+    o.timing_runs = 3;
+    return o;
+  }
+};
+FamilyRegistry QuantizeTest::families_;
+
+std::size_t count_ops(const onnx::ModelProto& m, const std::string& op) {
+  return static_cast<std::size_t>(std::count_if(m.graph().node().begin(), m.graph().node().end(),
+                                                [&](const onnx::NodeProto& n) { return n.op_type() == op; }));
+}
+
+TEST(QdqPlan, QuantisesTheConvsThatFeedOthersFoldsTheirRelusAndKeepsTheFinalConvFp32) {
+  auto fp32 = onnx_file::read_model(kModels + "/conv_grid_tiny.onnx");
+  ASSERT_TRUE(fp32) << fp32.error().message;
+  auto model = at_least_opset13(*fp32);
+  ASSERT_TRUE(model) << model.error().message;
+  int opset = 0;
+  for (const auto& op : model->opset_import()) {
+    if (op.domain().empty()) opset = static_cast<int>(op.version());
+  }
+  EXPECT_EQ(opset, 13);
+  name_nodes(*model);
+  QdqPlan plan = plan_qdq(*model, PlanOptions{});
+  EXPECT_EQ(plan.nodes, (std::vector<std::string>{"conv1", "conv2"}));
+  ASSERT_EQ(plan.kept_fp32.size(), 1U);
+  EXPECT_EQ(plan.kept_fp32[0].rfind("conv3 (Conv)", 0), 0U) << plan.kept_fp32[0];
+  EXPECT_EQ(plan.activations, (std::vector<std::string>{"images", "relu1", "relu2"}));
+  EXPECT_EQ(plan.relu.size(), 2U);
+  plan = plan_qdq(*model, PlanOptions{true});
+  EXPECT_EQ(plan.nodes.size(), 3U);
+  EXPECT_TRUE(plan.kept_fp32.empty());
+  EXPECT_EQ(plan.activations.back(), "features");  // conv3's output, read by AveragePool
+}
+
+TEST_F(QuantizeTest, WritesAnInt8QdqModelThatOnnxRuntimeRunsCloseToFp32) {
+  test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
+  auto report = run_quantize(options(dir_.path() / "data"), repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->written) << report->refused;
+  EXPECT_EQ(report->split, "val");
+  EXPECT_EQ(report->eval_images, 8U);
+  EXPECT_EQ(report->calibration_images, 8U);
+  EXPECT_FALSE(report->calibration_overlaps_evaluation);
+  EXPECT_EQ(report->quantized_layers, 2U);
+  EXPECT_GT(report->ap_fp32, 0.9);
+  EXPECT_GE(report->ap_change_points(), -1.0);
+  EXPECT_GT(report->forward_ms_int8, 0.0);
+
+  // The folder: the graph and a spec that says INT8 and names the graph by its sha256.
+  const fs::path folder = dir_.path() / "out" / "conv_grid_tiny_int8";
+  EXPECT_EQ(report->folder, folder.string());
+  EXPECT_FALSE(fs::exists(dir_.path() / "out" / ".conv_grid_tiny_int8.partial"));
+  std::ifstream spec_in(folder / "conv_grid_tiny_int8.json");
+  const nlohmann::json spec = nlohmann::json::parse(spec_in);
+  EXPECT_EQ(spec["precision"], "int8");
+  EXPECT_EQ(spec["quantized_from"], "conv_grid_tiny");
+  EXPECT_EQ(spec["weights"]["file"], "conv_grid_tiny_int8.onnx");
+  EXPECT_EQ(spec["weights"]["sha256"], *sha256_file((folder / "conv_grid_tiny_int8.onnx").string()));
+  EXPECT_EQ(spec["quantization"]["kept_fp32"].size(), 1U);
+  EXPECT_TRUE(spec["quantization"].contains("evaluation"));
+
+  // The graph: int8 weights behind DequantizeLinear, Q/DQ pairs on the activations, no float conv1/conv2
+  // weights left, and the folded Relus gone.
+  auto qdq = onnx_file::read_model((folder / "conv_grid_tiny_int8.onnx").string());
+  ASSERT_TRUE(qdq) << qdq.error().message;
+  EXPECT_EQ(count_ops(*qdq, "QuantizeLinear"), 3U);
+  EXPECT_EQ(count_ops(*qdq, "DequantizeLinear"), 3U + 2U + 2U);  // activations, weights, biases
+  EXPECT_EQ(count_ops(*qdq, "Relu"), 0U);
+  EXPECT_EQ(onnx_file::find_initializer(*qdq, "w1"), nullptr);
+  const onnx::TensorProto* w1 = onnx_file::find_initializer(*qdq, "conv1_weight_quantized");
+  ASSERT_NE(w1, nullptr);
+  EXPECT_EQ(w1->data_type(), onnx::TensorProto::INT8);
+  const onnx::TensorProto* w1_scale = onnx_file::find_initializer(*qdq, "conv1_weight_scale");
+  ASSERT_NE(w1_scale, nullptr);
+  EXPECT_EQ(onnx_file::element_count(*w1_scale), 6) << "one scale per output channel";
+
+  // ONNX Runtime loads it, and its outputs stay close to the FP32 graph's on a validation image.
+  auto fp32_session = open_onnx_session(kModels + "/conv_grid_tiny.onnx", RuntimeOptions{1, false});
+  auto int8_session =
+      open_onnx_session((folder / "conv_grid_tiny_int8.onnx").string(), RuntimeOptions{1, false});
+  ASSERT_TRUE(fp32_session) << fp32_session.error().message;
+  ASSERT_TRUE(int8_session) << int8_session.error().message;
+  auto bytes = read_file_bytes((dir_.path() / "data" / "images" / "val" / "img0.png").string(), 1U << 20U);
+  ASSERT_TRUE(bytes);
+  auto image = decode_image(*bytes, DecodeLimits{});
+  ASSERT_TRUE(image);
+  auto spec_fp32 = repo_.find_spec("conv_grid_tiny");
+  ASSERT_TRUE(spec_fp32);
+  const PreparedInput input = preprocess_image(image->image, spec_fp32->preprocess);
+  auto a = (*fp32_session)->run(input.tensor, input.shape);
+  auto b = (*int8_session)->run(input.tensor, input.shape);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->front().data.size(), b->front().data.size());
+  float worst = 0.F;
+  for (std::size_t i = 0; i < a->front().data.size(); ++i) {
+    worst = std::max(worst, std::fabs(a->front().data[i] - b->front().data[i]));
+  }
+  EXPECT_LT(worst, 0.05F) << "scores are in [-1, 1]; one uint8 step of the activations is 2/255";
+
+  // The INT8 spec loads as any model does.
+  auto int8_spec = repo_.find_spec((folder / "conv_grid_tiny_int8.json").string());
+  ASSERT_TRUE(int8_spec) << int8_spec.error().message;
+  EXPECT_TRUE(Detector::load(*int8_spec, repo_, families_, RuntimeOptions{1, false}));
+
+  // A second run into the same folder is refused: nothing is overwritten.
+  auto again = run_quantize(options(dir_.path() / "data"), repo_, families_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(QuantizeTest, RefusesWhenUnrepresentativeCalibrationCostsApUnlessForced) {
+  // Calibrated on near-black images, the input range ends below the validation images' colours: every
+  // colour clips, every cell scores alike, AP collapses.
+  test::write_grid_dataset(dir_.path() / "data", 8, 8, true);
+  auto report = run_quantize(options(dir_.path() / "data"), repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_FALSE(report->written);
+  EXPECT_GT(report->ap_fp32, 0.9);
+  EXPECT_LT(report->ap_change_points(), -1.0);
+  EXPECT_NE(report->refused.find("--force"), std::string::npos) << report->refused;
+  EXPECT_FALSE(fs::exists(dir_.path() / "out" / "conv_grid_tiny_int8"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "out" / ".conv_grid_tiny_int8.partial"));
+
+  QuantizeOptions forced = options(dir_.path() / "data");
+  forced.force = true;
+  report = run_quantize(forced, repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->written);
+  EXPECT_TRUE(fs::exists(dir_.path() / "out" / "conv_grid_tiny_int8" / "conv_grid_tiny_int8.onnx"));
+}
+
+TEST_F(QuantizeTest, BadOptionsAreErrorsAndWriteNothing) {
+  test::write_grid_dataset(dir_.path() / "data", 2, 2, false);
+  QuantizeOptions o = options(dir_.path() / "data");
+  o.images = 0;
+  auto r = run_quantize(o, repo_, families_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  o = options(dir_.path() / "data");
+  o.model = "no_such_model";
+  r = run_quantize(o, repo_, families_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  o = options(dir_.path() / "data");
+  o.split = "test";
+  r = run_quantize(o, repo_, families_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  o = options(dir_.path() / "missing");
+  r = run_quantize(o, repo_, families_);
+  ASSERT_FALSE(r);
+  o = options(dir_.path() / "data");
+  o.model = "grid_tiny";  // no convolution: nothing to quantise
+  r = run_quantize(o, repo_, families_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidSpec);
+  EXPECT_FALSE(fs::exists(dir_.path() / "out" / "conv_grid_tiny_int8"));
+}
+
+// Slow (label slow): a shipped detector on coco128, calibrated on 16 images. NanoDet is the family INT8
+// speeds up (docs/performance.md).
+TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
+  FamilyRegistry families;
+  register_all_families(families);
+  const ModelRepository repo = ModelRepository::with_defaults({});
+  test::TempDir dir;
+  QuantizeOptions o;
+  o.model = "nanodet_m_416";
+  o.calibration = std::string(VISEARCH_SHARED_DIR) + "/data/coco128-train2017";
+  o.images = 16;
+  o.out = dir.path().string();
+  o.timing_runs = 5;
+  auto report = run_quantize(o, repo, families);
+  ASSERT_TRUE(report) << report.error().message;
+  std::printf("nanodet_m_416 on coco128: AP %.3f -> %.3f, forward %.2f -> %.2f ms\n", report->ap_fp32,
+              report->ap_int8, report->forward_ms_fp32, report->forward_ms_int8);
+  EXPECT_TRUE(report->written) << report->refused;
+  EXPECT_GE(report->ap_change_points(), -1.0);
+}
+
+}  // namespace
+}  // namespace visearch::quantize

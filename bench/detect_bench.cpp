@@ -1,15 +1,15 @@
 // Bare forward pass vs `detect` end to end (decode -> boxes), side by side.
 //
 //   build/bench/visearch_bench_detect [--models a,b] [--threads 1,2] [--runs 40] [--warmup 5] [--phone]
-//                                     [--write-phone FILE] IMAGE
+//                                     [--write-phone FILE] [--breakdown] IMAGE
 //
 // End to end is DetectService::detect, the path of `visearch detect` and `serve`; "full decode" is the same
 // with the image decoded at full size (what it cost before JPEGs were shrunk while decoding). --phone
 // enlarges IMAGE (bicubic) to 4032x3024 and encodes it as a JPEG at quality 92: a 12-megapixel phone photo,
 // made reproducibly from a sample photo; --write-phone FILE also saves it (bench/serve_bench.sh posts that
-// file, so both benchmarks use the same photo; with --runs 0 nothing is timed). For each model and thread count the measurements alternate run by
-// run, so machine noise hits them alike; medians and ratios are reported, as a table on stderr and JSON
-// lines on stdout.
+// file, so both benchmarks use the same photo; with --runs 0 nothing is timed). For each model and thread
+// count the measurements alternate run by run, so machine noise hits them alike; medians and ratios are
+// reported, as a table on stderr and JSON lines on stdout.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -58,6 +58,94 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// The limits DetectService::detect decodes with for this spec (shrunk as far as its headroom allows).
+visearch::DecodeLimits model_limits(const visearch::PreprocessSpec& pre) {
+  visearch::DecodeLimits limits;
+  if (pre.decode_shrink_headroom >= 1.F) {
+    limits.shrink_target = pre.size;
+    limits.shrink_keep_aspect = pre.resize != visearch::ResizeMode::kStretch;
+    limits.shrink_headroom = pre.decode_shrink_headroom;
+  }
+  return limits;
+}
+
+int run_breakdown(const std::vector<std::string>& models, const std::vector<int>& threads, int runs,
+                  int warmup, const std::vector<std::uint8_t>& bytes, const visearch::ModelRepository& repo,
+                  const visearch::FamilyRegistry& families) {
+  using namespace visearch;
+  DecodeLimits eighth;  // any target smaller than 1/8 of the image: TurboJPEG's smallest scale
+  eighth.shrink_target = Size{1, 1};
+  eighth.shrink_headroom = 1.F;
+  std::fprintf(stderr, "%-22s %3s %9s %9s %9s %9s %9s %9s %9s %8s %8s\n", "model", "thr", "decoded", "decode",
+               "1/8 dec", "full dec", "prep", "forward", "e2e", "e2e/fwd", "floor/fwd");
+  for (const std::string& name : models) {
+    auto spec = repo.find_spec(name);
+    if (!spec) return 1;
+    for (int t : threads) {
+      auto loaded = Detector::load(*spec, repo, families, RuntimeOptions{t, true});
+      if (!loaded) return 1;
+      const std::shared_ptr<const Detector> detector = std::move(*loaded);
+      const DetectService service(DetectService::Detectors{{spec->name, detector}}, spec->name,
+                                  DecodeLimits{});
+      const DetectRequest request{spec->name, {}};
+      const DecodeLimits limits = model_limits(spec->preprocess);
+      std::vector<double> dec, dec8, full, prep, fwd, e2e;
+      Size decoded_size{};
+      for (int r = 0; r < warmup + runs; ++r) {
+        auto t0 = Clock::now();
+        auto d = decode_image(bytes, limits);
+        const double a = ms_since(t0);
+        t0 = Clock::now();
+        auto d8 = decode_image(bytes, eighth);
+        const double b = ms_since(t0);
+        t0 = Clock::now();
+        auto df = decode_image(bytes, DecodeLimits{});
+        const double c = ms_since(t0);
+        if (!d || !d8 || !df) return 1;
+        decoded_size = Size{d->image.width, d->image.height};
+        t0 = Clock::now();
+        const PreparedInput prepared = preprocess_image(d->image, spec->preprocess);
+        const double p = ms_since(t0);
+        t0 = Clock::now();
+        auto out = detector->forward(prepared);
+        const double f = ms_since(t0);
+        t0 = Clock::now();
+        auto det = service.detect(bytes, request);
+        const double e = ms_since(t0);
+        if (!out || !det) return 1;
+        if (r < warmup) continue;
+        dec.push_back(a);
+        dec8.push_back(b);
+        full.push_back(c);
+        prep.push_back(p);
+        fwd.push_back(f);
+        e2e.push_back(e);
+      }
+      const double forward = median(fwd);
+      const double floor_ratio = (median(dec8) + forward) / forward;
+      const std::string size = std::to_string(decoded_size.width) + "x" + std::to_string(decoded_size.height);
+      std::fprintf(stderr, "%-22s %3d %9s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %8.3f %8.3f\n", name.c_str(), t,
+                   size.c_str(), median(dec), median(dec8), median(full), median(prep), forward, median(e2e),
+                   median(e2e) / forward, floor_ratio);
+      std::cout << nlohmann::json{{"model", name},
+                                  {"threads", t},
+                                  {"runs", runs},
+                                  {"decoded_size", size},
+                                  {"decode_ms_median", median(dec)},
+                                  {"decode_eighth_ms_median", median(dec8)},
+                                  {"decode_full_ms_median", median(full)},
+                                  {"preprocess_ms_median", median(prep)},
+                                  {"forward_ms_median", forward},
+                                  {"e2e_ms_median", median(e2e)},
+                                  {"ratio_e2e_over_forward", median(e2e) / forward},
+                                  {"ratio_floor_over_forward", floor_ratio}}
+                       .dump()
+                << std::endl;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +158,7 @@ int main(int argc, char** argv) {
   std::string image_path;
   bool phone = false;
   std::string phone_out;
+  bool breakdown = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -84,6 +173,8 @@ int main(int argc, char** argv) {
       warmup = std::stoi(next());
     } else if (a == "--phone") {
       phone = true;
+    } else if (a == "--breakdown") {
+      breakdown = true;
     } else if (a == "--write-phone") {
       phone = true;
       phone_out = next();
@@ -93,7 +184,8 @@ int main(int argc, char** argv) {
   }
   if (image_path.empty()) {
     std::fprintf(stderr,
-                 "usage: visearch_bench_detect [--models a,b] [--threads 1,2] [--runs N] [--phone] [--write-phone FILE] IMAGE\n");
+                 "usage: visearch_bench_detect [--models a,b] [--threads 1,2] [--runs N] [--phone] "
+                 "[--write-phone FILE] [--breakdown] IMAGE\n");
     return 2;
   }
   auto bytes = read_file_bytes(image_path, 1U << 28U);
@@ -127,6 +219,7 @@ int main(int argc, char** argv) {
   FamilyRegistry families;
   register_all_families(families);
   const ModelRepository repo = ModelRepository::with_defaults({});
+  if (breakdown) return run_breakdown(models, threads, runs, warmup, *bytes, repo, families);
   std::fprintf(stderr, "%-22s %7s %11s %11s %11s %11s %8s %8s\n", "model", "threads", "forward ms", "e2e ms",
                "e2e p90 ms", "full-dec ms", "e2e/fwd", "full/fwd");
   for (const std::string& name : models) {

@@ -124,9 +124,11 @@ async function serveScenario() {
     // A: the real thing, with a key.
     startServer(binary, ['serve', '--workers', '1', '--solo-threads', '0', '--data-dir', catalog,
       '--api-key-file', path.join(work, 'key.txt'), '--max-body-mb', '1'], { name: 'serve-a', logDir: work }),
-    // B: every inference past its deadline (504); searching and catalog reads open (--public-search).
+    // B: every inference past its deadline (504); searching and catalog reads open (--public-search); no
+    // feedback log (404).
     startServer(binary, ['serve', '--workers', '1', '--solo-threads', '0', '--data-dir', path.join(work, 'catalog-b'),
-      '--api-key-file', path.join(work, 'key.txt'), '--public-search', '--timeout-ms', '1'], { name: 'serve-b', logDir: work }),
+      '--api-key-file', path.join(work, 'key.txt'), '--public-search', '--timeout-ms', '1', '--feedback-log', 'off'],
+      { name: 'serve-b', logDir: work }),
     // C: its model cannot load, so it never becomes ready (503); no key.
     startServer(binary, ['serve', '--workers', '1', '--models', missingSpec, '--data-dir', path.join(work, 'catalog-c')],
       { name: 'serve-c', logDir: work, wait: 'listening' }),
@@ -334,6 +336,27 @@ async function serveScenario() {
   await contract.call(c, 'search', { raw: photo, type: 'image/jpeg', expect: 503 });
   await contract.call(b, 'search', { raw: photo, type: 'image/jpeg', auth: false, expect: 504 });
   ok('serve: POST /v1/search: every body form and parameter, the imported product found, and its errors');
+
+  // Shopper feedback about a search just answered: what was shown, what was opened; the log has both.
+  const searched = await contract.call(a, 'search', { raw: photo, type: 'image/jpeg', expect: 200 });
+  const rid = searched.json.request_id;
+  const shownEvent = { event: 'shown', request_id: rid, objects: searched.json.objects.map((o, i) => ({
+    object: i, label: o.label, box: [o.box.x1, o.box.y1, o.box.x2, o.box.y2], products: o.products.map((p) => p.id) })) };
+  const openEvent = { event: 'open', request_id: rid, object: 0, product: 'ct-table-1', rank: 1 };
+  await contract.call(a, 'searchFeedback', { json: shownEvent, expect: 200 });
+  await contract.call(a, 'searchFeedback', { json: openEvent, expect: 200 });
+  const logged = fs.readFileSync(path.join(catalog, 'feedback', 'feedback.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((e) => e.request_id === rid);
+  assert.deepEqual(logged.map((e) => e.event), ['search', 'shown', 'open'], JSON.stringify(logged).slice(0, 400));
+  await contract.call(a, 'searchFeedback', { raw: JSON.stringify({ ...openEvent, ip: '192.0.2.1' }), type: 'application/json', malformed: true,
+    expect: 400 });
+  await contract.call(a, 'searchFeedback', { json: openEvent, auth: false, expect: 401 });
+  await contract.call(b, 'searchFeedback', { json: openEvent, expect: 404 });
+  await contract.call(a, 'searchFeedback', { raw: JSON.stringify({ ...openEvent, product: 'p'.repeat(300 * 1024) }), type: 'application/json',
+    malformed: true, expect: 413 });
+  await contract.call(a, 'searchFeedback', { raw: JSON.stringify(openEvent), type: 'text/plain', undocumentedType: true, expect: 415 });
+  await contract.call(c, 'searchFeedback', { json: openEvent, expect: 503 });
+  ok('serve: POST /v1/search/feedback: shown and open logged after their search, and its errors');
 
   await contract.call(a, 'deleteProduct', { path: { id: 'ct-table-1' }, auth: false, expect: 401 });
   await contract.call(b, 'deleteProduct', { path: { id: 'ct-table-1' }, auth: false, expect: 401 });

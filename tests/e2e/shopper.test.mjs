@@ -177,6 +177,37 @@ try {
     assert.match(texts, /Televisions/);
   });
 
+  await check('the products shown and the card opened reach the feedback log (no personal data)', async () => {
+    const shownIds = await page.$$eval('#selected-products .product', (n) => n.map((x) => x.dataset.productId));
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/search/feedback') && r.request().postDataJSON().event === 'open'),
+      page.locator('#selected-products .product-open').nth(shownIds.length - 1).click(),
+    ]);
+    assert.equal(response.status(), 200);
+    await page.waitForSelector('#product-dialog[open]');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.getElementById('product-dialog').open);
+    const events = fs.readFileSync(path.join(data, 'feedback', 'feedback.jsonl'), 'utf8').trim().split('\n')
+      .map((line) => JSON.parse(line));
+    const open = events.filter((e) => e.event === 'open').at(-1);
+    assert.equal(open.product, shownIds[shownIds.length - 1]);
+    assert.equal(open.rank, shownIds.length);
+    const searched = events.find((e) => e.event === 'search' && e.request_id === open.request_id);
+    assert.ok(searched, 'the search of the opened card is logged');
+    assert.equal(searched.objects[open.object].label, 'tv');
+    assert.equal(searched.q, 'black laptop');
+    assert.ok(searched.objects[open.object].embedding.length > 1000, 'the query embedding is logged');
+    const shown = events.find((e) => e.event === 'shown' && e.request_id === open.request_id);
+    assert.ok(shown, 'the shown list is logged');
+    const object = shown.objects.find((o) => o.object === open.object);
+    assert.equal(object.label, 'tv');
+    assert.equal(object.box.length, 4);
+    assert.deepEqual(object.products, shownIds);
+    for (const e of events) {
+      for (const key of ['ip', 'remote', 'user_agent', 'photo', 'image']) assert.ok(!(key in e), `${key} in ${e.event}`);
+    }
+  });
+
   await check('the keyboard selects objects (Tab to a box, arrows, Enter)', async () => {
     await page.focus('#choose-button');
     // The file inputs are out of the tab order; the boxes are one tab stop (the selected box, tv: 1).

@@ -3,14 +3,20 @@
 # from Debian's archive (apt-get --simulate); it is unpacked into a scratch root, and the binary there must
 # work with no source tree (model specs, data files and pages from PREFIX/share/visearch, ONNX Runtime from
 # PREFIX/lib/visearch), hold no path of this machine, and say clearly what is missing without weights.
+# Then both web pages in headless Chromium (tests/e2e/package_pages.mjs, playwright-core from tests/e2e):
+# `serve` and `label` from the unpacked package, with no --static-dir / --web-dir, run in a folder outside
+# the source tree and, where a mount namespace can be made (unshare), with the source and build folders
+# hidden behind empty mounts, so their pages can only come from the binary itself.
 #
 #   package_test.sh BUILD_DIR SOURCE_DIR SHARED_DIR
 set -euo pipefail
 build_dir=$1 source_dir=$2 shared_dir=$3
 work=$(mktemp -d)
-pid=""
+pid="" shop_pid="" label_pid=""
 cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
+  for p in "$pid" "$shop_pid" "$label_pid"; do
+    if [ -n "$p" ]; then kill -TERM "$p" 2>/dev/null || true; fi
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,4 +77,63 @@ page=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
 kill -TERM "$pid"
 wait "$pid" || fail "serve did not stop cleanly"
 pid=""
+
+echo "== both pages in Chromium, served by the package alone"
+# A catalog of the demo's tv and laptop products (imported by the packaged binary), and a YOLO data set of
+# three coco128 photos for the labelling tool.
+"$bin" catalog demo --out "$work/demo" --shared "$shared_dir/data" --sources coco128 --max-per-label 1 \
+  --min-side 96 >/dev/null
+grep -E '"object":"(tv|laptop)"' "$work/demo/products.jsonl" >"$work/demo/some.jsonl" ||
+  fail "the demo catalog has no tv or laptop"
+"$bin" catalog import "$work/demo/some.jsonl" --data-dir "$work/catalog" --model-dir "$shared_dir/models" \
+  --format json >/dev/null 2>"$work/import.log" || { cat "$work/import.log"; fail "catalog import"; }
+labelset="$work/labelset"
+mkdir -p "$labelset/images/train2017" "$labelset/labels/train2017"
+for stem in 000000000009 000000000025 000000000030; do
+  cp "$shared_dir/data/coco128-train2017/images/train2017/$stem.jpg" "$labelset/images/train2017/"
+done
+cp "$shared_dir/data/coco128-train2017/labels/train2017/000000000030.txt" "$labelset/labels/train2017/"
+cp "$shared_dir/data/coco128-train2017/data.yaml" "$labelset/"
+
+# Runs a command with the source and build folders hidden (an empty read-only tmpfs over each), in a mount
+# namespace of its own; the shared data folder must stay visible, so it is not hidden when inside either.
+hide=()
+inside() { case "$(realpath "$1")/" in "$(realpath "$2")"/*) return 0 ;; *) return 1 ;; esac; }
+if ! inside "$shared_dir" "$source_dir" && ! inside "$shared_dir" "$build_dir" &&
+  unshare --mount --propagation private -- mount -t tmpfs -o ro,size=4k visearch-hidden "$work" 2>/dev/null; then
+  hide=(unshare --mount --propagation private -- bash -c '
+    for d in "$0" "$1"; do
+      if [ -d "$d" ]; then mount -t tmpfs -o ro,size=4k visearch-hidden "$d" || exit 97; fi
+    done
+    shift
+    exec "$@"' "$source_dir" "$build_dir")
+  echo "(the servers run with $source_dir and $build_dir hidden)"
+else
+  echo "(no mount namespace here: the servers run outside the source tree, with the source tree visible)"
+fi
+cd "$work"
+shop_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+env -i PATH=/usr/bin:/bin "${hide[@]}" "$bin" serve --host 127.0.0.1 --port "$shop_port" --workers 2 \
+  --model-dir "$shared_dir/models" --data-dir "$work/catalog" 2>"$work/shop.log" &
+shop_pid=$!
+label_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+env -i PATH=/usr/bin:/bin "${hide[@]}" "$bin" label "$labelset" --host 127.0.0.1 --port "$label_port" \
+  --model-dir "$shared_dir/models" >"$work/label.log" 2>&1 &
+label_pid=$!
+for _ in $(seq 600); do
+  kill -0 "$shop_pid" 2>/dev/null && kill -0 "$label_pid" 2>/dev/null || break
+  curl -sf "http://127.0.0.1:$shop_port/ping" >/dev/null && curl -sf "http://127.0.0.1:$label_port/ping" >/dev/null &&
+    break
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$shop_port/ping" >/dev/null || { cat "$work/shop.log"; fail "serve never answered /ping"; }
+curl -sf "http://127.0.0.1:$label_port/ping" >/dev/null || { cat "$work/label.log"; fail "label never answered /ping"; }
+node "$source_dir/tests/e2e/package_pages.mjs" "http://127.0.0.1:$shop_port" "http://127.0.0.1:$label_port" \
+  "$work/root/usr/share/visearch/web" "$shared_dir/data/samples/000000001503.jpg" 3 ||
+  { tail -n 20 "$work/shop.log" "$work/label.log" || true; fail "the packaged pages in Chromium"; }
+for p in "$shop_pid" "$label_pid"; do
+  kill -TERM "$p"
+  wait "$p" || fail "a server did not stop cleanly"
+done
+shop_pid="" label_pid=""
 echo "package_test: ok"

@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitForPing } from './helpers.mjs';
 import { viewportChecks } from './shopper_viewports.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,36 +51,12 @@ function check(name, fn) {
   })();
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 // Waits until the element with this id has text matching `pattern`.
 function waitForText(page, id, pattern) {
   return page.waitForFunction(([elementId, source]) => {
     const node = document.getElementById(elementId);
     return node && new RegExp(source).test(node.textContent);
   }, [id, pattern.source]);
-}
-
-async function waitForPing(base, child, log) {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`visearch serve exited:\n${fs.readFileSync(log, 'utf8')}`);
-    try {
-      const res = await fetch(`${base}/ping`);
-      if (res.ok) return;
-    } catch (_) { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('visearch serve did not become ready');
 }
 
 try {

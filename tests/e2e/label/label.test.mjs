@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromiumArgs, freePort, waitForPing } from '../helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const binary = process.env.VISEARCH_BINARY;
@@ -35,30 +35,6 @@ let checks = 0;
 function ok(name) {
   checks += 1;
   console.log(`ok ${checks} - ${name}`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function waitForPing(base, child, log) {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`visearch label exited:\n${fs.readFileSync(log, 'utf8')}`);
-    try {
-      const res = await fetch(`${base}/ping`);
-      if (res.ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`visearch label did not become ready:\n${fs.readFileSync(log, 'utf8')}`);
 }
 
 // YOLO label lines -> pixel boxes {class_id, x1, y1, x2, y2}.
@@ -379,6 +355,78 @@ async function main() {
   assert.ok(stage.scroll <= 390, `the page is ${stage.scroll} px wide at 390 px`);
   await page.setViewportSize(desktop);
   ok('at 390 px the image keeps a usable area and the page does not scroll sideways');
+
+  // 8e. Issue 12's labelling checks at both of its viewport sizes, each in a fresh page of its own: a 1366x900
+  //     desktop and a 390x844 touch phone. Arrow keys on the focused slider move the slider (not the image),
+  //     Accept all on the labelled 000000000030.jpg adds no second box over a labelled object, and undoing
+  //     back to the labels leaves the image as it was saved (no "unsaved changes", nothing written on
+  //     moving on).
+  const viewportBrowser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  cleanups.push(() => viewportBrowser.close());
+  for (const view of [
+    { tag: '1366x900', options: { viewport: { width: 1366, height: 900 } } },
+    { tag: '390x844 touch', options: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+      deviceScaleFactor: 2 } },
+  ]) {
+    const viewContext = await viewportBrowser.newContext(view.options);
+    const vp = await viewContext.newPage();
+    const viewErrors = [];
+    vp.on('pageerror', (e) => viewErrors.push(String(e)));
+    await vp.goto(`${base}/`);
+    await vp.evaluate(() => window.labelApp.ready);
+    await vp.locator('#image-list li', { hasText: '000000000030.jpg' }).click();
+    await vp.waitForFunction(() => document.querySelector('#image-name').textContent.endsWith('000000000030.jpg'));
+    await vp.waitForFunction(() => window.labelApp.state.boxes.length > 0);
+
+    await vp.locator('#threshold').focus();
+    const sliderBefore = Number(await vp.inputValue('#threshold'));
+    await vp.keyboard.press('ArrowRight');
+    assert.ok(Number(await vp.inputValue('#threshold')) > sliderBefore, `${view.tag}: ArrowRight did not move the slider`);
+    await vp.keyboard.press('ArrowLeft');
+    assert.equal(Number(await vp.inputValue('#threshold')), sliderBefore, `${view.tag}: ArrowLeft did not move it back`);
+    assert.match(await vp.textContent('#image-name'), /000000000030\.jpg$/, `${view.tag}: the arrows changed the image`);
+
+    const original = await vp.evaluate(() => window.labelApp.state.boxes.length);
+    const stateText = await vp.textContent('#save-state');
+    assert.doesNotMatch(stateText, /unsaved/);
+    // At 0.25 the detector proposes the labelled vase again (0.89) and a few other objects: Accept all has
+    // something to add, and one proposal it must not add.
+    await vp.fill('#threshold', '0.25');
+    await vp.dispatchEvent('#threshold', 'input');
+    await Promise.all([
+      vp.waitForResponse((r) => r.url().endsWith('/prelabel') && r.request().method() === 'POST'),
+      vp.click('#prelabel'),
+    ]);
+    await vp.waitForFunction(() => /proposals? from/.test(document.querySelector('#message').textContent));
+    await vp.click('#accept-all');
+    assert.ok(await vp.evaluate(() => window.labelApp.state.boxes.length) > original, `${view.tag}: Accept all added nothing`);
+    const duplicates = await vp.evaluate(() => {
+      const { boxes } = window.labelApp.state;
+      const iou = (a, b) => {
+        const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+        const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+        if (w <= 0 || h <= 0) return 0;
+        return (w * h) / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - w * h);
+      };
+      let n = 0;
+      boxes.forEach((a, i) => boxes.forEach((b, j) => { if (i < j && a.class_id === b.class_id && iou(a, b) >= 0.7) n += 1; }));
+      return n;
+    });
+    assert.equal(duplicates, 0, `${view.tag}: Accept all labelled an object twice`);
+
+    while (!(await vp.isDisabled('#undo'))) await vp.click('#undo');
+    assert.equal(await vp.evaluate(() => window.labelApp.state.boxes.length), original);
+    assert.equal(await vp.evaluate(() => window.labelApp.state.dirty), false, `${view.tag}: undone to the labels, still dirty`);
+    assert.equal(await vp.textContent('#save-state'), stateText, `${view.tag}: undone to the labels, the state changed`);
+    const viewWrites = [];
+    vp.on('request', (r) => { if (r.method() === 'PUT') viewWrites.push(r.url()); });
+    await vp.click('#prev-image');
+    await vp.waitForFunction(() => !document.querySelector('#image-name').textContent.endsWith('000000000030.jpg'));
+    assert.deepEqual(viewWrites, [], `${view.tag}: moving on from an unchanged image wrote a new version`);
+    assert.deepEqual(viewErrors, [], `${view.tag}: script errors ${viewErrors.join(' | ')}`);
+    await viewContext.close();
+    ok(`${view.tag}: arrows move the slider; Accept all adds no duplicate; undo back to the labels is saved`);
+  }
 
   // 9. Train on the two reviewed images from the page (one epoch), see the before/after table, and switch
   //    the pre-labels to the trained model.

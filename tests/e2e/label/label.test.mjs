@@ -358,9 +358,9 @@ async function main() {
 
   // 8e. Issue 12's labelling checks at both of its viewport sizes, each in a fresh page of its own: a 1366x900
   //     desktop and a 390x844 touch phone. Arrow keys on the focused slider move the slider (not the image),
-  //     Accept all on the labelled 000000000030.jpg adds no second box over a labelled object, and undoing
-  //     back to the labels leaves the image as it was saved (no "unsaved changes", nothing written on
-  //     moving on).
+  //     Tab leaves Save and Space presses a focused button, Accept all on the labelled 000000000030.jpg adds
+  //     no second box over a labelled object (and says how many proposals it hid), and undoing back to the
+  //     labels leaves the image as it was saved (no "unsaved changes", nothing written on moving on).
   const viewportBrowser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
   cleanups.push(() => viewportBrowser.close());
   for (const view of [
@@ -385,10 +385,22 @@ async function main() {
     await vp.keyboard.press('ArrowLeft');
     assert.equal(Number(await vp.inputValue('#threshold')), sliderBefore, `${view.tag}: ArrowLeft did not move it back`);
     assert.match(await vp.textContent('#image-name'), /000000000030\.jpg$/, `${view.tag}: the arrows changed the image`);
+    // Tab on Save moves focus on (not the box selection); Space presses a focused button (the help dialog).
+    await vp.locator('#save').focus();
+    const selectedBefore = await vp.evaluate(() => window.labelApp.state.selected);
+    await vp.keyboard.press('Tab');
+    assert.notEqual(await vp.evaluate(() => document.activeElement.id), 'save', `${view.tag}: Tab did not leave Save`);
+    assert.equal(await vp.evaluate(() => window.labelApp.state.selected), selectedBefore,
+      `${view.tag}: Tab on Save changed the selected box`);
+    await vp.locator('#help-button').focus();
+    await vp.keyboard.press('Space');
+    await vp.waitForFunction(() => document.getElementById('help')?.open);
+    await vp.keyboard.press('Escape');
+    await vp.waitForFunction(() => !document.getElementById('help').open);
 
     const original = await vp.evaluate(() => window.labelApp.state.boxes.length);
     const stateText = await vp.textContent('#save-state');
-    assert.doesNotMatch(stateText, /unsaved/);
+    assert.doesNotMatch(stateText, /unsaved|version/, `${view.tag}: a never-saved image says "${stateText}"`);
     // At 0.25 the detector proposes the labelled vase again (0.89) and a few other objects: Accept all has
     // something to add, and one proposal it must not add.
     await vp.fill('#threshold', '0.25');
@@ -398,6 +410,7 @@ async function main() {
       vp.click('#prelabel'),
     ]);
     await vp.waitForFunction(() => /proposals? from/.test(document.querySelector('#message').textContent));
+    assert.match(await vp.textContent('#message'), /\d+ hidden: they repeat boxes already here/);
     await vp.click('#accept-all');
     assert.ok(await vp.evaluate(() => window.labelApp.state.boxes.length) > original, `${view.tag}: Accept all added nothing`);
     const duplicates = await vp.evaluate(() => {
@@ -425,7 +438,7 @@ async function main() {
     assert.deepEqual(viewWrites, [], `${view.tag}: moving on from an unchanged image wrote a new version`);
     assert.deepEqual(viewErrors, [], `${view.tag}: script errors ${viewErrors.join(' | ')}`);
     await viewContext.close();
-    ok(`${view.tag}: arrows move the slider; Accept all adds no duplicate; undo back to the labels is saved`);
+    ok(`${view.tag}: focused controls keep their keys; Accept all adds no duplicate; undo back to the labels is saved`);
   }
 
   // 9. Train on the two reviewed images from the page (one epoch), see the before/after table, and switch

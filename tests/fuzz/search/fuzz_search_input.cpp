@@ -2,7 +2,9 @@
 //   0: a JSONL catalog, 1: a CSV catalog, 2: a JSON-array catalog (the bodies of POST /v1/products and the
 //   files of `visearch catalog import`), parsed as over HTTP (no file paths) and as from the CLI;
 //   3: search parameters, as NAME=VALUE lines (the fields of POST /v1/search), and a box;
-//   4: a judgments file of `visearch search-eval` (JSON lines), and --k cut-offs.
+//   4: a judgments file of `visearch search-eval` (JSON lines), and --k cut-offs;
+//   5: a shopper feedback log (`search-eval --feedback`: JSON lines joined into judgments), the same bytes as
+//      a POST /v1/search/feedback body and as a logged embedding, and the --objective of `--tune`.
 // Every parse must return a value or an error: no crash, no sanitizer report, no exception.
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "search/catalog_import.h"
+#include "search/feedback_log.h"
 #include "search/search_eval.h"
 #include "search/search_json.h"
 
@@ -39,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): libFuzzer hands bytes
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   using visearch::search::ImportFormat;
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
     case 1:
     case 2: {
@@ -58,6 +61,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       limits.max_queries = 1000;
       static_cast<void>(visearch::search::parse_judgments(text, "/base", limits));
       static_cast<void>(visearch::search::parse_cutoffs(text));
+      break;
+    }
+    case 5: {
+      visearch::search::FeedbackReader::Limits limits;
+      limits.max_line_bytes = 1 << 16;
+      limits.max_events = 1000;
+      visearch::search::FeedbackReader reader(limits);
+      reader.add(text);
+      reader.add(text);  // a second file with the same events: duplicates
+      static_cast<void>(reader.queries());
+      static_cast<void>(visearch::search::parse_feedback_body(text));
+      static_cast<void>(visearch::search::decode_embedding(text, 4096));
+      static_cast<void>(visearch::search::parse_objective(text));
       break;
     }
     default:

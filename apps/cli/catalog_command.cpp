@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "io/image_decode.h"
+#include "search/adapt/catalog_adapt.h"
 #include "search/catalog_import.h"
 #include "search/catalog_store.h"
 #include "search/demo_catalog.h"
@@ -36,8 +37,11 @@ struct CatalogArgs {
   bool progress = false;
   std::string detector = kDefaultDetector;
   std::string embedder = kDefaultEmbedder;
+  bool no_adapt = false;  // import, delete: leave a stale adaptation stale
   // delete
   std::vector<std::string> ids;
+  // adapt
+  search::AdaptOptions adapt;
   // list
   std::string text;
   std::string category;
@@ -64,6 +68,78 @@ Result<std::string> read_text_file(const std::string& path) {
   auto bytes = read_file_bytes(path, std::uint64_t{1} << 30U);
   if (!bytes) return bytes.error();
   return std::string(bytes->begin(), bytes->end());
+}
+
+void print_adapt_report(const search::AdaptReport& r, const std::string& format) {
+  if (as_json(format)) {
+    std::cout << to_json_text(r.to_json()) << '\n';
+    return;
+  }
+  std::printf(
+      "adaptation of generation %lld: %d products in %d categories, %d objects (%d trained with %d "
+      "augmented views)\n",
+      static_cast<long long>(r.generation), r.products, r.categories, r.objects, r.trained_objects, r.views);
+  if (r.heldout_objects > 0) {
+    std::printf(
+        "  held-out products %d (%d objects): precision@5 of the category, embedder %.3f -> adapted "
+        "%.3f (mix %.2f, anchor %.2f)\n",
+        r.heldout_products, r.heldout_objects, r.base_precision_at_5, r.adapted_precision_at_5, r.mix,
+        r.anchor);
+    for (const search::MixPrecision& m : r.mixes)
+      std::printf("    mix %.2f anchor %.2f  %.3f\n", m.mix, m.anchor, m.precision_at_5);
+  } else {
+    std::printf("  no category has 3+ products: nothing held out, mix %.2f, anchor %.2f\n", r.mix, r.anchor);
+  }
+  std::printf("  %s in %.1f s (embedding %.1f s, training %.1f s)\n",
+              r.stored ? "stored" : ("NOT stored: " + r.not_stored_reason + " (--force stores it)").c_str(),
+              r.total_s, r.embed_s, r.train_s);
+}
+
+search::AdaptOptions adapt_options_with_progress(const CatalogArgs& args) {
+  search::AdaptOptions options = args.adapt;
+  if (args.progress || stderr_is_terminal()) {
+    options.progress = [](std::string_view stage, std::size_t done, std::size_t total) {
+      if (stage == "embedding" && done % 50 != 0 && done != total) return;
+      std::fprintf(stderr, "adapt: %.*s %zu/%zu\n", static_cast<int>(stage.size()), stage.data(), done,
+                   total);
+      std::fflush(stderr);
+    };
+  }
+  return options;
+}
+
+// After an import or delete: the catalog's adaptation (if it has one) belongs to the previous generation
+// and search ignores it; rebuild it so the catalog keeps its adapted space. 0, or the error's exit code.
+int refresh_adaptation(const CatalogArgs& args, search::Catalog& catalog, const Embedder* loaded) {
+  if (args.no_adapt) return 0;
+  auto stale = search::adaptation_is_stale(catalog);
+  if (!stale) return report_error(stale.error());
+  if (!*stale) return 0;
+  std::unique_ptr<Embedder> own;
+  if (loaded == nullptr) {
+    auto models = load_embedder(args.model_options, args.embedder);
+    if (!models) return report_error(models.error());
+    own = std::move(*models);
+    loaded = own.get();
+  }
+  std::fprintf(stderr, "visearch: the catalog changed: rebuilding its adaptation (--no-adapt skips this)\n");
+  auto report = search::adapt_catalog(catalog, *loaded, adapt_options_with_progress(args));
+  if (!report) return report_error(report.error());
+  if (!report->stored)
+    std::fprintf(stderr, "visearch: the adaptation was not rebuilt (%s); search uses the embedder's space\n",
+                 report->not_stored_reason.c_str());
+  return 0;
+}
+
+int run_adapt(const CatalogArgs& args) {
+  auto store = open_cli_catalog(args.catalog, false);
+  if (!store) return report_error(store.error());
+  auto embedder = load_embedder(args.model_options, args.embedder);
+  if (!embedder) return report_error(embedder.error());
+  auto report = search::adapt_catalog(**store, **embedder, adapt_options_with_progress(args));
+  if (!report) return report_error(report.error());
+  print_adapt_report(*report, args.format);
+  return 0;
 }
 
 int run_import(const CatalogArgs& args) {
@@ -118,6 +194,9 @@ int run_import(const CatalogArgs& args) {
                 report->errors.size() == 1 ? "" : "s",
                 args.strict && !report->errors.empty() ? " (--strict)" : "");
   }
+  if (report->committed) {
+    if (const int refreshed = refresh_adaptation(args, **store, &embedder); refreshed != 0) return refreshed;
+  }
   return report->errors.empty() ? 0 : 1;
 }
 
@@ -136,6 +215,9 @@ int run_delete(const CatalogArgs& args) {
     std::cout << to_json_text(json{{"deleted", *removed}}) << '\n';
   } else {
     std::printf("deleted %zu product%s\n", removed->size(), removed->size() == 1 ? "" : "s");
+  }
+  if (!removed->empty()) {
+    if (const int refreshed = refresh_adaptation(args, **store, nullptr); refreshed != 0) return refreshed;
   }
   return exit_code;
 }
@@ -371,6 +453,16 @@ Result<SearchModels> load_search_models(const ModelOptions& options, const std::
   return SearchModels{std::move(*detector), std::move(*embedder)};
 }
 
+Result<std::unique_ptr<Embedder>> load_embedder(const ModelOptions& options,
+                                                const std::string& embedder_name) {
+  const ModelRepository repository = make_repository(options);
+  RuntimeOptions runtime;
+  runtime.intra_op_threads = options.threads;
+  auto spec = repository.find_spec(embedder_name);
+  if (!spec) return spec.error();
+  return Embedder::load(*spec, repository, runtime);
+}
+
 void add_catalog_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<CatalogArgs>();
   CLI::App* catalog = app.add_subcommand("catalog", "Manage the product catalog used by visual search");
@@ -393,13 +485,49 @@ void add_catalog_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   add_model_options(*import, args->model_options);
   add_data_dir_option(*import, *args);
+  import->add_flag("--no-adapt", args->no_adapt, "Leave an adapted catalog's adaptation stale (not rebuilt)");
   import->callback([args, exit_code] { *exit_code = run_import(*args);
 });
 
 CLI::App* remove = catalog->add_subcommand("delete", "Delete products by id (one transaction)");
 remove->add_option("ids", args->ids, "Product ids")->required();
 add_data_dir_option(*remove, *args);
+remove->add_flag("--no-adapt", args->no_adapt, "Leave an adapted catalog's adaptation stale (not rebuilt)");
+remove->add_option("--embed-model", args->embedder, "Embedding model (to rebuild an adaptation)")
+    ->capture_default_str();
+add_model_options(*remove, args->model_options);
 remove->callback([args, exit_code] { *exit_code = run_delete(*args); });
+
+CLI::App* adapt = catalog->add_subcommand(
+    "adapt",
+    "Learn the catalog's own embedding space from its product photos and categories (sqlite catalogs)");
+adapt->add_option("--views", args->adapt.views, "Augmented crops per object")
+    ->check(CLI::Range(0, 64))
+    ->capture_default_str();
+adapt->add_option("--dim", args->adapt.train.out_dim, "Dimensions of the adapted space")
+    ->check(CLI::Range(8, 1024))
+    ->capture_default_str();
+adapt->add_option("--epochs", args->adapt.train.epochs, "Training epochs")
+    ->check(CLI::Range(1, 1000))
+    ->capture_default_str();
+adapt
+    ->add_option("--max-per-category", args->adapt.max_objects_per_category,
+                 "Train on at most N objects of each category")
+    ->check(CLI::Range(1, 1000000))
+    ->capture_default_str();
+adapt
+    ->add_option("--holdout", args->adapt.holdout_fraction,
+                 "Share of each category's products held out to choose the mix and check the gain")
+    ->check(CLI::Range(0.0, 0.5))
+    ->capture_default_str();
+adapt->add_option("--seed", args->adapt.seed, "Seed (hold-out, augmentation, initialisation)")
+    ->capture_default_str();
+adapt->add_flag("--force", args->adapt.force, "Store it even when held-out products rank worse with it");
+adapt->add_flag("--progress", args->progress, "Print progress on stderr");
+adapt->add_option("--embed-model", args->embedder, "Embedding model (the catalog's)")->capture_default_str();
+add_model_options(*adapt, args->model_options);
+add_data_dir_option(*adapt, *args);
+adapt->callback([args, exit_code] { *exit_code = run_adapt(*args); });
 
 CLI::App* stats = catalog->add_subcommand("stats", "Counts, categories, embedder and size of the catalog");
 add_data_dir_option(*stats, *args);

@@ -23,6 +23,8 @@ struct SearchModels {
 };
 Result<SearchModels> load_search_models(const ModelOptions& options, const std::string& detector_name,
                                         const std::string& embedder_name);
+Result<std::unique_ptr<Embedder>> load_embedder(const ModelOptions& options,
+                                                const std::string& embedder_name);
 
 // Where the catalog is: --catalog URI (sqlite:DIR or opensearch+http(s)://HOSTS/PREFIX) or --data-dir DIR
 // (= sqlite:DIR), defaulting to $VISEARCH_CATALOG, then $VISEARCH_DATA_DIR; plus the OpenSearch connection

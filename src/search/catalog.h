@@ -29,6 +29,7 @@
 
 #include "core/result.h"
 #include "io/image_decode.h"
+#include "search/adaptation.h"
 #include "search/product.h"
 #include "search/ranking.h"
 #include "search/vector_index.h"
@@ -81,6 +82,12 @@ class Catalog {
   // kUnavailable while the engine cannot answer searches (readiness).
   virtual Status check_available() = 0;
   [[nodiscard]] virtual const LabelMapping& mapping() const = 0;
+
+  // The catalog's embedding adaptation (search/adaptation.h), fresh or stale, or nullopt when it has none.
+  virtual Result<std::optional<EmbeddingAdaptation>> adaptation() = 0;
+  // Stores (replaces) it; search uses it while the catalog stays at its generation. kInvalidArgument
+  // where the engine cannot use one.
+  virtual Status store_adaptation(const EmbeddingAdaptation& adaptation) = 0;
 };
 
 struct CatalogOpenOptions {

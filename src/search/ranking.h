@@ -70,6 +70,7 @@ struct ObjectMatches {
 struct SearchResult {
   std::vector<ObjectMatches> objects;
   std::int64_t generation = 0;  // of the index that ranked the products
+  bool adapted = false;         // visual similarity in the catalog's adapted space (search/adaptation.h)
   bool stale = false;           // the catalog has moved on; the index for its generation is being built
   IndexKind index_kind = IndexKind::kExact;
   std::size_t vectors = 0;

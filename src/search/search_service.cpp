@@ -5,6 +5,8 @@
 #include <chrono>
 #include <unordered_set>
 
+#include <sys/stat.h>
+
 namespace visearch::search {
 namespace {
 
@@ -58,23 +60,33 @@ bool SearchService::rebuilding() {
   return building_;
 }
 
+std::string SearchService::adaptation_stamp() const {
+  struct stat st {};
+  const std::string path = store_->data_dir() + "/" + EmbeddingAdaptation::kFileName;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
+}
+
 Result<std::shared_ptr<const IndexSnapshot>> SearchService::snapshot_for(CatalogReader& reader,
                                                                          Freshness freshness) {
+  const std::string stamp = adaptation_stamp();
   const auto fresh = [&]() -> std::shared_ptr<const IndexSnapshot> {
     std::lock_guard lock(snapshot_mutex_);
-    return current_ && current_->generation == reader.generation() ? current_ : nullptr;
+    return current_ && is_current(*current_, reader.generation(), stamp) ? current_ : nullptr;
   };
   {
     std::lock_guard lock(snapshot_mutex_);
-    if (current_ && current_->generation == reader.generation()) return current_;
+    if (current_ && is_current(*current_, reader.generation(), stamp)) return current_;
     if (freshness == Freshness::kStaleAllowed && stale_ok_ && current_ && !background_failed_) {
-      if (current_->generation < reader.generation() && !building_) start_background_build();
+      // Older generation, or the same one with another adaptation file: rebuild in the background.
+      if (!building_ && current_->generation <= reader.generation()) start_background_build();
       return current_;
     }
   }
   std::lock_guard build_lock(build_mutex_);
   if (auto snapshot = fresh()) return snapshot;
-  auto built = build_snapshot(reader);
+  auto built = build_snapshot(reader, stamp);
   if (built) {
     std::lock_guard lock(snapshot_mutex_);
     background_failed_ = false;
@@ -92,12 +104,14 @@ void SearchService::start_background_build() {
       std::lock_guard build_lock(build_mutex_);
       auto reader = store_->reader();
       if (reader) {
+        const std::string stamp = adaptation_stamp();
         bool current = false;
         {
           std::lock_guard lock(snapshot_mutex_);
-          current = current_ && current_->generation >= reader->generation();
+          current = current_ && (current_->generation > reader->generation() ||
+                                 is_current(*current_, reader->generation(), stamp));
         }
-        ok = current || build_snapshot(*reader).has_value();
+        ok = current || build_snapshot(*reader, stamp).has_value();
       }
     }
     std::lock_guard lock(snapshot_mutex_);
@@ -106,9 +120,22 @@ void SearchService::start_background_build() {
   });
 }
 
-Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(CatalogReader& reader) {
+Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(CatalogReader& reader,
+                                                                           const std::string& stamp) {
   auto built = std::make_shared<IndexSnapshot>();
   built->generation = reader.generation();
+  built->adaptation_stamp = stamp;
+  std::shared_ptr<const EmbeddingAdaptation> adaptation;
+  if (!stamp.empty()) {
+    // A stale, foreign or unreadable adaptation is not an error: search works in the embedder's space.
+    auto loaded = EmbeddingAdaptation::load(store_->data_dir() + "/" + EmbeddingAdaptation::kFileName);
+    if (loaded && loaded->generation == built->generation) {
+      auto stats = reader.stats();
+      if (!stats) return stats.error();
+      if (stats->embedder == loaded->embedder)
+        adaptation = std::make_shared<const EmbeddingAdaptation>(std::move(*loaded));
+    }
+  }
   auto categories = reader.product_categories();
   if (!categories) return categories.error();
   for (auto& [id, category] : *categories) {
@@ -129,7 +156,9 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
     if (it == built->product_number.end() || v.embedding.empty()) return;
     if (!builder) {
       built->dimension = static_cast<int>(v.embedding.size());
-      builder = std::make_unique<VectorIndexBuilder>(index_kind_, built->dimension, hnsw_);
+      if (adaptation && adaptation->in_dim == built->dimension) built->adaptation = adaptation;
+      builder = std::make_unique<VectorIndexBuilder>(
+          index_kind_, built->adaptation ? built->adaptation->search_dim() : built->dimension, hnsw_);
     }
     if (v.embedding.size() != static_cast<std::size_t>(built->dimension)) {
       dimension_ok = Unexpected{ErrorCode::kIo, "catalog vector " + std::to_string(v.vector_id) + " has " +
@@ -138,7 +167,12 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
       return;
     }
     const auto vector_id = static_cast<std::uint32_t>(builder->size());
-    builder->add(v.embedding);
+    if (built->adaptation) {
+      builder->add(built->adaptation->project(
+          v.embedding, built->adaptation->label_index(built->category_of[it->second])));
+    } else {
+      builder->add(v.embedding);
+    }
     built->product_of.push_back(it->second);
     built->image_of.push_back(v.image_n);
     built->vectors_of[it->second].push_back(vector_id);
@@ -149,7 +183,10 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
 
   std::shared_ptr<const IndexSnapshot> snapshot = std::move(built);
   std::lock_guard lock(snapshot_mutex_);
-  if (!current_ || current_->generation < snapshot->generation) current_ = snapshot;
+  if (!current_ || current_->generation < snapshot->generation ||
+      (current_->generation == snapshot->generation &&
+       current_->adaptation_stamp != snapshot->adaptation_stamp))
+    current_ = snapshot;
   return snapshot;
 }
 
@@ -333,6 +370,7 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
   }
   SearchResult result;
   result.generation = snap.generation;
+  result.adapted = snap.adaptation != nullptr;
   result.stale = snap.generation != reader->generation();
   result.index_kind = snap.index ? snap.index->kind() : IndexKind::kExact;
   result.vectors = snap.index ? snap.index->size() : 0;
@@ -346,8 +384,14 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
     query = std::move(*scores);
   }
   for (const QueryObject& object : objects) {
+    QueryObject projected;
+    if (snap.adaptation && !object.embedding.empty()) {
+      projected.label = object.label;
+      projected.embedding = snap.adaptation->project(object.embedding);
+    }
+    const QueryObject& ranked = projected.embedding.empty() ? object : projected;
     auto matches =
-        rank_object(*reader, snap, object, options, filtered ? &allowed : nullptr, query ? &*query : nullptr);
+        rank_object(*reader, snap, ranked, options, filtered ? &allowed : nullptr, query ? &*query : nullptr);
     if (!matches) return matches.error();
     ObjectMatches out{object, std::move(*matches)};
     out.object.embedding.clear();

@@ -14,6 +14,10 @@
 // Filters (category, price range, attributes) restrict every ranking; a filtered visual search scores
 // all vectors of the products that pass, so filters never starve the result list.
 //
+// Adaptation: when the catalog folder holds an adaptation (`visearch catalog adapt`) trained on the
+// catalog's current generation, the index is built over adapted vectors and queries are projected the
+// same way; a stale one (older generation, other embedder) is ignored. A new or rewritten adaptation file
+// is noticed by the next search, as a generation change is.
 // Consistency: one search reads one catalog snapshot (a read transaction). The vector index is rebuilt
 // from that snapshot when the catalog generation moved (an import or delete committed by any process),
 // so results never mix two catalog states and searches keep being answered while an import runs.
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "search/adaptation.h"
 #include "search/catalog_store.h"
 #include "search/label_mapping.h"
 #include "search/object_analysis.h"
@@ -64,7 +69,11 @@ struct IndexSnapshot {
   std::unordered_map<std::string, std::uint32_t> product_number;
   std::vector<std::vector<std::uint32_t>> vectors_of;  // product number -> vector ids
   std::unordered_map<std::string, std::vector<std::uint32_t>> products_in_category;  // lower-case category
-  int dimension = 0;
+  int dimension = 0;  // of the embedder's vectors (queries come in it)
+  // The catalog's adaptation when it is fresh for this generation: the index then holds projected vectors
+  // and queries are projected before searching (search/adaptation.h). Null: the embedder's space.
+  std::shared_ptr<const EmbeddingAdaptation> adaptation;
+  std::string adaptation_stamp;  // of the adaptation file seen when built ("" = none)
 };
 
 class SearchService {
@@ -95,9 +104,16 @@ class SearchService {
   SearchService(std::unique_ptr<CatalogStore> store, LabelMapping mapping, IndexKind index, HnswParams hnsw)
       : store_(std::move(store)), mapping_(std::move(mapping)), index_kind_(index), hnsw_(hnsw) {}
   enum class Freshness { kExact, kStaleAllowed };
+  // Identifies the adaptation file's current content (size, mtime, inode); "" when there is none.
+  [[nodiscard]] std::string adaptation_stamp() const;
+  // True when `snapshot` was built for this generation and adaptation file.
+  static bool is_current(const IndexSnapshot& snapshot, std::int64_t generation, const std::string& stamp) {
+    return snapshot.generation == generation && snapshot.adaptation_stamp == stamp;
+  }
   Result<std::shared_ptr<const IndexSnapshot>> snapshot_for(CatalogReader& reader, Freshness freshness);
   // Builds the snapshot of `reader`'s generation and makes it current when newer; build_mutex_ held.
-  Result<std::shared_ptr<const IndexSnapshot>> build_snapshot(CatalogReader& reader);
+  Result<std::shared_ptr<const IndexSnapshot>> build_snapshot(CatalogReader& reader,
+                                                              const std::string& stamp);
   void start_background_build();  // snapshot_mutex_ held
   // The shopper's words (SearchOptions::query_text) matched once per search: bm25 by product number.
   struct QueryTextScores {

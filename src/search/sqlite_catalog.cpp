@@ -92,4 +92,19 @@ Result<std::size_t> SqliteCatalog::warm() {
   return (*snapshot)->index ? (*snapshot)->index->size() : std::size_t{0};
 }
 
+Result<std::optional<EmbeddingAdaptation>> SqliteCatalog::adaptation() {
+  auto loaded =
+      EmbeddingAdaptation::load(service_->store().data_dir() + "/" + EmbeddingAdaptation::kFileName);
+  if (!loaded) {
+    if (loaded.error().code == ErrorCode::kNotFound) return std::optional<EmbeddingAdaptation>();
+    return loaded.error();
+  }
+  return std::optional<EmbeddingAdaptation>(std::move(*loaded));
+}
+
+Status SqliteCatalog::store_adaptation(const EmbeddingAdaptation& adaptation) {
+  // The next search notices the new file (SearchService compares the file's stamp) and rebuilds its index.
+  return adaptation.save(service_->store().data_dir() + "/" + EmbeddingAdaptation::kFileName);
+}
+
 }  // namespace visearch::search

@@ -34,6 +34,8 @@ class SqliteCatalog final : public Catalog {
   Result<std::size_t> warm() override;
   Status check_available() override { return ok_status(); }
   [[nodiscard]] const LabelMapping& mapping() const override { return service_->mapping(); }
+  Result<std::optional<EmbeddingAdaptation>> adaptation() override;
+  Status store_adaptation(const EmbeddingAdaptation& adaptation) override;
 
   [[nodiscard]] SearchService& service() { return *service_; }
 

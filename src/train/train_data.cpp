@@ -13,6 +13,8 @@ namespace {
 
 constexpr std::uint64_t kMaxImageBytes = 256ULL << 20;
 
+}  // namespace
+
 void jitter_colour(Image& img, const AugmentOptions& augment, std::mt19937& rng) {
   std::uniform_real_distribution<float> unit(-1.F, 1.F);
   const float hue = unit(rng) * augment.hue_gain * 180.F;  // OpenCV hue is 0..179
@@ -39,8 +41,6 @@ void jitter_colour(Image& img, const AugmentOptions& augment, std::mt19937& rng)
   cv::merge(planes.data(), 3, hsv);
   cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
 }
-
-}  // namespace
 
 Result<std::vector<TrainImage>> load_train_images(const dataset::Dataset& dataset,
                                                   const std::vector<std::size_t>& indices,

@@ -49,6 +49,9 @@ Result<std::vector<TrainImage>> load_train_images(const dataset::Dataset& datase
                                                   const std::vector<std::size_t>& indices,
                                                   const std::vector<int>& class_of, int cache_side);
 
+// Random hue / saturation / value gains (AugmentOptions' colour part), in place.
+void jitter_colour(Image& img, const AugmentOptions& augment, std::mt19937& rng);
+
 // Writes the normalised 3 x H x W tensor to `out` (times `input_factor`) and returns the boxes in
 // input pixels.
 std::vector<GtBox> make_sample(const TrainImage& image, const PreprocessSpec& spec,

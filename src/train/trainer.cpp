@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <dlfcn.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -26,6 +25,7 @@
 #include "model/model_repository.h"
 #include "train/head.h"
 #include "train/onnx_graph.h"
+#include "train/optim.h"
 
 namespace visearch::train {
 namespace fs = std::filesystem;
@@ -233,38 +233,6 @@ Result<Split> choose_split(const dataset::Dataset& ds, const TrainOptions& o) {
   return split;
 }
 
-struct Sgd {
-  std::map<std::string, at::Tensor> momentum;
-  void step(std::map<std::string, at::Tensor>& params, double lr, double weight_decay) {
-    const c10::NoGradGuard no_grad;
-    for (auto& [name, p] : params) {
-      if (!p.requires_grad() || !p.grad().defined()) continue;
-      at::Tensor g = p.grad();
-      if (p.dim() > 1) g = g + weight_decay * p;  // no decay on biases
-      auto it = momentum.find(name);
-      if (it == momentum.end()) it = momentum.emplace(name, at::zeros_like(p)).first;
-      it->second.mul_(0.9).add_(g);
-      p.add_(g + 0.9 * it->second, -lr);  // Nesterov
-      p.grad().zero_();
-    }
-  }
-};
-
-double clip_grad_norm(std::map<std::string, at::Tensor>& params, double max_norm) {
-  double total = 0;
-  for (auto& [name, p] : params) {
-    if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
-  }
-  total = std::sqrt(total);
-  if (total > max_norm) {
-    const double scale = max_norm / (total + 1e-6);
-    for (auto& [name, p] : params) {
-      if (p.grad().defined()) p.grad().mul_(scale);
-    }
-  }
-  return total;
-}
-
 }  // namespace
 
 Result<Section> parse_freeze(std::string_view text) {
@@ -326,13 +294,7 @@ Result<TrainReport> run_training(const TrainOptions& requested, const TrainCallb
   if (o.img_size != 0 && (o.img_size < 64 || o.img_size > 1280 || o.img_size % 32 != 0)) {
     return invalid("--img-size must be a multiple of 32 in 64..1280");
   }
-  if (o.threads > 0) {
-    at::set_num_threads(o.threads);
-    // OpenBLAS keeps its own thread pool; with more threads than asked its reductions also vary run to run.
-    using SetThreads = void (*)(int);
-    if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      set(o.threads);  // NOLINT
-  }
+  set_training_threads(o.threads);
 
   // Base model.
   const ModelRepository repo = ModelRepository::with_defaults(o.model_dirs);

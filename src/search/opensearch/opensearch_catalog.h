@@ -65,6 +65,15 @@ class OpenSearchCatalog final : public Catalog {
   Result<std::size_t> warm() override;
   Status check_available() override;
   [[nodiscard]] const LabelMapping& mapping() const override { return mapping_; }
+  // Adaptation needs every object vector re-projected in the index; not available on this engine yet.
+  Result<std::optional<EmbeddingAdaptation>> adaptation() override {
+    return std::optional<EmbeddingAdaptation>();
+  }
+  Status store_adaptation(const EmbeddingAdaptation& /*adaptation*/) override {
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "catalog adaptation is available for sqlite: catalogs only; an OpenSearch catalog "
+                      "searches in the embedder's space (docs/search.md)"};
+  }
 
   // The concrete index serving now and its generation ("" and 0 before the first import).
   struct Serving {

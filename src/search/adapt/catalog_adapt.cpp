@@ -1,0 +1,341 @@
+#include "search/adapt/catalog_adapt.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+#include <unordered_map>
+
+#include "core/sha256.h"
+#include "io/image_decode.h"
+#include "search/label_mapping.h"
+#include "search/vector_index.h"
+
+namespace visearch::search {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct CatalogObject {
+  std::size_t product = 0;  // index into the products read
+  int cls = 0;
+  int image_n = 0;
+  ImageBox box;
+  std::vector<float> embedding;  // stored (the embedder's space)
+};
+
+struct ProductEntry {
+  Product product;
+  int cls = 0;
+  bool heldout = false;
+};
+
+// Share of each query's 5 nearest gallery vectors (cosine) with the query's class; 0 without queries.
+double precision_at_5(const std::vector<std::vector<float>>& gallery, const std::vector<int>& gallery_cls,
+                      const std::vector<std::vector<float>>& queries, const std::vector<int>& query_cls) {
+  if (queries.empty() || gallery.empty()) return 0;
+  const std::size_t k = std::min<std::size_t>(5, gallery.size());
+  double sum = 0;
+  std::vector<std::pair<float, std::size_t>> scored(gallery.size());
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    for (std::size_t g = 0; g < gallery.size(); ++g)
+      scored[g] = {dot(queries[q].data(), gallery[g].data(), queries[q].size()), g};
+    std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(k), scored.end(),
+                      [](const auto& a, const auto& b) {
+                        return a.first > b.first || (a.first == b.first && a.second < b.second);
+                      });
+    int same = 0;
+    for (std::size_t i = 0; i < k; ++i) same += gallery_cls[scored[i].second] == query_cls[q] ? 1 : 0;
+    sum += static_cast<double>(same) / static_cast<double>(k);
+  }
+  return sum / static_cast<double>(queries.size());
+}
+
+EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vector<std::string>& labels,
+                                  double mix, double anchor) {
+  EmbeddingAdaptation a;
+  a.in_dim = w.in_dim;
+  a.out_dim = w.out_dim;
+  a.weight = w.weight;
+  a.bias = w.bias;
+  a.prototypes = w.prototypes;
+  a.labels = labels;
+  a.mix = mix;
+  a.anchor = anchor;
+  return a;
+}
+
+}  // namespace
+
+nlohmann::json AdaptReport::to_json() const {
+  nlohmann::json mix_table = nlohmann::json::array();
+  for (const MixPrecision& m : mixes)
+    mix_table.push_back({{"mix", m.mix}, {"anchor", m.anchor}, {"precision_at_5", m.precision_at_5}});
+  return {
+      {"generation", generation},
+      {"products", products},
+      {"objects", objects},
+      {"categories", categories},
+      {"trained_objects", trained_objects},
+      {"views", views},
+      {"heldout_products", heldout_products},
+      {"heldout_objects", heldout_objects},
+      {"heldout_precision_at_5", {{"embedder", base_precision_at_5}, {"adapted", adapted_precision_at_5}}},
+      {"mixes", mix_table},
+      {"mix", mix},
+      {"anchor", anchor},
+      {"train_accuracy", train_accuracy},
+      {"stored", stored},
+      {"not_stored_reason", not_stored_reason},
+      {"seconds", {{"embedding", embed_s}, {"training", train_s}, {"total", total_s}}}};
+}
+
+Result<bool> adaptation_is_stale(Catalog& catalog) {
+  auto adaptation = catalog.adaptation();
+  if (!adaptation) return adaptation.error();
+  if (!adaptation->has_value()) return false;
+  auto stats = catalog.stats();
+  if (!stats) return stats.error();
+  return (*adaptation)->generation != stats->generation;
+}
+
+Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options) {
+  const auto start = Clock::now();
+  if (options.views < 0 || options.views > 64)
+    return Unexpected{ErrorCode::kInvalidArgument, "views must be in 0..64"};
+  if (options.mixes.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate mix"};
+  for (double m : options.mixes)
+    if (!(m > 0 && m <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every mix must be in (0, 1]"};
+  if (options.anchors.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate anchor"};
+  for (double a : options.anchors)
+    if (!(a >= 0 && a <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every anchor must be in [0, 1]"};
+  const auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
+  const auto progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+    if (options.progress) options.progress(stage, done, total);
+  };
+
+  auto stats = catalog.stats();
+  if (!stats) return stats.error();
+  if (!stats->embedder.empty() && stats->embedder != embedder.spec().name) {
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "the catalog was indexed with " + stats->embedder + ", not " + embedder.spec().name};
+  }
+  AdaptReport report;
+  report.generation = stats->generation;
+  const int dim = embedder.dimension();
+
+  // 1. Products with a category and their objects, one snapshot.
+  std::vector<ProductEntry> products;
+  std::vector<CatalogObject> objects;
+  std::map<std::string, int> class_of;  // lower-case category -> class (sorted: deterministic ids)
+  std::vector<std::string> category_names;
+  {
+    std::vector<ProductRecord> records;
+    VISEARCH_TRY(catalog.for_each_record([&](const ProductRecord& record) -> Status {
+      if (record.product.category.empty()) return ok_status();
+      bool any = false;
+      for (const IndexedObject& o : record.objects)
+        any = any || o.embedding.size() == static_cast<std::size_t>(dim);
+      if (any) records.push_back(record);
+      return ok_status();
+    }));
+    for (const ProductRecord& r : records) class_of.emplace(to_lower_ascii(r.product.category), 0);
+    int next = 0;
+    for (auto& [name, cls] : class_of) {
+      cls = next++;
+      category_names.push_back(name);
+    }
+    for (ProductRecord& r : records) {
+      const int cls = class_of.at(to_lower_ascii(r.product.category));
+      const std::size_t index = products.size();
+      for (IndexedObject& o : r.objects) {
+        if (o.embedding.size() != static_cast<std::size_t>(dim)) continue;
+        objects.push_back(CatalogObject{index, cls, o.image_n, o.box, std::move(o.embedding)});
+      }
+      products.push_back(ProductEntry{std::move(r.product), cls, false});
+    }
+  }
+  report.products = static_cast<int>(products.size());
+  report.objects = static_cast<int>(objects.size());
+  report.categories = static_cast<int>(class_of.size());
+  if (class_of.size() < 2) {
+    return Unexpected{
+        ErrorCode::kInvalidArgument,
+        "adaptation learns to tell the catalog's categories apart: it needs products with images "
+        "in at least two categories (found " +
+            std::to_string(class_of.size()) + ")"};
+  }
+
+  // 2. Held-out products: a seeded, id-ordered pick per category (independent of import order).
+  std::vector<std::vector<std::size_t>> by_class(class_of.size());
+  for (std::size_t p = 0; p < products.size(); ++p)
+    by_class[static_cast<std::size_t>(products[p].cls)].push_back(p);
+  const std::string seed_text = std::to_string(options.seed);
+  for (auto& members : by_class) {
+    if (members.size() < 3 || options.holdout_fraction <= 0) continue;
+    std::vector<std::pair<std::string, std::size_t>> keyed;
+    for (std::size_t p : members) {
+      const std::string& id = products[p].product.id;
+      const std::string text = seed_text + ":" + id;
+      keyed.emplace_back(sha256_hex(std::span<const std::uint8_t>(
+                             reinterpret_cast<const std::uint8_t*>(text.data()), text.size())),
+                         p);  // NOLINT
+    }
+    std::sort(keyed.begin(), keyed.end());
+    const auto n = std::clamp<std::size_t>(
+        static_cast<std::size_t>(static_cast<double>(members.size()) * options.holdout_fraction + 0.5), 1,
+        members.size() - 2);
+    for (std::size_t i = 0; i < n; ++i) products[keyed[i].second].heldout = true;
+  }
+  for (const ProductEntry& p : products) report.heldout_products += p.heldout ? 1 : 0;
+
+  // 3. Training rows: the stored embedding of every object, plus `views` augmented crops of at most
+  // max_objects_per_category objects per category.
+  std::mt19937 rng(static_cast<std::uint32_t>(options.seed * 2246822519ULL + 7));
+  std::vector<std::vector<std::size_t>> objects_of_class(class_of.size());
+  for (std::size_t o = 0; o < objects.size(); ++o)
+    objects_of_class[static_cast<std::size_t>(objects[o].cls)].push_back(o);
+  std::vector<bool> augmented(objects.size(), false);
+  for (auto& members : objects_of_class) {
+    std::shuffle(members.begin(), members.end(), rng);
+    const std::size_t n =
+        std::min(members.size(), static_cast<std::size_t>(std::max(0, options.max_objects_per_category)));
+    for (std::size_t i = 0; i < n; ++i) augmented[members[i]] = true;
+  }
+  struct Row {
+    std::size_t object = 0;
+    std::vector<float> feature;
+  };
+  std::vector<Row> rows;
+  for (std::size_t o = 0; o < objects.size(); ++o) rows.push_back(Row{o, objects[o].embedding});
+  const auto embed_start = Clock::now();
+  if (options.views > 0) {
+    // Group objects by image so each photo is read and decoded once.
+    std::map<std::pair<std::size_t, int>, std::vector<std::size_t>> by_image;
+    for (std::size_t o = 0; o < objects.size(); ++o)
+      if (augmented[o]) by_image[{objects[o].product, objects[o].image_n}].push_back(o);
+    std::size_t done = 0;
+    const std::size_t total = static_cast<std::size_t>(std::count(augmented.begin(), augmented.end(), true));
+    for (const auto& [key, members] : by_image) {
+      if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
+      const Product& product = products[key.first].product;
+      const auto image = std::find_if(product.images.begin(), product.images.end(),
+                                      [&](const ProductImage& i) { return i.n == key.second; });
+      if (image == product.images.end()) continue;
+      auto bytes = catalog.image_bytes(*image);
+      if (!bytes) return bytes.error();
+      auto decoded = decode_image(*bytes, DecodeLimits{});
+      if (!decoded)
+        return Error{decoded.error().code, "product " + product.id + " image " + std::to_string(key.second) +
+                                               ": " + decoded.error().message};
+      for (std::size_t o : members) {
+        std::mt19937 view_rng(static_cast<std::uint32_t>(options.seed * 1000003ULL + o * 7919ULL + 13));
+        for (int v = 0; v < options.views; ++v) {
+          const Image crop = train::augment_crop(decoded->image, objects[o].box, options.augment, view_rng);
+          auto embedding = embedder.embed(crop);
+          if (!embedding) return embedding.error();
+          rows.push_back(Row{o, std::move(*embedding)});
+          ++report.views;
+        }
+        ++report.trained_objects;
+        progress("embedding", ++done, total);
+      }
+    }
+  }
+  report.embed_s = seconds_since(embed_start);
+
+  const auto train_on = [&](bool include_heldout) -> Result<train::AdapterWeights> {
+    std::vector<float> features;
+    std::vector<int> labels;
+    for (const Row& r : rows) {
+      const CatalogObject& o = objects[r.object];
+      if (!include_heldout && products[o.product].heldout) continue;
+      features.insert(features.end(), r.feature.begin(), r.feature.end());
+      labels.push_back(o.cls);
+    }
+    train::AdapterTrainOptions t = options.train;
+    t.seed = options.seed;
+    return train::train_adapter(features, dim, labels, static_cast<int>(class_of.size()), t);
+  };
+
+  // 4. Train without the held-out products; choose the mix on them.
+  const auto train_start = Clock::now();
+  std::vector<std::vector<float>> gallery;
+  std::vector<int> gallery_cls;
+  std::vector<std::vector<float>> queries;
+  std::vector<int> query_cls;
+  for (const CatalogObject& o : objects) {
+    if (products[o.product].heldout) {
+      queries.push_back(o.embedding);
+      query_cls.push_back(o.cls);
+    } else {
+      gallery.push_back(o.embedding);
+      gallery_cls.push_back(o.cls);
+    }
+  }
+  report.heldout_objects = static_cast<int>(queries.size());
+  report.mix = options.mixes.front();
+  report.anchor = options.anchors.back();
+  if (!queries.empty()) {
+    progress("training", 0, 2);
+    auto held = train_on(false);
+    if (!held) return held.error();
+    if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
+    progress("evaluating", 0, options.mixes.size());
+    report.base_precision_at_5 = precision_at_5(gallery, gallery_cls, queries, query_cls);
+    double best = -1;
+    for (double mix : options.mixes) {
+      for (double anchor : options.anchors) {
+        const EmbeddingAdaptation a = to_adaptation(*held, category_names, mix, anchor);
+        std::vector<std::vector<float>> g;
+        std::vector<std::vector<float>> q;
+        for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
+        for (const auto& v : queries) q.push_back(a.project(v));
+        const double p = precision_at_5(g, gallery_cls, q, query_cls);
+        report.mixes.push_back(MixPrecision{mix, anchor, p});
+        // Ties go to the pair that keeps more of the embedder's space (lower mix, then higher anchor).
+        if (p > best + 1e-12 || (std::abs(p - best) <= 1e-12 &&
+                                 (mix < report.mix || (mix == report.mix && anchor > report.anchor)))) {
+          best = p;
+          report.mix = mix;
+          report.anchor = anchor;
+        }
+      }
+    }
+    report.adapted_precision_at_5 = best;
+  }
+
+  // 5. The stored adaptation learns from every product.
+  progress("training", 1, 2);
+  auto final_weights = train_on(true);
+  if (!final_weights) return final_weights.error();
+  report.train_s = seconds_since(train_start);
+  report.train_accuracy = final_weights->train_accuracy;
+  if (!queries.empty() && report.adapted_precision_at_5 < report.base_precision_at_5 && !options.force) {
+    report.not_stored_reason = "held-out products rank worse in the adapted space than in the embedder's";
+    report.total_s = seconds_since(start);
+    return report;
+  }
+  EmbeddingAdaptation adaptation = to_adaptation(*final_weights, category_names, report.mix, report.anchor);
+  adaptation.generation = report.generation;
+  adaptation.embedder = embedder.spec().name;
+
+  auto after = catalog.stats();
+  if (!after) return after.error();
+  if (after->generation != report.generation) {
+    return Unexpected{ErrorCode::kConflict, "the catalog changed while it was being adapted (generation " +
+                                                std::to_string(report.generation) + " -> " +
+                                                std::to_string(after->generation) + "); run it again"};
+  }
+  report.total_s = seconds_since(start);
+  report.stored = true;
+  adaptation.report = report.to_json();
+  VISEARCH_TRY(catalog.store_adaptation(adaptation));
+  return report;
+}
+
+}  // namespace visearch::search

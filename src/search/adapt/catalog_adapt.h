@@ -1,0 +1,88 @@
+// Catalog adaptation: learns the catalog's own embedding space (search/adaptation.h) from its product
+// photos, with their categories as supervision (`visearch catalog adapt`; rebuilt after imports and
+// deletes of an adapted catalog).
+//
+// Flow: read every product with its indexed objects (one catalog generation) -> hold out a seeded share of
+// the products of every category with 3+ products -> for each object, `views` augmented crops of its
+// product photo (train/embedding_adapter.h: box jitter and context, flips, colour, blur, low resolution)
+// embedded by the frozen embedder, plus the stored embedding -> train the projection on the other
+// products -> on the held-out products (queries) against the rest (gallery), precision@5 of "same
+// category" in the embedder's space and in the adapted space at each candidate `mix` and `anchor`; the
+// best pair wins
+// -> train again on every product -> store it for the generation read. An adaptation that ranks the
+// held-out products worse than the embedder alone is not stored (overfitting guard), unless `force`.
+//
+// Failure modes: kInvalidArgument (fewer than two categories with objects, another embedder than the
+// catalog's, an engine without adaptation), kConflict (the catalog changed while adapting: run again),
+// kUnavailable (stopped), errors of the catalog and the embedder.
+// Thread-safety: one call at a time per catalog; the catalog may be searched meanwhile.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "model/embedder.h"
+#include "search/catalog.h"
+#include "train/embedding_adapter.h"
+
+namespace visearch::search {
+
+struct AdaptOptions {
+  int views = 8;                       // augmented crops per object
+  int max_objects_per_category = 300;  // trained on at most this many objects of a category (seeded pick)
+  double holdout_fraction = 0.2;       // of the products of each category with 3+ products
+  std::vector<double> mixes{0.5, 0.7, 0.85, 1.0};  // candidate weights of the adapted cosine
+  std::vector<double> anchors{0.0, 0.5, 1.0};      // candidate pulls of products to their prototype
+  bool force = false;                              // store even when held-out products rank worse
+  std::uint64_t seed = 0;
+  train::AdapterTrainOptions train;
+  train::CropAugmentOptions augment;
+  // Called as work advances: stage ("embedding", "training", "evaluating"), done, total.
+  std::function<void(std::string_view stage, std::size_t done, std::size_t total)> progress;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct MixPrecision {
+  double mix = 0;
+  double anchor = 1;
+  double precision_at_5 = 0;
+};
+
+struct AdaptReport {
+  std::int64_t generation = 0;
+  int products = 0;  // with a category and at least one object
+  int objects = 0;
+  int categories = 0;
+  int trained_objects = 0;  // objects that gave training views (capped per category)
+  int views = 0;            // embedded augmented crops
+  int heldout_products = 0;
+  int heldout_objects = 0;
+  double base_precision_at_5 = 0;     // held-out queries, embedder's space
+  double adapted_precision_at_5 = 0;  // held-out queries, adapted space at the chosen mix
+  std::vector<MixPrecision> mixes;
+  double mix = 0;
+  double anchor = 1;
+  double train_accuracy = 0;
+  bool stored = false;
+  std::string not_stored_reason;
+  double embed_s = 0;
+  double train_s = 0;
+  double total_s = 0;
+
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options);
+
+// True when the catalog has an adaptation that is not for its current generation (what an import or delete
+// of an adapted catalog leaves behind: the caller rebuilds it).
+Result<bool> adaptation_is_stale(Catalog& catalog);
+
+}  // namespace visearch::search

@@ -1,0 +1,68 @@
+// EmbeddingAdaptation: a catalog's own embedding space, learnt from its product photos
+// (`visearch catalog adapt`, search/adapt/catalog_adapt.h) on top of the frozen embedder.
+//
+// The embedder (an ImageNet MobileNetV2) knows "a dog" but not which of a shop's categories a crop belongs
+// to. The adaptation is a linear projection z = normalise(W x + b) (in_dim -> out_dim) trained so that
+// crops of one catalog category lie together; search then compares
+//   v(x) = [sqrt(mix) * z(x), sqrt(1 - mix) * x]      (unit length when x is)
+// so the cosine of two vectors is mix * cos_adapted + (1 - mix) * cos_embedder: the catalog's categories
+// weigh in, and what the embedder sees (this mug rather than that one) is not thrown away.
+// A catalog product's adapted part is also drawn towards its category's prototype (the direction the
+// training found for the category): z' = normalise(anchor * z + (1 - anchor) * prototype). A query's is
+// not (its category is what is unknown), so a query close to a category's prototype comes close to all of
+// its products, however few photos each has. `mix` and `anchor` are chosen on products held out of
+// training (see the report).
+//
+// An adaptation belongs to one catalog generation: search uses it only while the catalog is at that
+// generation and the embedder is the one it was trained on; otherwise it is stale and ignored (search uses
+// the embedder's space), until it is rebuilt.
+//
+// File (<catalog folder>/adaptation.bin, written atomically):
+//   "VSADAPT1" | u32 header length | header JSON | float32 LE W (out_dim x in_dim, row-major) | b (out_dim)
+//   | prototypes (labels x out_dim)
+// Failure modes: load()/parse() -> kNotFound (no file), kIo (unreadable, malformed: never a crash).
+// Thread-safety: immutable once loaded; project() is const and reentrant.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+
+namespace visearch::search {
+
+struct EmbeddingAdaptation {
+  static constexpr const char* kFileName = "adaptation.bin";
+
+  std::int64_t generation = -1;  // the catalog generation it was trained on
+  std::string embedder;          // the embedder model it projects
+  int in_dim = 0;
+  int out_dim = 0;
+  double mix = 1.0;                 // weight of the adapted cosine, (0, 1]
+  double anchor = 1.0;              // weight of a product's own adapted vector against its prototype, [0, 1]
+  std::vector<std::string> labels;  // the categories it was trained to separate (lower-case)
+  std::vector<float> weight;        // out_dim x in_dim
+  std::vector<float> bias;          // out_dim
+  std::vector<float> prototypes;    // labels x out_dim (unit rows)
+  nlohmann::json report;            // how it was trained and what held-out products showed
+
+  // Dimension of the vectors search compares (out_dim + in_dim, or out_dim when mix is 1).
+  [[nodiscard]] int search_dim() const { return mix >= 1.0 ? out_dim : out_dim + in_dim; }
+  // v(x) above; `x` must have in_dim values (an L2-normalised embedding). `label`: the index in `labels`
+  // of a catalog product's category (its vector is drawn to the prototype), or -1 (queries, uncategorised).
+  [[nodiscard]] std::vector<float> project(std::span<const float> x, int label = -1) const;
+  // Index of a (lower-case) category in `labels`, or -1.
+  [[nodiscard]] int label_index(const std::string& category) const;
+
+  [[nodiscard]] std::string serialize() const;
+  static Result<EmbeddingAdaptation> parse(std::string_view bytes, const std::string& origin);
+  static Result<EmbeddingAdaptation> load(const std::string& path);
+  Status save(const std::string& path) const;
+};
+
+}  // namespace visearch::search

@@ -1,0 +1,194 @@
+// EmbeddingAdaptation: the file round trip and its refusal of damaged files, the projection's cosine
+// (mix of the adapted and the embedder's cosine), and SearchService using an adaptation only while it is
+// fresh (same catalog generation, same embedder), noticing a new file without a restart.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "search/adaptation.h"
+#include "search/search_service.h"
+#include "search/vector_index.h"
+#include "test_util.h"
+
+namespace visearch::search {
+namespace {
+
+using testing::axis_vector;
+using testing::TempDir;
+
+constexpr int kDim = 8;
+
+// 8-d -> 2-d: axes 0 and 2 (a cup and a bowl that look alike to the shop) both map to (1, 0); axes 1, 3,
+// 4 map to (0, 1).
+EmbeddingAdaptation cup_bowl_adaptation(std::int64_t generation, double mix, const std::string& embedder) {
+  EmbeddingAdaptation a;
+  a.generation = generation;
+  a.embedder = embedder;
+  a.in_dim = kDim;
+  a.out_dim = 2;
+  a.mix = mix;
+  a.labels = {"bowls", "mugs & cups"};
+  a.weight.assign(2 * kDim, 0.F);
+  a.weight[0] = 1.F;
+  a.weight[2] = 1.F;
+  a.weight[kDim + 1] = 1.F;
+  a.weight[kDim + 3] = 1.F;
+  a.weight[kDim + 4] = 1.F;
+  a.bias = {0.F, 0.F};
+  a.prototypes = {1.F, 0.F, 0.F, 1.F};
+  return a;
+}
+
+TEST(EmbeddingAdaptation, RoundTripsThroughItsFile) {
+  TempDir dir;
+  EmbeddingAdaptation a = cup_bowl_adaptation(7, 0.7, "mobilenetv2_embed");
+  a.report = {{"heldout_precision_at_5", 0.8}};
+  ASSERT_TRUE(a.save(dir.file("adaptation.bin")));
+  auto b = EmbeddingAdaptation::load(dir.file("adaptation.bin"));
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(b->generation, 7);
+  EXPECT_EQ(b->embedder, "mobilenetv2_embed");
+  EXPECT_EQ(b->in_dim, kDim);
+  EXPECT_EQ(b->out_dim, 2);
+  EXPECT_DOUBLE_EQ(b->mix, 0.7);
+  EXPECT_EQ(b->labels, a.labels);
+  EXPECT_EQ(b->weight, a.weight);
+  EXPECT_EQ(b->bias, a.bias);
+  EXPECT_EQ(b->report, a.report);
+  EXPECT_EQ(EmbeddingAdaptation::load(dir.file("none.bin")).error().code, ErrorCode::kNotFound);
+}
+
+TEST(EmbeddingAdaptation, DamagedFilesAreErrorsNeverCrashes) {
+  const std::string good = cup_bowl_adaptation(1, 0.5, "e").serialize();
+  // Every truncation, and single-byte damage all over the header.
+  for (std::size_t n = 0; n < good.size(); n += 7) {
+    auto r = EmbeddingAdaptation::parse(std::string_view(good).substr(0, n), "t");
+    EXPECT_FALSE(r) << n;
+    if (!r) {
+      EXPECT_EQ(r.error().code, ErrorCode::kIo);
+    }
+  }
+  for (std::size_t i = 0; i < 60 && i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x5A);
+    static_cast<void>(EmbeddingAdaptation::parse(bad, "t"));  // must not crash; may happen to parse
+  }
+  std::string extra = good + "x";
+  EXPECT_FALSE(EmbeddingAdaptation::parse(extra, "t"));
+  std::string nan = good;
+  const float q = std::nanf("");
+  std::memcpy(nan.data() + nan.size() - sizeof(float), &q, sizeof q);
+  auto r = EmbeddingAdaptation::parse(nan, "t");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("visearch catalog adapt"), std::string::npos);
+}
+
+TEST(EmbeddingAdaptation, CosineMixesTheAdaptedAndTheEmbeddersSpaces) {
+  const EmbeddingAdaptation a = cup_bowl_adaptation(1, 0.7, "e");
+  const std::vector<float> cup = axis_vector(kDim, 0);
+  const std::vector<float> bowl = axis_vector(kDim, 2);
+  const std::vector<float> tv = axis_vector(kDim, 3);
+  const std::vector<float> pc = a.project(cup);
+  const std::vector<float> pb = a.project(bowl);
+  const std::vector<float> pt = a.project(tv);
+  ASSERT_EQ(pc.size(), static_cast<std::size_t>(2 + kDim));
+  EXPECT_NEAR(dot(pc.data(), pc.data(), pc.size()), 1.0, 1e-6);
+  // cos_adapted(cup, bowl) = 1, cos_embedder = 0 -> 0.7; cup vs tv: 0 and 0 -> 0.
+  EXPECT_NEAR(dot(pc.data(), pb.data(), pc.size()), 0.7, 1e-6);
+  EXPECT_NEAR(dot(pc.data(), pt.data(), pc.size()), 0.0, 1e-6);
+  const EmbeddingAdaptation only = cup_bowl_adaptation(1, 1.0, "e");
+  EXPECT_EQ(only.project(cup).size(), 2U);
+}
+
+class AdaptedSearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = CatalogStore::open(dir_.path(), true);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->bind_embedder("test_embed", kDim, "test_detector"));
+    ASSERT_TRUE(
+        (*store)->upsert({record("cup-a", axis_vector(kDim, 0)), record("bowl-a", axis_vector(kDim, 2)),
+                          record("tv-a", axis_vector(kDim, 3, 0, 0.6F))}));
+    auto mapping = LabelMapping::parse(R"({"version": 1, "labels": {}})", "test");
+    ASSERT_TRUE(mapping);
+    auto service = SearchService::open(std::move(*store), std::move(*mapping), IndexKind::kExact);
+    ASSERT_TRUE(service);
+    service_ = std::move(*service);
+  }
+
+  static ProductRecord record(const std::string& id, std::vector<float> embedding) {
+    ProductRecord r;
+    r.product.id = id;
+    r.product.title = id;
+    ProductImage image;
+    image.file = "images/none.jpg";
+    image.sha256 = id;
+    image.content_type = "image/jpeg";
+    r.product.images.push_back(image);
+    IndexedObject object;
+    object.embedding = std::move(embedding);
+    r.objects.push_back(std::move(object));
+    return r;
+  }
+
+  std::int64_t generation() { return service_->store().stats()->generation; }
+  void write(const EmbeddingAdaptation& a) { ASSERT_TRUE(a.save(dir_.file(EmbeddingAdaptation::kFileName))); }
+
+  // Visual ranking for a query that is the cup; returns (ids best first, adapted).
+  std::pair<std::vector<std::string>, bool> rank_for_cup() {
+    SearchOptions options;
+    options.ranking = Ranking::kVisual;
+    options.min_score = 0.0;
+    auto result =
+        service_->search({QueryObject{"", 0.F, ImageBox{0, 0, 1, 1}, false, axis_vector(kDim, 0)}}, options);
+    EXPECT_TRUE(result) << result.error().message;
+    std::vector<std::string> ids;
+    if (!result) return {ids, false};
+    for (const ProductMatch& m : result->objects.at(0).products) ids.push_back(m.product.id);
+    return {ids, result->adapted};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SearchService> service_;
+};
+
+TEST_F(AdaptedSearchTest, AFreshAdaptationReranksAndAStaleOneIsIgnored) {
+  // The embedder's space: the tv (cosine 0.51) before the bowl (0).
+  auto [base, base_adapted] = rank_for_cup();
+  ASSERT_GE(base.size(), 2U);
+  EXPECT_EQ(base[0], "cup-a");
+  EXPECT_EQ(base[1], "tv-a");
+  EXPECT_FALSE(base_adapted);
+
+  // Written while the service runs, for this generation: the next search uses it (bowl before tv).
+  write(cup_bowl_adaptation(generation(), 0.7, "test_embed"));
+  auto [adapted, is_adapted] = rank_for_cup();
+  ASSERT_GE(adapted.size(), 2U);
+  EXPECT_TRUE(is_adapted);
+  EXPECT_EQ(adapted[0], "cup-a");
+  EXPECT_EQ(adapted[1], "bowl-a");
+
+  // The catalog moves on: the adaptation is stale and search is back in the embedder's space.
+  ASSERT_TRUE(service_->store().upsert({record("bike-a", axis_vector(kDim, 4))}));
+  auto [after, after_adapted] = rank_for_cup();
+  EXPECT_FALSE(after_adapted);
+  ASSERT_GE(after.size(), 2U);
+  EXPECT_EQ(after[1], "tv-a");
+
+  // Rebuilt for the new generation: adapted again.
+  write(cup_bowl_adaptation(generation(), 0.7, "test_embed"));
+  EXPECT_TRUE(rank_for_cup().second);
+}
+
+TEST_F(AdaptedSearchTest, AnAdaptationOfAnotherEmbedderOrDamagedIsIgnored) {
+  write(cup_bowl_adaptation(generation(), 0.7, "other_embed"));
+  EXPECT_FALSE(rank_for_cup().second);
+  testing::write_file(dir_.file(EmbeddingAdaptation::kFileName), "VSADAPT1 broken");
+  auto [ids, adapted] = rank_for_cup();
+  EXPECT_FALSE(adapted);
+  ASSERT_GE(ids.size(), 2U);
+  EXPECT_EQ(ids[1], "tv-a");
+}
+
+}  // namespace
+}  // namespace visearch::search

@@ -481,7 +481,8 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
         std::floor(range.low + unit * (range.high - range.low)) + (range.high > 100 ? 0.0 : 0.99);
     const std::string category = mapping.primary_category(b->label);
     const std::string title = demo_title(b->label, terms, brand, style, colour, h);
-    const std::string named = shown.coloured ? colour + " " + noun : noun;
+    std::string named = shown.coloured ? colour + " " : std::string();
+    named.append(noun);
     std::string description = std::string("aeiou").find(named.front()) != std::string::npos ? "An " : "A ";
     description.append(named).append(" from ").append(brand).append("'s ").append(style);
     description.append(" line. Demo product: an object cropped from the COCO image ").append(b->source);

@@ -2,7 +2,7 @@
 // once, each on its own single-threaded session (as the inference pool's workers hold them)?
 //
 //   build/bench/visearch_bench_tile_parallel [--model picodet_s_416] [--tiles auto,416x416] [--runs 20]
-//                                            [--warmup 3] IMAGE
+//                                            [--warmup 3] [--batch-model SPEC.json] IMAGE
 //
 // For each tiling, the passes of IMAGE (the whole image and each tile) are pre-processed once; then each
 // run times their forward passes (Detector::forward; pre-processing and decoding are left out) in four
@@ -12,6 +12,10 @@
 //   seq1         one session, 1 intra-op thread, in order
 //   par2x1       two sessions of 1 intra-op thread each, spinning off, two threads taking passes in turn
 // Medians per image (all passes) and the ratio to seq2-spin, as a table on stderr and JSON lines on stdout.
+// --batch-model: the same graph with a dynamic batch (bench/dynamic_batch_model.py); then each run also
+// times Detector::detect end to end (tiles cut, pre-processed, forward, decoded, merged) on the model
+// (one forward per pass) and on the copy (one forward per batch of up to 8 passes), both with 2 intra-op
+// threads and spinning on, and checks that they give the same boxes.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -67,6 +71,12 @@ std::unique_ptr<Detector> open(const visearch::ModelSpec& spec, const visearch::
   return std::move(*det);
 }
 
+bool same(const std::vector<visearch::Detection>& a, const std::vector<visearch::Detection>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.box == y.box && x.class_id == y.class_id && x.score == y.score;
+  });
+}
+
 bool run_in_order(const Detector& det, const std::vector<PreparedInput>& passes) {
   for (const PreparedInput& p : passes) {
     if (!det.forward(p)) return false;
@@ -96,6 +106,7 @@ int main(int argc, char** argv) {
   int runs = 20;
   int warmup = 3;
   std::string image_path;
+  std::string batch_model;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -107,6 +118,8 @@ int main(int argc, char** argv) {
       runs = std::stoi(value());
     } else if (arg == "--warmup") {
       warmup = std::stoi(value());
+    } else if (arg == "--batch-model") {
+      batch_model = value();
     } else {
       image_path = arg;
     }
@@ -135,6 +148,16 @@ int main(int argc, char** argv) {
   auto seq1 = open(*spec, repo, 1, false);
   auto par_a = open(*spec, repo, 1, false);
   auto par_b = open(*spec, repo, 1, false);
+  std::unique_ptr<Detector> batched;
+  if (!batch_model.empty()) {
+    auto batch_spec = visearch::load_model_spec_file(batch_model);
+    if (!batch_spec) {
+      std::cerr << batch_spec.error().message << "\n";
+      return 1;
+    }
+    batched = open(*batch_spec, repo, 2, true);
+    std::fprintf(stderr, "batched copy: %s, max_batch %zu\n", batch_model.c_str(), batched->max_batch());
+  }
 
   std::fprintf(stderr, "%s on %s (%dx%d), %d runs\n", model.c_str(), image_path.c_str(), image.width,
                image.height, runs);
@@ -160,6 +183,11 @@ int main(int argc, char** argv) {
     std::vector<double> t_seq2;
     std::vector<double> t_seq1;
     std::vector<double> t_par;
+    std::vector<double> t_detect;
+    std::vector<double> t_detect_batched;
+    std::size_t forwards_batched = 0;
+    visearch::DetectOptions detect_options;
+    detect_options.tile = *tile;
     for (int run = 0; run < warmup + runs; ++run) {
       auto start = Clock::now();
       bool ok = run_in_order(*seq2_spin, passes);
@@ -177,7 +205,28 @@ int main(int argc, char** argv) {
         std::cerr << "a forward pass failed\n";
         return 1;
       }
+      double detect_ms = 0;
+      double detect_batched_ms = 0;
+      if (batched) {
+        start = Clock::now();
+        auto one = seq2_spin->detect(image, detect_options);
+        detect_ms = ms_since(start);
+        start = Clock::now();
+        auto many = batched->detect(image, detect_options);
+        detect_batched_ms = ms_since(start);
+        if (!one || !many) {
+          std::cerr << (one ? many.error().message : one.error().message) << "\n";
+          return 1;
+        }
+        if (!same(one->detections, many->detections)) {
+          std::cerr << "the batched copy gave other boxes\n";
+          return 1;
+        }
+        forwards_batched = many->forwards;
+      }
       if (run < warmup) continue;
+      t_detect.push_back(detect_ms);
+      t_detect_batched.push_back(detect_batched_ms);
       t_spin.push_back(spin_ms);
       t_seq2.push_back(seq2_ms);
       t_seq1.push_back(seq1_ms);
@@ -189,11 +238,20 @@ int main(int argc, char** argv) {
     const double m_par = median(t_par);
     std::fprintf(stderr, "%-8s %6zu %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f\n", tiling.c_str(), passes.size(),
                  m_spin, m_seq2, m_seq1, m_par, m_par / m_spin, m_par / m_seq2);
-    std::cout << nlohmann::json{{"model", model},         {"tile", tiling},    {"passes", passes.size()},
-                                {"seq2_spin_ms", m_spin}, {"seq2_ms", m_seq2}, {"seq1_ms", m_seq1},
-                                {"par2x1_ms", m_par},     {"runs", runs}}
-                     .dump()
-              << "\n";
+    nlohmann::json line{{"model", model},         {"tile", tiling},    {"passes", passes.size()},
+                        {"seq2_spin_ms", m_spin}, {"seq2_ms", m_seq2}, {"seq1_ms", m_seq1},
+                        {"par2x1_ms", m_par},     {"runs", runs}};
+    if (batched) {
+      const double m_detect = median(t_detect);
+      const double m_batched = median(t_detect_batched);
+      std::fprintf(stderr,
+                   "%-8s detect, one forward per pass %.1f ms; batched (%zu forwards) %.1f ms: %.2f\n",
+                   tiling.c_str(), m_detect, forwards_batched, m_batched, m_batched / m_detect);
+      line["detect_ms"] = m_detect;
+      line["detect_batched_ms"] = m_batched;
+      line["batched_forwards"] = forwards_batched;
+    }
+    std::cout << line.dump() << "\n";
   }
   return 0;
 }

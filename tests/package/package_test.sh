@@ -96,18 +96,26 @@ cp "$shared_dir/data/coco128-train2017/labels/train2017/000000000030.txt" "$labe
 cp "$shared_dir/data/coco128-train2017/data.yaml" "$labelset/"
 
 # Runs a command with the source and build folders hidden (an empty read-only tmpfs over each), in a mount
-# namespace of its own; the shared data folder must stay visible, so it is not hidden when inside either.
+# namespace of its own (as root, or else in a user namespace where the kernel allows one); the shared data
+# folder must stay visible, so nothing is hidden when it lies inside either.
 hide=()
 inside() { case "$(realpath "$1")/" in "$(realpath "$2")"/*) return 0 ;; *) return 1 ;; esac; }
-if ! inside "$shared_dir" "$source_dir" && ! inside "$shared_dir" "$build_dir" &&
-  unshare --mount --propagation private -- mount -t tmpfs -o ro,size=4k visearch-hidden "$work" 2>/dev/null; then
-  hide=(unshare --mount --propagation private -- bash -c '
-    for d in "$0" "$1"; do
-      if [ -d "$d" ]; then mount -t tmpfs -o ro,size=4k visearch-hidden "$d" || exit 97; fi
-    done
-    shift
-    exec "$@"' "$source_dir" "$build_dir")
-  echo "(the servers run with $source_dir and $build_dir hidden)"
+if ! inside "$shared_dir" "$source_dir" && ! inside "$shared_dir" "$build_dir"; then
+  for ns in "unshare --mount --propagation private" "unshare --user --map-root-user --mount --propagation private"; do
+    read -r -a ns_words <<<"$ns"
+    if "${ns_words[@]}" -- mount -t tmpfs -o ro,size=4k visearch-hidden "$work" 2>/dev/null; then
+      hide=("${ns_words[@]}" -- bash -c '
+        for d in "$0" "$1"; do
+          if [ -d "$d" ]; then mount -t tmpfs -o ro,size=4k visearch-hidden "$d" || exit 97; fi
+        done
+        shift
+        exec "$@"' "$source_dir" "$build_dir")
+      break
+    fi
+  done
+fi
+if [ ${#hide[@]} -gt 0 ]; then
+  echo "(the servers run with $source_dir and $build_dir hidden: ${hide[*]:0:3} ...)"
 else
   echo "(no mount namespace here: the servers run outside the source tree, with the source tree visible)"
 fi

@@ -10,6 +10,12 @@
 // A Relu whose input is a quantised node's output read by nothing else is folded into that pair: the pair's
 // range starts at 0, so QuantizeLinear already clamps negatives to 0 (exact), and ORT fuses
 // DQ -> Conv -> Q into one integer convolution.
+// Between quantised layers the data stays 8-bit where ONNX Runtime has integer kernels: the float tensors of
+// Concat, Add, Mul, LeakyRelu, Sigmoid and the pooling ops get pairs of their own, and those of ops that only
+// move or pick values (MaxPool, Reshape, Transpose, Split, Slice, Squeeze, Unsqueeze, Flatten) reuse
+// their input's pair parameters, so that ORT drops the pairs around them. Only where the op's output still
+// reaches a quantised layer: what follows the last one (the raw outputs' reshapes, sigmoids) stays float.
+// Element types come from ONNX's shape inference (integer shape arithmetic is never quantised).
 // Layers that feed no other quantised layer (the final prediction convs) stay FP32 unless asked otherwise:
 // their outputs are the model's raw scores and box offsets, where int8 rounding moves boxes and scores most
 // and speed gains least.
@@ -35,6 +41,8 @@ struct QdqPlan {
   std::vector<std::string> kept_fp32;       // quantisable nodes left in float, and why: "name (op): reason"
   std::vector<std::string> activations;     // tensors that get a Q/DQ pair (need a calibrated range)
   std::map<std::string, std::string> relu;  // quantised node output -> the Relu folded into its pair
+  // (output, input) of value-moving ops: the output's pair takes the input's parameters; in graph order.
+  std::vector<std::pair<std::string, std::string>> tied;
 };
 
 struct PlanOptions {

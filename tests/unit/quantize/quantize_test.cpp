@@ -78,6 +78,82 @@ TEST(QdqPlan, QuantisesTheConvsThatFeedOthersFoldsTheirRelusAndKeepsTheFinalConv
   EXPECT_EQ(plan.activations.back(), "features");  // conv3's output, read by AveragePool
 }
 
+// X -> conv_a -> A -> MaxPool -> M; Concat(M, A) -> C -> conv_b -> B -> conv_c -> Y, and a Shape of A
+// (int64).
+onnx::ModelProto small_pyramid() {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  const auto value = [](onnx::ValueInfoProto* v, const std::string& name) {
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto::FLOAT);
+    for (const std::int64_t d : {1, 3, 8, 8}) t->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  value(g->add_input(), "X");
+  const auto weight = [&](const std::string& name, std::int64_t out, std::int64_t in) {
+    std::vector<float> w(static_cast<std::size_t>(out * in), 0.5F);
+    onnx::TensorProto* t = g->add_initializer();
+    t->set_name(name);
+    onnx_file::set_raw(*t, onnx::TensorProto::FLOAT, {out, in, 1, 1}, w.data(), w.size() * sizeof(float));
+  };
+  weight("wa", 4, 3);
+  weight("wb", 4, 8);
+  weight("wc", 2, 4);
+  const auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> in,
+                        std::vector<std::string> out) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : in) n->add_input(i);
+    for (const auto& o : out) n->add_output(o);
+    return n;
+  };
+  node("Conv", "conv_a", {"X", "wa"}, {"A"});
+  onnx::NodeProto* pool = node("MaxPool", "pool", {"A"}, {"M"});
+  onnx::AttributeProto* k = pool->add_attribute();
+  k->set_name("kernel_shape");
+  k->set_type(onnx::AttributeProto::INTS);
+  k->add_ints(1);
+  k->add_ints(1);
+  onnx::NodeProto* concat = node("Concat", "concat", {"M", "A"}, {"C"});
+  onnx::AttributeProto* axis = concat->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(1);
+  node("Conv", "conv_b", {"C", "wb"}, {"B"});
+  node("Conv", "conv_c", {"B", "wc"}, {"Y"});
+  node("Shape", "shape", {"A"}, {"S"});
+  value(g->add_output(), "Y");
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_value(
+      2);
+  onnx::ValueInfoProto* s = g->add_output();
+  s->set_name("S");
+  s->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  return m;
+}
+
+TEST(QdqPlan, DataBetweenQuantisedLayersStaysEightBitWithValueMovingOpsTiedToTheirInput) {
+  const QdqPlan plan = plan_qdq(small_pyramid(), PlanOptions{});
+  EXPECT_EQ(plan.nodes, (std::vector<std::string>{"conv_a", "conv_b"}));
+  EXPECT_EQ(plan.kept_fp32.size(), 1U);
+  // conv_a's input and output, conv_b's (its output feeds only the final conv, which reads it), then
+  // MaxPool's output (tied to A). The int64 Shape output is never quantised.
+  EXPECT_EQ(plan.activations, (std::vector<std::string>{"X", "A", "C", "B", "M"}));
+  EXPECT_EQ(plan.tied, (std::vector<std::pair<std::string, std::string>>{{"M", "A"}}));
+  std::map<std::string, Range> ranges{
+      {"X", {0, 1}}, {"A", {-1, 3}}, {"B", {0, 4}}, {"M", {-0.5F, 2}}, {"C", {-1, 3}}};
+  auto qdq = make_qdq(small_pyramid(), plan, ranges);
+  ASSERT_TRUE(qdq) << qdq.error().message;
+  const auto scale = [&](const std::string& t) {
+    return (*onnx_file::float_values(*onnx_file::find_initializer(*qdq, t + "_scale")))[0];
+  };
+  EXPECT_EQ(scale("M"), scale("A")) << "MaxPool's output reuses its input's parameters";
+  EXPECT_FLOAT_EQ(scale("A"), 4.F / 255.F);
+  EXPECT_FLOAT_EQ(scale("B"), 4.F / 255.F);
+}
+
 TEST_F(QuantizeTest, WritesAnInt8QdqModelThatOnnxRuntimeRunsCloseToFp32) {
   test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
   auto report = run_quantize(options(dir_.path() / "data"), repo_, families_);

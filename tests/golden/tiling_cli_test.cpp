@@ -6,6 +6,8 @@
 //  - `eval --tile` scores those tiled detections (the pasted people are found at full size);
 //  - a bad --tile / --tile-overlap is a usage error (exit 2); over HTTP a bad `tile` is 400, and a good
 //    one tiles /v1/detect and KServe v2 infer alike.
+//  - a graph with a dynamic batch (tests/data/models/grid_batch_tiny) runs the tiles batched and gives
+//    the same objects as the same graph with a batch of 1 (grid_tiny), through `detect`.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -187,6 +189,36 @@ TEST_F(TilingCli, EvalScoresTheTiledDetections) {
       << compared_tiled.dump();
   EXPECT_NEAR(compared_whole["AP"].get<double>(), whole["stats"]["AP"].get<double>(), 1e-9)
       << compared_whole.dump();
+}
+
+TEST_F(TilingCli, BatchedTilesGiveTheSameObjectsAsOneByOne) {
+  // Black, with red, green and blue blocks that the grid graphs score per 4x4-pixel cell.
+  Image scene = test::make_solid_image(256, 128, test::Rgb{0, 0, 0});
+  const auto fill = [&scene](int x1, int y1, int x2, int y2, std::array<std::uint8_t, 3> rgb) {
+    for (int y = y1; y < y2; ++y) {
+      for (int x = x1; x < x2; ++x) std::copy(rgb.begin(), rgb.end(), scene.row(y) + x * 3);
+    }
+  };
+  fill(40, 16, 72, 48, {255, 0, 0});
+  fill(100, 60, 180, 76, {0, 255, 0});
+  fill(176, 40, 252, 124, {0, 0, 255});
+  const std::string path = (fs::path(dir_->path()) / "scene.png").string();
+  write_bytes(path, test::make_png(scene));
+  const std::string models = std::string(VISEARCH_SOURCE_DIR) + "/tests/data/models";
+  const auto run = [&](const std::string& model) {
+    const auto r = run_cli("detect --model-dir " + shell_quote(models) + " --model " + model +
+                           " --format json --tile 64x64 " + shell_quote(path));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json::object();
+  };
+  const json batched = run("grid_batch_tiny");
+  const json single = run("grid_tiny");
+  ASSERT_FALSE(batched.empty());
+  ASSERT_FALSE(single.empty());
+  EXPECT_EQ(batched["tiles"], 15);
+  EXPECT_EQ(single["tiles"], 15);
+  EXPECT_GE(batched["objects"].size(), 10U);
+  EXPECT_EQ(batched["objects"], single["objects"]);
 }
 
 TEST_F(TilingCli, ABadTileValueIsAUsageError) {

@@ -126,12 +126,13 @@ def end_to_end_models(out_dir):
                                      [("output0", e2e)]), f"{out_dir}/yolo_end2end_tiny.onnx")
 
 
-def grid_model(name, batch):
+def grid_model(name, batch, reshape_batch=0):
     """A YOLOv8-layout graph that really looks at its input, so that each item of a batch gives its own
     boxes: input [batch, 3, 32, 32] (a string batch is dynamic); the 8x8 grid of 4x4-pixel cells is
     AveragePooled, and cell j's box is the cell itself, (cx, cy, w, h) = (4 gx + 2, 4 gy + 2, 4, 4), scored
     for class c by the mean of channel c over the cell. Output [batch, 4 + 3, 64]. A pure red, green or
-    blue square covering whole cells gives them score 1 for apple, bottle or cup."""
+    blue square covering whole cells gives them score 1 for apple, bottle or cup. reshape_batch 1 keeps a
+    batch of 1 inside (as some exports with a dynamic batch axis do), so a batch of more fails."""
     cells = 8
     boxes = np.zeros((1, 4, cells * cells), dtype=np.float32)
     for gy in range(cells):
@@ -148,7 +149,7 @@ def grid_model(name, batch):
         helper.make_node("Concat", ["item_boxes", "scores"], ["output0"], axis=1),
     ]
     inits = [numpy_helper.from_array(boxes, "boxes"),
-             numpy_helper.from_array(np.array([0, 3, cells * cells], dtype=np.int64), "score_shape"),
+             numpy_helper.from_array(np.array([reshape_batch, 3, cells * cells], dtype=np.int64), "score_shape"),
              numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]
     out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [batch, 4 + NUM_CLASSES, cells * cells])
     graph = helper.make_graph(nodes, name, [inp], [out], inits)
@@ -159,11 +160,12 @@ def grid_model(name, batch):
 
 
 def batch_models(out_dir):
-    """The same grid graph with a dynamic batch, a fixed batch of 1 (as every shipped graph) and a fixed
-    batch of 4 (tests/unit/model/batch_forward_test.cpp)."""
+    """The same grid graph with a dynamic batch, a fixed batch of 1 (as every shipped graph), a fixed
+    batch of 4, and a dynamic batch that only runs a batch of 1 (tests/unit/model/batch_forward_test.cpp)."""
     onnx.save(grid_model("grid_batch_tiny", "batch"), f"{out_dir}/grid_batch_tiny.onnx")
     onnx.save(grid_model("grid_tiny", 1), f"{out_dir}/grid_tiny.onnx")
     onnx.save(grid_model("grid_batch4_tiny", 4), f"{out_dir}/grid_batch4_tiny.onnx")
+    onnx.save(grid_model("grid_false_batch_tiny", "batch", reshape_batch=1), f"{out_dir}/grid_false_batch_tiny.onnx")
 
 
 def conv_grid_model():

@@ -284,7 +284,14 @@ Status Detector::run_passes(std::vector<Pass>& batch, const DetectOptions& optio
   timing.preprocess_ms += ms_since(start);
   start = Clock::now();
   auto outputs = forward(joined);
-  if (!outputs) return outputs.error();
+  if (!outputs) {
+    // A graph may declare a dynamic batch yet keep a batch of 1 inside (a Reshape to [1, ...]).
+    Error error = outputs.error();
+    error.message += " (a batch of " + std::to_string(n) + " images, as the graph's input " +
+                     shape_text(session_->inputs()[0].shape) +
+                     " allows; a graph that cannot run it takes \"max_batch\": 1 in its spec's input)";
+    return error;
+  }
   timing.inference_ms += ms_since(start);
   start = Clock::now();
   for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -145,6 +145,25 @@ TEST(BatchedTiling, OneForwardPerBatchGivesExactlyTheBoxesOfOneForwardPerPass) {
   }
 }
 
+// A graph that declares a dynamic batch but keeps a batch of 1 inside (a Reshape to [1, ...]): the batched
+// forward pass fails and the error names the spec field that turns batching off; with it, the same boxes.
+TEST(BatchedTiling, AGraphThatCannotRunItsDeclaredBatchIsToldToSetMaxBatch) {
+  auto false_batch = load("grid_false_batch_tiny");
+  auto single = load("grid_tiny");
+  ASSERT_TRUE(false_batch && single);
+  EXPECT_EQ(false_batch->max_batch(), kMaxBatch);
+  EXPECT_TRUE(false_batch->detect(scene(), DetectOptions{}));  // untiled: a batch of 1
+  auto failed = false_batch->detect(scene(), tiled());
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kInference);
+  EXPECT_NE(failed.error().message.find("\"max_batch\": 1"), std::string::npos) << failed.error().message;
+  auto fixed = load("grid_false_batch_tiny", 1);
+  ASSERT_TRUE(fixed);
+  const Counted one_by_one = detect(*fixed, tiled());
+  EXPECT_EQ(one_by_one.runs, 16U);
+  expect_same(one_by_one.out.detections, detect(*single, tiled()).out.detections);
+}
+
 TEST(BatchedTiling, TheBatchIsSlicedPerItemAcrossEveryOutput) {
   Tensor boxes{"boxes", {3, 2, 2}, {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23}};
   Tensor count{"count", {3}, {5, 6, 7}};

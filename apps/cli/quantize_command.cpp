@@ -37,6 +37,7 @@ int run_quantize_command(QuantizeArgs& args) {
                                        {"calibration_overlaps_evaluation", r.calibration_overlaps_evaluation},
                                        {"quantized_layers", r.quantized_layers},
                                        {"kept_fp32", r.kept_fp32},
+                                       {"float_tensors", r.float_tensors},
                                        {"ap_fp32", r.ap_fp32},
                                        {"ap_int8", r.ap_int8},
                                        {"ap50_fp32", r.ap50_fp32},
@@ -60,8 +61,10 @@ int run_quantize_command(QuantizeArgs& args) {
                 r.forward_ms_fp32);
     std::printf("| %s | INT8 | %.1f | %.1f | %.2f |\n\n", r.name.c_str(), r.ap_int8 * 100, r.ap50_int8 * 100,
                 r.forward_ms_int8);
-    std::printf("AP change %+.1f points, forward speed-up %.2fx; %zu layers INT8, %zu kept FP32\n",
-                r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size());
+    std::printf(
+        "AP change %+.1f points, forward speed-up %.2fx; %zu layers INT8, %zu kept FP32, %zu activations "
+        "float\n",
+        r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size(), r.float_tensors);
     for (const std::string& k : r.kept_fp32) std::printf("  FP32: %s\n", k.c_str());
     if (r.written) std::printf("written: %s\n", r.spec_path.c_str());
   }
@@ -92,6 +95,10 @@ void add_quantize_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--force", o.force, "Write the INT8 model even when it loses more AP than --max-ap-drop");
   cmd->add_flag("--quantize-final-layers", o.quantize_final_layers,
                 "Also quantise the final prediction layers (kept FP32 by default)");
+  cmd->add_option("--max-tensor-error", o.max_tensor_error,
+                  "Leave float an activation whose 8-bit rounding error exceeds this share of its RMS")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the report as one JSON object");
   add_model_options(*cmd, args->model_options);
   args->model_options.threads = 1;

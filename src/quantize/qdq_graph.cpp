@@ -115,10 +115,7 @@ onnx::NodeProto make_node(const std::string& op, const std::string& name, std::v
   return n;
 }
 
-struct ActivationParams {
-  float scale = 1.F;
-  std::uint8_t zero_point = 0;
-};
+}  // namespace
 
 // uint8, asymmetric: the calibrated range widened to include 0 (so that 0, padding, is exact).
 ActivationParams activation_params(Range r) {
@@ -132,7 +129,36 @@ ActivationParams activation_params(Range r) {
   return p;
 }
 
-}  // namespace
+double squared_quantization_error(const std::vector<float>& values, ActivationParams p) {
+  double sum = 0;
+  for (const float v : values) {
+    const float q = std::clamp(std::round(v / p.scale) + static_cast<float>(p.zero_point), 0.F, 255.F);
+    const double e = static_cast<double>((q - static_cast<float>(p.zero_point)) * p.scale - v);
+    sum += e * e;
+  }
+  return sum;
+}
+
+QdqPlan without_tensors(const onnx::ModelProto& model, QdqPlan plan,
+                        const std::map<std::string, std::string>& reasons) {
+  const auto dropped = [&](const std::string& t) { return reasons.count(t) != 0; };
+  std::map<std::string, const onnx::NodeProto*> by_name;
+  for (const onnx::NodeProto& n : model.graph().node()) by_name[n.name()] = &n;
+  std::vector<std::string> nodes;
+  for (const std::string& name : plan.nodes) {
+    const onnx::NodeProto& n = *by_name.at(name);
+    if (!dropped(n.input(0))) {
+      nodes.push_back(name);
+      continue;
+    }
+    plan.kept_fp32.push_back(name + " (" + n.op_type() + "): its input " + reasons.at(n.input(0)));
+    plan.relu.erase(n.output(0));  // its Relu runs in float again
+  }
+  plan.nodes = std::move(nodes);
+  std::erase_if(plan.activations, dropped);
+  std::erase_if(plan.tied, [&](const auto& t) { return dropped(t.first) || dropped(t.second); });
+  return plan;
+}
 
 void name_nodes(onnx::ModelProto& model) {
   std::set<std::string> used;

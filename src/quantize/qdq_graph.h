@@ -25,6 +25,7 @@
 // or that ONNX's version converter cannot bring to opset 13 (per-channel DequantizeLinear needs it).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -53,6 +54,19 @@ struct Range {
   float min = 0.F;
   float max = 0.F;
 };
+
+// uint8, asymmetric: the calibrated range widened to include 0 (so that 0, padding, is exact).
+struct ActivationParams {
+  float scale = 1.F;
+  std::uint8_t zero_point = 0;
+};
+ActivationParams activation_params(Range range);
+// Sum over `values` of (dequantize(quantize(v)) - v)^2 with these parameters.
+double squared_quantization_error(const std::vector<float>& values, ActivationParams params);
+// The plan without the pairs of these tensors (tensor -> why): a quantised layer that reads one of them
+// stays FP32 (kept_fp32 says why) and its Relu stays a Relu.
+QdqPlan without_tensors(const onnx::ModelProto& model, QdqPlan plan,
+                        const std::map<std::string, std::string>& reasons);
 
 // Gives every unnamed node a unique name (the plan refers to nodes by name).
 void name_nodes(onnx::ModelProto& model);

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -47,12 +50,12 @@ Result<PreparedInput> prepare_file(const std::string& path, const PreprocessSpec
   return preprocess_image(decoded->image, pre);  // the spec's own pre-processing, as detection does it
 }
 
-// Min/max of every extra output over the images, from the calibration copy of the graph.
-Result<std::map<std::string, Range>> calibrate(const std::string& graph_path, const ModelSpec& spec,
-                                               const std::vector<std::string>& images, int threads) {
+// Runs the calibration copy of the graph on each image and hands over every output.
+Status for_each_output(const std::string& graph_path, const ModelSpec& spec,
+                       const std::vector<std::string>& images, int threads,
+                       const std::function<void(const Tensor&)>& each) {
   auto session = open_onnx_session(graph_path, RuntimeOptions{threads, false});
   if (!session) return session.error();
-  std::map<std::string, Range> ranges;
   for (const std::string& path : images) {
     auto prepared = prepare_file(path, spec.preprocess);
     if (!prepared) return prepared.error();
@@ -60,16 +63,10 @@ Result<std::map<std::string, Range>> calibrate(const std::string& graph_path, co
                                            : (*session)->run_uint8(prepared->bytes, prepared->shape);
     if (!outputs) return outputs.error();
     for (const Tensor& t : *outputs) {
-      if (t.data.empty()) continue;
-      const auto [lo, hi] = std::minmax_element(t.data.begin(), t.data.end());
-      auto [it, fresh] = ranges.try_emplace(t.name, Range{*lo, *hi});
-      if (!fresh) {
-        it->second.min = std::min(it->second.min, *lo);
-        it->second.max = std::max(it->second.max, *hi);
-      }
+      if (!t.data.empty()) each(t);
     }
   }
-  return ranges;
+  return Ok{};
 }
 
 // Median forward ms of each detector, alternating run by run on the same prepared input.
@@ -150,7 +147,7 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   auto model = at_least_opset13(*fp32);
   if (!model) return model.error();
   name_nodes(*model);
-  const QdqPlan plan = plan_qdq(*model, PlanOptions{o.quantize_final_layers});
+  QdqPlan plan = plan_qdq(*model, PlanOptions{o.quantize_final_layers});
   if (plan.nodes.empty()) {
     return Unexpected{ErrorCode::kInvalidSpec,
                       "model '" + spec->name +
@@ -179,11 +176,51 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   if (auto st = onnx_file::write_model(with_outputs(*model, plan.activations), calib_path.string()); !st) {
     return st.error();
   }
-  auto ranges = calibrate(calib_path.string(), *spec, calibration, o.threads);
-  if (!ranges) return ranges.error();
+  std::map<std::string, Range> ranges;
+  auto pass = for_each_output(calib_path.string(), *spec, calibration, o.threads, [&](const Tensor& t) {
+    const auto [lo, hi] = std::minmax_element(t.data.begin(), t.data.end());
+    auto [it, fresh] = ranges.try_emplace(t.name, Range{*lo, *hi});
+    if (!fresh) {
+      it->second.min = std::min(it->second.min, *lo);
+      it->second.max = std::max(it->second.max, *hi);
+    }
+  });
+  if (!pass) return pass.error();
+  // Second pass: how much each tensor's pair would change it, as the RMS of the rounding and clipping error
+  // over the RMS of the tensor. Outliers make a min/max range wide, and then most values fall into a few
+  // steps (YOLOX's and PicoDet's early activations); those tensors stay float.
+  std::map<std::string, std::pair<double, double>> noise;  // tensor -> (sum error^2, sum value^2)
+  pass = for_each_output(calib_path.string(), *spec, calibration, o.threads, [&](const Tensor& t) {
+    const auto r = ranges.find(t.name);
+    if (r == ranges.end()) return;
+    auto& [err, sig] = noise[t.name];
+    err += squared_quantization_error(t.data, activation_params(r->second));
+    for (const float v : t.data) sig += static_cast<double>(v) * static_cast<double>(v);
+  });
+  if (!pass) return pass.error();
   fs::remove(calib_path, ec);
+  std::map<std::string, std::string> noisy;
+  for (const std::string& t : plan.activations) {
+    const auto& [err, sig] = noise[t];
+    const double relative = sig > 0 ? std::sqrt(err / sig) : 0.0;
+    if (relative > o.max_tensor_error) {
+      char why[200];
+      std::snprintf(why, sizeof why,
+                    "%s loses in 8 bits (rounding error %.0f %% of its RMS; range %.3g..%.3g)", t.c_str(),
+                    relative * 100, static_cast<double>(ranges[t].min), static_cast<double>(ranges[t].max));
+      noisy[t] = why;
+    }
+  }
+  plan = without_tensors(*model, std::move(plan), noisy);
+  report.quantized_layers = plan.nodes.size();
+  report.kept_fp32 = plan.kept_fp32;
+  report.float_tensors = noisy.size();
+  if (plan.nodes.empty()) {
+    return Unexpected{ErrorCode::kInvalidSpec, "model '" + spec->name + "': every layer loses in 8 bits (" +
+                                                   std::to_string(noisy.size()) + " tensors too noisy)"};
+  }
 
-  auto qdq = make_qdq(*model, plan, *ranges);
+  auto qdq = make_qdq(*model, plan, ranges);
   if (!qdq) return qdq.error();
   const fs::path onnx_path = partial / (report.name + ".onnx");
   if (auto st = dataset::write_file_atomic(onnx_path.string(), onnx_file::serialize(*qdq)); !st) {
@@ -213,6 +250,8 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
                                  {"activations", "uint8, asymmetric, per tensor, calibration min/max"},
                                  {"calibration", {{"data", o.calibration}, {"images", calibration.size()}}},
                                  {"quantized_layers", plan.nodes.size()},
+                                 {"float_tensors", report.float_tensors},
+                                 {"max_tensor_error", o.max_tensor_error},
                                  {"kept_fp32", plan.kept_fp32}};
 
   // Proof: the evaluation split, FP32 against INT8, and the bare forward passes.

@@ -5,7 +5,7 @@
 //   2. Calibration: ONNX Runtime runs a copy of the graph whose every tensor to quantise is an extra output,
 //      on N images of the data set (not the evaluation split's when the data set has another split), each
 //      pre-processed by the model spec's own preprocess_image(); the min/max of each tensor over them is its
-//      range.
+//      range; a second pass measures each tensor's 8-bit rounding error, and the too-noisy ones stay float.
 //   3. The QDQ graph and a spec (the base spec's file, with the new name, weights and sha256, "precision":
 //      "int8" and a "quantization" section) are written to OUT/.NAME.partial/.
 //   4. Both models are evaluated on the evaluation split with eval::evaluate_model() (what `visearch eval`
@@ -39,6 +39,9 @@ struct QuantizeOptions {
   bool force = false;        // write even when AP drops by more than max_ap_drop
   double max_ap_drop = 1.0;  // AP points (0..100 scale)
   bool quantize_final_layers = false;
+  // A tensor whose 8-bit rounding error (RMS, over the calibration images) exceeds this share of its own RMS
+  // stays float, and the layers reading it FP32.
+  double max_tensor_error = 0.1;
   int threads = 1;  // ONNX Runtime intra-op threads for calibration, evaluation and timing
   int timing_runs = 20;
   std::function<void(const std::string&)> message;  // progress lines
@@ -53,6 +56,7 @@ struct QuantizeReport {
   std::size_t eval_images = 0;
   std::size_t quantized_layers = 0;
   std::vector<std::string> kept_fp32;
+  std::size_t float_tensors = 0;  // activations left float because 8 bits lose (max_tensor_error)
   double ap_fp32 = 0, ap50_fp32 = 0, ap_int8 = 0, ap50_int8 = 0;  // 0..1
   double forward_ms_fp32 = 0, forward_ms_int8 = 0;                // medians, alternating runs
   int threads = 1;

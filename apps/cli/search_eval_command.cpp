@@ -37,6 +37,7 @@ struct SearchEvalArgs {
   bool sweep = false;
   std::string feedback;  // log file or folder (search/feedback_log.h) instead of --queries
   bool tune = false;
+  bool tune_min_score = false;
   std::string tune_out;
   std::string objective = "ndcg@5";
 };
@@ -151,8 +152,8 @@ int run_search_eval(const SearchEvalArgs& args) {
       std::sort(ks->begin(), ks->end());
     }
   }
-  if (!args.tune_out.empty() && !args.tune)
-    return report_error(Error{ErrorCode::kInvalidArgument, "--tune-out needs --tune"});
+  if ((!args.tune_out.empty() || args.tune_min_score) && !args.tune)
+    return report_error(Error{ErrorCode::kInvalidArgument, "--tune-out and --tune-min-score need --tune"});
   std::vector<search::Ranking> rankings;
   if (args.ranking == "all") {
     rankings = {search::Ranking::kFused, search::Ranking::kVisual, search::Ranking::kLabel};
@@ -273,8 +274,11 @@ int run_search_eval(const SearchEvalArgs& args) {
       if (!result) return report_error(q.judgment.id, result.error());
       tune_queries.push_back(std::move(t));
     }
-    tuned =
-        search::tune_fusion_weights(tune_queries, universe, *ks, *objective, (*service)->mapping().weights());
+    std::optional<double> current_min_score;
+    if (args.tune_min_score)
+      current_min_score = args.min_score.value_or((*service)->mapping().min_score("fused"));
+    tuned = search::tune_fusion_weights(tune_queries, universe, *ks, *objective,
+                                        (*service)->mapping().weights(), current_min_score);
   }
 
   const bool as_json = args.format.empty() ? !stdout_is_terminal() : args.format == "json";
@@ -376,6 +380,10 @@ int run_search_eval(const SearchEvalArgs& args) {
                {{"weights", weights_json(tuned->best)},
                 {"objective", tuned->best_value},
                 {"metrics", summary_json(tuned->best_summary)}}}};
+    if (tuned->best_min_score) {
+      t["before"]["min_score"] = *tuned->before_min_score;
+      t["after"]["min_score"] = *tuned->best_min_score;
+    }
     if (!args.tune_out.empty()) {
       const std::string mapping_path =
           args.mapping.empty() ? search::default_label_mapping_path() : args.mapping;
@@ -384,7 +392,7 @@ int run_search_eval(const SearchEvalArgs& args) {
       auto written =
           search::mapping_with_weights(std::string_view(reinterpret_cast<const char*>(mapping_text->data()),
                                                         mapping_text->size()),  // NOLINT
-                                       tuned->best);
+                                       tuned->best, tuned->best_min_score);
       if (!written) return report_error(mapping_path, written.error());
       std::ofstream file(args.tune_out, std::ios::binary | std::ios::trunc);
       file << *written;
@@ -394,19 +402,22 @@ int run_search_eval(const SearchEvalArgs& args) {
     }
     out["tune"] = std::move(t);
     if (!as_json) {
-      std::printf("tune (fused, %zu weight sets, objective %s):\n", tuned->evaluated,
+      std::printf("tune (fused, %zu sets, objective %s):\n", tuned->evaluated,
                   search::objective_name(*objective).c_str());
       std::printf("%-10s", "");
       for (int k : *ks) std::printf("  P@%-5d R@%-5d nDCG@%-3d", k, k, k);
-      std::printf("  MRR     weights\n");
-      const auto row = [&](const char* name, const search::EvalSummary& s, const search::FusionWeights& w) {
+      std::printf("  MRR     %-9s weights\n", search::objective_name(*objective).c_str());
+      const auto row = [&](const char* name, const search::EvalSummary& s, double value,
+                           const search::FusionWeights& w, std::optional<double> m) {
         std::printf("%-10s", name);
         for (int k : *ks)
           std::printf("  %-7.3f %-7.3f %-8.3f", s.precision.at(k), s.recall.at(k), s.ndcg.at(k));
-        std::printf("  %-6.3f  %s\n", s.mrr, weights_text(w).c_str());
+        std::printf("  %-6.3f  %-9.3f %s", s.mrr, value, weights_text(w).c_str());
+        if (m) std::printf(" min_score=%.2f", *m);
+        std::printf("\n");
       };
-      row("before", tuned->before_summary, tuned->before);
-      row("after", tuned->best_summary, tuned->best);
+      row("before", tuned->before_summary, tuned->before_value, tuned->before, tuned->before_min_score);
+      row("after", tuned->best_summary, tuned->best_value, tuned->best, tuned->best_min_score);
       if (!args.tune_out.empty()) std::printf("tuned mapping written to %s\n", args.tune_out.c_str());
     }
   }
@@ -444,7 +455,10 @@ void add_search_eval_command(CLI::App& app, int* exit_code) {
       "the before/after table");
   cmd->add_option("--tune-out", args->tune_out,
                   "With --tune: write the mapping file with the best weights here (all else copied)");
-  cmd->add_option("--objective", args->objective, "With --tune: ndcg@K, p@K, r@K or mrr")
+  cmd->add_flag("--tune-min-score", args->tune_min_score,
+                "With --tune: also the fused min_score (0 to 0.9; use --objective shown@K, since a threshold "
+                "can only lower the others)");
+  cmd->add_option("--objective", args->objective, "With --tune: ndcg@K, p@K, r@K, shown@K or mrr")
       ->capture_default_str();
   add_catalog_flags(*cmd, args->catalog);
   cmd->add_option("--k", args->cutoffs, "Cut-offs, comma-separated")->capture_default_str();

@@ -287,13 +287,15 @@ Result<TuneObjective> parse_objective(std::string_view text) {
     o.metric = TuneObjective::Metric::kPrecision;
   } else if (name == "r" || name == "recall") {
     o.metric = TuneObjective::Metric::kRecall;
+  } else if (name == "shown") {
+    o.metric = TuneObjective::Metric::kShown;
   } else {
     o.k = -1;
   }
   if (at == std::string::npos || o.k < 1) {
     return Unexpected{
         ErrorCode::kInvalidArgument,
-        "--objective takes ndcg@K, p@K, r@K (K in 1..100) or mrr (got '" + std::string(text) + "')"};
+        "--objective takes ndcg@K, p@K, r@K, shown@K (K in 1..100) or mrr (got '" + std::string(text) + "')"};
   }
   return o;
 }
@@ -308,11 +310,31 @@ std::string objective_name(const TuneObjective& objective) {
       return "r@" + std::to_string(objective.k);
     case TuneObjective::Metric::kMrr:
       return "mrr";
+    case TuneObjective::Metric::kShown:
+      return "shown@" + std::to_string(objective.k);
   }
   return "mrr";
 }
 
-double objective_value(const EvalSummary& summary, const TuneObjective& objective) {
+double shown_precision(const std::vector<QueryMetrics>& queries, int k) {
+  if (queries.empty()) return 0;
+  double sum = 0;
+  for (const QueryMetrics& q : queries) {
+    const std::size_t shown = std::min(q.top.size(), static_cast<std::size_t>(std::max(k, 0)));
+    if (q.relevant_in_catalog == 0) {
+      sum += shown == 0 ? 1.0 : 0.0;
+      continue;
+    }
+    if (shown == 0) continue;
+    std::size_t relevant = 0;
+    for (std::size_t r = 0; r < shown; ++r) relevant += q.top[r].second > 0 ? 1 : 0;
+    sum += static_cast<double>(relevant) / static_cast<double>(shown);
+  }
+  return sum / static_cast<double>(queries.size());
+}
+
+double objective_value(const std::vector<QueryMetrics>& queries, const EvalSummary& summary,
+                       const TuneObjective& objective) {
   const auto at = [&](const std::map<int, double>& values) {
     auto it = values.find(objective.k);
     return it == values.end() ? 0.0 : it->second;
@@ -326,6 +348,8 @@ double objective_value(const EvalSummary& summary, const TuneObjective& objectiv
       return at(summary.recall);
     case TuneObjective::Metric::kMrr:
       return summary.mrr;
+    case TuneObjective::Metric::kShown:
+      return shown_precision(queries, objective.k);
   }
   return 0;
 }
@@ -339,6 +363,15 @@ std::vector<double> weight_grid(double current) {
   return values;
 }
 
+std::vector<double> min_score_grid(double current) {
+  std::vector<double> values;
+  for (int i = 0; i <= 18; ++i) values.push_back(i / 20.0);
+  if (std::none_of(values.begin(), values.end(), [&](double v) { return std::fabs(v - current) < 1e-12; }))
+    values.push_back(current);
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
 bool fusion_weights_valid(const FusionWeights& weights) {
   nlohmann::json w = nlohmann::json::object();
   for (const FusionWeightField& f : kFusionWeightFields) w[f.name] = weights.*f.field;
@@ -346,40 +379,94 @@ bool fusion_weights_valid(const FusionWeights& weights) {
   return LabelMapping::parse(doc.dump(), "grid").has_value();
 }
 
-std::vector<QueryMetrics> score_with_weights(const std::vector<TuneQuery>& queries,
-                                             const RelevanceUniverse& universe, const std::vector<int>& ks,
-                                             const FusionWeights& weights) {
-  std::vector<QueryMetrics> out;
-  out.reserve(queries.size());
+namespace {
+
+// Each query's fused list with these weights, and this min_score instead of the query's own when given.
+std::vector<std::vector<RankedProduct>> fused_lists(const std::vector<TuneQuery>& queries,
+                                                    const RelevanceUniverse& universe,
+                                                    const FusionWeights& weights,
+                                                    std::optional<double> min_score) {
+  std::vector<std::vector<RankedProduct>> lists;
+  lists.reserve(queries.size());
   for (const TuneQuery& q : queries) {
     FusionParams params = q.params;
     params.weights = weights;
-    std::vector<RankedProduct> ranked;
+    if (min_score) params.min_score = *min_score;
+    std::vector<RankedProduct>& ranked = lists.emplace_back();
     for (const FusedCandidate& f : fuse(q.candidates, params)) {
       const std::string& id = q.candidates[f.candidate].id;
       auto it = universe.category_of.find(id);
       ranked.push_back({id, it == universe.category_of.end() ? std::string() : it->second, f.score});
     }
-    out.push_back(score_query(q.judgment, ranked, universe, ks));
+  }
+  return lists;
+}
+
+// The lists scored, keeping the products scoring at least `threshold`: the same as fusing with that
+// min_score, since fuse() orders by score and keeps a prefix.
+std::vector<QueryMetrics> score_lists(const std::vector<TuneQuery>& queries,
+                                      const std::vector<std::vector<RankedProduct>>& lists,
+                                      const RelevanceUniverse& universe, const std::vector<int>& ks,
+                                      double threshold) {
+  std::vector<QueryMetrics> out;
+  out.reserve(queries.size());
+  std::vector<RankedProduct> kept;
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    kept.clear();
+    for (const RankedProduct& p : lists[i]) {
+      if (p.score >= threshold) kept.push_back(p);
+    }
+    out.push_back(score_query(queries[i].judgment, kept, universe, ks));
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<QueryMetrics> score_with_weights(const std::vector<TuneQuery>& queries,
+                                             const RelevanceUniverse& universe, const std::vector<int>& ks,
+                                             const FusionWeights& weights, std::optional<double> min_score) {
+  return score_lists(queries, fused_lists(queries, universe, weights, min_score), universe, ks, 0.0);
+}
+
 TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const RelevanceUniverse& universe,
                                const std::vector<int>& ks, const TuneObjective& objective,
-                               const FusionWeights& current) {
+                               const FusionWeights& current, std::optional<double> current_min_score) {
   TuneResult result;
   result.before = current;
-  result.before_summary = summarize(score_with_weights(queries, universe, ks, current), ks);
-  result.before_value = objective_value(result.before_summary, objective);
+  result.before_min_score = current_min_score;
+  {
+    const auto metrics = score_with_weights(queries, universe, ks, current, current_min_score);
+    result.before_summary = summarize(metrics, ks);
+    result.before_value = objective_value(metrics, result.before_summary, objective);
+  }
   result.best = current;
+  result.best_min_score = current_min_score;
   result.best_summary = result.before_summary;
   result.best_value = result.before_value;
   double best_distance = 0;
   bool have_best = fusion_weights_valid(current);
 
+  const auto consider = [&](const FusionWeights& w, std::optional<double> m, double distance,
+                            const std::vector<QueryMetrics>& metrics) {
+    ++result.evaluated;
+    const EvalSummary summary = summarize(metrics, ks);
+    const double value = objective_value(metrics, summary, objective);
+    const bool better = !have_best || value > result.best_value + 1e-12 ||
+                        (std::fabs(value - result.best_value) <= 1e-12 && distance < best_distance - 1e-12);
+    if (!better) return;
+    result.best = w;
+    result.best_min_score = m;
+    result.best_summary = summary;
+    result.best_value = value;
+    best_distance = distance;
+    have_best = true;
+  };
+
   std::vector<std::vector<double>> grids;
   for (const FusionWeightField& f : kFusionWeightFields) grids.push_back(weight_grid(current.*f.field));
+  const std::vector<double> thresholds =
+      current_min_score ? min_score_grid(*current_min_score) : std::vector<double>{};
   std::vector<std::size_t> at(grids.size(), 0);
   while (true) {
     FusionWeights w = current;
@@ -389,17 +476,15 @@ TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const Rele
       distance += std::fabs(grids[i][at[i]] - current.*kFusionWeightFields[i].field);
     }
     if (fusion_weights_valid(w)) {
-      ++result.evaluated;
-      const EvalSummary summary = summarize(score_with_weights(queries, universe, ks, w), ks);
-      const double value = objective_value(summary, objective);
-      const bool better = !have_best || value > result.best_value + 1e-12 ||
-                          (std::fabs(value - result.best_value) <= 1e-12 && distance < best_distance - 1e-12);
-      if (better) {
-        result.best = w;
-        result.best_summary = summary;
-        result.best_value = value;
-        best_distance = distance;
-        have_best = true;
+      if (current_min_score) {
+        // One fusion per weight set; each threshold keeps a prefix of its lists.
+        const auto lists = fused_lists(queries, universe, w, 0.0);
+        for (double m : thresholds) {
+          consider(w, m, distance + std::fabs(m - *current_min_score),
+                   score_lists(queries, lists, universe, ks, m));
+        }
+      } else {
+        consider(w, std::nullopt, distance, score_with_weights(queries, universe, ks, w));
       }
     }
     // Next set: the last field varies fastest.
@@ -414,7 +499,8 @@ TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const Rele
   }
 }
 
-Result<std::string> mapping_with_weights(std::string_view mapping_json, const FusionWeights& weights) {
+Result<std::string> mapping_with_weights(std::string_view mapping_json, const FusionWeights& weights,
+                                         std::optional<double> fused_min_score) {
   nlohmann::ordered_json doc = nlohmann::ordered_json::parse(mapping_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return Unexpected{ErrorCode::kInvalidArgument, "the label mapping is not a JSON object"};
@@ -433,6 +519,11 @@ Result<std::string> mapping_with_weights(std::string_view mapping_json, const Fu
     }
     if (!out.contains("weights")) out["weights"] = w;
     doc = std::move(out);
+  }
+  if (fused_min_score) {
+    if (!doc.contains("min_score") || !doc["min_score"].is_object())
+      doc["min_score"] = nlohmann::ordered_json::object();
+    doc["min_score"]["fused"] = *fused_min_score;
   }
   std::string text = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict);
   text.push_back('\n');

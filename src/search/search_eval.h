@@ -119,18 +119,25 @@ Result<std::vector<int>> parse_cutoffs(std::string_view text);
 // weight set re-ranks them with fuse(), the one fusion rule, so a candidate costs no catalog access.
 // Grid: every field of FusionWeights (kFusionWeightFields) takes 0, 0.1, ..., 1 and its current value,
 // in that field order, the last field varying fastest; sets the mapping parser refuses are skipped.
-// The best set maximises the objective; a tie (within 1e-12) goes to the set nearest the current weights
-// (sum of absolute differences), then to the earlier set in grid order, so the current weights only change
+// Optionally the fused min_score too: 0, 0.05, ..., 0.9 and its current value, varying fastest.
+// The best set maximises the objective; a tie (within 1e-12) goes to the set nearest the current values
+// (sum of absolute differences), then to the earlier set in grid order, so the current values only change
 // on a strict gain and a weight that changes nothing (e.g. `query` with no shopper words) keeps its value.
 
 struct TuneObjective {
-  enum class Metric { kNdcg, kPrecision, kRecall, kMrr } metric = Metric::kNdcg;
+  enum class Metric { kNdcg, kPrecision, kRecall, kMrr, kShown } metric = Metric::kNdcg;
   int k = 5;  // ignored for MRR
 };
-// "ndcg@5" (the default: graded, and sensitive to the order within the top k), "p@5", "r@10", "mrr".
+// "ndcg@5" (the default: graded, and sensitive to the order within the top k), "p@5", "r@10", "mrr",
+// "shown@5" (shown_precision(): the objective for a minimum score, which can only lower the others).
 Result<TuneObjective> parse_objective(std::string_view text);
 std::string objective_name(const TuneObjective& objective);
-double objective_value(const EvalSummary& summary, const TuneObjective& objective);
+double objective_value(const std::vector<QueryMetrics>& queries, const EvalSummary& summary,
+                       const TuneObjective& objective);
+// What a shopper sees in the top k, over every query: for a query with relevant products, the share of the
+// products shown that are relevant (0 when none is shown); for one with nothing relevant in the catalog, 1
+// when no product is shown, else 0.
+double shown_precision(const std::vector<QueryMetrics>& queries, int k);
 
 struct TuneQuery {
   Judgment judgment;
@@ -139,13 +146,16 @@ struct TuneQuery {
 };
 
 std::vector<double> weight_grid(double current);
+std::vector<double> min_score_grid(double current);
 // Whether the mapping parser accepts these weights.
 bool fusion_weights_valid(const FusionWeights& weights);
 
-// The fused ranking of every query with these weights, scored.
+// The fused ranking of every query with these weights (and this min_score instead of each query's own),
+// scored.
 std::vector<QueryMetrics> score_with_weights(const std::vector<TuneQuery>& queries,
                                              const RelevanceUniverse& universe, const std::vector<int>& ks,
-                                             const FusionWeights& weights);
+                                             const FusionWeights& weights,
+                                             std::optional<double> min_score = std::nullopt);
 
 struct TuneResult {
   FusionWeights before;
@@ -154,14 +164,19 @@ struct TuneResult {
   EvalSummary best_summary;
   double before_value = 0;
   double best_value = 0;
-  std::size_t evaluated = 0;  // weight sets tried
+  std::optional<double> before_min_score;  // set when min_score was tuned
+  std::optional<double> best_min_score;
+  std::size_t evaluated = 0;  // sets tried
 };
+// `current_min_score`: when set, the fused min_score is tuned too, starting from this value.
 TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const RelevanceUniverse& universe,
                                const std::vector<int>& ks, const TuneObjective& objective,
-                               const FusionWeights& current);
+                               const FusionWeights& current,
+                               std::optional<double> current_min_score = std::nullopt);
 
-// The mapping file's JSON with its "weights" replaced by these (every other field, and the order of the
-// fields, kept): what --tune-out writes.
-Result<std::string> mapping_with_weights(std::string_view mapping_json, const FusionWeights& weights);
+// The mapping file's JSON with its "weights" replaced by these, and min_score.fused by `fused_min_score`
+// when given (every other field, and the order of the fields, kept): what --tune-out writes.
+Result<std::string> mapping_with_weights(std::string_view mapping_json, const FusionWeights& weights,
+                                         std::optional<double> fused_min_score = std::nullopt);
 
 }  // namespace visearch::search

@@ -96,8 +96,40 @@ TEST(SearchTuneTest, DeterministicRunToRun) {
   EXPECT_NEAR(a.best_value, 2.0 / 3.0, 1e-12);
 }
 
+TEST(SearchTuneTest, MinScoreIsTunedForWhatShoppersSee) {
+  // Visual scores only (no label): fused = visual * w_visual / (w_visual + w_label), 0.5 of it at the current
+  // (0.5, 0.5). q1: the relevant a (0.9 -> 0.45) and b (0.35 -> 0.175); a negative query (nothing relevant in
+  // the catalog): c (0.3 -> 0.15).
+  //   before, min_score 0: q1 shows a and b (1/2), the negative shows c (0): shown@5 = 0.25.
+  //   best: q1 shows a alone and the negative nothing: 1, with min_score in (0.175, 0.45] at these weights;
+  //   the nearest is min_score 0.2 (0.2 away). Other weights scale every score and cost at least 0.1 more
+  //   (hiding b below 0.15 needs w_label >= 0.7).
+  std::vector<TuneQuery> queries = {
+      query("q1", "a", {candidate("a", 0.9, false, 0), candidate("b", 0.35, false, 0)}),
+      query("neg", "gone", {candidate("c", 0.3, false, 0)})};
+  for (TuneQuery& q : queries) q.params.use_label = false;
+  const auto objective = *parse_objective("shown@5");
+  const TuneResult r = tune_fusion_weights(queries, universe(), {5}, objective, FusionWeights{}, 0.0);
+  EXPECT_NEAR(r.before_value, 0.25, 1e-12);
+  EXPECT_NEAR(r.best_value, 1.0, 1e-12);
+  ASSERT_TRUE(r.before_min_score && r.best_min_score);
+  EXPECT_DOUBLE_EQ(*r.before_min_score, 0.0);
+  EXPECT_DOUBLE_EQ(*r.best_min_score, 0.2);
+  EXPECT_DOUBLE_EQ(r.best.visual, 0.5);
+  EXPECT_DOUBLE_EQ(r.best.label, 0.5);
+  EXPECT_EQ(r.evaluated, (11U * 11U * 11U - 11U) * 19U);
+  // Without min_score no weights hide c, nor b: 0.25 stays, with the current weights.
+  const TuneResult fixed = tune_fusion_weights(queries, universe(), {5}, objective, FusionWeights{});
+  EXPECT_FALSE(fixed.best_min_score);
+  EXPECT_NEAR(fixed.best_value, 0.25, 1e-12);
+  EXPECT_DOUBLE_EQ(fixed.best.label, 0.5);
+  // Re-fusing with the found min_score gives what the grid measured.
+  const auto metrics = score_with_weights(queries, universe(), {5}, r.best, r.best_min_score);
+  EXPECT_NEAR(shown_precision(metrics, 5), 1.0, 1e-12);
+}
+
 TEST(SearchTuneTest, ObjectiveNames) {
-  for (const char* name : {"ndcg@5", "p@10", "r@1", "mrr"}) {
+  for (const char* name : {"ndcg@5", "p@10", "r@1", "shown@5", "mrr"}) {
     auto o = parse_objective(name);
     ASSERT_TRUE(o) << name;
     EXPECT_EQ(objective_name(*o), name);
@@ -139,6 +171,12 @@ TEST(SearchTuneTest, TunedMappingLoadsWithItsLabelsAndOtherFields) {
   EXPECT_LT(added->find("\"weights\""), added->find("\"labels\""));
   EXPECT_TRUE(LabelMapping::parse(*added, "added"));
   EXPECT_FALSE(mapping_with_weights("[]", w));
+  auto with_threshold = mapping_with_weights(text.str(), w, 0.45);
+  ASSERT_TRUE(with_threshold);
+  auto thresholded = LabelMapping::parse(*with_threshold, "thresholded");
+  ASSERT_TRUE(thresholded);
+  EXPECT_DOUBLE_EQ(thresholded->min_score("fused"), 0.45);
+  EXPECT_DOUBLE_EQ(thresholded->min_score("visual"), original->min_score("visual"));
 }
 
 }  // namespace

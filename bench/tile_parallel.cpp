@@ -2,7 +2,8 @@
 // once, each on its own single-threaded session (as the inference pool's workers hold them)?
 //
 //   build/bench/visearch_bench_tile_parallel [--model picodet_s_416] [--tiles auto,416x416] [--runs 20]
-//                                            [--warmup 3] [--batch-model SPEC.json] IMAGE
+//                                            [--warmup 3] [--batch-model SPEC.json] [--detect-threads 2]
+//                                            [--detect-spin 1] IMAGE
 //
 // For each tiling, the passes of IMAGE (the whole image and each tile) are pre-processed once; then each
 // run times their forward passes (Detector::forward; pre-processing and decoding are left out) in four
@@ -14,8 +15,9 @@
 // Medians per image (all passes) and the ratio to seq2-spin, as a table on stderr and JSON lines on stdout.
 // --batch-model: the same graph with a dynamic batch (bench/dynamic_batch_model.py); then each run also
 // times Detector::detect end to end (tiles cut, pre-processed, forward, decoded, merged) on the model
-// (one forward per pass) and on the copy (one forward per batch of up to 8 passes), both with 2 intra-op
-// threads and spinning on, and checks that they give the same boxes.
+// (one forward per pass) and on the copy (one forward per batch of up to 8 passes), both with
+// --detect-threads intra-op threads and spinning as --detect-spin says, and checks that they give the same
+// boxes.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -107,6 +109,8 @@ int main(int argc, char** argv) {
   int warmup = 3;
   std::string image_path;
   std::string batch_model;
+  int detect_threads = 2;
+  bool detect_spin = true;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -120,6 +124,10 @@ int main(int argc, char** argv) {
       warmup = std::stoi(value());
     } else if (arg == "--batch-model") {
       batch_model = value();
+    } else if (arg == "--detect-threads") {
+      detect_threads = std::stoi(value());
+    } else if (arg == "--detect-spin") {
+      detect_spin = value() != "0";
     } else {
       image_path = arg;
     }
@@ -149,13 +157,15 @@ int main(int argc, char** argv) {
   auto par_a = open(*spec, repo, 1, false);
   auto par_b = open(*spec, repo, 1, false);
   std::unique_ptr<Detector> batched;
+  std::unique_ptr<Detector> one_by_one;
   if (!batch_model.empty()) {
     auto batch_spec = visearch::load_model_spec_file(batch_model);
     if (!batch_spec) {
       std::cerr << batch_spec.error().message << "\n";
       return 1;
     }
-    batched = open(*batch_spec, repo, 2, true);
+    batched = open(*batch_spec, repo, detect_threads, detect_spin);
+    one_by_one = open(*spec, repo, detect_threads, detect_spin);
     std::fprintf(stderr, "batched copy: %s, max_batch %zu\n", batch_model.c_str(), batched->max_batch());
   }
 
@@ -209,7 +219,7 @@ int main(int argc, char** argv) {
       double detect_batched_ms = 0;
       if (batched) {
         start = Clock::now();
-        auto one = seq2_spin->detect(image, detect_options);
+        auto one = one_by_one->detect(image, detect_options);
         detect_ms = ms_since(start);
         start = Clock::now();
         auto many = batched->detect(image, detect_options);
@@ -244,12 +254,17 @@ int main(int argc, char** argv) {
     if (batched) {
       const double m_detect = median(t_detect);
       const double m_batched = median(t_detect_batched);
-      std::fprintf(stderr,
-                   "%-8s detect, one forward per pass %.1f ms; batched (%zu forwards) %.1f ms: %.2f\n",
-                   tiling.c_str(), m_detect, forwards_batched, m_batched, m_batched / m_detect);
+      std::fprintf(
+          stderr,
+          "%-8s detect (%d threads, spin %d), one forward per pass %.1f ms; batched (%zu forwards) %.1f "
+          "ms: %.2f\n",
+          tiling.c_str(), detect_threads, detect_spin ? 1 : 0, m_detect, forwards_batched, m_batched,
+          m_batched / m_detect);
       line["detect_ms"] = m_detect;
       line["detect_batched_ms"] = m_batched;
       line["batched_forwards"] = forwards_batched;
+      line["detect_threads"] = detect_threads;
+      line["detect_spin"] = detect_spin;
     }
     std::cout << line.dump() << "\n";
   }

@@ -66,6 +66,11 @@ int run_quantize_command(QuantizeArgs& args) {
         "float\n",
         r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size(), r.float_tensors);
     for (const std::string& k : r.kept_fp32) std::printf("  FP32: %s\n", k.c_str());
+    if (r.speedup() < 1.0) {
+      std::printf(
+          "note: the INT8 model is not faster than FP32 on this CPU (its float activations between 8-bit "
+          "layers cost more than the integer kernels save); keep the FP32 model\n");
+    }
     if (r.written) std::printf("written: %s\n", r.spec_path.c_str());
   }
   if (!r.written) return report_error(Error{ErrorCode::kConflict, r.refused});

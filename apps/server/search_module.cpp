@@ -45,6 +45,7 @@ struct SearchState {
   std::unique_ptr<search::Catalog> service;
   std::vector<std::unique_ptr<Embedder>> embedders;  // one per inference worker
   std::unique_ptr<search::FeedbackLog> feedback;     // null: --feedback-log off (or no folder for it)
+  std::string feedback_off_reason;                   // why `feedback` is null
   std::atomic<bool> loaded{false};
 
   // false (and an answer already sent) when search is not available.
@@ -130,12 +131,21 @@ Status load_search(SearchState& state) {
     search::FeedbackLogOptions feedback_options;
     feedback_options.dir = feedback_dir;
     auto feedback = search::FeedbackLog::open(feedback_options);
-    if (!feedback) return feedback.error();
-    state.feedback = std::move(*feedback);
+    // Search does not depend on the log: a folder that cannot be written leaves the log off, said once.
+    if (feedback) {
+      state.feedback = std::move(*feedback);
+    } else {
+      state.feedback_off_reason = "it cannot be written: " + feedback.error().message;
+    }
+  } else if (options.feedback_log) {
+    state.feedback_off_reason = "a catalog that is not a folder needs --feedback-dir";
+  } else {
+    state.feedback_off_reason = "visearch serve --feedback-log off";
   }
-  std::fprintf(stderr, "{\"event\":\"feedback_log\",\"on\":%s,\"dir\":%s}\n",
+  std::fprintf(stderr, "{\"event\":\"feedback_log\",\"on\":%s,\"dir\":%s,\"off_reason\":%s}\n",
                state.feedback ? "true" : "false",
-               to_json_text(json(state.feedback ? state.feedback->dir() : std::string())).c_str());
+               to_json_text(json(state.feedback ? state.feedback->dir() : std::string())).c_str(),
+               to_json_text(json(state.feedback_off_reason)).c_str());
   state.service = std::move(*service);
   state.embedders = std::move(embedders);
   state.loaded.store(true, std::memory_order_release);
@@ -230,10 +240,7 @@ void handle_feedback(SearchState& state, const Req& req, Res& res) {
   if (!state.available(res)) return;
   if (!state.feedback) {
     return send_error(
-        ctx, res,
-        Error{ErrorCode::kNotFound,
-              "the feedback log is off (visearch serve --feedback-log on, with a SQLite catalog "
-              "or --feedback-dir)"});
+        ctx, res, Error{ErrorCode::kNotFound, "the feedback log is off (" + state.feedback_off_reason + ")"});
   }
   if (media_type(req.get_header_value("Content-Type")) != "application/json") {
     return send_error(ctx, res,

@@ -199,5 +199,23 @@ TEST(SearchFeedback, SwitchedOffWritesNothingAndTheRouteSaysSo) {
   }
 }
 
+// A log folder that cannot be written does not take search down: the log is off and says why.
+TEST(SearchFeedback, UnwritableFolderLeavesSearchUpAndTheLogOff) {
+  const std::string data = copy_catalog(search_catalog().data_a, "feedback_unwritable");
+  const std::string file = scratch_dir("feedback_unwritable") + "/a-file";
+  std::ofstream(file) << "not a folder";
+  ServerProcess server({"--data-dir", data, "--workers", "1", "--feedback-dir", file + "/feedback"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto res = search_photo(server, "000000001503.jpg");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  auto fb = post_feedback(server, {{"event", "open"}, {"request_id", "r1"}, {"object", 0}, {"product", "p"}});
+  ASSERT_TRUE(fb);
+  EXPECT_EQ(fb->status, 404) << fb->body;
+  EXPECT_NE(fb->body.find("cannot be written"), std::string::npos) << fb->body;
+  EXPECT_NE(server.log().find("\"off_reason\""), std::string::npos);
+  EXPECT_FALSE(fs::exists(data + "/feedback"));
+}
+
 }  // namespace
 }  // namespace visearch::testing

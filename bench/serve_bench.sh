@@ -14,6 +14,9 @@
 #   p50(1 client) / forward(2 threads)                        target <= 1.15
 #   rps(4 clients) / (2 * 1000 / end-to-end(1 thread) ms)     target >= 0.9  (the 2-core ideal, issue 13)
 #   rps(4 clients) / (2 * 1000 / forward(1 thread) ms)        (the older, forward-only ideal)
+#   e2e CPU ms (1 thread) / server CPU ms per request at 4 clients  (what serving adds, in CPU time: on a shared
+#                                                               machine the requests/s depend on the other
+#                                                               tenants' load, this ratio much less)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models="picodet_s_416,yolox_nano"
@@ -41,8 +44,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 port=$((20000 + RANDOM % 20000))
-echo "| model | photo | fwd 1t ms | fwd 2t ms | e2e 1t ms | p50 1c ms | p99 1c ms | rps 1c | rps 2c | rps 4c | rps 8c | p50/fwd2t | rps4/(2x1000/e2e1t) | rps4/(2x1000/fwd1t) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| model | photo | fwd 1t ms | fwd 2t ms | e2e 1t ms | p50 1c ms | p99 1c ms | rps 1c | rps 2c | rps 4c | rps 8c | p50/fwd2t | rps4/(2x1000/e2e1t) | rps4/(2x1000/fwd1t) | e2e 1t cpu ms | server cpu ms/req 4c | e2e cpu / server cpu |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 IFS=',' read -ra model_list <<< "$models"
 IFS=',' read -ra photo_list <<< "$photos"
 for model in "${model_list[@]}"; do
@@ -63,6 +66,7 @@ for model in "${model_list[@]}"; do
     fwd1=$(field 1 forward_ms_median)
     fwd2=$(field 2 forward_ms_median)
     e2e1=$(field 1 e2e_ms_median)
+    e2e1cpu=$(field 1 e2e_cpu_ms_median)
     build/visearch serve --port "$port" --models "$model" --workers "$workers" --threads-per-worker "$tpw" \
       --solo-threads "$solo" \
       --queue-size 64 2>/dev/null &
@@ -72,9 +76,16 @@ for model in "${model_list[@]}"; do
     QUERY_IMAGE="$image" wrk -t1 -c1 -d2s -s "$lua" "http://127.0.0.1:$port/v1/detect" >/dev/null
     declare -A rps
     p50="" p99=""
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
     for c in 1 2 4 8; do
+      [ "$c" = 4 ] && cpu0=$(cpu_ticks)
       out=$(QUERY_IMAGE="$image" wrk -t1 -c"$c" -d"${seconds}s" --latency -s "$lua" "http://127.0.0.1:$port/v1/detect")
       rps[$c]=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+      if [ "$c" = 4 ]; then  # the server's CPU time per request at 4 clients (all its threads)
+        cpu1=$(cpu_ticks)
+        requests=$(echo "$out" | awk '/requests in/{print $1}')
+        cpu_ms=$(python3 -c "import os,sys; print(($cpu1 - $cpu0) * 1000 / os.sysconf('SC_CLK_TCK') / max(1, $requests))")
+      fi
       if echo "$out" | grep -q "Non-2xx"; then echo "warning: non-2xx responses at $c clients ($photo)" >&2; fi
       if [ "$c" = 1 ]; then
         p50=$(echo "$out" | awk '$1=="50%"{print $2}')
@@ -82,18 +93,19 @@ for model in "${model_list[@]}"; do
       fi
     done
     kill -TERM "$pid"; wait "$pid" || true
-    python3 - "$model" "$photo" "$fwd1" "$fwd2" "$e2e1" "$p50" "$p99" "${rps[1]}" "${rps[2]}" "${rps[4]}" "${rps[8]}" <<'PY'
+    python3 - "$model" "$photo" "$fwd1" "$fwd2" "$e2e1" "$p50" "$p99" "${rps[1]}" "${rps[2]}" "${rps[4]}" "${rps[8]}" "$cpu_ms" "$e2e1cpu" <<'PY'
 import sys
 def ms(t):
     for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
         if t.endswith(unit) and (unit != "s" or not t.endswith("ms") and not t.endswith("us")):
             return float(t[:-len(unit)]) * f
     return float(t)
-m, photo, f1, f2, e1, p50, p99, r1, r2, r4, r8 = sys.argv[1:]
+m, photo, f1, f2, e1, p50, p99, r1, r2, r4, r8, cpu, e1cpu = sys.argv[1:]
+cpu, e1cpu = float(cpu), float(e1cpu)
 f1, f2, e1 = float(f1), float(f2), float(e1)
 p50, p99 = ms(p50), ms(p99)
 r4f = float(r4)
-print(f"| {m} | {photo} | {f1:.1f} | {f2:.1f} | {e1:.1f} | {p50:.1f} | {p99:.1f} | {float(r1):.1f} | {float(r2):.1f} | {r4f:.1f} | {float(r8):.1f} | {p50/f2:.2f} | {r4f/(2*1000/e1):.2f} | {r4f/(2*1000/f1):.2f} |")
+print(f"| {m} | {photo} | {f1:.1f} | {f2:.1f} | {e1:.1f} | {p50:.1f} | {p99:.1f} | {float(r1):.1f} | {float(r2):.1f} | {r4f:.1f} | {float(r8):.1f} | {p50/f2:.2f} | {r4f/(2*1000/e1):.2f} | {r4f/(2*1000/f1):.2f} | {e1cpu:.1f} | {cpu:.1f} | {e1cpu/cpu:.2f} |")
 PY
   done
 done

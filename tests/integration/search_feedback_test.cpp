@@ -217,5 +217,30 @@ TEST(SearchFeedback, UnwritableFolderLeavesSearchUpAndTheLogOff) {
   EXPECT_FALSE(fs::exists(data + "/feedback"));
 }
 
+TEST(SearchFeedback, UsageErrors) {
+  const std::string data = search_catalog().data_a;
+  const std::string dir = scratch_dir("feedback_usage");
+  std::string out;
+  std::string err;
+  const auto eval = [&](const std::string& args) {
+    return run_visearch("search-eval --data-dir " + shell_quote(data) + " " + args, &out, &err);
+  };
+  EXPECT_EQ(eval(""), 2);
+  EXPECT_NE(err.find("--queries"), std::string::npos) << err;
+  EXPECT_EQ(eval("--feedback " + shell_quote(dir) + " --queries x.jsonl"), 2);
+  EXPECT_EQ(eval("--feedback " + shell_quote(dir)), 1) << err;  // no feedback*.jsonl: not found
+  EXPECT_NE(err.find("no feedback"), std::string::npos) << err;
+  {
+    std::ofstream f(dir + "/feedback.jsonl");
+    f << "{\"v\":1,\"event\":\"open\",\"request_id\":\"r\",\"object\":0,\"product\":\"p\"}\n";
+  }
+  EXPECT_EQ(eval("--feedback " + shell_quote(dir)), 2);  // nothing to judge by
+  EXPECT_NE(err.find("no search with an opened product"), std::string::npos) << err;
+  EXPECT_EQ(eval("--feedback " + shell_quote(dir) + " --tune-out t.json"), 2);
+  EXPECT_NE(err.find("need --tune"), std::string::npos) << err;
+  EXPECT_EQ(eval("--feedback " + shell_quote(dir) + " --tune --objective f1@5"), 2);
+  EXPECT_NE(err.find("--objective"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace visearch::testing

@@ -86,7 +86,8 @@ void print_adapt_report(const search::AdaptReport& r, const std::string& format)
         r.heldout_products, r.heldout_objects, r.base_precision_at_5, r.adapted_precision_at_5, r.mix,
         r.anchor);
     for (const search::MixPrecision& m : r.mixes)
-      std::printf("    mix %.2f anchor %.2f  %.3f\n", m.mix, m.anchor, m.precision_at_5);
+      std::printf("    weight decay %.4f mix %.2f anchor %.2f  %.3f\n", m.weight_decay, m.mix, m.anchor,
+                  m.precision_at_5);
   } else {
     std::printf("  no category has 3+ products: nothing held out, mix %.2f, anchor %.2f\n", r.mix, r.anchor);
   }

@@ -100,9 +100,13 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
                                           const Embedder& embedder, const QueryAnalysisOptions& options) {
   QueryAnalysis analysis;
   if (image.empty()) return Unexpected{ErrorCode::kInvalidArgument, "empty image"};
-  VISEARCH_TRY(detector.validate(options.detect));
+  DetectOptions detect = options.detect;
+  if (options.region && !detect.score_threshold && options.region_label_threshold)
+    detect.score_threshold =
+        std::min(*options.region_label_threshold, detector.spec().defaults.score_threshold);
+  VISEARCH_TRY(detector.validate(detect));
   auto start = Clock::now();
-  auto found = detector.detect(image, options.detect);
+  auto found = detector.detect(image, detect);
   if (!found) return found.error();
   if (options.region) {
     const ImageBox region =
@@ -112,7 +116,7 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
                                                          "x" + std::to_string(image.height) +
                                                          " image or is under 2 px"};
     }
-    auto label = label_region(image, region, found->detections, detector, options.detect);
+    auto label = label_region(image, region, found->detections, detector, detect);
     if (!label) return label.error();
     analysis.detect_ms = ms_since(start);
     start = Clock::now();

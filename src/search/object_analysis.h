@@ -44,8 +44,19 @@ struct QueryObject {
   std::vector<float> embedding;
 };
 
+// A region the shopper marked is labelled from detections down to this score, lower than `detect`'s own
+// threshold: the shopper says there is an object there, so a doubtful label is better than none (the
+// label brings the catalog's categories and words into the ranking). Chosen with
+// bench/search_retrieval.sh (docs/search.md, "Labelling a marked region"): at 0.15 the label-only
+// precision@5 of region queries rose from 0.729 to 0.831; at 0.08 it fell back to 0.792 (wrong labels).
+// Objects proposed on a whole photo keep the detector's threshold: below it, the shopper page filled with
+// doubtful objects that matched products on their label alone.
+inline constexpr float kRegionLabelThreshold = 0.15F;
+
 struct QueryAnalysisOptions {
-  DetectOptions detect;            // thresholds, classes (defaults: the detector's spec)
+  DetectOptions detect;  // thresholds, classes (defaults: the detector's spec)
+  // With `region`, when detect.score_threshold is unset (unset here too: the spec's threshold).
+  std::optional<float> region_label_threshold = kRegionLabelThreshold;
   std::optional<ImageBox> region;  // search this region only
   int max_objects = 10;
   float min_side_px = 8.F;  // smaller detections are not searched

@@ -117,6 +117,7 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
               {"catalog",
                {{"generation", result.generation},
                 {"stale", result.stale},
+                {"adapted", result.adapted},
                 {"index", std::string(index_kind_name(result.index_kind))},
                 {"vectors", result.vectors}}},
               {"facets", {{"category", result.facets.category}, {"brand", result.facets.brand}}},

@@ -74,7 +74,10 @@ EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vec
 nlohmann::json AdaptReport::to_json() const {
   nlohmann::json mix_table = nlohmann::json::array();
   for (const MixPrecision& m : mixes)
-    mix_table.push_back({{"mix", m.mix}, {"anchor", m.anchor}, {"precision_at_5", m.precision_at_5}});
+    mix_table.push_back({{"mix", m.mix},
+                         {"anchor", m.anchor},
+                         {"weight_decay", m.weight_decay},
+                         {"precision_at_5", m.precision_at_5}});
   return {
       {"generation", generation},
       {"products", products},
@@ -110,6 +113,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   if (options.mixes.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate mix"};
   for (double m : options.mixes)
     if (!(m > 0 && m <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every mix must be in (0, 1]"};
+  if (options.weight_decays.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, "no candidate weight decay"};
   if (options.anchors.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate anchor"};
   for (double a : options.anchors)
     if (!(a >= 0 && a <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every anchor must be in [0, 1]"};
@@ -248,7 +253,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   }
   report.embed_s = seconds_since(embed_start);
 
-  const auto train_on = [&](bool include_heldout) -> Result<train::AdapterWeights> {
+  const auto train_on = [&](bool include_heldout, double weight_decay) -> Result<train::AdapterWeights> {
     std::vector<float> features;
     std::vector<int> labels;
     for (const Row& r : rows) {
@@ -259,6 +264,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     }
     train::AdapterTrainOptions t = options.train;
     t.seed = options.seed;
+    t.weight_decay = weight_decay;
     return train::train_adapter(features, dim, labels, static_cast<int>(class_of.size()), t);
   };
 
@@ -280,29 +286,34 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   report.heldout_objects = static_cast<int>(queries.size());
   report.mix = options.mixes.front();
   report.anchor = options.anchors.back();
+  report.weight_decay = options.weight_decays.front();
   if (!queries.empty()) {
-    progress("training", 0, 2);
-    auto held = train_on(false);
-    if (!held) return held.error();
-    if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
-    progress("evaluating", 0, options.mixes.size());
     report.base_precision_at_5 = precision_at_5(gallery, gallery_cls, queries, query_cls);
     double best = -1;
-    for (double mix : options.mixes) {
-      for (double anchor : options.anchors) {
-        const EmbeddingAdaptation a = to_adaptation(*held, category_names, mix, anchor);
-        std::vector<std::vector<float>> g;
-        std::vector<std::vector<float>> q;
-        for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
-        for (const auto& v : queries) q.push_back(a.project(v));
-        const double p = precision_at_5(g, gallery_cls, q, query_cls);
-        report.mixes.push_back(MixPrecision{mix, anchor, p});
-        // Ties go to the pair that keeps more of the embedder's space (lower mix, then higher anchor).
-        if (p > best + 1e-12 || (std::abs(p - best) <= 1e-12 &&
-                                 (mix < report.mix || (mix == report.mix && anchor > report.anchor)))) {
-          best = p;
-          report.mix = mix;
-          report.anchor = anchor;
+    std::size_t step = 0;
+    for (double weight_decay : options.weight_decays) {
+      progress("training", step++, options.weight_decays.size() + 1);
+      auto held = train_on(false, weight_decay);
+      if (!held) return held.error();
+      if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
+      for (double mix : options.mixes) {
+        for (double anchor : options.anchors) {
+          const EmbeddingAdaptation a = to_adaptation(*held, category_names, mix, anchor);
+          std::vector<std::vector<float>> g;
+          std::vector<std::vector<float>> q;
+          for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
+          for (const auto& v : queries) q.push_back(a.project(v));
+          const double p = precision_at_5(g, gallery_cls, q, query_cls);
+          report.mixes.push_back(MixPrecision{mix, anchor, weight_decay, p});
+          // Ties go to what keeps more of the embedder's space (lower mix, then higher anchor), then to the
+          // stronger regularisation.
+          if (p > best + 1e-12 || (std::abs(p - best) <= 1e-12 &&
+                                   (mix < report.mix || (mix == report.mix && anchor > report.anchor)))) {
+            best = p;
+            report.mix = mix;
+            report.anchor = anchor;
+            report.weight_decay = weight_decay;
+          }
         }
       }
     }
@@ -311,7 +322,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
 
   // 5. The stored adaptation learns from every product.
   progress("training", 1, 2);
-  auto final_weights = train_on(true);
+  auto final_weights = train_on(true, report.weight_decay);
   if (!final_weights) return final_weights.error();
   report.train_s = seconds_since(train_start);
   report.train_accuracy = final_weights->train_accuracy;

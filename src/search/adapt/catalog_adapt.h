@@ -7,8 +7,8 @@
 // product photo (train/embedding_adapter.h: box jitter and context, flips, colour, blur, low resolution)
 // embedded by the frozen embedder, plus the stored embedding -> train the projection on the other
 // products -> on the held-out products (queries) against the rest (gallery), precision@5 of "same
-// category" in the embedder's space and in the adapted space at each candidate `mix` and `anchor`; the
-// best pair wins
+// category" in the embedder's space and in the adapted space for each candidate weight decay (one training
+// each), `mix` and `anchor`; the best wins
 // -> train again on every product -> store it for the generation read. An adaptation that ranks the
 // held-out products worse than the embedder alone is not stored (overfitting guard), unless `force`.
 //
@@ -38,9 +38,10 @@ struct AdaptOptions {
   int views = 8;                       // augmented crops per object
   int max_objects_per_category = 300;  // trained on at most this many objects of a category (seeded pick)
   double holdout_fraction = 0.2;       // of the products of each category with 3+ products
-  std::vector<double> mixes{0.5, 0.7, 0.85, 1.0};  // candidate weights of the adapted cosine
-  std::vector<double> anchors{0.0, 0.5, 1.0};      // candidate pulls of products to their prototype
-  bool force = false;                              // store even when held-out products rank worse
+  std::vector<double> mixes{0.5, 0.7, 0.85, 1.0};       // candidate weights of the adapted cosine
+  std::vector<double> anchors{0.0, 0.5, 1.0};           // candidate pulls of products to their prototype
+  std::vector<double> weight_decays{5e-4, 5e-3, 3e-2};  // candidate regularisations of the projection
+  bool force = false;                                   // store even when held-out products rank worse
   std::uint64_t seed = 0;
   train::AdapterTrainOptions train;
   train::CropAugmentOptions augment;
@@ -52,6 +53,7 @@ struct AdaptOptions {
 struct MixPrecision {
   double mix = 0;
   double anchor = 1;
+  double weight_decay = 0;
   double precision_at_5 = 0;
 };
 
@@ -69,6 +71,7 @@ struct AdaptReport {
   std::vector<MixPrecision> mixes;
   double mix = 0;
   double anchor = 1;
+  double weight_decay = 0;
   double train_accuracy = 0;
   bool stored = false;
   std::string not_stored_reason;

@@ -129,6 +129,38 @@ TEST_F(ModelsTest, QueryAnalysisFindsTheObjectsOrTheGivenRegion) {
   EXPECT_EQ(nothing->objects[0].box, (ImageBox{0, 0, 200, 150}));
 }
 
+TEST_F(ModelsTest, AMarkedRegionIsLabelledFromDetectionsBelowTheDetectorsThreshold) {
+  // Doubtful detections (between the region-label threshold and the spec's) that no confident one
+  // overlaps: a shopper marking such an object gets its label, not an unlabelled region.
+  const float spec_threshold = detector_->spec().defaults.score_threshold;
+  ASSERT_LT(kRegionLabelThreshold, spec_threshold);
+  int checked = 0;
+  for (const char* name : {"dog.jpg", "bus.jpg", "000000000139.jpg", "000000002592.jpg"}) {
+    const Image image = load_sample(name);
+    DetectOptions low;
+    low.score_threshold = kRegionLabelThreshold;
+    auto all = detector_->detect(image, low);
+    ASSERT_TRUE(all);
+    for (const Detection& d : all->detections) {
+      if (d.score >= spec_threshold) continue;
+      bool overlapped = false;
+      for (const Detection& other : all->detections)
+        overlapped = overlapped || (&other != &d && other.score > d.score && iou(other.box, d.box) >= 0.5F);
+      if (overlapped || d.box.width() < 8.F || d.box.height() < 8.F) continue;
+      QueryAnalysisOptions options;
+      options.region = d.box;
+      auto analysis = analyze_query_image(image, *detector_, *embedder_, options);
+      ASSERT_TRUE(analysis) << analysis.error().message;
+      ASSERT_EQ(analysis->objects.size(), 1U);
+      EXPECT_EQ(analysis->objects[0].label, detector_->spec().labels.at(static_cast<std::size_t>(d.class_id)))
+          << name;
+      EXPECT_FLOAT_EQ(analysis->objects[0].score, d.score) << name;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 1) << "no doubtful detection on the sample photos to check with";
+}
+
 TEST_F(ModelsTest, ProductAnalysisKeepsTheMainObject) {
   const Image image = load_sample("000000002592.jpg");
   auto crop = crop_image(image, ImageBox{200, 20, 450, 255});  // a product shot of the mug

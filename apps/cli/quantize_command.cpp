@@ -16,11 +16,15 @@ struct QuantizeArgs {
   quantize::QuantizeOptions options;
   ModelOptions model_options;
   bool json = false;
+  std::string final_layers = "auto";
 };
 
 int run_quantize_command(QuantizeArgs& args) {
   quantize::QuantizeOptions& o = args.options;
   o.threads = args.model_options.threads;
+  o.final_layers = args.final_layers == "fp32"   ? quantize::FinalLayers::kFp32
+                   : args.final_layers == "int8" ? quantize::FinalLayers::kInt8
+                                                 : quantize::FinalLayers::kAuto;
   const bool tty = stderr_is_terminal();
   o.message = [tty](const std::string& text) {
     if (tty) std::fprintf(stderr, "visearch quantize: %s\n", text.c_str());
@@ -37,6 +41,8 @@ int run_quantize_command(QuantizeArgs& args) {
                                        {"calibration_overlaps_evaluation", r.calibration_overlaps_evaluation},
                                        {"quantized_layers", r.quantized_layers},
                                        {"kept_fp32", r.kept_fp32},
+                                       {"final_layers", r.final_layers},
+                                       {"candidates", r.candidates},
                                        {"float_tensors", r.float_tensors},
                                        {"ap_fp32", r.ap_fp32},
                                        {"ap_int8", r.ap_int8},
@@ -66,6 +72,7 @@ int run_quantize_command(QuantizeArgs& args) {
         "float\n",
         r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size(), r.float_tensors);
     for (const std::string& k : r.kept_fp32) std::printf("  FP32: %s\n", k.c_str());
+    for (const std::string& c : r.candidates) std::printf("  tried: %s\n", c.c_str());
     if (r.speedup() < 1.0) {
       std::printf(
           "note: the INT8 model is not faster than FP32 on this CPU (its float activations between 8-bit "
@@ -98,8 +105,12 @@ void add_quantize_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_flag("--force", o.force, "Write the INT8 model even when it loses more AP than --max-ap-drop");
-  cmd->add_flag("--quantize-final-layers", o.quantize_final_layers,
-                "Also quantise the final prediction layers (kept FP32 by default)");
+  cmd->add_option(
+         "--final-layers", args->final_layers,
+         "The final prediction layers: auto (try FP32 and INT8, keep the faster within the AP limit), "
+         "fp32 or int8")
+      ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
   cmd->add_option("--max-tensor-error", o.max_tensor_error,
                   "Leave float an activation whose 8-bit rounding error exceeds this share of its RMS")
       ->check(CLI::Range(0.0, 1000.0))

@@ -70,23 +70,20 @@ Status for_each_output(const std::string& graph_path, const ModelSpec& spec,
 }
 
 // Median forward ms of each detector, alternating run by run on the same prepared input.
-std::pair<double, double> time_forwards(const Detector& a, const Detector& b, const PreparedInput& input,
-                                        int runs) {
-  std::vector<double> ta;
-  std::vector<double> tb;
+std::vector<double> time_forwards(const std::vector<const Detector*>& detectors, const PreparedInput& input,
+                                  int runs) {
+  std::vector<std::vector<double>> times(detectors.size());
   for (int r = 0; r < runs + 3; ++r) {
-    auto t0 = Clock::now();
-    (void)a.forward(input);
-    const double x = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    t0 = Clock::now();
-    (void)b.forward(input);
-    const double y = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (r >= 3) {
-      ta.push_back(x);
-      tb.push_back(y);
+    for (std::size_t i = 0; i < detectors.size(); ++i) {
+      const auto t0 = Clock::now();
+      (void)detectors[i]->forward(input);
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      if (r >= 3) times[i].push_back(ms);
     }
   }
-  return {median(ta), median(tb)};
+  std::vector<double> out;
+  for (auto& t : times) out.push_back(median(std::move(t)));
+  return out;
 }
 
 }  // namespace
@@ -141,21 +138,33 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   for (std::size_t i = 0; i < n; ++i) calibration.push_back(pool[i * pool.size() / n]);  // spread evenly
   report.calibration_images = calibration.size();
 
-  // Graph and plan.
+  // Graph and plans: the final layers FP32 and/or INT8.
   auto fp32 = onnx_file::read_model(weights->path);
   if (!fp32) return fp32.error();
   auto model = at_least_opset13(*fp32);
   if (!model) return model.error();
   name_nodes(*model);
-  QdqPlan plan = plan_qdq(*model, PlanOptions{o.quantize_final_layers});
-  if (plan.nodes.empty()) {
+  std::vector<std::pair<std::string, QdqPlan>> plans;  // (final layers "fp32" / "int8", plan)
+  if (o.final_layers != FinalLayers::kInt8) plans.emplace_back("fp32", plan_qdq(*model, PlanOptions{false}));
+  if (o.final_layers != FinalLayers::kFp32) {
+    QdqPlan all = plan_qdq(*model, PlanOptions{true});
+    // Only a candidate of its own when there are final layers to quantise.
+    if (plans.empty() || all.nodes.size() != plans.front().second.nodes.size())
+      plans.emplace_back("int8", all);
+  }
+  std::erase_if(plans, [](const auto& p) { return p.second.nodes.empty(); });
+  if (plans.empty()) {
     return Unexpected{ErrorCode::kInvalidSpec,
                       "model '" + spec->name +
                           "' has no Conv, Gemm or MatMul layer with float weights to "
                           "quantise (outside its final layers)"};
   }
-  report.quantized_layers = plan.nodes.size();
-  report.kept_fp32 = plan.kept_fp32;
+  std::vector<std::string> activations;  // every plan's, once
+  for (const auto& [label, plan] : plans) {
+    for (const std::string& t : plan.activations) {
+      if (std::find(activations.begin(), activations.end(), t) == activations.end()) activations.push_back(t);
+    }
+  }
 
   const fs::path partial = fs::path(o.out) / ("." + report.name + ".partial");
   fs::remove_all(partial, ec);
@@ -170,10 +179,10 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
     }
   } cleanup{partial};
 
-  say("calibrating " + std::to_string(plan.activations.size()) + " tensors of " + spec->name + " on " +
+  say("calibrating " + std::to_string(activations.size()) + " tensors of " + spec->name + " on " +
       std::to_string(calibration.size()) + " images");
   const fs::path calib_path = partial / "calibration.onnx";
-  if (auto st = onnx_file::write_model(with_outputs(*model, plan.activations), calib_path.string()); !st) {
+  if (auto st = onnx_file::write_model(with_outputs(*model, activations), calib_path.string()); !st) {
     return st.error();
   }
   std::map<std::string, Range> ranges;
@@ -200,7 +209,7 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   if (!pass) return pass.error();
   fs::remove(calib_path, ec);
   std::map<std::string, std::string> noisy;
-  for (const std::string& t : plan.activations) {
+  for (const std::string& t : activations) {
     const auto& [err, sig] = noise[t];
     const double relative = sig > 0 ? std::sqrt(err / sig) : 0.0;
     if (relative > o.max_tensor_error) {
@@ -211,60 +220,80 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
       noisy[t] = why;
     }
   }
-  plan = without_tensors(*model, std::move(plan), noisy);
-  report.quantized_layers = plan.nodes.size();
-  report.kept_fp32 = plan.kept_fp32;
+  for (auto& [label, plan] : plans) plan = without_tensors(*model, std::move(plan), noisy);
+  std::erase_if(plans, [](const auto& p) { return p.second.nodes.empty(); });
   report.float_tensors = noisy.size();
-  if (plan.nodes.empty()) {
+  if (plans.empty()) {
     return Unexpected{ErrorCode::kInvalidSpec, "model '" + spec->name + "': every layer loses in 8 bits (" +
                                                    std::to_string(noisy.size()) + " tensors too noisy)"};
   }
 
-  auto qdq = make_qdq(*model, plan, ranges);
-  if (!qdq) return qdq.error();
-  const fs::path onnx_path = partial / (report.name + ".onnx");
-  if (auto st = dataset::write_file_atomic(onnx_path.string(), onnx_file::serialize(*qdq)); !st) {
-    return st.error();
-  }
-  auto digest = sha256_file(onnx_path.string());
-  if (!digest) return digest.error();
-
-  nlohmann::json sj;
+  nlohmann::json base_json;
   {
     std::ifstream in(spec->source_path);
-    sj = nlohmann::json::parse(in, nullptr, false);
-    if (sj.is_discarded() || !sj.is_object()) {
+    base_json = nlohmann::json::parse(in, nullptr, false);
+    if (base_json.is_discarded() || !base_json.is_object()) {
       return Unexpected{ErrorCode::kInvalidSpec, spec->source_path + ": cannot re-read the spec"};
     }
   }
-  sj["name"] = report.name;
-  sj["description"] = "INT8 (QDQ) copy of " + spec->name + ", calibrated on " +
-                      std::to_string(calibration.size()) + " images of " + o.calibration + ". " +
-                      sj.value("description", std::string());
-  sj["weights"] = {{"file", report.name + ".onnx"}, {"sha256", *digest}};
-  sj["precision"] = "int8";
-  sj["quantized_from"] = spec->name;
-  sj.erase("train");  // a QDQ graph is not a training base
-  nlohmann::json quantization = {{"format", "qdq"},
-                                 {"weights", "int8, symmetric, per output channel"},
-                                 {"activations", "uint8, asymmetric, per tensor, calibration min/max"},
-                                 {"calibration", {{"data", o.calibration}, {"images", calibration.size()}}},
-                                 {"quantized_layers", plan.nodes.size()},
-                                 {"float_tensors", report.float_tensors},
-                                 {"max_tensor_error", o.max_tensor_error},
-                                 {"kept_fp32", plan.kept_fp32}};
-
-  // Proof: the evaluation split, FP32 against INT8, and the bare forward passes.
-  const fs::path spec_path = partial / (report.name + ".json");
-  sj["quantization"] = quantization;
-  if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
-  auto int8_spec = repository.find_spec(spec_path.string());
-  if (!int8_spec) return int8_spec.error();
+  // Each candidate in a folder of its own: the QDQ graph and its spec.
   const RuntimeOptions runtime{o.threads, true};
+  struct Candidate {
+    std::string label;
+    const QdqPlan* plan = nullptr;
+    fs::path dir;
+    nlohmann::json spec_json;
+    std::unique_ptr<Detector> detector;
+    double ap = 0, ap50 = 0, forward_ms = 0;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& [label, plan] : plans) {
+    Candidate c;
+    c.label = label;
+    c.plan = &plan;
+    c.dir = partial / ("final_layers_" + label);
+    fs::create_directories(c.dir, ec);
+    if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + c.dir.string() + ": " + ec.message()};
+    auto qdq = make_qdq(*model, plan, ranges);
+    if (!qdq) return qdq.error();
+    const fs::path onnx_path = c.dir / (report.name + ".onnx");
+    if (auto st = dataset::write_file_atomic(onnx_path.string(), onnx_file::serialize(*qdq)); !st) {
+      return st.error();
+    }
+    auto digest = sha256_file(onnx_path.string());
+    if (!digest) return digest.error();
+    nlohmann::json sj = base_json;
+    sj["name"] = report.name;
+    sj["description"] = "INT8 (QDQ) copy of " + spec->name + ", calibrated on " +
+                        std::to_string(calibration.size()) + " images of " + o.calibration + ". " +
+                        base_json.value("description", std::string());
+    sj["weights"] = {{"file", report.name + ".onnx"}, {"sha256", *digest}};
+    sj["precision"] = "int8";
+    sj["quantized_from"] = spec->name;
+    sj.erase("train");  // a QDQ graph is not a training base
+    sj["quantization"] = {{"format", "qdq"},
+                          {"weights", "int8, symmetric, per output channel"},
+                          {"activations", "uint8, asymmetric, per tensor, calibration min/max"},
+                          {"calibration", {{"data", o.calibration}, {"images", calibration.size()}}},
+                          {"final_layers", label},
+                          {"quantized_layers", plan.nodes.size()},
+                          {"float_tensors", report.float_tensors},
+                          {"max_tensor_error", o.max_tensor_error},
+                          {"kept_fp32", plan.kept_fp32}};
+    const fs::path spec_path = c.dir / (report.name + ".json");
+    if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
+    auto int8_spec = repository.find_spec(spec_path.string());
+    if (!int8_spec) return int8_spec.error();
+    auto detector = Detector::load(*int8_spec, repository, families, runtime);
+    if (!detector) return detector.error();
+    c.detector = std::move(*detector);
+    c.spec_json = std::move(sj);
+    candidates.push_back(std::move(c));
+  }
+
+  // Proof: the evaluation split, FP32 against each candidate, and the bare forward passes.
   auto fp32_detector = Detector::load(*spec, repository, families, runtime);
   if (!fp32_detector) return fp32_detector.error();
-  auto int8_detector = Detector::load(*int8_spec, repository, families, runtime);
-  if (!int8_detector) return int8_detector.error();
   eval::ModelEvalOptions eval_options;
   eval_options.split = o.split;
   auto class_map = dataset::load_default_class_map();
@@ -273,20 +302,51 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   say("evaluating " + spec->name + " (FP32)");
   auto fp32_eval = eval::evaluate_model(**fp32_detector, *ds, eval_options);
   if (!fp32_eval) return fp32_eval.error();
-  say("evaluating " + report.name + " (INT8)");
-  auto int8_eval = eval::evaluate_model(**int8_detector, *ds, eval_options);
-  if (!int8_eval) return int8_eval.error();
   report.split = fp32_eval->ground_truth.split_label;
   report.eval_images = fp32_eval->metrics.images;
   report.ap_fp32 = fp32_eval->metrics.stats[0];
   report.ap50_fp32 = fp32_eval->metrics.stats[1];
-  report.ap_int8 = int8_eval->metrics.stats[0];
-  report.ap50_int8 = int8_eval->metrics.stats[1];
+  std::vector<const Detector*> timed{fp32_detector->get()};
+  for (Candidate& c : candidates) {
+    say("evaluating " + report.name + " (INT8, final layers " + c.label + ")");
+    auto result = eval::evaluate_model(*c.detector, *ds, eval_options);
+    if (!result) return result.error();
+    c.ap = result->metrics.stats[0];
+    c.ap50 = result->metrics.stats[1];
+    timed.push_back(c.detector.get());
+  }
   auto timing_input = prepare_file(in_eval.empty() ? calibration.front() : in_eval.front(), spec->preprocess);
   if (!timing_input) return timing_input.error();
   say("timing the forward passes");
-  std::tie(report.forward_ms_fp32, report.forward_ms_int8) =
-      time_forwards(**fp32_detector, **int8_detector, *timing_input, o.timing_runs);
+  const std::vector<double> ms = time_forwards(timed, *timing_input, o.timing_runs);
+  report.forward_ms_fp32 = ms[0];
+  for (std::size_t i = 0; i < candidates.size(); ++i) candidates[i].forward_ms = ms[i + 1];
+
+  // The choice: the faster candidate (by more than 5 %) among those within the AP limit, else the more
+  // accurate one.
+  const auto within = [&](const Candidate& c) { return (report.ap_fp32 - c.ap) * 100.0 <= o.max_ap_drop; };
+  std::size_t chosen = 0;
+  for (std::size_t i = 1; i < candidates.size(); ++i) {
+    const Candidate& a = candidates[chosen];
+    const Candidate& b = candidates[i];
+    const bool better =
+        within(b) ? (!within(a) || b.forward_ms < 0.95 * a.forward_ms) : (!within(a) && b.ap > a.ap);
+    if (better) chosen = i;
+  }
+  for (const Candidate& c : candidates) {
+    char line[200];
+    std::snprintf(line, sizeof line, "final layers %s: AP %.1f, AP50 %.1f, forward %.2f ms%s",
+                  c.label.c_str(), c.ap * 100, c.ap50 * 100, c.forward_ms,
+                  &c == &candidates[chosen] ? " (chosen)" : "");
+    report.candidates.emplace_back(line);
+  }
+  Candidate& pick = candidates[chosen];
+  report.final_layers = pick.label;
+  report.quantized_layers = pick.plan->nodes.size();
+  report.kept_fp32 = pick.plan->kept_fp32;
+  report.ap_int8 = pick.ap;
+  report.ap50_int8 = pick.ap50;
+  report.forward_ms_int8 = pick.forward_ms;
 
   const double drop = -report.ap_change_points();
   if (drop > o.max_ap_drop && !o.force) {
@@ -296,6 +356,7 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
     report.refused = std::string(text) + "; not written (--force writes it anyway)";
     return report;
   }
+  nlohmann::json& sj = pick.spec_json;
   sj["quantization"]["evaluation"] = {{"data", o.calibration},
                                       {"split", report.split},
                                       {"images", report.eval_images},
@@ -303,8 +364,15 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
                                       {"ap_int8", report.ap_int8},
                                       {"forward_ms_fp32", report.forward_ms_fp32},
                                       {"forward_ms_int8", report.forward_ms_int8},
-                                      {"threads", o.threads}};
+                                      {"threads", o.threads},
+                                      {"candidates", report.candidates}};
+  pick.detector.reset();
+  for (Candidate& c : candidates) c.detector.reset();
+  fs::rename(pick.dir / (report.name + ".onnx"), partial / (report.name + ".onnx"), ec);
+  if (ec) return Unexpected{ErrorCode::kIo, "cannot move the chosen graph: " + ec.message()};
+  const fs::path spec_path = partial / (report.name + ".json");
   if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
+  for (const Candidate& c : candidates) fs::remove_all(c.dir, ec);
   fs::rename(partial, final_dir, ec);
   if (ec) return Unexpected{ErrorCode::kIo, "cannot rename " + partial.string() + ": " + ec.message()};
   cleanup.keep = true;

@@ -8,7 +8,8 @@
 //      range; a second pass measures each tensor's 8-bit rounding error, and the too-noisy ones stay float.
 //   3. The QDQ graph and a spec (the base spec's file, with the new name, weights and sha256, "precision":
 //      "int8" and a "quantization" section) are written to OUT/.NAME.partial/.
-//   4. Both models are evaluated on the evaluation split with eval::evaluate_model() (what `visearch eval`
+//   4. The candidates (final layers FP32 and INT8, unless one is asked for) and the FP32 model are evaluated
+//      on the evaluation split with eval::evaluate_model() (what `visearch eval`
 //   and
 //      `compare` run) and their bare forward passes are timed alternately on one prepared image.
 //   5. When AP drops by at most `max_ap_drop` points (or `force`), the folder is renamed to OUT/NAME/;
@@ -29,6 +30,10 @@
 
 namespace visearch::quantize {
 
+// The final prediction layers (those feeding no other quantised layer): auto tries both and keeps the faster
+// of the models within the AP limit (by more than 5 %), else the more accurate.
+enum class FinalLayers { kAuto, kFp32, kInt8 };
+
 struct QuantizeOptions {
   std::string model;         // name or spec path
   std::string calibration;   // data set folder (or data.yaml / COCO json), as `eval` takes it
@@ -38,7 +43,7 @@ struct QuantizeOptions {
   std::string name;          // "" = MODEL_int8
   bool force = false;        // write even when AP drops by more than max_ap_drop
   double max_ap_drop = 1.0;  // AP points (0..100 scale)
-  bool quantize_final_layers = false;
+  FinalLayers final_layers = FinalLayers::kAuto;
   // A tensor whose 8-bit rounding error (RMS, over the calibration images) exceeds this share of its own RMS
   // stays float, and the layers reading it FP32.
   double max_tensor_error = 0.1;
@@ -56,7 +61,9 @@ struct QuantizeReport {
   std::size_t eval_images = 0;
   std::size_t quantized_layers = 0;
   std::vector<std::string> kept_fp32;
-  std::size_t float_tensors = 0;  // activations left float because 8 bits lose (max_tensor_error)
+  std::string final_layers;             // "fp32" or "int8": the chosen candidate
+  std::vector<std::string> candidates;  // one line per candidate tried (AP, forward ms)
+  std::size_t float_tensors = 0;        // activations left float because 8 bits lose (max_tensor_error)
   double ap_fp32 = 0, ap50_fp32 = 0, ap_int8 = 0, ap50_int8 = 0;  // 0..1
   double forward_ms_fp32 = 0, forward_ms_int8 = 0;                // medians, alternating runs
   int threads = 1;

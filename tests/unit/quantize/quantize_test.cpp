@@ -45,6 +45,7 @@ class QuantizeTest : public ::testing::Test {
     o.images = 8;
     o.out = (dir_.path() / "out").string();
     o.timing_runs = 3;
+    o.final_layers = FinalLayers::kFp32;  // one candidate: the graph's structure is known
     return o;
   }
 };
@@ -249,6 +250,29 @@ TEST_F(QuantizeTest, RefusesWhenUnrepresentativeCalibrationCostsApUnlessForced) 
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_TRUE(report->written);
   EXPECT_TRUE(fs::exists(dir_.path() / "out" / "conv_grid_tiny_int8" / "conv_grid_tiny_int8.onnx"));
+}
+
+TEST_F(QuantizeTest, AutoTriesTheFinalLayersInFp32AndInt8AndWritesTheOneItChose) {
+  test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
+  QuantizeOptions o = options(dir_.path() / "data");
+  o.final_layers = FinalLayers::kAuto;
+  auto report = run_quantize(o, repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_TRUE(report->written) << report->refused;
+  ASSERT_EQ(report->candidates.size(), 2U);
+  EXPECT_EQ(report->candidates[0].rfind("final layers fp32", 0), 0U) << report->candidates[0];
+  EXPECT_EQ(report->candidates[1].rfind("final layers int8", 0), 0U) << report->candidates[1];
+  EXPECT_EQ(report->quantized_layers, report->final_layers == "int8" ? 3U : 2U);
+  // Only the chosen graph is left, and the spec says which it is.
+  const fs::path folder = dir_.path() / "out" / "conv_grid_tiny_int8";
+  std::size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) files += entry.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 2U);
+  std::ifstream spec_in(folder / "conv_grid_tiny_int8.json");
+  const nlohmann::json spec = nlohmann::json::parse(spec_in);
+  EXPECT_EQ(spec["quantization"]["final_layers"], report->final_layers);
+  EXPECT_EQ(spec["weights"]["sha256"], *sha256_file((folder / "conv_grid_tiny_int8.onnx").string()));
+  EXPECT_EQ(spec["quantization"]["evaluation"]["candidates"].size(), 2U);
 }
 
 TEST_F(QuantizeTest, BadOptionsAreErrorsAndWriteNothing) {

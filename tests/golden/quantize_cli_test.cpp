@@ -37,6 +37,7 @@ TEST(QuantizeCli, BadFlagsAreUsageErrors) {
             " --out x",                                          // no --model
         std::string("quantize --model conv_grid_tiny --out x"),  // no --calibration
         base + " --images 0", base + " --images many", base + " --max-ap-drop -1",
+        base + " --final-layers some",
         std::string("quantize --model conv_grid_tiny --calibration /no/such/dir --out x"),
         base + " --bogus"}) {
     const auto r = run_cli(args);

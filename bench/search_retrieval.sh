@@ -7,7 +7,13 @@
 #   bench/search_retrieval.sh [BUILD_DIR]        default: build (the release preset)
 #   KEEP=dir bench/search_retrieval.sh build     keep (and reuse) the catalog and judgments in dir
 #   MIN_SIDE=32 bench/search_retrieval.sh build  smaller objects, in the catalog and as queries (default 48)
-# Exits non-zero when fused precision@5 falls below the better of the two single rankings.
+#   STEPS=final bench/search_retrieval.sh build   only the shipped configuration (default: every step below)
+# The steps of issue 15, each on the same judgments, each a table (and search_eval_STEP.json):
+#   detector-label  query boxes labelled at the detector's own threshold (before issue 15)
+#   region-label    labelled from detections down to 0.15 (search::kRegionLabelThreshold, the default)
+#   adapted         + `visearch catalog adapt` on a copy of the catalog (the catalog's own embedding space)
+#   tuned           + the fusion weights `search-eval --tune --objective p@5` chose, on the adapted catalog
+# Exits non-zero when, in the last step, fused precision@5 falls below the better of the two single rankings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -21,8 +27,25 @@ if [ ! -f "$work/catalog/catalog.db" ]; then
 fi
 "$build/bench/visearch_bench_search_judgments" --data-dir "$work/catalog" --shared "$shared" --min-side "$min_side" \
   --out "$work/judgments.jsonl"
-"$build/visearch" search-eval --queries "$work/judgments.jsonl" --data-dir "$work/catalog" --ranking all --k 5,10 \
-  --format table --json-out "$work/search_eval.json" --sweep
+evaluate() {  # STEP CATALOG_DIR [search-eval options...]
+  local step=$1 dir=$2
+  shift 2
+  echo "== $step"
+  "$build/visearch" search-eval --queries "$work/judgments.jsonl" --data-dir "$dir" --ranking all --k 5,10 \
+    --format table --json-out "$work/search_eval_$step.json" --sweep "$@"
+  cp "$work/search_eval_$step.json" "$work/search_eval.json"
+}
+steps=${STEPS:-all}
+if [ "$steps" = all ]; then
+  evaluate detector-label "$work/catalog" --region-label-threshold 0
+  evaluate region-label "$work/catalog"
+fi
+rm -rf "$work/adapted" && cp -r "$work/catalog" "$work/adapted"
+"$build/visearch" catalog adapt --data-dir "$work/adapted" --format table
+[ "$steps" = all ] && evaluate adapted "$work/adapted"
+"$build/visearch" search-eval --queries "$work/judgments.jsonl" --data-dir "$work/adapted" --sweep --tune \
+  --objective p@5 --tune-out "$work/tuned_mapping.json" --format table | sed -n '/^tune/,/^after/p'
+evaluate tuned "$work/adapted" --mapping "$work/tuned_mapping.json"
 status=0
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).rankings;

@@ -21,6 +21,8 @@ namespace {
 using nlohmann::json;
 
 struct SearchEvalArgs {
+  // Marked regions are labelled from detections down to this score (0: the detector's own threshold).
+  float region_label_threshold = search::kRegionLabelThreshold;
   ModelOptions model_options;
   std::string queries;
   CatalogFlags catalog;
@@ -113,6 +115,10 @@ Status prepare_from_judgments(const SearchEvalArgs& args, const SearchModels& mo
     }
     search::QueryAnalysisOptions analysis_options;
     analysis_options.region = q.box;
+    if (args.region_label_threshold <= 0.F)
+      analysis_options.region_label_threshold.reset();
+    else
+      analysis_options.region_label_threshold = args.region_label_threshold;
     auto analysis = search::analyze_query_image(image, *models.detector, *models.embedder, analysis_options);
     if (!analysis) return Error{analysis.error().code, q.id + ": " + analysis.error().message};
     if (analysis->objects.empty()) return Error{ErrorCode::kInternal, q.id + ": no query object"};
@@ -466,6 +472,10 @@ void add_search_eval_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"fused", "visual", "label", "all"}))
       ->capture_default_str();
   cmd->add_option("--json-out", args->json_out, "Also write the JSON report (with every query) to this file");
+  cmd->add_option("--region-label-threshold", args->region_label_threshold,
+                  "A query box is labelled from detections down to this score (0: the detector's own)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--min-score", args->min_score,
                   "Leave out products below this score (default: the mapping file's)")
       ->check(CLI::Range(0.0, 1.0));

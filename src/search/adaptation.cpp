@@ -65,9 +65,15 @@ std::vector<float> EmbeddingAdaptation::project(std::span<const float> x, int la
 }
 
 std::string EmbeddingAdaptation::serialize() const {
-  const nlohmann::json header = {{"generation", generation}, {"embedder", embedder}, {"in_dim", in_dim},
-                                 {"out_dim", out_dim},       {"mix", mix},           {"anchor", anchor},
-                                 {"labels", labels},         {"report", report}};
+  const nlohmann::json header = {{"generation", generation},
+                                 {"embedder", embedder},
+                                 {"in_dim", in_dim},
+                                 {"out_dim", out_dim},
+                                 {"mix", mix},
+                                 {"anchor", anchor},
+                                 {"labels", labels},
+                                 {"visual_min_score", visual_min_score},
+                                 {"report", report}};
   const std::string text = header.dump();
   std::string out(kMagic);
   const auto length = static_cast<std::uint32_t>(text.size());
@@ -97,6 +103,7 @@ Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, c
     a.mix = header.at("mix").get<double>();
     a.anchor = header.at("anchor").get<double>();
     a.labels = header.at("labels").get<std::vector<std::string>>();
+    if (header.contains("visual_min_score")) a.visual_min_score = header.at("visual_min_score").get<double>();
     if (header.contains("report")) a.report = header.at("report");
   } catch (const nlohmann::json::exception& e) {
     return malformed(origin, std::string("header: ") + e.what());
@@ -105,6 +112,7 @@ Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, c
     return malformed(origin, "dimensions out of range");
   if (!(a.mix > 0.0 && a.mix <= 1.0)) return malformed(origin, "mix outside (0, 1]");
   if (!(a.anchor >= 0.0 && a.anchor <= 1.0)) return malformed(origin, "anchor outside [0, 1]");
+  if (!(a.visual_min_score <= 1.0)) return malformed(origin, "visual_min_score above 1");
   if (a.labels.size() > static_cast<std::size_t>(kMaxDim)) return malformed(origin, "too many labels");
   const auto out = static_cast<std::size_t>(a.out_dim);
   a.weight.resize(out * static_cast<std::size_t>(a.in_dim));

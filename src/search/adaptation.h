@@ -46,10 +46,14 @@ struct EmbeddingAdaptation {
   double mix = 1.0;                 // weight of the adapted cosine, (0, 1]
   double anchor = 1.0;              // weight of a product's own adapted vector against its prototype, [0, 1]
   std::vector<std::string> labels;  // the categories it was trained to separate (lower-case)
-  std::vector<float> weight;        // out_dim x in_dim
-  std::vector<float> bias;          // out_dim
-  std::vector<float> prototypes;    // labels x out_dim (unit rows)
-  nlohmann::json report;            // how it was trained and what held-out products showed
+  // The visual ranking's minimum score in this space (cosines here are not the embedder's): chosen so that
+  // held-out queries are answered as often as the mapping's visual min_score answers them in the
+  // embedder's space. < 0: none (the mapping's).
+  double visual_min_score = -1;
+  std::vector<float> weight;      // out_dim x in_dim
+  std::vector<float> bias;        // out_dim
+  std::vector<float> prototypes;  // labels x out_dim (unit rows)
+  nlohmann::json report;          // how it was trained and what held-out products showed
 
   // Dimension of the vectors search compares (out_dim + in_dim, or out_dim when mix is 1).
   [[nodiscard]] int search_dim() const { return mix >= 1.0 ? out_dim : out_dim + in_dim; }

@@ -298,8 +298,12 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
   params.best_text = best_text;
   params.best_query = words != nullptr ? words->best : 0.0;
   params.weights = mapping_.weights();
-  params.min_score =
-      options.min_score.value_or(mapping_.min_score(std::string(ranking_name(options.ranking))));
+  // The visual ranking's threshold is a cosine: in an adapted space, the adaptation's own (see adaptation.h).
+  const bool adapted_visual = options.ranking == Ranking::kVisual && snapshot.adaptation &&
+                              snapshot.adaptation->visual_min_score >= 0;
+  params.min_score = options.min_score.value_or(
+      adapted_visual ? snapshot.adaptation->visual_min_score
+                     : mapping_.min_score(std::string(ranking_name(options.ranking))));
   params.limit = options.limit;
   if (options.candidate_sink) options.candidate_sink(object, pool, params);
   const std::vector<FusedCandidate> scored = fuse(pool, params);

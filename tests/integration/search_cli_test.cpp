@@ -3,6 +3,7 @@
 // leaves the previous catalog intact and usable.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -161,6 +162,65 @@ TEST(SearchCli, SearchFindsProductsForEachObject) {
                          &out, &err),
             2);
   EXPECT_NE(err.find("box"), std::string::npos);
+}
+
+// `visearch catalog adapt`: the adaptation is stored for the catalog's generation and used by search; an
+// import with --no-adapt leaves it stale (search back in the embedder's space); a delete rebuilds it with
+// the settings it was made with.
+TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChange) {
+  const SearchCatalog& c = search_catalog();
+  const std::string dir = copy_catalog(c.data_a, "adapted");
+  std::string out;
+  std::string err;
+  ASSERT_EQ(
+      run_visearch("catalog adapt --format json --views 1 --epochs 5 --force --data-dir " + shell_quote(dir),
+                   &out, &err),
+      0)
+      << err;
+  const json report = json::parse(out);
+  EXPECT_TRUE(report.at("stored").get<bool>()) << out;
+  EXPECT_EQ(report.at("generation"), stats_of(dir).at("generation")) << out;
+  EXPECT_GE(report.at("categories").get<int>(), 2);
+  ASSERT_TRUE(fs::exists(dir + "/adaptation.bin"));
+
+  const auto adapted = [&]() {
+    std::string o;
+    std::string e;
+    EXPECT_EQ(run_visearch("search --format json --limit 3 --data-dir " + shell_quote(dir) + " " +
+                               shell_quote(sample("000000002592.jpg")),
+                           &o, &e),
+              0)
+        << e;
+    return json::parse(o).at("catalog").at("adapted").get<bool>();
+  };
+  EXPECT_TRUE(adapted());
+
+  // An import without a rebuild: stale, so ignored.
+  ASSERT_EQ(run_visearch("catalog import --no-adapt --format json --data-dir " + shell_quote(dir) + " " +
+                             shell_quote(c.batch_b),
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_FALSE(adapted());
+
+  // A delete rebuilds it for the new generation, with the stored settings (one view per object).
+  ASSERT_EQ(run_visearch("catalog delete --format json --data-dir " + shell_quote(dir) + " " +
+                             shell_quote(*c.ids_b.begin()),
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("rebuilding its adaptation"), std::string::npos) << err;
+  EXPECT_TRUE(adapted());
+  const json stats = stats_of(dir);
+  std::ifstream file(dir + "/adaptation.bin", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 12U);
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + 8, sizeof length);
+  const json header = json::parse(bytes.substr(12, length));
+  EXPECT_EQ(header.at("generation"), stats.at("generation"));
+  EXPECT_EQ(header.at("report").at("settings").at("views"), 1);
+  EXPECT_EQ(header.at("report").at("views").get<int>(), header.at("report").at("trained_objects").get<int>());
 }
 
 // `visearch search-eval`: a judgments file through the same analysis and ranking as `visearch search`; the

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <random>
+#include <type_traits>
 #include <unordered_map>
 
 #include "core/sha256.h"
@@ -95,6 +97,36 @@ nlohmann::json AdaptReport::to_json() const {
       {"stored", stored},
       {"not_stored_reason", not_stored_reason},
       {"seconds", {{"embedding", embed_s}, {"training", train_s}, {"total", total_s}}}};
+}
+
+nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
+  return {{"views", options.views},
+          {"dim", options.train.out_dim},
+          {"epochs", options.train.epochs},
+          {"max_objects_per_category", options.max_objects_per_category},
+          {"holdout_fraction", options.holdout_fraction},
+          {"seed", options.seed},
+          {"force", options.force}};
+}
+
+AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptions defaults) {
+  if (!settings.is_object()) return defaults;
+  const auto read = [&](const char* key, auto& field) {
+    auto it = settings.find(key);
+    if (it == settings.end()) return;
+    try {
+      field = it->get<std::remove_reference_t<decltype(field)>>();
+    } catch (const nlohmann::json::exception&) {  // a damaged report: keep the default
+    }
+  };
+  read("views", defaults.views);
+  read("dim", defaults.train.out_dim);
+  read("epochs", defaults.train.epochs);
+  read("max_objects_per_category", defaults.max_objects_per_category);
+  read("holdout_fraction", defaults.holdout_fraction);
+  read("seed", defaults.seed);
+  read("force", defaults.force);
+  return defaults;
 }
 
 Result<bool> adaptation_is_stale(Catalog& catalog) {
@@ -295,6 +327,31 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       progress("training", step++, options.weight_decays.size() + 1);
       auto held = train_on(false, weight_decay);
       if (!held) return held.error();
+      const auto calibrate = [&](const EmbeddingAdaptation& a) {
+        // The share of held-out queries whose best raw cosine reaches the mapping's visual min_score, and
+        // the adapted cosine that the same share of them reaches.
+        const double raw_min = catalog.mapping().min_score("visual");
+        std::vector<double> raw_best;
+        std::vector<double> adapted_best;
+        std::vector<std::vector<float>> g;
+        for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
+        for (const auto& v : queries) {
+          const std::vector<float> pq = a.project(v);
+          double rb = -1;
+          double ab = -1;
+          for (std::size_t i = 0; i < gallery.size(); ++i) {
+            rb = std::max(rb, static_cast<double>(dot(v.data(), gallery[i].data(), v.size())));
+            ab = std::max(ab, static_cast<double>(dot(pq.data(), g[i].data(), pq.size())));
+          }
+          raw_best.push_back(rb);
+          adapted_best.push_back(ab);
+        }
+        const auto answered = static_cast<std::size_t>(
+            std::count_if(raw_best.begin(), raw_best.end(), [&](double x) { return x >= raw_min; }));
+        std::sort(adapted_best.begin(), adapted_best.end(), std::greater<>());
+        if (answered == 0) return adapted_best.front() + 1e-6;
+        return adapted_best[answered - 1];
+      };
       if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
       for (double mix : options.mixes) {
         for (double anchor : options.anchors) {
@@ -313,6 +370,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
             report.mix = mix;
             report.anchor = anchor;
             report.weight_decay = weight_decay;
+            report.visual_min_score = calibrate(a);
           }
         }
       }
@@ -332,6 +390,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     return report;
   }
   EmbeddingAdaptation adaptation = to_adaptation(*final_weights, category_names, report.mix, report.anchor);
+  adaptation.visual_min_score = report.visual_min_score;
   adaptation.generation = report.generation;
   adaptation.embedder = embedder.spec().name;
 
@@ -345,6 +404,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   report.total_s = seconds_since(start);
   report.stored = true;
   adaptation.report = report.to_json();
+  adaptation.report["settings"] = adapt_settings_to_json(options);
   VISEARCH_TRY(catalog.store_adaptation(adaptation));
   return report;
 }

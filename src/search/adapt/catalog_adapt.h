@@ -72,6 +72,7 @@ struct AdaptReport {
   double mix = 0;
   double anchor = 1;
   double weight_decay = 0;
+  double visual_min_score = -1;  // the visual ranking's threshold in the adapted space (adaptation.h)
   double train_accuracy = 0;
   bool stored = false;
   std::string not_stored_reason;
@@ -83,6 +84,11 @@ struct AdaptReport {
 };
 
 Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options);
+
+// The settings of `options` a rebuild repeats (views, dimensions, epochs, cap, hold-out, seed, force), as
+// stored in an adaptation's report, and back: a catalog rebuilt after an import keeps how it was adapted.
+nlohmann::json adapt_settings_to_json(const AdaptOptions& options);
+AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptions defaults);
 
 // True when the catalog has an adaptation that is not for its current generation (what an import or delete
 // of an adapted catalog leaves behind: the caller rebuilds it).

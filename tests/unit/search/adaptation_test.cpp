@@ -180,6 +180,26 @@ TEST_F(AdaptedSearchTest, AFreshAdaptationReranksAndAStaleOneIsIgnored) {
   EXPECT_TRUE(rank_for_cup().second);
 }
 
+TEST_F(AdaptedSearchTest, TheVisualRankingsThresholdInAnAdaptedSpaceIsTheAdaptations) {
+  // Cosines of an adapted space are not the embedder's: its own visual_min_score applies when the request
+  // names none (the mapping here has none, so without the adaptation every product would be shown).
+  EmbeddingAdaptation a = cup_bowl_adaptation(generation(), 0.7, "test_embed");
+  a.visual_min_score = 0.99;
+  write(a);
+  SearchOptions options;
+  options.ranking = Ranking::kVisual;
+  const QueryObject cup{"", 0.F, ImageBox{0, 0, 1, 1}, false, axis_vector(kDim, 0)};
+  auto result = service_->search({cup}, options);
+  ASSERT_TRUE(result) << result.error().message;
+  ASSERT_TRUE(result->adapted);
+  ASSERT_EQ(result->objects.at(0).products.size(), 1U);  // only the cup itself reaches 0.99
+  EXPECT_EQ(result->objects.at(0).products[0].product.id, "cup-a");
+  options.min_score = 0.0;  // the request's own value wins
+  result = service_->search({cup}, options);
+  ASSERT_TRUE(result);
+  EXPECT_GE(result->objects.at(0).products.size(), 3U);
+}
+
 TEST_F(AdaptedSearchTest, AnAdaptationOfAnotherEmbedderOrDamagedIsIgnored) {
   write(cup_bowl_adaptation(generation(), 0.7, "other_embed"));
   EXPECT_FALSE(rank_for_cup().second);

@@ -11,10 +11,10 @@
 #include "cli/eval_command.h"
 #include "cli/label_command.h"
 #include "cli/models_command.h"
+#include "cli/quantize_command.h"
 #include "cli/search_command.h"
 #include "cli/search_eval_command.h"
 #include "cli/serve_command.h"
-#include "cli/quantize_command.h"
 #include "cli/train_command.h"
 #include "core/error_table.h"
 

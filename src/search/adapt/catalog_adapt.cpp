@@ -260,8 +260,9 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     for (const auto& [key, members] : by_image) {
       if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
       const Product& product = products[key.first].product;
+      const int image_n = key.second;
       const auto image = std::find_if(product.images.begin(), product.images.end(),
-                                      [&](const ProductImage& i) { return i.n == key.second; });
+                                      [image_n](const ProductImage& i) { return i.n == image_n; });
       if (image == product.images.end()) continue;
       auto bytes = catalog.image_bytes(*image);
       if (!bytes) return bytes.error();

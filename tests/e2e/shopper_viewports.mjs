@@ -3,7 +3,9 @@
 // the photo, whole, apart and on top; focus lands on the results and Tab reaches product cards that open a
 // detail view; the photo shows at once with a loading state and the upload card shrinks to a bar; the file
 // picker and hints fit the device and errors are plain; no tint on the selected box, no percentages, one chip
-// per kind of object; every object's products in one row. Called by shopper.test.mjs with its browser, server and check().
+// per kind of object; every object's products in one row; an object the catalog lacks says "No good match";
+// a click (desktop) or tap (phone) on a product card opens that product's details. Called by shopper.test.mjs
+// with its browser, server and check().
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -349,6 +351,70 @@ export async function viewportChecks({ browser, base, sharedDir, check, pageErro
         assert.doesNotMatch(await page.textContent('#selected-title'), /whole photo/);
         assert.equal(await page.isVisible('#loading'), false);
       });
+
+      // The demo catalog sells laptops and TVs, not keyboards or mice (000000001503.jpg has all four): those
+      // objects say "No good match" instead of listing unrelated products, in the list and when selected.
+      await check(`${tag} an object the catalog lacks says "No good match in the catalog for this object"`,
+        async () => {
+          await upload(page, path.join(samples, '000000001503.jpg'));
+          await page.evaluate(() => { const all = document.getElementById('all'); if ('open' in all) all.open = true; });
+          const sections = await page.$$eval('#all-objects .object-results', (nodes) => nodes.map((n) => ({
+            title: n.querySelector('h3').textContent,
+            products: n.querySelectorAll('.product').length,
+            empty: n.querySelector('.empty') ? n.querySelector('.empty').textContent : '',
+          })));
+          const empty = sections.filter((s) => s.products === 0);
+          assert.ok(empty.length >= 1 && sections.some((s) => s.products > 0), JSON.stringify(sections));
+          for (const s of empty) {
+            assert.match(s.empty, /No good match in the catalog for this object/, JSON.stringify(sections));
+          }
+          const chip = page.locator('#object-chips .chip', { hasText: 'keyboard' });
+          if (view.touch) await chip.tap(); else await chip.click();
+          await page.waitForFunction(() => /Products for keyboard/.test(document.getElementById('selected-title').textContent));
+          const shown = await page.evaluate(() => {
+            const n = document.getElementById('selected-products');
+            const r = n.getBoundingClientRect();
+            return { text: n.textContent, cards: n.querySelectorAll('.product').length, visible: n.checkVisibility(),
+              left: r.left, right: r.right, scroll: document.documentElement.scrollWidth };
+          });
+          assert.match(shown.text, /No good match in the catalog for this object/, JSON.stringify(shown));
+          assert.equal(shown.cards, 0);
+          assert.ok(shown.visible && shown.left >= 0 && shown.right <= width + 1 && shown.scroll <= width,
+            `the message does not fit the ${width} px screen: ${JSON.stringify(shown)}`);
+        });
+
+      await check(`${tag} ${view.touch ? 'tapping' : 'clicking'} a product card opens that product's details`,
+        async () => {
+          const chip = page.locator('#object-chips .chip', { hasText: 'tv' });
+          if (view.touch) await chip.tap(); else await chip.click();
+          await page.waitForFunction(() => /Products for tv/.test(document.getElementById('selected-title').textContent));
+          const card = page.locator('#selected-products .product').first();
+          await card.scrollIntoViewIfNeeded();
+          const id = await card.getAttribute('data-product-id');
+          const title = await card.locator('.product-title').textContent();
+          const [detail] = await Promise.all([
+            page.waitForResponse((r) => r.url().endsWith(`/v1/products/${encodeURIComponent(id)}`)),
+            view.touch ? card.locator('.product-open').tap() : card.locator('.product-open').click(),
+          ]);
+          assert.equal(detail.status(), 200);
+          await page.waitForSelector('#product-dialog[open]');
+          assert.equal(await page.textContent('#dialog-title'), title);
+          await page.waitForFunction(() => {
+            const img = document.getElementById('dialog-image');
+            return img.complete && img.naturalWidth > 0 && document.getElementById('dialog-description').textContent.length > 10;
+          });
+          const box = await page.evaluate(() => {
+            const r = document.getElementById('product-dialog').getBoundingClientRect();
+            const link = document.getElementById('dialog-link');
+            return { left: r.left, right: r.right, top: r.top, link: link.hidden ? '' : link.href };
+          });
+          assert.ok(box.left >= 0 && box.right <= width + 1 && box.top >= 0,
+            `the details do not fit the ${width} px screen: ${JSON.stringify(box)}`);
+          if (box.link) assert.match(box.link, /^https?:\/\//);
+          const close = page.locator('#dialog-close');
+          if (view.touch) await close.tap(); else await close.click();
+          await page.waitForSelector('#product-dialog:not([open])', { state: 'attached' });
+        });
     } finally {
       await context.close();
     }

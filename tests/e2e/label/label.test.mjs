@@ -360,7 +360,10 @@ async function main() {
   //     desktop and a 390x844 touch phone. Arrow keys on the focused slider move the slider (not the image),
   //     Tab leaves Save and Space presses a focused button, Accept all on the labelled 000000000030.jpg adds
   //     no second box over a labelled object (and says how many proposals it hid), and undoing back to the
-  //     labels leaves the image as it was saved (no "unsaved changes", nothing written on moving on).
+  //     labels leaves the image as it was saved (no "unsaved changes", nothing written on moving on). Also, at
+  //     both sizes: the image, class and box lists work by keyboard, the image list has thumbnails, / types a
+  //     class, "Selected box" shows no class with nothing selected, hovering a box row highlights its box, and
+  //     the pre-label banner does not push the image down (it is refitted, centred).
   const viewportBrowser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
   cleanups.push(() => viewportBrowser.close());
   for (const view of [
@@ -374,9 +377,52 @@ async function main() {
     vp.on('pageerror', (e) => viewErrors.push(String(e)));
     await vp.goto(`${base}/`);
     await vp.evaluate(() => window.labelApp.ready);
-    await vp.locator('#image-list li', { hasText: '000000000030.jpg' }).click();
+    await vp.waitForFunction(() => window.labelApp.state.img !== null);
+    // At 390 px the page stacks its panels under the image (the editor stays, see 8d), so the same list,
+    // keyboard and hover checks apply at both sizes. The image list: one thumbnail per image, and Tab/Enter
+    // open an image.
+    assert.equal(await vp.locator('#image-list li .thumb').count(), 3, `${view.tag}: the image list has no thumbnails`);
+    await vp.locator('#image-list li .thumb').first().scrollIntoViewIfNeeded();
+    await vp.waitForFunction(() => {
+      const img = document.querySelector('#image-list li .thumb');
+      return img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0;
+    }, null, { timeout: 10000 }).catch(() => assert.fail(`${view.tag}: the first thumbnail is not shown`));
+    await vp.locator('#image-list li', { hasText: '000000000025.jpg' }).focus();
+    await vp.keyboard.press('Enter');
+    await vp.waitForFunction(() => document.querySelector('#image-name').textContent === '000000000025.jpg');
+    // The class list: / then typing part of a name and Enter picks that class; Enter on a focused row too.
+    await vp.locator('#stage').focus();
+    await vp.keyboard.press('/');
+    assert.equal(await vp.evaluate(() => document.activeElement.id), 'class-filter', `${view.tag}: / did not focus the class search`);
+    await vp.keyboard.type('tooth');
+    await vp.keyboard.press('Enter');
+    assert.equal(await vp.evaluate(() => window.labelApp.state.classes[window.labelApp.state.currentClass]),
+      'toothbrush', `${view.tag}: typing "tooth" did not pick toothbrush`);
+    assert.equal(await vp.evaluate(() => document.activeElement.id), 'stage');
+    await vp.locator('#class-list li').first().focus();
+    await vp.keyboard.press('Enter');
+    assert.equal(await vp.evaluate(() => window.labelApp.state.currentClass), 0, `${view.tag}: Enter on a class row`);
+    await vp.locator('#image-list li', { hasText: '000000000030.jpg' }).focus();
+    await vp.keyboard.press('Enter');
     await vp.waitForFunction(() => document.querySelector('#image-name').textContent.endsWith('000000000030.jpg'));
     await vp.waitForFunction(() => window.labelApp.state.boxes.length > 0);
+    // Nothing selected: "Selected box" shows no class. The box list: Enter on a focused row selects that
+    // box (its class shows); Escape on the image clears it again. Hovering a row highlights its box.
+    assert.equal(await vp.evaluate(() => window.labelApp.state.selected), -1);
+    assert.equal(await vp.inputValue('#box-class'), '', `${view.tag}: a class shows with no box selected`);
+    await vp.locator('#box-list li').nth(1).focus();
+    await vp.keyboard.press('Enter');
+    assert.equal(await vp.evaluate(() => window.labelApp.state.selected), 1, `${view.tag}: Enter on a box row`);
+    assert.equal(await vp.inputValue('#box-class'),
+      String(await vp.evaluate(() => window.labelApp.state.boxes[1].class_id)));
+    await vp.locator('#stage').focus();
+    await vp.keyboard.press('Escape');
+    assert.equal(await vp.evaluate(() => window.labelApp.state.selected), -1);
+    assert.equal(await vp.inputValue('#box-class'), '', `${view.tag}: a class shows after Escape`);
+    // (On the touch phone this is a mouse pointer over a 390 px window: the page highlights on mouseenter.)
+    await vp.locator('#box-list li').first().hover();
+    assert.equal(await vp.evaluate(() => window.labelApp.state.hovered), 0, `${view.tag}: hovering a row`);
+    await vp.mouse.move(1, 1);
 
     await vp.locator('#threshold').focus();
     const sliderBefore = Number(await vp.inputValue('#threshold'));
@@ -411,6 +457,13 @@ async function main() {
     ]);
     await vp.waitForFunction(() => /proposals? from/.test(document.querySelector('#message').textContent));
     assert.match(await vp.textContent('#message'), /\d+ hidden: they repeat boxes already here/);
+    // The banner does not push the image down: it is fitted again, centred in the image area.
+    await vp.waitForFunction(() => {
+      const { state } = window.labelApp;
+      const stage = document.getElementById('stage').getBoundingClientRect();
+      const bottom = stage.height - (state.view.oy + state.height * state.view.scale);
+      return Math.abs(state.view.oy - bottom) <= 2;
+    }, null, { timeout: 5000 }).catch(() => assert.fail(`${view.tag}: the image was not refitted after the banner`));
     await vp.click('#accept-all');
     assert.ok(await vp.evaluate(() => window.labelApp.state.boxes.length) > original, `${view.tag}: Accept all added nothing`);
     const duplicates = await vp.evaluate(() => {
@@ -438,7 +491,9 @@ async function main() {
     assert.deepEqual(viewWrites, [], `${view.tag}: moving on from an unchanged image wrote a new version`);
     assert.deepEqual(viewErrors, [], `${view.tag}: script errors ${viewErrors.join(' | ')}`);
     await viewContext.close();
-    ok(`${view.tag}: focused controls keep their keys; Accept all adds no duplicate; undo back to the labels is saved`);
+    ok(`${view.tag}: lists take Tab and Enter, with thumbnails; / types a class; no class with no box selected; ` +
+      'hover highlights a box; the banner refits the image; focused controls keep their keys; Accept all adds ' +
+      'no duplicate; undo back to the labels is saved');
   }
 
   // 9. Train on the two reviewed images from the page (one epoch), see the before/after table, and switch

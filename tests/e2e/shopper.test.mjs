@@ -163,6 +163,9 @@ try {
     await page.waitForSelector('#product-dialog[open]');
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => !document.getElementById('product-dialog').open);
+    // Closing gives focus back to the card's button; wait for it, so the next check's focus is not taken
+    // back by a late restore.
+    await page.waitForFunction(() => document.activeElement?.classList.contains('product-open'));
     const events = fs.readFileSync(path.join(data, 'feedback', 'feedback.jsonl'), 'utf8').trim().split('\n')
       .map((line) => JSON.parse(line));
     const open = events.filter((e) => e.event === 'open').at(-1);

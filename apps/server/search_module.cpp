@@ -4,10 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "model/embedder.h"
 #include "model/model_repository.h"
+#include "search/adapt/catalog_adapt.h"
 #include "search/catalog.h"
 #include "search/catalog_import.h"
 #include "search/feedback_log.h"
@@ -47,6 +50,30 @@ struct SearchState {
   std::unique_ptr<search::FeedbackLog> feedback;     // null: --feedback-log off (or no folder for it)
   std::string feedback_off_reason;                   // why `feedback` is null
   std::atomic<bool> loaded{false};
+
+  // A stale catalog adaptation (after an import or delete over HTTP) is rebuilt on one background thread,
+  // with its own embedder and the settings the adaptation was made with; another change meanwhile makes
+  // it run again when done. Searches use the embedder's space until the new file is written.
+  std::mutex adapt_mutex;
+  std::thread adapt_thread;    // guarded by adapt_mutex
+  bool adapt_running = false;  // guarded by adapt_mutex
+  bool adapt_again = false;    // guarded by adapt_mutex
+  std::atomic<bool> adapt_stop{false};
+
+  SearchState() = default;
+  SearchState(const SearchState&) = delete;
+  SearchState& operator=(const SearchState&) = delete;
+  SearchState(SearchState&&) = delete;
+  SearchState& operator=(SearchState&&) = delete;
+  ~SearchState() {
+    adapt_stop.store(true);
+    std::thread running;
+    {
+      std::lock_guard lock(adapt_mutex);
+      running = std::move(adapt_thread);
+    }
+    if (running.joinable()) running.join();
+  }
 
   // false (and an answer already sent) when search is not available.
   bool available(Res& res) const {
@@ -284,6 +311,69 @@ void handle_list(SearchState& state, const Req& req, Res& res) {
       json{{"total", page->total}, {"limit", query.limit}, {"offset", query.offset}, {"products", products}});
 }
 
+void run_adaptations(SearchState& state) {
+  std::unique_ptr<Embedder> embedder;
+  const auto log = [](const char* event, const std::string& detail) {
+    std::fprintf(stderr, "{\"event\":\"%s\",\"detail\":%s}\n", event, to_json_text(json(detail)).c_str());
+  };
+  for (;;) {
+    {
+      std::lock_guard lock(state.adapt_mutex);
+      state.adapt_again = false;
+    }
+    if (!embedder) {  // its own: the inference workers' embedders stay with the requests
+      const ServerOptions& options = state.ctx->options();
+      const ModelRepository repository = ModelRepository::with_defaults(options.model_dirs);
+      auto spec = repository.find_spec(options.embed_model);
+      RuntimeOptions runtime;
+      runtime.intra_op_threads = 1;
+      runtime.allow_spinning = false;
+      auto loaded =
+          spec ? Embedder::load(*spec, repository, runtime) : Result<std::unique_ptr<Embedder>>(spec.error());
+      if (loaded)
+        embedder = std::move(*loaded);
+      else
+        log("adaptation_failed", loaded.error().message);
+    }
+    if (embedder) {
+      search::AdaptOptions options;
+      auto previous = state.service->adaptation();
+      if (previous && previous->has_value() && (*previous)->report.contains("settings"))
+        options = search::adapt_settings_from_json((*previous)->report["settings"], options);
+      options.stop = &state.adapt_stop;
+      options.train.threads = 1;
+      auto report = search::adapt_catalog(*state.service, *embedder, options);
+      if (!report) {
+        log("adaptation_failed", report.error().message);
+      } else {
+        std::fprintf(stderr, "{\"event\":\"adaptation_rebuilt\",\"report\":%s}\n",
+                     to_json_text(report->to_json()).c_str());
+      }
+    }
+    std::lock_guard lock(state.adapt_mutex);
+    if (!state.adapt_again || state.adapt_stop.load()) {
+      state.adapt_running = false;
+      return;
+    }
+  }
+}
+
+// After a committed import or delete: rebuild the catalog's adaptation if it has one that is now stale.
+void schedule_adaptation(SearchState& state) {
+  auto stale = search::adaptation_is_stale(*state.service);
+  if (!stale || !*stale) return;
+  std::lock_guard lock(state.adapt_mutex);
+  if (state.adapt_stop.load()) return;
+  if (state.adapt_running) {
+    state.adapt_again = true;
+    return;
+  }
+  state.adapt_running = true;
+  // A previous thread cleared adapt_running as its last step: joining it is quick.
+  if (state.adapt_thread.joinable()) state.adapt_thread.join();
+  state.adapt_thread = std::thread([&state] { run_adaptations(state); });
+}
+
 void handle_import(SearchState& state, const Req& req, Res& res) {
   ServerContext& ctx = *state.ctx;
   if (!state.available(res)) return;
@@ -332,7 +422,10 @@ void handle_import(SearchState& state, const Req& req, Res& res) {
   options.strict = strict_text == "true" || strict_text == "1";
   auto report = search::import_catalog(*state.service, parsed, analyze, options);
   if (!report) return send_error(ctx, res, report.error());
-  if (report->committed) static_cast<void>(state.service->warm());  // warm the index
+  if (report->committed) {
+    static_cast<void>(state.service->warm());  // warm the index
+    schedule_adaptation(state);
+  }
   json body = search::import_report_to_json(*report);
   body["request_id"] = res.get_header_value("X-Request-Id");
   if (!report->committed && !report->errors.empty()) {
@@ -362,6 +455,7 @@ void handle_delete(SearchState& state, const Req& req, Res& res) {
   const std::string id = req.matches[1];
   auto removed = state.service->remove({id});
   if (!removed) return send_error(ctx, res, removed.error());
+  if (!removed->empty()) schedule_adaptation(state);
   if (removed->empty())
     return send_error(ctx, res, Error{ErrorCode::kNotFound, "no product with id '" + id + "'"});
   ctx.send_json(res, 200, json{{"deleted", id}});

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -407,6 +408,65 @@ TEST(SearchServerAccess, PublicSearchOpensReadsButNotWrites) {
   const httplib::Headers key{{"X-API-Key", "0123456789abcdef-secret"}};
   EXPECT_EQ(c.Delete(("/v1/products/" + id).c_str(), key)->status, 200);
   EXPECT_EQ(c.Get(("/v1/products/" + id).c_str())->status, 404);
+}
+
+// An adapted catalog changed over HTTP: the adaptation is stale at once (searches leave the adapted space,
+// never use a projection of other products) and the server rebuilds it in the background with the settings
+// it was made with; searches are adapted again when it is written.
+TEST(SearchServerAdaptation, AnImportOverHttpRebuildsAStaleAdaptationInTheBackground) {
+  const SearchCatalog& catalog = search_catalog();
+  const std::string data = copy_catalog(catalog.data_a, "adapt_http_data");
+  std::string out;
+  std::string err;
+  ASSERT_EQ(
+      run_visearch("catalog adapt --format json --views 1 --epochs 5 --force --data-dir " + shell_quote(data),
+                   &out, &err),
+      0)
+      << err;
+  ServerProcess server({"--data-dir", data, "--workers", "1"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto c = server.client();
+  c.set_read_timeout(60, 0);
+  const std::string photo = read_file(sample("000000002592.jpg"));
+  const auto adapted = [&]() {
+    auto r = c.Post("/v1/search", photo, "image/jpeg");
+    EXPECT_TRUE(r && r->status == 200) << server.log();
+    return r && r->status == 200 && json::parse(r->body).at("catalog").at("adapted").get<bool>();
+  };
+  ASSERT_TRUE(adapted());
+
+  const std::string id = *catalog.ids_a.begin();
+  const json body{
+      {"products",
+       {{{"id", "adapt-http-1"},
+         {"title", "Imported over HTTP"},
+         {"category", catalog.category_of.at(id)},
+         {"images", {{{"data", base64(read_file(catalog.demo_dir + "/images/" + id + ".jpg"))}}}}}}}};
+  auto imported = c.Post("/v1/products", body.dump(), "application/json");
+  ASSERT_TRUE(imported && imported->status == 200) << (imported ? imported->body : server.log());
+  const auto generation = json::parse(imported->body).at("generation").get<std::int64_t>();
+
+  bool rebuilt = false;
+  for (int i = 0; i < 240 && !rebuilt; ++i) {
+    rebuilt = server.log().find("adaptation_rebuilt") != std::string::npos;
+    if (!rebuilt) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(rebuilt) << server.log();
+  // The server answers from its previous index while it builds the adapted one (as for a new generation).
+  bool again = false;
+  for (int i = 0; i < 120 && !again; ++i) {
+    again = adapted();
+    if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(again) << server.log();
+  std::ifstream file(data + "/adaptation.bin", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 12U);
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + 8, sizeof length);
+  const json header = json::parse(bytes.substr(12, length));
+  EXPECT_EQ(header.at("generation").get<std::int64_t>(), generation);
+  EXPECT_EQ(header.at("report").at("settings").at("views"), 1);
 }
 
 // A product id that is not UTF-8 once percent-decoded gets a JSON error, and the server lives on.

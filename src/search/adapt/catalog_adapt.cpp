@@ -93,6 +93,8 @@ nlohmann::json AdaptReport::to_json() const {
       {"mixes", mix_table},
       {"mix", mix},
       {"anchor", anchor},
+      {"weight_decay", weight_decay},
+      {"visual_min_score", visual_min_score},
       {"train_accuracy", train_accuracy},
       {"stored", stored},
       {"not_stored_reason", not_stored_reason},

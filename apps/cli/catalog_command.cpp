@@ -124,13 +124,9 @@ int refresh_adaptation(const CatalogArgs& args, search::Catalog& catalog, const 
     loaded = own.get();
   }
   std::fprintf(stderr, "visearch: the catalog changed: rebuilding its adaptation (--no-adapt skips this)\n");
-  // With the settings it was made with (stored in its report).
-  auto previous = catalog.adaptation();
-  if (!previous) return report_error(previous.error());
-  search::AdaptOptions options = adapt_options_with_progress(args);
-  if (previous->has_value() && (*previous)->report.contains("settings"))
-    options = search::adapt_settings_from_json((*previous)->report["settings"], options);
-  auto report = search::adapt_catalog(catalog, *loaded, options);
+  auto options = search::rebuild_options(catalog, adapt_options_with_progress(args));
+  if (!options) return report_error(options.error());
+  auto report = search::adapt_catalog(catalog, *loaded, *options);
   if (!report) return report_error(report.error());
   if (!report->stored)
     std::fprintf(stderr, "visearch: the adaptation was not rebuilt (%s); search uses the embedder's space\n",

@@ -336,10 +336,9 @@ void run_adaptations(SearchState& state) {
         log("adaptation_failed", loaded.error().message);
     }
     if (embedder) {
-      search::AdaptOptions options;
-      auto previous = state.service->adaptation();
-      if (previous && previous->has_value() && (*previous)->report.contains("settings"))
-        options = search::adapt_settings_from_json((*previous)->report["settings"], options);
+      auto rebuilt = search::rebuild_options(*state.service, {});
+      search::AdaptOptions options =
+          rebuilt ? std::move(*rebuilt) : search::AdaptOptions{};  // unreadable: defaults
       options.stop = &state.adapt_stop;
       options.train.threads = 1;
       auto report = search::adapt_catalog(*state.service, *embedder, options);

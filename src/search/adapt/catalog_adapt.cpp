@@ -57,6 +57,19 @@ double precision_at_5(const std::vector<std::vector<float>>& gallery, const std:
   return sum / static_cast<double>(queries.size());
 }
 
+// The best cosine of each query against the gallery.
+std::vector<double> best_cosines(const std::vector<std::vector<float>>& gallery,
+                                 const std::vector<std::vector<float>>& queries) {
+  std::vector<double> best;
+  best.reserve(queries.size());
+  for (const auto& q : queries) {
+    double b = -1;
+    for (const auto& g : gallery) b = std::max(b, static_cast<double>(dot(q.data(), g.data(), q.size())));
+    best.push_back(b);
+  }
+  return best;
+}
+
 EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vector<std::string>& labels,
                                   double mix, double anchor) {
   EmbeddingAdaptation a;
@@ -69,6 +82,36 @@ EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vec
   a.mix = mix;
   a.anchor = anchor;
   return a;
+}
+
+nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
+  return {{"views", options.views},
+          {"dim", options.train.out_dim},
+          {"epochs", options.train.epochs},
+          {"max_objects_per_category", options.max_objects_per_category},
+          {"holdout_fraction", options.holdout_fraction},
+          {"seed", options.seed},
+          {"force", options.force}};
+}
+
+AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptions defaults) {
+  if (!settings.is_object()) return defaults;
+  const auto read = [&](const char* key, auto& field) {
+    auto it = settings.find(key);
+    if (it == settings.end()) return;
+    try {
+      field = it->get<std::remove_reference_t<decltype(field)>>();
+    } catch (const nlohmann::json::exception&) {  // a damaged report: keep the default
+    }
+  };
+  read("views", defaults.views);
+  read("dim", defaults.train.out_dim);
+  read("epochs", defaults.train.epochs);
+  read("max_objects_per_category", defaults.max_objects_per_category);
+  read("holdout_fraction", defaults.holdout_fraction);
+  read("seed", defaults.seed);
+  read("force", defaults.force);
+  return defaults;
 }
 
 }  // namespace
@@ -101,34 +144,13 @@ nlohmann::json AdaptReport::to_json() const {
       {"seconds", {{"embedding", embed_s}, {"training", train_s}, {"total", total_s}}}};
 }
 
-nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
-  return {{"views", options.views},
-          {"dim", options.train.out_dim},
-          {"epochs", options.train.epochs},
-          {"max_objects_per_category", options.max_objects_per_category},
-          {"holdout_fraction", options.holdout_fraction},
-          {"seed", options.seed},
-          {"force", options.force}};
-}
-
-AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptions defaults) {
-  if (!settings.is_object()) return defaults;
-  const auto read = [&](const char* key, auto& field) {
-    auto it = settings.find(key);
-    if (it == settings.end()) return;
-    try {
-      field = it->get<std::remove_reference_t<decltype(field)>>();
-    } catch (const nlohmann::json::exception&) {  // a damaged report: keep the default
-    }
-  };
-  read("views", defaults.views);
-  read("dim", defaults.train.out_dim);
-  read("epochs", defaults.train.epochs);
-  read("max_objects_per_category", defaults.max_objects_per_category);
-  read("holdout_fraction", defaults.holdout_fraction);
-  read("seed", defaults.seed);
-  read("force", defaults.force);
-  return defaults;
+Result<AdaptOptions> rebuild_options(Catalog& catalog, AdaptOptions defaults) {
+  auto previous = catalog.adaptation();
+  if (!previous) return previous.error();
+  if (!previous->has_value()) return defaults;
+  const nlohmann::json& report = (*previous)->report;
+  return report.contains("settings") ? adapt_settings_from_json(report.at("settings"), std::move(defaults))
+                                     : defaults;
 }
 
 Result<bool> adaptation_is_stale(Catalog& catalog) {
@@ -324,37 +346,22 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   report.weight_decay = options.weight_decays.front();
   if (!queries.empty()) {
     report.base_precision_at_5 = precision_at_5(gallery, gallery_cls, queries, query_cls);
+    // The visual threshold of the adapted space: the adapted cosine that as many held-out queries reach as
+    // reach the mapping's visual min_score in the embedder's space.
+    const double raw_min = catalog.mapping().min_score("visual");
+    const std::vector<double> raw_best = best_cosines(gallery, queries);
+    const auto answered = static_cast<std::size_t>(
+        std::count_if(raw_best.begin(), raw_best.end(), [&](double x) { return x >= raw_min; }));
+    const auto calibrate = [answered](std::vector<double> adapted_best) {
+      std::sort(adapted_best.begin(), adapted_best.end(), std::greater<>());
+      return answered == 0 ? adapted_best.front() + 1e-6 : adapted_best[answered - 1];
+    };
     double best = -1;
     std::size_t step = 0;
     for (double weight_decay : options.weight_decays) {
       progress("training", step++, options.weight_decays.size() + 1);
       auto held = train_on(false, weight_decay);
       if (!held) return held.error();
-      const auto calibrate = [&](const EmbeddingAdaptation& a) {
-        // The share of held-out queries whose best raw cosine reaches the mapping's visual min_score, and
-        // the adapted cosine that the same share of them reaches.
-        const double raw_min = catalog.mapping().min_score("visual");
-        std::vector<double> raw_best;
-        std::vector<double> adapted_best;
-        std::vector<std::vector<float>> g;
-        for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
-        for (const auto& v : queries) {
-          const std::vector<float> pq = a.project(v);
-          double rb = -1;
-          double ab = -1;
-          for (std::size_t i = 0; i < gallery.size(); ++i) {
-            rb = std::max(rb, static_cast<double>(dot(v.data(), gallery[i].data(), v.size())));
-            ab = std::max(ab, static_cast<double>(dot(pq.data(), g[i].data(), pq.size())));
-          }
-          raw_best.push_back(rb);
-          adapted_best.push_back(ab);
-        }
-        const auto answered = static_cast<std::size_t>(
-            std::count_if(raw_best.begin(), raw_best.end(), [&](double x) { return x >= raw_min; }));
-        std::sort(adapted_best.begin(), adapted_best.end(), std::greater<>());
-        if (answered == 0) return adapted_best.front() + 1e-6;
-        return adapted_best[answered - 1];
-      };
       if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
       for (double mix : options.mixes) {
         for (double anchor : options.anchors) {
@@ -373,7 +380,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
             report.mix = mix;
             report.anchor = anchor;
             report.weight_decay = weight_decay;
-            report.visual_min_score = calibrate(a);
+            report.visual_min_score = calibrate(best_cosines(g, q));
           }
         }
       }

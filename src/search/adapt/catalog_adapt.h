@@ -85,10 +85,10 @@ struct AdaptReport {
 
 Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options);
 
-// The settings of `options` a rebuild repeats (views, dimensions, epochs, cap, hold-out, seed, force), as
-// stored in an adaptation's report, and back: a catalog rebuilt after an import keeps how it was adapted.
-nlohmann::json adapt_settings_to_json(const AdaptOptions& options);
-AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptions defaults);
+// The options a rebuild of the catalog's adaptation uses: `defaults` with the settings the current one was
+// made with (views, dimensions, epochs, cap, hold-out, seed, force; stored in its report), so a catalog
+// rebuilt after an import keeps how it was adapted. `defaults` when it has none.
+Result<AdaptOptions> rebuild_options(Catalog& catalog, AdaptOptions defaults);
 
 // True when the catalog has an adaptation that is not for its current generation (what an import or delete
 // of an adapted catalog leaves behind: the caller rebuilds it).

@@ -117,18 +117,7 @@ class AdaptedSearchTest : public ::testing::Test {
   }
 
   static ProductRecord record(const std::string& id, std::vector<float> embedding) {
-    ProductRecord r;
-    r.product.id = id;
-    r.product.title = id;
-    ProductImage image;
-    image.file = "images/none.jpg";
-    image.sha256 = id;
-    image.content_type = "image/jpeg";
-    r.product.images.push_back(image);
-    IndexedObject object;
-    object.embedding = std::move(embedding);
-    r.objects.push_back(std::move(object));
-    return r;
+    return testing::product(id, id, "", std::nullopt, std::move(embedding));
   }
 
   std::int64_t generation() { return service_->store().stats()->generation; }

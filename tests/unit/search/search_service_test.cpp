@@ -13,29 +13,10 @@ namespace visearch::search {
 namespace {
 
 using testing::axis_vector;
+using testing::product;
 using testing::TempDir;
 
 constexpr int kDim = 8;
-
-ProductRecord product(const std::string& id, const std::string& title, const std::string& category,
-                      double price, std::vector<float> embedding,
-                      std::map<std::string, std::string> attributes = {}) {
-  ProductRecord r;
-  r.product.id = id;
-  r.product.title = title;
-  r.product.category = category;
-  r.product.price = price;
-  r.product.attributes = std::move(attributes);
-  ProductImage image;
-  image.file = "images/none.jpg";
-  image.sha256 = id;
-  image.content_type = "image/jpeg";
-  r.product.images.push_back(image);
-  IndexedObject object;
-  object.embedding = std::move(embedding);
-  r.objects.push_back(std::move(object));
-  return r;
-}
 
 std::vector<std::string> ids(const ObjectMatches& matches) {
   std::vector<std::string> out;

@@ -6,12 +6,15 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/image.h"
 #include "io/image_decode.h"
+#include "search/product.h"
 
 namespace visearch::search::testing {
 
@@ -63,6 +66,27 @@ inline std::vector<float> axis_vector(int dim, int axis, int other = -1, float m
   for (float x : v) norm += x * x;
   for (float& x : v) x /= std::sqrt(norm);
   return v;
+}
+
+// A product with one image (no file behind it) holding one object vector.
+inline ProductRecord product(const std::string& id, const std::string& title, const std::string& category,
+                             std::optional<double> price, std::vector<float> embedding,
+                             std::map<std::string, std::string> attributes = {}) {
+  ProductRecord r;
+  r.product.id = id;
+  r.product.title = title;
+  r.product.category = category;
+  r.product.price = price;
+  r.product.attributes = std::move(attributes);
+  ProductImage image;
+  image.file = "images/none.jpg";
+  image.sha256 = id;
+  image.content_type = "image/jpeg";
+  r.product.images.push_back(image);
+  IndexedObject object;
+  object.embedding = std::move(embedding);
+  r.objects.push_back(std::move(object));
+  return r;
 }
 
 }  // namespace visearch::search::testing

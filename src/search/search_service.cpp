@@ -62,8 +62,7 @@ bool SearchService::rebuilding() {
 
 std::string SearchService::adaptation_stamp() const {
   struct stat st {};
-  const std::string path = store_->data_dir() + "/" + EmbeddingAdaptation::kFileName;
-  if (::stat(path.c_str(), &st) != 0) return "";
+  if (::stat(adaptation_path().c_str(), &st) != 0) return "";
   return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
 }
@@ -128,7 +127,7 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
   std::shared_ptr<const EmbeddingAdaptation> adaptation;
   if (!stamp.empty()) {
     // A stale, foreign or unreadable adaptation is not an error: search works in the embedder's space.
-    auto loaded = EmbeddingAdaptation::load(store_->data_dir() + "/" + EmbeddingAdaptation::kFileName);
+    auto loaded = EmbeddingAdaptation::load(adaptation_path());
     if (loaded && loaded->generation == built->generation) {
       auto stats = reader.stats();
       if (!stats) return stats.error();
@@ -149,6 +148,8 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
     built->products_in_category[built->category_of[number]].push_back(number);
   }
   std::unique_ptr<VectorIndexBuilder> builder;
+  constexpr int kUnlooked = -2;
+  std::vector<int> label_of_product(built->product_ids.size(), kUnlooked);
   Status dimension_ok = ok_status();
   auto visited = reader.for_each_vector([&](const StoredVector& v) {
     if (!dimension_ok) return;
@@ -168,8 +169,10 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
     }
     const auto vector_id = static_cast<std::uint32_t>(builder->size());
     if (built->adaptation) {
-      builder->add(built->adaptation->project(
-          v.embedding, built->adaptation->label_index(built->category_of[it->second])));
+      // A product's category index among the adaptation's labels, looked up once per product.
+      int& label = label_of_product[it->second];
+      if (label == kUnlooked) label = built->adaptation->label_index(built->category_of[it->second]);
+      builder->add(built->adaptation->project(v.embedding, label));
     } else {
       builder->add(v.embedding);
     }

@@ -92,6 +92,10 @@ class SearchService {
   [[nodiscard]] CatalogStore& store() { return *store_; }
   void serve_stale_while_rebuilding(bool on) { stale_ok_ = on; }
   [[nodiscard]] const LabelMapping& mapping() const { return mapping_; }
+  // Where the catalog's adaptation file is (search/adaptation.h).
+  [[nodiscard]] std::string adaptation_path() const {
+    return store_->data_dir() + "/" + EmbeddingAdaptation::kFileName;
+  }
 
   Result<SearchResult> search(const std::vector<QueryObject>& objects, const SearchOptions& options);
 

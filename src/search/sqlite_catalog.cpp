@@ -93,8 +93,7 @@ Result<std::size_t> SqliteCatalog::warm() {
 }
 
 Result<std::optional<EmbeddingAdaptation>> SqliteCatalog::adaptation() {
-  auto loaded =
-      EmbeddingAdaptation::load(service_->store().data_dir() + "/" + EmbeddingAdaptation::kFileName);
+  auto loaded = EmbeddingAdaptation::load(service_->adaptation_path());
   if (!loaded) {
     if (loaded.error().code == ErrorCode::kNotFound) return std::optional<EmbeddingAdaptation>();
     return loaded.error();
@@ -104,7 +103,7 @@ Result<std::optional<EmbeddingAdaptation>> SqliteCatalog::adaptation() {
 
 Status SqliteCatalog::store_adaptation(const EmbeddingAdaptation& adaptation) {
   // The next search notices the new file (SearchService compares the file's stamp) and rebuilds its index.
-  return adaptation.save(service_->store().data_dir() + "/" + EmbeddingAdaptation::kFileName);
+  return adaptation.save(service_->adaptation_path());
 }
 
 }  // namespace visearch::search

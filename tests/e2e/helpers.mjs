@@ -3,7 +3,6 @@
 // errors. Used by shopper.test.mjs, label/label.test.mjs and package_pages.mjs (the package test); node
 // resolves playwright-core from this file's folder, so a script elsewhere needs no node_modules of its own.
 import fs from 'node:fs';
-import net from 'node:net';
 
 export const chromiumPath = process.env.VISEARCH_CHROMIUM || '/usr/bin/chromium';
 
@@ -19,16 +18,8 @@ export async function loadChromium() {
   return chromium;
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+// The contract tests' free-port helper (one copy for every Node test).
+export { freePort } from '../contract/lib/servers.mjs';
 
 // Resolves once `${base}/ping` answers 200; rejects with the server's log when the child exits or after 60 s.
 export async function waitForPing(base, child, log) {

@@ -6,9 +6,12 @@
 // catalog products (precision@5 = 1 must be reachable) are left out. Objects of a kind the catalog does not
 // sell at all are written as negative queries (nothing relevant: the right answer is "no good match"); they
 // are left out of the means and measure what a minimum score would reject (search-eval --sweep).
+// With --colour-grades, products of that category whose declared colour attribute names the query
+// object's dominant colour (search/colour.h, the naming the demo catalog gives its products) get grade 2:
+// "a blue mug first" shows in nDCG; precision and recall are unchanged (every grade is relevant).
 //
 //   visearch_bench_search_judgments --data-dir CATALOG --shared ../shared/data --out FILE [--min-side 48]
-//                                   [--min-relevant 5] [--mapping FILE]
+//                                   [--min-relevant 5] [--mapping FILE] [--colour-grades 1]
 // bench/search_retrieval.sh builds the catalog, runs this and then `visearch search-eval`.
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/image_decode.h"
+#include "search/colour.h"
 #include "search/demo_catalog.h"
 #include "search/search_service.h"
 
@@ -34,6 +39,7 @@ int main(int argc, char** argv) {
   std::string out_path;
   int min_side = 48;
   int min_relevant = 5;
+  bool colour_grades = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--data-dir")
@@ -48,6 +54,8 @@ int main(int argc, char** argv) {
       min_side = std::atoi(argv[i + 1]);
     else if (flag == "--min-relevant")
       min_relevant = std::atoi(argv[i + 1]);
+    else if (flag == "--colour-grades")
+      colour_grades = std::string(argv[i + 1]) == "1";
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -74,6 +82,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   const LabelMapping& mapping = (*service)->mapping();
+  // Products by category with their declared colours (for --colour-grades).
+  std::map<std::string, std::vector<std::pair<std::string, std::uint16_t>>> coloured_products;
+  if (colour_grades) {
+    auto reader = (*service)->store().reader();
+    if (!reader) return 2;
+    auto colours = reader->declared_product_colours();
+    auto categories = reader->product_categories();
+    if (!colours || !categories) return 2;
+    std::map<std::string, std::uint16_t> mask_of(colours->begin(), colours->end());
+    for (const auto& [id, category] : *categories) {
+      auto it = mask_of.find(id);
+      if (it != mask_of.end()) coloured_products[category].emplace_back(id, it->second);
+    }
+  }
+  std::string decoded_path;
+  Image decoded;
+  int colour_graded = 0;
   std::ofstream out(out_path);
   int written = 0;
   int skipped_small = 0;
@@ -103,11 +128,32 @@ int main(int argc, char** argv) {
       continue;
     }
     ++written;
-    const nlohmann::json line = {
-        {"id", query.source + "#" + std::to_string(written) + " " + query.label},
-        {"image", std::filesystem::absolute(query.image_path).lexically_normal().string()},
-        {"box", {query.box.x1, query.box.y1, query.box.x2, query.box.y2}},
-        {"categories", {category}}};
+    nlohmann::json line = {{"id", query.source + "#" + std::to_string(written) + " " + query.label},
+                           {"image", std::filesystem::absolute(query.image_path).lexically_normal().string()},
+                           {"box", {query.box.x1, query.box.y1, query.box.x2, query.box.y2}},
+                           {"categories", {category}}};
+    if (colour_grades) {
+      if (decoded_path != query.image_path) {
+        auto bytes = read_file_bytes(query.image_path, std::uint64_t{64} << 20U);
+        auto image = bytes ? decode_image(*bytes, DecodeLimits{}) : Result<DecodedImage>(bytes.error());
+        if (!image) {
+          std::fprintf(stderr, "cannot decode %s\n", query.image_path.c_str());
+          return 2;
+        }
+        decoded = std::move(image->image);
+        decoded_path = query.image_path;
+      }
+      const std::size_t colour = dominant_colour(colour_profile(decoded, query.box));
+      nlohmann::json same_colour = nlohmann::json::object();
+      for (const auto& [id, mask] : coloured_products[category]) {
+        if ((mask & (1U << colour)) != 0) same_colour[id] = 2;
+      }
+      if (!same_colour.empty()) {
+        line["products"] = same_colour;
+        line["categories"] = {{category, 1}};
+        ++colour_graded;
+      }
+    }
     out << line.dump() << '\n';
   }
   out.flush();
@@ -120,5 +166,7 @@ int main(int argc, char** argv) {
       "%d queries: object regions from coco-mini (sides >= %d px; %d smaller and %d whose category has 1..%d "
       "catalog products left out), and %d negative queries (objects of kinds the catalog does not sell)\n",
       written, min_side, skipped_small, skipped_category, min_relevant - 1, negatives);
+  if (colour_grades)
+    std::fprintf(stderr, "%d queries have catalog products of their colour (grade 2)\n", colour_graded);
   return 0;
 }

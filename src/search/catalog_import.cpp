@@ -563,6 +563,10 @@ Result<ImportReport> import_catalog(Catalog& store, const ParsedCatalog& parsed,
           analyzed.width = decoded->image.width;
           analyzed.height = decoded->image.height;
           analyzed.objects = std::move(**known);
+          // Objects indexed before colours were stored get theirs now, from the same upright pixels.
+          for (IndexedObject& object : analyzed.objects) {
+            if (!has_colour(object.colour)) object.colour = colour_profile(decoded->image, object.box);
+          }
           reused = true;
         }
       }

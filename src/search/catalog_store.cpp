@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS image_objects(
   label TEXT NOT NULL,
   score REAL NOT NULL,
   x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
-  embedding BLOB NOT NULL);
+  embedding BLOB NOT NULL,
+  colour BLOB);
 CREATE INDEX IF NOT EXISTS image_objects_product ON image_objects(product_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS products_fts USING fts5(
   id UNINDEXED, title, description, category, brand, extra,
@@ -405,6 +406,14 @@ Result<std::unique_ptr<CatalogStore>> CatalogStore::open(const std::string& data
     auto found = has_url->step();
     if (!found) return found.error();
     if (!*found) VISEARCH_TRY((*db)->exec("ALTER TABLE products ADD COLUMN url TEXT NOT NULL DEFAULT ''"));
+    // Likewise objects gain their colour profile (search/colour.h): NULL, "unknown", for objects indexed
+    // before; a later import of the same image computes it.
+    auto has_colour =
+        (*db)->prepare("SELECT 1 FROM pragma_table_info('image_objects') WHERE name = 'colour'");
+    if (!has_colour) return has_colour.error();
+    auto colour_found = has_colour->step();
+    if (!colour_found) return colour_found.error();
+    if (!*colour_found) VISEARCH_TRY((*db)->exec("ALTER TABLE image_objects ADD COLUMN colour BLOB"));
     VISEARCH_TRY(txn->commit());
   }
   auto version = meta_value(**db, "schema_version");
@@ -519,8 +528,8 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
         "INSERT INTO product_images(product_id, n, file, sha256, content_type, width, height, source) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     auto insert_object = d.prepare(
-        "INSERT INTO image_objects(product_id, image_n, label, score, x1, y1, x2, y2, embedding) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO image_objects(product_id, image_n, label, score, x1, y1, x2, y2, embedding, colour) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (auto* stmt : {&exists, &upsert_product, &delete_fts, &insert_fts, &delete_images, &delete_objects,
                        &insert_image, &insert_object}) {
       if (!*stmt) return stmt->error();
@@ -581,6 +590,8 @@ Result<UpsertResult> CatalogStore::upsert(const std::vector<ProductRecord>& reco
             .bind(7, static_cast<double>(object.box.x2));
         insert_object->bind(8, static_cast<double>(object.box.y2))
             .bind_blob(9, embedding_blob(object.embedding));
+        insert_object->bind_blob(
+            10, has_colour(object.colour) ? colour_bytes(object.colour) : std::vector<std::uint8_t>{});
         VISEARCH_TRY(insert_object->run());
       }
       ++(existed ? out.updated : out.inserted);
@@ -646,7 +657,9 @@ Result<std::vector<std::string>> CatalogStore::remove(const std::vector<std::str
 static Result<std::vector<IndexedObject>> read_objects(SqliteDb& db, const std::string& product_id,
                                                        std::int64_t n) {
   auto objects = db.prepare(
-      "SELECT label, score, x1, y1, x2, y2, embedding, image_n FROM image_objects WHERE product_id = ? AND "
+      "SELECT label, score, x1, y1, x2, y2, embedding, image_n, colour FROM image_objects WHERE product_id = "
+      "? "
+      "AND "
       "(? < 0 OR image_n = ?) ORDER BY vector_id");
   if (!objects) return objects.error();
   objects->bind(1, product_id).bind(2, n).bind(3, n);
@@ -663,6 +676,7 @@ static Result<std::vector<IndexedObject>> read_objects(SqliteDb& db, const std::
         static_cast<float>(objects->column_double(4)), static_cast<float>(objects->column_double(5))};
     object.embedding = blob_embedding(objects->column_blob(6));
     object.image_n = static_cast<int>(objects->column_int(7));
+    object.colour = colour_from_bytes(objects->column_blob(8)).value_or(ColourProfile{});
     out.push_back(std::move(object));
   }
   return out;
@@ -772,7 +786,8 @@ Result<std::vector<IndexedObject>> CatalogReader::objects_of(const std::string& 
 
 Status CatalogReader::for_each_vector(const std::function<void(const StoredVector&)>& visit) {
   auto stmt = impl_->db->prepare(
-      "SELECT vector_id, product_id, image_n, label, embedding FROM image_objects ORDER BY vector_id");
+      "SELECT vector_id, product_id, image_n, label, embedding, colour FROM image_objects ORDER BY "
+      "vector_id");
   if (!stmt) return stmt.error();
   std::vector<float> buffer;
   for (;;) {
@@ -788,6 +803,7 @@ Status CatalogReader::for_each_vector(const std::function<void(const StoredVecto
     buffer.resize(blob.size() / sizeof(float));
     std::memcpy(buffer.data(), blob.data(), buffer.size() * sizeof(float));
     v.embedding = buffer;
+    v.colour = colour_from_bytes(stmt->column_blob(5)).value_or(ColourProfile{});
     visit(v);
   }
   return ok_status();
@@ -841,6 +857,28 @@ Result<std::vector<std::pair<std::string, std::string>>> CatalogReader::product_
     if (!row) return row.error();
     if (!*row) break;
     out.emplace_back(stmt->column_text(0), stmt->column_text(1));
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::uint16_t>>> CatalogReader::declared_product_colours() {
+  // The LIKE only skips products whose attributes cannot hold a colour key; declared_colours() decides.
+  auto stmt =
+      impl_->db->prepare("SELECT id, attributes FROM products WHERE attributes LIKE '%colo%' ORDER BY id");
+  if (!stmt) return stmt.error();
+  std::vector<std::pair<std::string, std::uint16_t>> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    const nlohmann::json json = nlohmann::json::parse(stmt->column_text(1), nullptr, false);
+    if (!json.is_object()) continue;
+    std::map<std::string, std::string> attributes;
+    for (const auto& [key, value] : json.items()) {
+      if (value.is_string()) attributes[key] = value.get<std::string>();
+    }
+    const std::uint16_t mask = declared_colours(attributes);
+    if (mask != 0) out.emplace_back(stmt->column_text(0), mask);
   }
   return out;
 }

@@ -45,6 +45,7 @@ struct StoredVector {
   int image_n = 0;
   std::string label;
   std::span<const float> embedding;  // valid only during the callback
+  ColourProfile colour{};            // all 0 when unknown (indexed before colours were stored)
 };
 
 class CatalogStore;
@@ -71,6 +72,8 @@ class CatalogReader {
   Result<std::vector<std::string>> ids_in_categories(const std::vector<std::string>& categories, int limit);
   // (id, category) of every product, in id order.
   Result<std::vector<std::pair<std::string, std::string>>> product_categories();
+  // (id, declared_colours() mask) of every product whose attributes name a colour, in id order.
+  Result<std::vector<std::pair<std::string, std::uint16_t>>> declared_product_colours();
   // Ids of all products passing `filters` (any number).
   Result<std::vector<std::string>> ids_matching(const ProductFilters& filters);
   Result<ProductPage> query(const ProductQuery& query);

@@ -13,6 +13,7 @@
 #include "io/image_decode.h"
 #include "model/embedder.h"
 #include "model/preprocess.h"
+#include "search/colour.h"
 
 namespace visearch::search {
 namespace {
@@ -95,11 +96,6 @@ constexpr std::array kBrands = {"Nordvik", "Aurora", "Kestrel",    "Lumen", "Bra
                                 "Vireo",   "Halden", "Copperleaf", "Orla",  "Tamsin",  "Greyfield"};
 constexpr std::array kStyles = {"Classic", "Everyday", "Studio",    "Heritage",  "Urban",
                                 "Compact", "Premium",  "Essential", "Signature", "Field"};
-
-struct Rgb {
-  const char* name;
-  float r, g, b;
-};
 
 // What a crop of a label's object is sold as, when the label's own keywords would mislead: a photo of a whole
 // person is an outfit, not a jacket; nobody sells a city bus for a few thousand euros, but a scale model
@@ -209,37 +205,9 @@ std::string demo_title(const std::string& label, const LabelTerms& terms, const 
   return title;
 }
 
-std::string dominant_colour_name(const std::uint8_t* rgb, std::size_t pixel_count) {
-  static constexpr std::array<Rgb, 11> kPalette{{{"black", 25, 25, 25},
-                                                 {"white", 235, 235, 235},
-                                                 {"grey", 128, 128, 128},
-                                                 {"red", 200, 30, 35},
-                                                 {"orange", 235, 130, 30},
-                                                 {"yellow", 235, 215, 50},
-                                                 {"green", 50, 150, 60},
-                                                 {"blue", 40, 80, 190},
-                                                 {"purple", 120, 50, 150},
-                                                 {"pink", 235, 140, 170},
-                                                 {"brown", 120, 80, 45}}};
-  std::array<std::size_t, kPalette.size()> votes{};
-  for (std::size_t i = 0; i < pixel_count; i += 3) {  // every third pixel is plenty
-    const float r = rgb[i * 3];
-    const float g = rgb[i * 3 + 1];
-    const float b = rgb[i * 3 + 2];
-    std::size_t best = 0;
-    float best_d = 1e30F;
-    for (std::size_t c = 0; c < kPalette.size(); ++c) {
-      const float d = (r - kPalette[c].r) * (r - kPalette[c].r) + (g - kPalette[c].g) * (g - kPalette[c].g) +
-                      (b - kPalette[c].b) * (b - kPalette[c].b);
-      if (d < best_d) {
-        best_d = d;
-        best = c;
-      }
-    }
-    ++votes[best];
-  }
-  const auto winner = std::max_element(votes.begin(), votes.end()) - votes.begin();
-  return kPalette[static_cast<std::size_t>(winner)].name;
+std::string dominant_colour_name(const Image& crop) {
+  const ImageBox all{0.F, 0.F, static_cast<float>(crop.width), static_cast<float>(crop.height)};
+  return std::string(colour_names()[dominant_colour(colour_profile(crop, all))]);
 }
 
 Result<std::vector<LabelledBox>> read_yolo_boxes(const std::string& root, const std::string& dataset_name) {
@@ -471,8 +439,7 @@ Result<DemoReport> write_demo_catalog(const std::vector<LabelledBox>& boxes, con
     const LabelTerms terms = mapping.terms(b->label);
     const ShownAs shown = shown_as(b->label, terms);
     const std::string noun = pick_noun(shown, h);
-    const std::string colour =
-        dominant_colour_name(photo.pixels.data(), static_cast<std::size_t>(photo.width) * photo.height);
+    const std::string colour = dominant_colour_name(photo);
     const std::string brand = kBrands[h % kBrands.size()];
     const std::string style = kStyles[(h >> 16U) % kStyles.size()];
     const PriceRange range = price_range(b->label);

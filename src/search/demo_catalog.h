@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/geometry.h"
+#include "core/image.h"
 #include "core/result.h"
 #include "search/label_mapping.h"
 
@@ -87,7 +88,8 @@ DemoVerdict demo_verdict(const LabelledBox& box, const DemoOptions& options);
 std::string demo_title(const std::string& label, const LabelTerms& terms, const std::string& brand,
                        const std::string& style, const std::string& colour, std::uint64_t hash);
 
-// Name of the dominant colour of an RGB crop ("red", "blue", "black", ...), for attributes.
-std::string dominant_colour_name(const std::uint8_t* rgb, std::size_t pixel_count);
+// Name of the dominant colour of a product crop's central region ("red", "blue", ...; search/colour.h),
+// for attributes.
+std::string dominant_colour_name(const Image& crop);
 
 }  // namespace visearch::search

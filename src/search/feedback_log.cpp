@@ -288,11 +288,13 @@ json feedback_search_event(const std::string& request_id, const std::vector<Quer
   filters["max_price"] = options.filters.max_price ? json(*options.filters.max_price) : json(nullptr);
   json list = json::array();
   for (const QueryObject& o : objects) {
-    list.push_back({{"label", o.label},
-                    {"score", o.score},
-                    {"box", box_json(o.box)},
-                    {"whole_image", o.whole_image},
-                    {"embedding", encode_embedding(o.embedding)}});
+    json object = {{"label", o.label},
+                   {"score", o.score},
+                   {"box", box_json(o.box)},
+                   {"whole_image", o.whole_image},
+                   {"embedding", encode_embedding(o.embedding)}};
+    if (has_colour(o.colour)) object["colour"] = o.colour;  // 11 shares: what the object looks like, not who
+    list.push_back(std::move(object));
   }
   json event = {{"event", "search"},
                 {"request_id", request_id},
@@ -472,6 +474,14 @@ void FeedbackReader::add_line(std::string_view line) {
       auto embedding = decode_embedding(o["embedding"].get<std::string>());
       if (!embedding) return bad_line();
       q.embedding = std::move(*embedding);
+      if (o.contains("colour")) {  // absent in logs written before colours were ranked
+        const json& c = o["colour"];
+        if (!c.is_array() || c.size() != kColourNames) return bad_line();
+        for (std::size_t i = 0; i < kColourNames; ++i) {
+          if (!c[i].is_number()) return bad_line();
+          q.colour[i] = static_cast<float>(std::clamp(c[i].get<double>(), 0.0, 1.0));
+        }
+      }
       objects.push_back(std::move(q));
     }
     ++events_;

@@ -3,7 +3,7 @@
 // loaded from a JSON file (data/search/label_mapping.json by default):
 //
 //   {"version": 1,
-//    "weights": {"visual": 0.5, "label": 0.5, "query": 0.5},  // optional fusion weights
+//    "weights": {"visual": 0.5, "label": 0.5, "query": 0.5, "colour": 0.2},  // optional fusion weights
 //    "min_score": {"fused": 0.3, "visual": 0.6, "label": 0.0},  // optional: weaker matches are not shown
 //    "labels": {"cup": {"categories": ["Mugs & Cups"], "keywords": ["cup", "mug", "coffee mug"]}, ...}}
 //
@@ -29,7 +29,8 @@ struct LabelTerms {
 struct FusionWeights {
   double visual = 0.5;
   double label = 0.5;
-  double query = 0.5;  // the shopper's words (SearchOptions::query_text), fused ranking only
+  double query = 0.5;   // the shopper's words (SearchOptions::query_text), fused ranking only
+  double colour = 0.2;  // colour agreement (search/colour.h), fused ranking only
 };
 
 // Every field of FusionWeights with its name in the mapping file's "weights" object: what the parser reads
@@ -38,10 +39,11 @@ struct FusionWeightField {
   const char* name;
   double FusionWeights::*field;
 };
-inline constexpr std::array<FusionWeightField, 3> kFusionWeightFields{{
+inline constexpr std::array<FusionWeightField, 4> kFusionWeightFields{{
     {"visual", &FusionWeights::visual},
     {"label", &FusionWeights::label},
     {"query", &FusionWeights::query},
+    {"colour", &FusionWeights::colour},
 }};
 
 class LabelMapping {

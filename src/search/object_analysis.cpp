@@ -82,6 +82,7 @@ Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int
     auto embedding = embedder.embed_region(image, d->box);
     if (!embedding) continue;  // a sliver under 2 px: not a main object after all
     object.embedding = std::move(*embedding);
+    object.colour = colour_profile(image, object.box);
     objects.push_back(std::move(object));
   }
   if (objects.empty()) {
@@ -91,6 +92,7 @@ Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int
     auto embedding = embedder.embed(image);
     if (!embedding) return embedding.error();
     object.embedding = std::move(*embedding);
+    object.colour = colour_profile(image, object.box);
     objects.push_back(std::move(object));
   }
   return objects;
@@ -122,8 +124,8 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
     start = Clock::now();
     auto embedding = embedder.embed_region(image, region);
     if (!embedding) return embedding.error();
-    analysis.objects.push_back(
-        QueryObject{label->first, label->second, region, false, std::move(*embedding)});
+    analysis.objects.push_back(QueryObject{label->first, label->second, region, false, std::move(*embedding),
+                                           colour_profile(image, region)});
     analysis.embed_ms = ms_since(start);
     return analysis;
   }
@@ -134,13 +136,14 @@ Result<QueryAnalysis> analyze_query_image(const Image& image, const Detector& de
     if (d.box.width() < options.min_side_px || d.box.height() < options.min_side_px) continue;
     auto embedding = embedder.embed_region(image, d.box);
     if (!embedding) return embedding.error();
-    analysis.objects.push_back(
-        QueryObject{label_of(detector, d.class_id), d.score, d.box, false, std::move(*embedding)});
+    analysis.objects.push_back(QueryObject{label_of(detector, d.class_id), d.score, d.box, false,
+                                           std::move(*embedding), colour_profile(image, d.box)});
   }
   if (analysis.objects.empty()) {
     auto embedding = embedder.embed(image);
     if (!embedding) return embedding.error();
-    analysis.objects.push_back(QueryObject{"", 0.F, whole(image), true, std::move(*embedding)});
+    analysis.objects.push_back(
+        QueryObject{"", 0.F, whole(image), true, std::move(*embedding), colour_profile(image, whole(image))});
   }
   analysis.embed_ms = ms_since(start);
   return analysis;

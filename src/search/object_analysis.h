@@ -42,6 +42,7 @@ struct QueryObject {
   ImageBox box;
   bool whole_image = false;  // nothing was detected: the whole image stands for the object
   std::vector<float> embedding;
+  ColourProfile colour{};  // of the box's central region (search/colour.h); all 0 when unknown
 };
 
 // A region the shopper marked is labelled from detections down to this score, lower than `detect`'s own

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/geometry.h"
+#include "search/colour.h"
 
 namespace visearch::search {
 
@@ -48,6 +49,7 @@ struct IndexedObject {
   float score = 0.F;  // detector score; 0 for a whole-image entry
   ImageBox box;
   std::vector<float> embedding;
+  ColourProfile colour{};  // of the box's central region (search/colour.h); all 0 when unknown
 };
 
 // What an import writes for one product: the product, its images' bytes location, its indexed objects.

@@ -29,6 +29,27 @@ std::string_view ranking_name(Ranking ranking) {
   return "fused";
 }
 
+double colour_agreement(const ColourProfile& query, std::span<const ColourProfile> product_objects,
+                        std::uint16_t declared) {
+  double sum = 0;
+  int parts = 0;
+  if (has_colour(query)) {
+    double best = -1;
+    for (const ColourProfile& o : product_objects) {
+      if (has_colour(o)) best = std::max(best, colour_similarity(query, o));
+    }
+    if (best >= 0) {
+      sum += best;
+      ++parts;
+    }
+  }
+  if (auto match = declared_colour_match(query, declared)) {
+    sum += *match;
+    ++parts;
+  }
+  return parts == 0 ? -1.0 : sum / parts;
+}
+
 std::vector<FusedCandidate> fuse(const std::vector<FusionCandidate>& candidates, const FusionParams& params) {
   std::vector<FusedCandidate> scored;
   scored.reserve(candidates.size());
@@ -50,15 +71,22 @@ std::vector<FusedCandidate> fuse(const std::vector<FusionCandidate>& candidates,
       case Ranking::kLabel:
         score = parts.label;
         break;
-      case Ranking::kFused:
+      case Ranking::kFused: {
+        double sum = w.visual * parts.visual + w.label * parts.label;
+        double weight = w.visual + w.label;
         if (params.use_query) {
           parts.query = params.best_query > 0 ? c.query_raw / params.best_query : 0.0;
-          score = (w.visual * parts.visual + w.label * parts.label + w.query * parts.query) /
-                  (w.visual + w.label + w.query);
-        } else {
-          score = (w.visual * parts.visual + w.label * parts.label) / (w.visual + w.label);
+          sum += w.query * parts.query;
+          weight += w.query;
         }
+        if (params.use_colour && c.colour >= 0) {
+          parts.colour = std::clamp(c.colour, 0.0, 1.0);
+          sum += w.colour * parts.colour;
+          weight += w.colour;
+        }
+        score = weight > 0 ? sum / weight : 0.0;
         break;
+      }
     }
     if (params.ranking == Ranking::kLabel && score <= 0) continue;
     if (score < params.min_score) continue;

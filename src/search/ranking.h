@@ -6,13 +6,19 @@
 //   visual  best cosine similarity of the query crop with the product's image objects, clamped to [0, 1]
 //   label   0.6 * category + 0.4 * text, text = bm25 of the label keywords / the best bm25 of the query
 //   query   bm25 of the shopper's words / the best bm25 of those words
-//   fused   (w_visual * visual + w_label * label [+ w_query * query]) / (sum of the weights used)
+//   colour  agreement of the query object's colours with the product's (search/colour.h): the mean of
+//           the best colour similarity over the product's indexed objects and, when the product declares
+//           a colour attribute, how much of the query is that colour; in [0, 1]
+//   fused   (w_visual * visual + w_label * label [+ w_query * query] [+ w_colour * colour])
+//           / (sum of the weights used); colour is used when the query object and the product both have
+//           colours (a product indexed before colours were stored is ranked on the other parts)
 // Ties break on the visual part, then on the product id (ascending), so results are deterministic.
 // Thread-safety: plain values and a pure function.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +59,7 @@ struct ScoreComponents {
   double text = 0;      // normalised bm25 of the label keywords, [0, 1]
   double category = 0;  // 1 when the product category is one the label maps to
   double query = 0;     // normalised bm25 of the shopper's words (SearchOptions::query_text), [0, 1]
+  double colour = 0;    // colour agreement, [0, 1] (fused ranking; 0 when not used)
 };
 
 struct ProductMatch {
@@ -88,6 +95,7 @@ struct FusionCandidate {
   bool in_label_category = false;
   double text_raw = 0;   // bm25 of the label keywords (engine scale), 0 when not matched
   double query_raw = 0;  // bm25 of the shopper's words (engine scale), 0 when not matched
+  double colour = -1;  // colour agreement in [0, 1] (colour_agreement()); negative: the product's is unknown
 };
 
 struct FusionParams {
@@ -95,6 +103,7 @@ struct FusionParams {
   bool use_visual = false;  // the object has an embedding and the ranking uses it
   bool use_label = false;   // the object has a label and the ranking uses it
   bool use_query = false;   // fused ranking with shopper words
+  bool use_colour = false;  // fused ranking and the query object has a colour profile
   double best_text = 0;     // the largest text_raw of this object's label query
   double best_query = 0;    // the largest query_raw of the shopper's words
   FusionWeights weights;
@@ -107,6 +116,13 @@ struct FusedCandidate {
   double score = 0;
   ScoreComponents components;
 };
+
+// A candidate's colour agreement: the mean of the best colour_similarity(query, o) over the product's
+// objects whose profile is known (when any is) and declared_colour_match(query, declared) (when the
+// product declares a colour); negative when neither is known. Engines call it so SQLite and OpenSearch
+// agree.
+double colour_agreement(const ColourProfile& query, std::span<const ColourProfile> product_objects,
+                        std::uint16_t declared);
 
 // The best `params.limit` candidates scoring at least `params.min_score`, best first.
 std::vector<FusedCandidate> fuse(const std::vector<FusionCandidate>& candidates, const FusionParams& params);

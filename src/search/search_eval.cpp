@@ -429,6 +429,21 @@ std::vector<QueryMetrics> score_with_weights(const std::vector<TuneQuery>& queri
   return score_lists(queries, fused_lists(queries, universe, weights, min_score), universe, ks, 0.0);
 }
 
+namespace {
+
+// True when some query's fused list can depend on this weight.
+bool component_used(const std::vector<TuneQuery>& queries, double FusionWeights::*field) {
+  return std::any_of(queries.begin(), queries.end(), [&](const TuneQuery& q) {
+    const FusionParams& p = q.params;
+    if (p.ranking != Ranking::kFused) return false;
+    if (field == &FusionWeights::query) return p.use_query;
+    if (field == &FusionWeights::colour) return p.use_colour;
+    return p.use_visual || p.use_label || p.use_query || p.use_colour;  // visual and label: the base
+  });
+}
+
+}  // namespace
+
 TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const RelevanceUniverse& universe,
                                const std::vector<int>& ks, const TuneObjective& objective,
                                const FusionWeights& current, std::optional<double> current_min_score) {
@@ -464,7 +479,12 @@ TuneResult tune_fusion_weights(const std::vector<TuneQuery>& queries, const Rele
   };
 
   std::vector<std::vector<double>> grids;
-  for (const FusionWeightField& f : kFusionWeightFields) grids.push_back(weight_grid(current.*f.field));
+  for (const FusionWeightField& f : kFusionWeightFields) {
+    // A weight of a component no query uses changes no list: it keeps its value (a quarter of the grid
+    // per such weight).
+    grids.push_back(component_used(queries, f.field) ? weight_grid(current.*f.field)
+                                                     : std::vector<double>{current.*f.field});
+  }
   const std::vector<double> thresholds =
       current_min_score ? min_score_grid(*current_min_score) : std::vector<double>{};
   std::vector<std::size_t> at(grids.size(), 0);

@@ -103,7 +103,8 @@ json search_result_to_json(const SearchResult& result, Size image, Ranking ranki
                                 {"label", round_to(m.components.label, 1e-4)},
                                 {"text", round_to(m.components.text, 1e-4)},
                                 {"category", round_to(m.components.category, 1e-4)},
-                                {"query", round_to(m.components.query, 1e-4)}}}});
+                                {"query", round_to(m.components.query, 1e-4)},
+                                {"colour", round_to(m.components.colour, 1e-4)}}}});
     }
     objects.push_back(json{{"id", i},
                            {"label", o.object.label},

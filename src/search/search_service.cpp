@@ -144,6 +144,13 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
     built->category_of.push_back(to_lower_ascii(category));
   }
   built->vectors_of.resize(built->product_ids.size());
+  built->declared_colours_of.assign(built->product_ids.size(), 0);
+  auto declared = reader.declared_product_colours();
+  if (!declared) return declared.error();
+  for (const auto& [id, mask] : *declared) {
+    auto it = built->product_number.find(id);
+    if (it != built->product_number.end()) built->declared_colours_of[it->second] = mask;
+  }
   for (std::uint32_t number = 0; number < built->product_ids.size(); ++number) {
     built->products_in_category[built->category_of[number]].push_back(number);
   }
@@ -178,6 +185,7 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
     }
     built->product_of.push_back(it->second);
     built->image_of.push_back(v.image_n);
+    built->colour_of.push_back(v.colour);
     built->vectors_of[it->second].push_back(vector_id);
   });
   if (!visited) return visited.error();
@@ -274,6 +282,8 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
 
   std::unordered_set<std::uint32_t> allowed_set;
   if (allowed != nullptr) allowed_set.insert(allowed->begin(), allowed->end());
+  const bool use_colour = options.ranking == Ranking::kFused && has_colour(object.colour);
+  std::vector<ColourProfile> product_colours;
   std::vector<FusionCandidate> pool;
   std::vector<std::uint32_t> product_of_candidate;
   pool.reserve(candidates.size());
@@ -286,6 +296,11 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
     f.image_n = std::max(c.image_n, 0);
     f.in_label_category = use_label && label_categories.count(snapshot.category_of[product]) != 0;
     f.text_raw = c.text_raw;
+    if (use_colour) {
+      product_colours.clear();
+      for (std::uint32_t v : snapshot.vectors_of[product]) product_colours.push_back(snapshot.colour_of[v]);
+      f.colour = colour_agreement(object.colour, product_colours, snapshot.declared_colours_of[product]);
+    }
     if (words != nullptr) {
       auto q = words->raw.find(product);
       if (q != words->raw.end()) f.query_raw = q->second;
@@ -298,6 +313,7 @@ Result<std::vector<ProductMatch>> SearchService::rank_object(
   params.use_visual = use_visual;
   params.use_label = use_label;
   params.use_query = options.ranking == Ranking::kFused && words != nullptr;
+  params.use_colour = use_colour;
   params.best_text = best_text;
   params.best_query = words != nullptr ? words->best : 0.0;
   params.weights = mapping_.weights();

@@ -64,8 +64,10 @@ struct IndexSnapshot {
   std::unique_ptr<VectorIndex> index;
   std::vector<std::uint32_t> product_of;  // vector id -> product number
   std::vector<int> image_of;              // vector id -> product image n
+  std::vector<ColourProfile> colour_of;   // vector id -> the object's colour profile (all 0: unknown)
   std::vector<std::string> product_ids;   // product number -> id
   std::vector<std::string> category_of;   // product number -> lower-case category
+  std::vector<std::uint16_t> declared_colours_of;  // product number -> declared_colours() mask
   std::unordered_map<std::string, std::uint32_t> product_number;
   std::vector<std::vector<std::uint32_t>> vectors_of;  // product number -> vector ids
   std::unordered_map<std::string, std::vector<std::uint32_t>> products_in_category;  // lower-case category

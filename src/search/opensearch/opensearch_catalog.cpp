@@ -121,11 +121,13 @@ json product_document(const ProductRecord& record, std::int64_t updated_at) {
   json objects = json::array();
   for (const IndexedObject& o : record.objects) {
     if (o.embedding.empty()) continue;
-    objects.push_back({{"image_n", o.image_n},
-                       {"label", o.label},
-                       {"score", o.score},
-                       {"box", {o.box.x1, o.box.y1, o.box.x2, o.box.y2}},
-                       {"vec", o.embedding}});
+    json object = {{"image_n", o.image_n},
+                   {"label", o.label},
+                   {"score", o.score},
+                   {"box", {o.box.x1, o.box.y1, o.box.x2, o.box.y2}},
+                   {"vec", o.embedding}};
+    if (has_colour(o.colour)) object["colour"] = o.colour;
+    objects.push_back(std::move(object));
   }
   json doc = {{"id", product.id},
               {"title", product.title},
@@ -142,6 +144,34 @@ json product_document(const ProductRecord& record, std::int64_t updated_at) {
   return doc;
 }
 
+// An object's stored colour profile (absent in documents indexed before colours were stored: unknown).
+ColourProfile colour_of_object(const json& object) {
+  ColourProfile out{};
+  if (!object.is_object() || !object.contains("colour") || !object["colour"].is_array() ||
+      object["colour"].size() != kColourNames)
+    return out;
+  for (std::size_t c = 0; c < kColourNames; ++c) {
+    const json& v = object["colour"][c];
+    if (!v.is_number()) return ColourProfile{};
+    out[c] = std::clamp(v.get<float>(), 0.F, 1.F);
+  }
+  return out;
+}
+
+// The declared_colours() mask of a document's "attr" terms ("color=navy blue").
+std::uint16_t declared_colours_of(const json& source) {
+  std::uint16_t mask = 0;
+  if (!source.contains("attr") || !source["attr"].is_array()) return mask;
+  for (const json& term : source["attr"]) {
+    if (!term.is_string()) continue;
+    const std::string& t = term.get_ref<const std::string&>();
+    const std::size_t eq = t.find('=');
+    if (eq == std::string::npos) continue;
+    mask |= declared_colours({{t.substr(0, eq), t.substr(eq + 1)}});
+  }
+  return mask;
+}
+
 std::vector<IndexedObject> objects_from_document(const json& source) {
   std::vector<IndexedObject> out;
   if (!source.contains("objects") || !source["objects"].is_array()) return out;
@@ -155,6 +185,7 @@ std::vector<IndexedObject> objects_from_document(const json& source) {
                             o["box"][3].get<float>()};
     }
     if (o.contains("vec") && o["vec"].is_array()) object.embedding = o["vec"].get<std::vector<float>>();
+    object.colour = colour_of_object(o);
     out.push_back(std::move(object));
   }
   return out;
@@ -204,6 +235,7 @@ json products_index_body(int dimension, int shards, int replicas, std::int64_t g
                   {"label", {{"type", "keyword"}}},
                   {"score", {{"type", "float"}, {"index", false}}},
                   {"box", {{"type", "float"}, {"index", false}}},
+                  {"colour", {{"type", "float"}, {"index", false}}},
                   {"vec",
                    {{"type", "knn_vector"},
                     {"dimension", dimension},
@@ -1048,7 +1080,8 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
       }
     }
   }
-  const json category_source = json::array({"category"});
+  // The category decides the label part; the objects' colours and the attributes the colour part.
+  const json category_source = json::array({"category", "attr", "objects.colour"});
 
   struct Found {
     double visual = -1;  // < 0: not scored yet
@@ -1056,6 +1089,8 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
     double query_raw = 0;
     std::string category;  // lower case
     bool known_category = false;
+    std::vector<ColourProfile> colours;  // of the product's objects
+    std::uint16_t declared_colours = 0;
   };
   // The shopper's words, once per search.
   std::unordered_map<std::string, double> words;
@@ -1085,11 +1120,18 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
   for (const QueryObject& object : objects) {
     const bool use_visual = options.ranking != Ranking::kLabel && !object.embedding.empty();
     const bool use_label = options.ranking != Ranking::kVisual && !object.label.empty();
+    const bool use_colour = options.ranking == Ranking::kFused && has_colour(object.colour);
     std::map<std::string, Found> found_by_id;
     const auto note_category = [](Found& f, const json& hit) {
       if (hit.contains("_source") && hit["_source"].is_object()) {
-        f.category = to_lower_ascii(hit["_source"].value("category", ""));
+        const json& source = hit["_source"];
+        f.category = to_lower_ascii(source.value("category", ""));
         f.known_category = true;
+        f.colours.clear();
+        if (source.contains("objects") && source["objects"].is_array()) {
+          for (const json& o : source["objects"]) f.colours.push_back(colour_of_object(o));
+        }
+        f.declared_colours = declared_colours_of(source);
       }
     };
     if (use_visual) {
@@ -1197,6 +1239,7 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
       c.in_label_category = use_label && label_categories.count(f.category) != 0;
       c.text_raw = f.text_raw;
       c.query_raw = f.query_raw;
+      if (use_colour) c.colour = colour_agreement(object.colour, f.colours, f.declared_colours);
       pool.push_back(std::move(c));
     }
     FusionParams params;
@@ -1204,6 +1247,7 @@ Result<SearchResult> OpenSearchCatalog::search_once(const std::vector<QueryObjec
     params.use_visual = use_visual;
     params.use_label = use_label;
     params.use_query = use_query;
+    params.use_colour = use_colour;
     params.best_text = best_text;
     params.best_query = best_words;
     params.weights = mapping_.weights();

@@ -130,6 +130,35 @@ TEST(FeedbackLogTest, SearchShownAndOpenBecomeAJudgment) {
   fs::remove_all(dir);
 }
 
+TEST(FeedbackLogTest, TheQueryObjectsColourIsKeptAndLogsWithoutItStillRead) {
+  const std::string dir = temp_dir("colour");
+  {
+    auto log = FeedbackLog::open({dir});
+    ASSERT_TRUE(log) << log.error().message;
+    QueryObject blue = object("cup", {1.F, 0.F});
+    blue.colour[7] = 0.75F;
+    blue.colour[1] = 0.25F;
+    const QueryObject unknown = object("cup", {0.F, 1.F});
+    ASSERT_TRUE((*log)->append(feedback_search_event("req-1", {blue, unknown}, SearchOptions{})));
+    ASSERT_TRUE((*log)->append(shown("req-1", 0, {"p1"})));
+    ASSERT_TRUE((*log)->append(shown("req-1", 1, {"p2"})));
+    ASSERT_TRUE((*log)->append(opened("req-1", 0, "p1")));
+    ASSERT_TRUE((*log)->append(opened("req-1", 1, "p2")));
+    // A wrong colour list makes the line bad (counted), like any other damaged field.
+    json bad = feedback_search_event("req-2", {blue}, SearchOptions{});
+    bad["objects"][0]["colour"] = json::array({0.5, 0.5});
+    ASSERT_TRUE((*log)->append(bad));
+  }
+  FeedbackStats stats;
+  const auto queries = read_dir(dir, &stats);
+  ASSERT_EQ(queries.size(), 2U);
+  EXPECT_FLOAT_EQ(queries[0].object.colour[7], 0.75F);
+  EXPECT_FLOAT_EQ(queries[0].object.colour[1], 0.25F);
+  EXPECT_FALSE(has_colour(queries[1].object.colour));
+  EXPECT_EQ(stats.bad_lines, 1U);
+  fs::remove_all(dir);
+}
+
 TEST(FeedbackLogTest, TornLastLineIsSkippedAndTheNextEventStartsANewLine) {
   const std::string dir = temp_dir("torn");
   {

@@ -17,6 +17,7 @@ struct QuantizeArgs {
   ModelOptions model_options;
   bool json = false;
   std::string final_layers = "auto";
+  std::string calibrate = "minmax";
 };
 
 int run_quantize_command(QuantizeArgs& args) {
@@ -25,6 +26,9 @@ int run_quantize_command(QuantizeArgs& args) {
   o.final_layers = args.final_layers == "fp32"   ? quantize::FinalLayers::kFp32
                    : args.final_layers == "int8" ? quantize::FinalLayers::kInt8
                                                  : quantize::FinalLayers::kAuto;
+  o.calibrate = args.calibrate == "percentile" ? quantize::RangeMethod::kPercentile
+                : args.calibrate == "mse"      ? quantize::RangeMethod::kMse
+                                               : quantize::RangeMethod::kMinMax;
   const bool tty = stderr_is_terminal();
   o.message = [tty](const std::string& text) {
     if (tty) std::fprintf(stderr, "visearch quantize: %s\n", text.c_str());
@@ -43,6 +47,8 @@ int run_quantize_command(QuantizeArgs& args) {
                                        {"kept_fp32", r.kept_fp32},
                                        {"final_layers", r.final_layers},
                                        {"candidates", r.candidates},
+                                       {"calibrate", r.calibrate},
+                                       {"clipped_tensors", r.clipped_tensors},
                                        {"float_tensors", r.float_tensors},
                                        {"ap_fp32", r.ap_fp32},
                                        {"ap_int8", r.ap_int8},
@@ -69,8 +75,9 @@ int run_quantize_command(QuantizeArgs& args) {
                 r.forward_ms_int8);
     std::printf(
         "AP change %+.1f points, forward speed-up %.2fx; %zu layers INT8, %zu kept FP32, %zu activations "
-        "float\n",
-        r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size(), r.float_tensors);
+        "float; ranges by %s (%zu clipped)\n",
+        r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size(), r.float_tensors,
+        r.calibrate.c_str(), r.clipped_tensors);
     for (const std::string& k : r.kept_fp32) std::printf("  FP32: %s\n", k.c_str());
     for (const std::string& c : r.candidates) std::printf("  tried: %s\n", c.c_str());
     if (r.speedup() < 1.0) {
@@ -110,6 +117,16 @@ void add_quantize_command(CLI::App& app, int* exit_code) {
          "The final prediction layers: auto (try FP32 and INT8, keep the faster within the AP limit), "
          "fp32 or int8")
       ->check(CLI::IsMember({"auto", "fp32", "int8"}))
+      ->capture_default_str();
+  cmd->add_option(
+         "--calibrate", args->calibrate,
+         "How activation ranges are chosen: minmax (nothing clips), percentile (--percentile of each "
+         "tail) or mse (the clipping range of least squared 8-bit error)")
+      ->check(CLI::IsMember({"minmax", "percentile", "mse"}))
+      ->capture_default_str();
+  cmd->add_option("--percentile", o.percentile,
+                  "--calibrate percentile: keep the values up to this percentile")
+      ->check(CLI::Range(50.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--max-tensor-error", o.max_tensor_error,
                   "Leave float an activation whose 8-bit rounding error exceeds this share of its RMS")

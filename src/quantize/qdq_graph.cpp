@@ -139,6 +139,135 @@ double squared_quantization_error(const std::vector<float>& values, ActivationPa
   return sum;
 }
 
+const char* range_method_name(RangeMethod method) {
+  switch (method) {
+    case RangeMethod::kPercentile:
+      return "percentile";
+    case RangeMethod::kMse:
+      return "mse";
+    case RangeMethod::kMinMax:
+      break;
+  }
+  return "minmax";
+}
+
+Histogram::Histogram(Range span, std::size_t bins)
+    : span_(span), counts_(std::max<std::size_t>(bins, 1), 0.0) {
+  const double extent = static_cast<double>(span.max) - static_cast<double>(span.min);
+  width_ = extent > 0 && std::isfinite(extent) ? extent / static_cast<double>(counts_.size()) : 0.0;
+}
+
+void Histogram::add(const std::vector<float>& values) {
+  const double last = static_cast<double>(counts_.size() - 1);
+  for (const float v : values) {
+    if (!std::isfinite(v)) continue;
+    const double at = width_ > 0 ? (static_cast<double>(v) - static_cast<double>(span_.min)) / width_ : 0.0;
+    counts_[static_cast<std::size_t>(std::clamp(std::floor(at), 0.0, last))] += 1.0;
+    total_ += 1.0;
+  }
+}
+
+double expected_squared_error(const Histogram& h, ActivationParams p) {
+  // Each bin's values are taken as spread evenly over the bin: those whose bin centre falls outside the
+  // representable ends clip to the nearest end; inside, a bin narrower than a step rounds as its centre does
+  // (plus the spread), a wider one by step^2 / 12 per value.
+  const double step = p.scale;
+  const double zp = static_cast<double>(p.zero_point);
+  const double lo = -zp * step;
+  const double hi = (255.0 - zp) * step;
+  const double w = h.bin_width();
+  const double spread = w * w / 12.0;
+  const std::vector<double>& counts = h.counts();
+  double sum = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] <= 0) continue;
+    const double c = h.center(i);
+    double e = 0;
+    if (c < lo || c > hi) {
+      const double d = c < lo ? c - lo : c - hi;
+      e = d * d + spread;
+    } else if (w < step) {
+      const double d = std::round(c / step) * step - c;
+      e = d * d + spread;
+    } else {
+      e = step * step / 12.0;
+    }
+    sum += counts[i] * e;
+  }
+  return sum;
+}
+
+Range percentile_range(const Histogram& h, double percentile) {
+  const Range span = h.span();
+  if (h.bin_width() <= 0 || h.total() <= 0) return span;
+  const double tail = h.total() * std::clamp(100.0 - percentile, 0.0, 50.0) / 100.0;
+  const std::vector<double>& counts = h.counts();
+  Range r = span;
+  double seen = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    seen += counts[i];
+    if (seen > tail) {
+      r.min = static_cast<float>(h.center(i) - h.bin_width() / 2);
+      break;
+    }
+  }
+  seen = 0;
+  for (std::size_t i = counts.size(); i-- > 0;) {
+    seen += counts[i];
+    if (seen > tail) {
+      r.max = static_cast<float>(h.center(i) + h.bin_width() / 2);
+      break;
+    }
+  }
+  r.min = std::max(r.min, span.min);
+  r.max = std::min(r.max, span.max);
+  if (r.max < r.min) r.max = r.min;
+  return r;
+}
+
+Range mse_range(const Histogram& h) {
+  const Range span = h.span();
+  if (h.bin_width() <= 0 || h.total() <= 0) return span;
+  // Coordinate descent over the ends min * i / K and max * j / K: the best upper end for the lower one,
+  // then the best lower end for that, until neither moves. A narrower range must be strictly better.
+  constexpr int kSteps = 128;
+  const bool search_lo = span.min < 0.F;
+  const bool search_hi = span.max > 0.F;
+  const auto at = [&](int i, int j) {
+    return Range{search_lo ? span.min * static_cast<float>(i) / kSteps : span.min,
+                 search_hi ? span.max * static_cast<float>(j) / kSteps : span.max};
+  };
+  const auto cost = [&](int i, int j) { return expected_squared_error(h, activation_params(at(i, j))); };
+  int i = kSteps;
+  int j = kSteps;
+  double best = cost(i, j);
+  for (int round = 0; round < 8; ++round) {
+    bool moved = false;
+    if (search_hi) {
+      for (int k = kSteps; k >= 1; --k) {
+        const double e = cost(i, k);
+        if (e < best) {
+          best = e;
+          moved = moved || k != j;
+          j = k;
+        }
+      }
+    }
+    if (search_lo) {
+      for (int k = kSteps; k >= 0; --k) {
+        const double e = cost(k, j);
+        if (e < best) {
+          best = e;
+          moved = moved || k != i;
+          i = k;
+        }
+      }
+    }
+    if (!moved || !(search_lo && search_hi)) break;
+  }
+  return at(i, j);
+}
+
 QdqPlan without_tensors(const onnx::ModelProto& model, QdqPlan plan,
                         const std::map<std::string, std::string>& reasons) {
   const auto dropped = [&](const std::string& t) { return reasons.count(t) != 0; };

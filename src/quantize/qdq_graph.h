@@ -63,6 +63,45 @@ struct ActivationParams {
 ActivationParams activation_params(Range range);
 // Sum over `values` of (dequantize(quantize(v)) - v)^2 with these parameters.
 double squared_quantization_error(const std::vector<float>& values, ActivationParams params);
+
+// How an activation's range is chosen from the values seen on the calibration images:
+//   kMinMax      the smallest and largest value (nothing clips; one outlier widens every step);
+//   kPercentile  the values between the (100 - p)-th and the p-th percentile (each tail loses 100 - p %);
+//   kMse         the clipping range whose 8-bit rounding and clipping error, summed over the histogram of
+//                the values, is least (outliers clip when that makes the many small values finer).
+enum class RangeMethod { kMinMax, kPercentile, kMse };
+const char* range_method_name(RangeMethod method);
+
+// A histogram of one tensor's values over the calibration images, in equal bins over a fixed span (the
+// tensor's min/max from a first pass); values outside the span count in the end bins.
+class Histogram {
+ public:
+  explicit Histogram(Range span, std::size_t bins = 2048);
+  void add(const std::vector<float>& values);
+  [[nodiscard]] Range span() const { return span_; }
+  [[nodiscard]] const std::vector<double>& counts() const { return counts_; }
+  [[nodiscard]] double total() const { return total_; }
+  [[nodiscard]] double bin_width() const { return width_; }
+  [[nodiscard]] double center(std::size_t bin) const {
+    return static_cast<double>(span_.min) + (static_cast<double>(bin) + 0.5) * width_;
+  }
+
+ private:
+  Range span_;
+  double width_ = 0;
+  std::vector<double> counts_;
+  double total_ = 0;
+};
+// The range keeping the values between the (100 - percentile)-th and the percentile-th percentile (bin
+// edges, so never tighter than those values); percentile in (50, 100].
+Range percentile_range(const Histogram& histogram, double percentile);
+// The range whose uint8 parameters (activation_params) give the least expected squared error over the
+// histogram (expected_squared_error): its ends are searched among min * i / 128 and max * j / 128, one end
+// then the other until neither moves; a narrower range must be strictly better than a wider one.
+Range mse_range(const Histogram& histogram);
+// The squared error those parameters are expected to make over the histogram's values, each bin's values
+// spread evenly over it: clipping to the nearest representable end outside, rounding inside.
+double expected_squared_error(const Histogram& histogram, ActivationParams params);
 // The plan without the pairs of these tensors (tensor -> why): a quantised layer that reads one of them
 // stays FP32 (kept_fp32 says why) and its Relu stays a Relu.
 QdqPlan without_tensors(const onnx::ModelProto& model, QdqPlan plan,

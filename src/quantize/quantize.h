@@ -5,7 +5,9 @@
 //   2. Calibration: ONNX Runtime runs a copy of the graph whose every tensor to quantise is an extra output,
 //      on N images of the data set (not the evaluation split's when the data set has another split), each
 //      pre-processed by the model spec's own preprocess_image(); the min/max of each tensor over them is its
-//      range; a second pass measures each tensor's 8-bit rounding error, and the too-noisy ones stay float.
+//      range (`calibrate` minmax), or a second pass histograms each tensor over that span and the range is
+//      chosen from the histogram (percentile, mse: outliers clip); a further pass measures each tensor's
+//      8-bit rounding error, and the too-noisy ones stay float.
 //   3. The QDQ graph and a spec (the base spec's file, with the new name, weights and sha256, "precision":
 //      "int8" and a "quantization" section) are written to OUT/.NAME.partial/.
 //   4. The candidates (final layers FP32 and INT8, unless one is asked for) and the FP32 model are evaluated
@@ -27,6 +29,7 @@
 #include "core/result.h"
 #include "model/family_registry.h"
 #include "model/model_repository.h"
+#include "quantize/qdq_graph.h"
 
 namespace visearch::quantize {
 
@@ -44,6 +47,9 @@ struct QuantizeOptions {
   bool force = false;        // write even when AP drops by more than max_ap_drop
   double max_ap_drop = 1.0;  // AP points (0..100 scale)
   FinalLayers final_layers = FinalLayers::kAuto;
+  // How each activation's range is chosen from the calibration images (quantize/qdq_graph.h).
+  RangeMethod calibrate = RangeMethod::kMinMax;
+  double percentile = 99.99;  // kPercentile: each tail loses 100 - percentile % of the values
   // A tensor whose 8-bit rounding error (RMS, over the calibration images) exceeds this share of its own RMS
   // stays float, and the layers reading it FP32.
   double max_tensor_error = 0.1;
@@ -63,6 +69,8 @@ struct QuantizeReport {
   std::vector<std::string> kept_fp32;
   std::string final_layers;             // "fp32" or "int8": the chosen candidate
   std::vector<std::string> candidates;  // one line per candidate tried (AP, forward ms)
+  std::string calibrate;                // the range method: "minmax", "percentile" or "mse"
+  std::size_t clipped_tensors = 0;      // activations whose chosen range is narrower than their min/max
   std::size_t float_tensors = 0;        // activations left float because 8 bits lose (max_tensor_error)
   double ap_fp32 = 0, ap50_fp32 = 0, ap_int8 = 0, ap50_int8 = 0;  // 0..1
   double forward_ms_fp32 = 0, forward_ms_int8 = 0;                // medians, alternating runs

@@ -37,7 +37,7 @@ TEST(QuantizeCli, BadFlagsAreUsageErrors) {
             " --out x",                                          // no --model
         std::string("quantize --model conv_grid_tiny --out x"),  // no --calibration
         base + " --images 0", base + " --images many", base + " --max-ap-drop -1",
-        base + " --final-layers some",
+        base + " --final-layers some", base + " --calibrate entropy", base + " --percentile 30",
         std::string("quantize --model conv_grid_tiny --calibration /no/such/dir --out x"),
         base + " --bogus"}) {
     const auto r = run_cli(args);

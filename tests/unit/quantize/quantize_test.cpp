@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -155,6 +158,106 @@ TEST(QdqPlan, DataBetweenQuantisedLayersStaysEightBitWithValueMovingOpsTiedToThe
   EXPECT_FLOAT_EQ(scale("B"), 4.F / 255.F);
 }
 
+// Deterministic samples for the range tests.
+class Samples {
+ public:
+  float uniform() {  // (0, 1)
+    state_ = state_ * 1664525U + 1013904223U;
+    return (static_cast<float>(state_ >> 8U) + 0.5F) / static_cast<float>(1U << 24U);
+  }
+  float normal() {  // about normal, standard deviation 1
+    float sum = 0.F;
+    for (int k = 0; k < 12; ++k) sum += uniform();
+    return sum - 6.F;
+  }
+  float laplace() {  // scale 1: heavier tails than a normal's, as conv outputs have
+    const float side = uniform();
+    const float e = -std::log(uniform());
+    return side < 0.5F ? -e : e;
+  }
+
+ private:
+  std::uint32_t state_ = 12345U;
+};
+
+Range min_max(const std::vector<float>& values) {
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  return Range{*lo, *hi};
+}
+
+// A conv output as PicoDet's first one: most values near 0, a few far outliers. Min/max spends the 255
+// steps on the outliers and rounds nearly every other value to 0; the percentile range clips the outliers
+// and keeps the small values. The squared error, which the outliers dominate, is least with them kept.
+TEST(CalibrationRange, PercentileClipsRareOutliersAndKeepsTheSmallValues) {
+  Samples samples;
+  std::vector<float> body;
+  for (int i = 0; i < 100000; ++i) body.push_back(samples.normal());
+  std::vector<float> values = body;
+  for (int i = 0; i < 4; ++i) {
+    values.push_back(600.F);
+    values.push_back(-540.F);
+  }
+  const Range minmax = min_max(values);
+  Histogram h(minmax);
+  h.add(values);
+  EXPECT_DOUBLE_EQ(h.total(), static_cast<double>(values.size()));
+  const Range pct = percentile_range(h, 99.99);
+  EXPECT_LT(pct.max, 10.F) << pct.min << ".." << pct.max;
+  EXPECT_GT(pct.min, -10.F);
+  EXPECT_GT(pct.max, 3.F) << "the body of the distribution still fits";
+  EXPECT_LT(pct.min, -3.F);
+  const double body_minmax = squared_quantization_error(body, activation_params(minmax));
+  const double body_pct = squared_quantization_error(body, activation_params(pct));
+  EXPECT_LT(body_pct, 0.01 * body_minmax);
+  // Eight outliers of 600 outweigh 100000 values' rounding: the least-squares range keeps them.
+  const Range mse = mse_range(h);
+  EXPECT_GT(mse.max, 0.9F * minmax.max);
+  EXPECT_LE(squared_quantization_error(values, activation_params(mse)),
+            squared_quantization_error(values, activation_params(minmax)));
+}
+
+// Heavy tails (Laplace): the least-squares range clips the sparse tail, whose few values cost less clipped
+// than the coarser steps would cost every value; the histogram's estimate matches the exact error.
+TEST(CalibrationRange, MseClipsAHeavyTailAndLowersTheError) {
+  Samples samples;
+  std::vector<float> values;
+  for (int i = 0; i < 200000; ++i) values.push_back(samples.laplace());
+  const Range minmax = min_max(values);
+  Histogram h(minmax);
+  h.add(values);
+  const Range mse = mse_range(h);
+  EXPECT_LT(mse.max, 0.9F * minmax.max) << mse.min << ".." << mse.max;
+  EXPECT_GT(mse.min, 0.9F * minmax.min) << mse.min << ".." << mse.max;
+  const double minmax_error = squared_quantization_error(values, activation_params(minmax));
+  const double mse_error = squared_quantization_error(values, activation_params(mse));
+  EXPECT_LT(mse_error, 0.85 * minmax_error);
+  EXPECT_NEAR(expected_squared_error(h, activation_params(minmax)), minmax_error, 0.05 * minmax_error);
+  EXPECT_NEAR(expected_squared_error(h, activation_params(mse)), mse_error, 0.05 * mse_error);
+}
+
+TEST(CalibrationRange, WithoutOutliersNothingClips) {
+  std::vector<float> values;
+  for (int i = 0; i <= 20000; ++i) values.push_back(-1.F + 2.F * static_cast<float>(i) / 20000.F);
+  Histogram h(Range{-1.F, 1.F});
+  h.add(values);
+  const Range mse = mse_range(h);
+  EXPECT_LT(mse.min, -0.97F);
+  EXPECT_GT(mse.max, 0.97F);
+  const Range pct = percentile_range(h, 99.99);
+  EXPECT_LT(pct.min, -0.99F);
+  EXPECT_GT(pct.max, 0.99F);
+  // A Relu output (nothing below 0): the low end stays at 0.
+  Histogram relu(Range{0.F, 1.F});
+  relu.add(std::vector<float>(values.begin() + 10000, values.end()));
+  EXPECT_EQ(mse_range(relu).min, 0.F);
+  EXPECT_GT(mse_range(relu).max, 0.97F);
+  // A constant tensor keeps its one value.
+  Histogram flat(Range{2.F, 2.F});
+  flat.add({2.F, 2.F});
+  EXPECT_EQ(mse_range(flat).max, 2.F);
+  EXPECT_EQ(percentile_range(flat, 99.9).max, 2.F);
+}
+
 TEST_F(QuantizeTest, WritesAnInt8QdqModelThatOnnxRuntimeRunsCloseToFp32) {
   test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
   auto report = run_quantize(options(dir_.path() / "data"), repo_, families_);
@@ -273,6 +376,29 @@ TEST_F(QuantizeTest, AutoTriesTheFinalLayersInFp32AndInt8AndWritesTheOneItChose)
   EXPECT_EQ(spec["quantization"]["final_layers"], report->final_layers);
   EXPECT_EQ(spec["weights"]["sha256"], *sha256_file((folder / "conv_grid_tiny_int8.onnx").string()));
   EXPECT_EQ(spec["quantization"]["evaluation"]["candidates"].size(), 2U);
+}
+
+TEST_F(QuantizeTest, MseAndPercentileCalibrationKeepApAndTheSpecSaysWhichRangesWereUsed) {
+  test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
+  for (const RangeMethod method : {RangeMethod::kMse, RangeMethod::kPercentile}) {
+    QuantizeOptions o = options(dir_.path() / "data");
+    o.calibrate = method;
+    o.name = std::string("grid_") + range_method_name(method);
+    auto report = run_quantize(o, repo_, families_);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_TRUE(report->written) << report->refused;
+    EXPECT_EQ(report->calibrate, range_method_name(method));
+    EXPECT_GE(report->ap_change_points(), -1.0);
+    std::ifstream spec_in(dir_.path() / "out" / o.name / (o.name + ".json"));
+    const nlohmann::json spec = nlohmann::json::parse(spec_in);
+    EXPECT_EQ(spec["quantization"]["calibrate"], range_method_name(method));
+  }
+  QuantizeOptions bad = options(dir_.path() / "data");
+  bad.calibrate = RangeMethod::kPercentile;
+  bad.percentile = 40;
+  auto r = run_quantize(bad, repo_, families_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(QuantizeTest, BadOptionsAreErrorsAndWriteNothing) {

@@ -5,6 +5,7 @@
 # colour attribute names the query object's dominant colour get grade 2 (visearch_bench_search_judgments
 # --colour-grades 1). The same catalog is searched with the colour weight at 0 and at each value of a grid;
 # nDCG@5 / nDCG@10 show the colour order, precision@5 that finding the right kind of product did not suffer.
+# Every run ranks without a minimum score (--sweep), as bench/search_retrieval.sh does.
 #
 #   bench/search_colour.sh [BUILD_DIR]            default: build
 #   KEEP=dir bench/search_colour.sh build         keep (and reuse) the catalog and judgments in dir
@@ -34,7 +35,7 @@ for w in $weights $shipped; do
     m.weights = Object.assign({}, m.weights || {}, {colour: Number(process.argv[2])});
     fs.writeFileSync(process.argv[3], JSON.stringify(m));' "$mapping" "$w" "$work/colour_$w.json"
   "$build/visearch" search-eval --queries "$work/judgments_colour.jsonl" --data-dir "$work/catalog" --ranking fused \
-    --k 5,10 --mapping "$work/colour_$w.json" --format json --json-out "$work/search_eval_colour_$w.json" >/dev/null
+    --k 5,10 --sweep --mapping "$work/colour_$w.json" --format json --json-out "$work/search_eval_colour_$w.json" >/dev/null
   node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).rankings.fused;
     const f = (x) => x.toFixed(3);
     console.log(`| ${process.argv[2]} | ${f(r.ndcg["5"])} | ${f(r.ndcg["10"])} | ${f(r.precision["5"])} | ${f(r.mrr)} |`);' \

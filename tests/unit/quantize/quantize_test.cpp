@@ -2,7 +2,8 @@
 // (three convolutions that together are the identity, tools/make_test_models.py) quantised end to end on a
 // generated data set, the QDQ graph loaded by ONNX Runtime with outputs close to the FP32 graph's, the
 // refusal when calibration data that does not represent the validation images costs AP (unless forced), and
-// bad options. Slow, labelled: nanodet_m_416 quantised on coco128.
+// bad options; the activation ranges (min/max, percentile, MSE) on synthetic tensors. Slow, labelled:
+// nanodet_m_416 quantised on coco128, and yolox_nano with percentile ranges.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -446,6 +447,30 @@ TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
   ASSERT_TRUE(report) << report.error().message;
   std::printf("nanodet_m_416 on coco128: AP %.3f -> %.3f, forward %.2f -> %.2f ms\n", report->ap_fp32,
               report->ap_int8, report->forward_ms_fp32, report->forward_ms_int8);
+  EXPECT_TRUE(report->written) << report->refused;
+  EXPECT_GE(report->ap_change_points(), -1.0);
+}
+
+// Slow: YOLOX-Nano loses 21 AP with min/max ranges (outliers ahead of SiLU); percentile ranges keep it within
+// a point (bench/RESULTS.md, "Activation ranges").
+TEST(QuantizeShipped, YoloxWithPercentileRangesKeepsItsApWithinOnePoint) {
+  FamilyRegistry families;
+  register_all_families(families);
+  const ModelRepository repo = ModelRepository::with_defaults({});
+  test::TempDir dir;
+  QuantizeOptions o;
+  o.model = "yolox_nano";
+  o.calibration = std::string(VISEARCH_SHARED_DIR) + "/data/coco128-train2017";
+  o.images = 32;
+  o.out = dir.path().string();
+  o.timing_runs = 3;
+  o.final_layers = FinalLayers::kFp32;
+  o.calibrate = RangeMethod::kPercentile;
+  auto report = run_quantize(o, repo, families);
+  ASSERT_TRUE(report) << report.error().message;
+  std::printf("yolox_nano on coco128, percentile %.2f: AP %.3f -> %.3f, %zu clipped, %zu float\n",
+              o.percentile, report->ap_fp32, report->ap_int8, report->clipped_tensors, report->float_tensors);
+  EXPECT_GT(report->clipped_tensors, 100U);
   EXPECT_TRUE(report->written) << report->refused;
   EXPECT_GE(report->ap_change_points(), -1.0);
 }

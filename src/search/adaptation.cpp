@@ -14,7 +14,8 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "adaptation files store little-endian floats");
 
-constexpr std::string_view kMagic = "VSADAPT1";
+constexpr std::string_view kMagic = "VSADAPT2";
+constexpr std::string_view kOlderMagic = "VSADAPT1";  // one projection, no "heads"
 constexpr std::uint32_t kMaxHeaderBytes = 16U << 20U;
 constexpr int kMaxDim = 1 << 16;
 constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 30U;
@@ -40,23 +41,29 @@ int EmbeddingAdaptation::label_index(const std::string& category) const {
 std::vector<float> EmbeddingAdaptation::project(std::span<const float> x, int label) const {
   const auto in = static_cast<std::size_t>(in_dim);
   const auto out = static_cast<std::size_t>(out_dim);
+  const auto head_count = static_cast<std::size_t>(std::max(1, heads));
+  const std::size_t block = out / head_count;
   std::vector<float> v(static_cast<std::size_t>(search_dim()), 0.F);
-  const auto unit_scale = [&] {
+  // Scales v[from, from + n) to length `length` (left at zero when it is zero).
+  const auto scale_to = [&v](std::size_t from, std::size_t n, double length) {
     double norm = 0;
-    for (std::size_t r = 0; r < out; ++r) norm += static_cast<double>(v[r]) * static_cast<double>(v[r]);
-    return norm > 0 ? 1.0 / std::sqrt(norm) : 0.0;
+    for (std::size_t r = from; r < from + n; ++r)
+      norm += static_cast<double>(v[r]) * static_cast<double>(v[r]);
+    const double scale = norm > 0 ? length / std::sqrt(norm) : 0.0;
+    for (std::size_t r = from; r < from + n; ++r)
+      v[r] = static_cast<float>(static_cast<double>(v[r]) * scale);
   };
   for (std::size_t r = 0; r < out; ++r) v[r] = bias[r] + dot(weight.data() + r * in, x.data(), in);
+  const double head_length = 1.0 / std::sqrt(static_cast<double>(head_count));
+  for (std::size_t h = 0; h < head_count; ++h) scale_to(h * block, block, head_length);
   if (label >= 0 && static_cast<std::size_t>(label) < labels.size() && anchor < 1.0 &&
       prototypes.size() == labels.size() * out) {
-    const double scale = unit_scale();
     const float* prototype = prototypes.data() + static_cast<std::size_t>(label) * out;
     for (std::size_t r = 0; r < out; ++r)
-      v[r] = static_cast<float>(anchor * static_cast<double>(v[r]) * scale +
+      v[r] = static_cast<float>(anchor * static_cast<double>(v[r]) +
                                 (1.0 - anchor) * static_cast<double>(prototype[r]));
   }
-  const double adapted_scale = unit_scale() * std::sqrt(std::min(mix, 1.0));
-  for (std::size_t r = 0; r < out; ++r) v[r] = static_cast<float>(static_cast<double>(v[r]) * adapted_scale);
+  scale_to(0, out, std::sqrt(std::min(mix, 1.0)));
   if (mix < 1.0) {
     const auto base_scale = static_cast<float>(std::sqrt(1.0 - mix));
     for (std::size_t i = 0; i < in; ++i) v[out + i] = base_scale * x[i];
@@ -64,16 +71,36 @@ std::vector<float> EmbeddingAdaptation::project(std::span<const float> x, int la
   return v;
 }
 
+EmbeddingAdaptation EmbeddingAdaptation::stack(const std::vector<EmbeddingAdaptation>& parts) {
+  EmbeddingAdaptation a = parts.front();
+  const auto part_count = parts.size();
+  if (part_count == 1) return a;
+  const auto in = static_cast<std::size_t>(a.in_dim);
+  const auto out = static_cast<std::size_t>(a.out_dim);
+  a.out_dim = static_cast<int>(out * part_count);
+  a.heads = a.heads * static_cast<int>(part_count);
+  a.weight.clear();
+  a.bias.clear();
+  a.prototypes.assign(a.labels.size() * out * part_count, 0.F);
+  const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(part_count)));
+  for (std::size_t p = 0; p < part_count; ++p) {
+    const EmbeddingAdaptation& part = parts[p];
+    a.weight.insert(a.weight.end(), part.weight.begin(),
+                    part.weight.begin() + static_cast<std::ptrdiff_t>(out * in));
+    a.bias.insert(a.bias.end(), part.bias.begin(), part.bias.begin() + static_cast<std::ptrdiff_t>(out));
+    for (std::size_t l = 0; l < a.labels.size() && part.prototypes.size() == a.labels.size() * out; ++l)
+      for (std::size_t r = 0; r < out; ++r)
+        a.prototypes[l * out * part_count + p * out + r] = scale * part.prototypes[l * out + r];
+  }
+  return a;
+}
+
 std::string EmbeddingAdaptation::serialize() const {
-  const nlohmann::json header = {{"generation", generation},
-                                 {"embedder", embedder},
-                                 {"in_dim", in_dim},
-                                 {"out_dim", out_dim},
-                                 {"mix", mix},
-                                 {"anchor", anchor},
-                                 {"labels", labels},
-                                 {"visual_min_score", visual_min_score},
-                                 {"report", report}};
+  const nlohmann::json header = {
+      {"generation", generation}, {"embedder", embedder}, {"in_dim", in_dim},
+      {"out_dim", out_dim},       {"heads", heads},       {"mix", mix},
+      {"anchor", anchor},         {"labels", labels},     {"visual_min_score", visual_min_score},
+      {"report", report}};
   const std::string text = header.dump();
   std::string out(kMagic);
   const auto length = static_cast<std::uint32_t>(text.size());
@@ -86,6 +113,8 @@ std::string EmbeddingAdaptation::serialize() const {
 }
 
 Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, const std::string& origin) {
+  if (bytes.substr(0, kOlderMagic.size()) == kOlderMagic)
+    return malformed(origin, "an older format, " + std::string(kOlderMagic));
   if (bytes.size() < kMagic.size() + sizeof(std::uint32_t) || bytes.substr(0, kMagic.size()) != kMagic)
     return malformed(origin, "bad magic");
   std::uint32_t length = 0;
@@ -100,6 +129,7 @@ Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, c
     a.embedder = header.at("embedder").get<std::string>();
     a.in_dim = header.at("in_dim").get<int>();
     a.out_dim = header.at("out_dim").get<int>();
+    a.heads = header.at("heads").get<int>();
     a.mix = header.at("mix").get<double>();
     a.anchor = header.at("anchor").get<double>();
     a.labels = header.at("labels").get<std::vector<std::string>>();
@@ -110,6 +140,7 @@ Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, c
   }
   if (a.in_dim < 1 || a.in_dim > kMaxDim || a.out_dim < 1 || a.out_dim > kMaxDim)
     return malformed(origin, "dimensions out of range");
+  if (a.heads < 1 || a.out_dim % a.heads != 0) return malformed(origin, "heads do not divide out_dim");
   if (!(a.mix > 0.0 && a.mix <= 1.0)) return malformed(origin, "mix outside (0, 1]");
   if (!(a.anchor >= 0.0 && a.anchor <= 1.0)) return malformed(origin, "anchor outside [0, 1]");
   if (!(a.visual_min_score <= 1.0)) return malformed(origin, "visual_min_score above 1");

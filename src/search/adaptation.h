@@ -2,25 +2,31 @@
 // (`visearch catalog adapt`, search/adapt/catalog_adapt.h) on top of the frozen embedder.
 //
 // The embedder (an ImageNet MobileNetV2) knows "a dog" but not which of a shop's categories a crop belongs
-// to. The adaptation is a linear projection z = normalise(W x + b) (in_dim -> out_dim) trained so that
-// crops of one catalog category lie together; search then compares
+// to. The adaptation is an ensemble of `heads` linear projections of the same size trained (with different
+// seeds) so that crops of one catalog category lie together:
+//   z(x) = [normalise(W_1 x + b_1), ..., normalise(W_H x + b_H)] / sqrt(H)     (in_dim -> out_dim)
+// (W stacks the heads' rows: each head has out_dim / heads of them), so the cosine of two adapted vectors is
+// the mean of the heads' cosines: one training's luck (its initialisation and order) weighs less. Search
+// then compares
 //   v(x) = [sqrt(mix) * z(x), sqrt(1 - mix) * x]      (unit length when x is)
 // so the cosine of two vectors is mix * cos_adapted + (1 - mix) * cos_embedder: the catalog's categories
 // weigh in, and what the embedder sees (this mug rather than that one) is not thrown away.
 // A catalog product's adapted part is also drawn towards its category's prototype (the direction the
-// training found for the category): z' = normalise(anchor * z + (1 - anchor) * prototype). A query's is
-// not (its category is what is unknown), so a query close to a category's prototype comes close to all of
-// its products, however few photos each has. `mix` and `anchor` are chosen on products held out of
-// training (see the report).
+// training found for the category, each head's unit prototype stacked like z):
+// z' = normalise(anchor * z + (1 - anchor) * prototype). A query's is not (its category is what is
+// unknown), so a query close to a category's prototype comes close to all of its products, however few
+// photos each has. `mix` and `anchor` are chosen on products held out of training (see the report).
 //
 // An adaptation belongs to one catalog generation: search uses it only while the catalog is at that
 // generation and the embedder is the one it was trained on; otherwise it is stale and ignored (search uses
 // the embedder's space), until it is rebuilt.
 //
 // File (<catalog folder>/adaptation.bin, written atomically):
-//   "VSADAPT1" | u32 header length | header JSON | float32 LE W (out_dim x in_dim, row-major) | b (out_dim)
-//   | prototypes (labels x out_dim)
-// Failure modes: load()/parse() -> kNotFound (no file), kIo (unreadable, malformed: never a crash).
+//   "VSADAPT2" | u32 header length | header JSON (with "heads") | float32 LE W (out_dim x in_dim, row-major)
+//   | b (out_dim) | prototypes (labels x out_dim)
+// Files of the first layout ("VSADAPT1", one projection) are refused as an older format.
+// Failure modes: load()/parse() -> kNotFound (no file), kIo (unreadable, malformed, older format: never a
+// crash).
 // Thread-safety: immutable once loaded; project() is const and reentrant.
 #pragma once
 
@@ -43,6 +49,7 @@ struct EmbeddingAdaptation {
   std::string embedder;          // the embedder model it projects
   int in_dim = 0;
   int out_dim = 0;
+  int heads = 1;                    // projections stacked in W, b and the prototypes; divides out_dim
   double mix = 1.0;                 // weight of the adapted cosine, (0, 1]
   double anchor = 1.0;              // weight of a product's own adapted vector against its prototype, [0, 1]
   std::vector<std::string> labels;  // the categories it was trained to separate (lower-case)
@@ -52,7 +59,7 @@ struct EmbeddingAdaptation {
   double visual_min_score = -1;
   std::vector<float> weight;      // out_dim x in_dim
   std::vector<float> bias;        // out_dim
-  std::vector<float> prototypes;  // labels x out_dim (unit rows)
+  std::vector<float> prototypes;  // labels x out_dim (unit rows, each head's part of length 1 / sqrt(heads))
   nlohmann::json report;          // how it was trained and what held-out products showed
 
   // Dimension of the vectors search compares (out_dim + in_dim, or out_dim when mix is 1).
@@ -60,6 +67,9 @@ struct EmbeddingAdaptation {
   // v(x) above; `x` must have in_dim values (an L2-normalised embedding). `label`: the index in `labels`
   // of a catalog product's category (its vector is drawn to the prototype), or -1 (queries, uncategorised).
   [[nodiscard]] std::vector<float> project(std::span<const float> x, int label = -1) const;
+  // Stacks adaptations of one embedder and one label list (the same in_dim, out_dim, heads each) into one
+  // with all their heads; mix, anchor and the rest are the first's. At least one.
+  static EmbeddingAdaptation stack(const std::vector<EmbeddingAdaptation>& parts);
   // Index of a (lower-case) category in `labels`, or -1.
   [[nodiscard]] int label_index(const std::string& category) const;
 

@@ -87,6 +87,7 @@ EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vec
 nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
   return {{"views", options.views},
           {"dim", options.train.out_dim},
+          {"heads", options.heads},
           {"epochs", options.train.epochs},
           {"max_objects_per_category", options.max_objects_per_category},
           {"holdout_fraction", options.holdout_fraction},
@@ -106,6 +107,7 @@ AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptio
   };
   read("views", defaults.views);
   read("dim", defaults.train.out_dim);
+  read("heads", defaults.heads);
   read("epochs", defaults.train.epochs);
   read("max_objects_per_category", defaults.max_objects_per_category);
   read("holdout_fraction", defaults.holdout_fraction);
@@ -166,6 +168,10 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   const auto start = Clock::now();
   if (options.views < 0 || options.views > 64)
     return Unexpected{ErrorCode::kInvalidArgument, "views must be in 0..64"};
+  if (options.heads < 1 || options.heads > 16 || options.train.out_dim % options.heads != 0 ||
+      options.train.out_dim / options.heads < 2)
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "heads must be in 1..16 and divide the adapted dimensions into parts of 2 or more"};
   if (options.mixes.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate mix"};
   for (double m : options.mixes)
     if (!(m > 0 && m <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every mix must be in (0, 1]"};
@@ -310,7 +316,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   }
   report.embed_s = seconds_since(embed_start);
 
-  const auto train_on = [&](bool include_heldout, double weight_decay) -> Result<train::AdapterWeights> {
+  // One projection per head, each with its own seed, stacked (adaptation.h); mix and anchor are set later.
+  const auto train_on = [&](bool include_heldout, double weight_decay) -> Result<EmbeddingAdaptation> {
     std::vector<float> features;
     std::vector<int> labels;
     for (const Row& r : rows) {
@@ -319,10 +326,22 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       features.insert(features.end(), r.feature.begin(), r.feature.end());
       labels.push_back(o.cls);
     }
-    train::AdapterTrainOptions t = options.train;
-    t.seed = options.seed;
-    t.weight_decay = weight_decay;
-    return train::train_adapter(features, dim, labels, static_cast<int>(class_of.size()), t);
+    std::vector<EmbeddingAdaptation> heads;
+    double accuracy = 0;
+    for (int h = 0; h < options.heads; ++h) {
+      train::AdapterTrainOptions t = options.train;
+      t.out_dim = options.train.out_dim / options.heads;
+      t.seed = options.seed + static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ULL;
+      t.weight_decay = weight_decay;
+      auto weights = train::train_adapter(features, dim, labels, static_cast<int>(class_of.size()), t);
+      if (!weights) return weights.error();
+      accuracy += weights->train_accuracy / options.heads;
+      heads.push_back(to_adaptation(*weights, category_names, 1.0, 1.0));
+      if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
+    }
+    EmbeddingAdaptation stacked = EmbeddingAdaptation::stack(heads);
+    stacked.report = {{"train_accuracy", accuracy}};
+    return stacked;
   };
 
   // 4. Train without the held-out products; choose the mix on them.
@@ -365,7 +384,9 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
       for (double mix : options.mixes) {
         for (double anchor : options.anchors) {
-          const EmbeddingAdaptation a = to_adaptation(*held, category_names, mix, anchor);
+          EmbeddingAdaptation a = *held;
+          a.mix = mix;
+          a.anchor = anchor;
           std::vector<std::vector<float>> g;
           std::vector<std::vector<float>> q;
           for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
@@ -393,13 +414,15 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   auto final_weights = train_on(true, report.weight_decay);
   if (!final_weights) return final_weights.error();
   report.train_s = seconds_since(train_start);
-  report.train_accuracy = final_weights->train_accuracy;
+  report.train_accuracy = final_weights->report.value("train_accuracy", 0.0);
   if (!queries.empty() && report.adapted_precision_at_5 < report.base_precision_at_5 && !options.force) {
     report.not_stored_reason = "held-out products rank worse in the adapted space than in the embedder's";
     report.total_s = seconds_since(start);
     return report;
   }
-  EmbeddingAdaptation adaptation = to_adaptation(*final_weights, category_names, report.mix, report.anchor);
+  EmbeddingAdaptation adaptation = std::move(*final_weights);
+  adaptation.mix = report.mix;
+  adaptation.anchor = report.anchor;
   adaptation.visual_min_score = report.visual_min_score;
   adaptation.generation = report.generation;
   adaptation.embedder = embedder.spec().name;

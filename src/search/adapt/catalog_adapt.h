@@ -5,7 +5,8 @@
 // Flow: read every product with its indexed objects (one catalog generation) -> hold out a seeded share of
 // the products of every category with 3+ products -> for each object, `views` augmented crops of its
 // product photo (train/embedding_adapter.h: box jitter and context, flips, colour, blur, low resolution)
-// embedded by the frozen embedder, plus the stored embedding -> train the projection on the other
+// embedded by the frozen embedder, plus the stored embedding -> train the projection (`heads` of them,
+// seeded apart, stacked) on the other
 // products -> on the held-out products (queries) against the rest (gallery), precision@5 of "same
 // category" in the embedder's space and in the adapted space for each candidate weight decay (one training
 // each), `mix` and `anchor`; the best wins
@@ -42,6 +43,9 @@ struct AdaptOptions {
   std::vector<double> anchors{0.0, 0.5, 1.0};           // candidate pulls of products to their prototype
   std::vector<double> weight_decays{5e-4, 5e-3, 3e-2};  // candidate regularisations of the projection
   bool force = false;                                   // store even when held-out products rank worse
+  // Projections trained with different seeds, each of train.out_dim / heads dimensions, searched as one
+  // (adaptation.h): the adapted space depends less on one training's initialisation and order.
+  int heads = 4;
   std::uint64_t seed = 0;
   train::AdapterTrainOptions train;
   train::CropAugmentOptions augment;

@@ -1,6 +1,7 @@
-// EmbeddingAdaptation: the file round trip and its refusal of damaged files, the projection's cosine
-// (mix of the adapted and the embedder's cosine), and SearchService using an adaptation only while it is
-// fresh (same catalog generation, same embedder), noticing a new file without a restart.
+// EmbeddingAdaptation: the file round trip and its refusal of damaged and older files, the projection's
+// cosine (mix of the adapted and the embedder's cosine; stacked heads average theirs), and SearchService
+// using an adaptation only while it is fresh (same catalog generation, same embedder), noticing a new file
+// without a restart.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -55,7 +56,35 @@ TEST(EmbeddingAdaptation, RoundTripsThroughItsFile) {
   EXPECT_EQ(b->weight, a.weight);
   EXPECT_EQ(b->bias, a.bias);
   EXPECT_EQ(b->report, a.report);
+  EXPECT_EQ(b->heads, 1);
   EXPECT_EQ(EmbeddingAdaptation::load(dir.file("none.bin")).error().code, ErrorCode::kNotFound);
+
+  // Stacked heads: the count, and every head's rows, travel.
+  const EmbeddingAdaptation stacked =
+      EmbeddingAdaptation::stack({a, cup_bowl_adaptation(7, 0.7, "mobilenetv2_embed")});
+  ASSERT_TRUE(stacked.save(dir.file("stacked.bin")));
+  auto c = EmbeddingAdaptation::load(dir.file("stacked.bin"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->heads, 2);
+  EXPECT_EQ(c->out_dim, 4);
+  EXPECT_EQ(c->weight, stacked.weight);
+  EXPECT_EQ(c->bias, stacked.bias);
+  EXPECT_EQ(c->prototypes, stacked.prototypes);
+}
+
+TEST(EmbeddingAdaptation, FilesOfTheOlderLayoutAreRefusedAsSuch) {
+  // The first layout had no "heads": read as one, its rows would be misread; it is refused by name.
+  std::string older = cup_bowl_adaptation(1, 0.5, "e").serialize();
+  older.replace(0, 8, "VSADAPT1");
+  auto r = EmbeddingAdaptation::parse(older, "old.bin");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kIo);
+  EXPECT_NE(r.error().message.find("older format"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("visearch catalog adapt"), std::string::npos);
+  // Heads that do not divide the adapted dimensions.
+  EmbeddingAdaptation odd = cup_bowl_adaptation(1, 0.5, "e");
+  odd.heads = 3;
+  EXPECT_FALSE(EmbeddingAdaptation::parse(odd.serialize(), "odd.bin"));
 }
 
 TEST(EmbeddingAdaptation, DamagedFilesAreErrorsNeverCrashes) {
@@ -98,6 +127,32 @@ TEST(EmbeddingAdaptation, CosineMixesTheAdaptedAndTheEmbeddersSpaces) {
   EXPECT_NEAR(dot(pc.data(), pt.data(), pc.size()), 0.0, 1e-6);
   const EmbeddingAdaptation only = cup_bowl_adaptation(1, 1.0, "e");
   EXPECT_EQ(only.project(cup).size(), 2U);
+}
+
+TEST(EmbeddingAdaptation, StackedHeadsAverageTheirCosines) {
+  // Head 1 sees cup = bowl (cosine 1); head 2 sees them apart (0): the stack's adapted cosine is 0.5.
+  const EmbeddingAdaptation same = cup_bowl_adaptation(1, 1.0, "e");
+  EmbeddingAdaptation apart = same;
+  apart.weight.assign(2 * kDim, 0.F);
+  apart.weight[0] = 1.F;         // cup -> (1, 0)
+  apart.weight[kDim + 2] = 1.F;  // bowl -> (0, 1)
+  const EmbeddingAdaptation both = EmbeddingAdaptation::stack({same, apart});
+  ASSERT_EQ(both.heads, 2);
+  const std::vector<float> cup = axis_vector(kDim, 0);
+  const std::vector<float> bowl = axis_vector(kDim, 2);
+  const std::vector<float> pc = both.project(cup);
+  const std::vector<float> pb = both.project(bowl);
+  ASSERT_EQ(pc.size(), 4U);
+  EXPECT_NEAR(dot(pc.data(), pc.data(), pc.size()), 1.0, 1e-6);
+  EXPECT_NEAR(dot(pc.data(), pb.data(), pc.size()), 0.5, 1e-6);
+  // A product drawn fully to its prototype is the stacked prototype (unit length).
+  const std::vector<float> anchored = [&] {
+    EmbeddingAdaptation a = both;
+    a.anchor = 0.0;
+    return a.project(bowl, 0);
+  }();
+  EXPECT_NEAR(dot(anchored.data(), anchored.data(), anchored.size()), 1.0, 1e-6);
+  for (std::size_t r = 0; r < 4; ++r) EXPECT_NEAR(anchored[r], both.prototypes[r], 1e-6) << r;
 }
 
 class AdaptedSearchTest : public ::testing::Test {

@@ -51,14 +51,17 @@ struct SearchState {
   std::string feedback_off_reason;                   // why `feedback` is null
   std::atomic<bool> loaded{false};
 
-  // A stale catalog adaptation (after an import or delete over HTTP) is rebuilt on one background thread,
-  // with its own embedder and the settings the adaptation was made with; another change meanwhile makes
-  // it run again when done. Searches use the embedder's space until the new file is written.
+  // A stale catalog adaptation is rebuilt on one background thread, with its own embedder and the settings
+  // the adaptation was made with; another change meanwhile makes it run again when done. Searches use the
+  // embedder's space until the new file is written. Stale means: after an import or delete over HTTP, at
+  // start (the catalog changed while the server was down), or when a search answers from a newer catalog
+  // generation than any before (an import or delete by another process, e.g. `catalog import --no-adapt`).
   std::mutex adapt_mutex;
   std::thread adapt_thread;    // guarded by adapt_mutex
   bool adapt_running = false;  // guarded by adapt_mutex
   bool adapt_again = false;    // guarded by adapt_mutex
   std::atomic<bool> adapt_stop{false};
+  std::atomic<std::int64_t> seen_generation{-1};  // the newest catalog generation a search answered from
 
   SearchState() = default;
   SearchState(const SearchState&) = delete;
@@ -104,6 +107,8 @@ Result<int> int_param(const Req& req, const char* name, int fallback, int low, i
   }
   return static_cast<int>(value);
 }
+
+void schedule_adaptation(SearchState& state);
 
 Status load_search(SearchState& state) {
   ServerContext& ctx = *state.ctx;
@@ -178,7 +183,25 @@ Status load_search(SearchState& state) {
   state.loaded.store(true, std::memory_order_release);
   std::fprintf(stderr, "{\"event\":\"search_ready\",\"catalog\":%s,\"vectors\":%zu,\"embed_model\":%s}\n",
                to_json_text(json(location)).c_str(), *vectors, to_json_text(json(spec->name)).c_str());
+  // The catalog may have changed while the server was down, leaving its adaptation stale.
+  auto stats = state.service->stats();
+  if (stats) state.seen_generation.store(stats->generation);
+  schedule_adaptation(state);
   return ok_status();
+}
+
+// A search answered from a catalog generation newer than any before: another process may have changed the
+// catalog, so its adaptation may be stale (checked once per generation, not per search).
+void check_generation(SearchState& state, const json& answer) {
+  if (!answer.contains("catalog") || !answer["catalog"].is_object()) return;
+  const std::int64_t generation = answer["catalog"].value("generation", std::int64_t{-1});
+  std::int64_t seen = state.seen_generation.load();
+  while (generation > seen) {
+    if (state.seen_generation.compare_exchange_weak(seen, generation)) {
+      if (seen >= 0) schedule_adaptation(state);  // the first search only learns the generation
+      return;
+    }
+  }
 }
 
 void handle_search(SearchState& state, const Req& req, Res& res) {
@@ -244,6 +267,7 @@ void handle_search(SearchState& state, const Req& req, Res& res) {
   if (!answer) return send_error(ctx, res, answer.error());
   answer->body["request_id"] = res.get_header_value("X-Request-Id");
   ctx.send_json(res, 200, answer->body);
+  check_generation(state, answer->body);
   if (state.feedback) {
     // What a replay of this search needs (docs/feedback.md), without the photo. A failed write costs the
     // shopper nothing: it is reported in the server log.

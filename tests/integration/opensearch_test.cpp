@@ -160,19 +160,29 @@ TEST_F(OpenSearchCatalogTest, MigratedCatalogHasTheSameProductsAndRanksTheSame) 
 
   int objects = 0;
   int same_top1 = 0;
+  int coloured = 0;
   double overlap = 0;
   for (const char* ranking : {"fused", "visual", "label"}) {
     for (const char* photo : kPhotos) {
       const std::string args =
           std::string("search --limit 5 --ranking ") + ranking + " " + shell_quote(sample(photo));
-      const auto on_sqlite = top_ids(cli_json(args + " --data-dir " + shell_quote(*sqlite_)));
-      const auto on_opensearch = top_ids(cli_json(args + " --catalog " + shell_quote(uri())));
+      const json answer_sqlite = cli_json(args + " --data-dir " + shell_quote(*sqlite_));
+      const json answer_opensearch = cli_json(args + " --catalog " + shell_quote(uri()));
+      const auto on_sqlite = top_ids(answer_sqlite);
+      const auto on_opensearch = top_ids(answer_opensearch);
       ASSERT_EQ(on_sqlite.size(), on_opensearch.size()) << photo;
       for (std::size_t i = 0; i < on_sqlite.size(); ++i) {
         if (on_sqlite[i].empty() && on_opensearch[i].empty()) continue;
         ++objects;
-        if (!on_sqlite[i].empty() && !on_opensearch[i].empty() && on_sqlite[i][0] == on_opensearch[i][0])
+        if (!on_sqlite[i].empty() && !on_opensearch[i].empty() && on_sqlite[i][0] == on_opensearch[i][0]) {
           ++same_top1;
+          // The colour part comes from the colours each engine stored for the product (migrated with it).
+          const json& a_parts = answer_sqlite.at("objects")[i].at("products")[0].at("components");
+          const json& b_parts = answer_opensearch.at("objects")[i].at("products")[0].at("components");
+          EXPECT_NEAR(a_parts.at("colour").get<double>(), b_parts.at("colour").get<double>(), 1e-3)
+              << photo << " object " << i;
+          if (std::string(ranking) == "fused" && a_parts.at("colour").get<double>() > 0) ++coloured;
+        }
         const std::set<std::string> s(on_sqlite[i].begin(), on_sqlite[i].end());
         int common = 0;
         for (const std::string& id : on_opensearch[i]) common += static_cast<int>(s.count(id));
@@ -182,6 +192,7 @@ TEST_F(OpenSearchCatalogTest, MigratedCatalogHasTheSameProductsAndRanksTheSame) 
     }
   }
   ASSERT_GT(objects, 5);
+  EXPECT_GT(coloured, 0) << "no fused answer used colour";
   EXPECT_GE(overlap / objects, 0.8) << "mean top-5 overlap";
   EXPECT_GE(static_cast<double>(same_top1) / objects, 0.8) << same_top1 << " of " << objects;
 }

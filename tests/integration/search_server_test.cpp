@@ -413,6 +413,17 @@ TEST(SearchServerAccess, PublicSearchOpensReadsButNotWrites) {
 // An adapted catalog changed over HTTP: the adaptation is stale at once (searches leave the adapted space,
 // never use a projection of other products) and the server rebuilds it in the background with the settings
 // it was made with; searches are adapted again when it is written.
+// The catalog generation an adaptation file was trained for (its JSON header), or -1.
+std::int64_t adaptation_generation(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (bytes.size() <= 12U) return -1;
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + 8, sizeof length);
+  const json header = json::parse(bytes.substr(12, length), nullptr, false);
+  return header.is_object() ? header.value("generation", std::int64_t{-1}) : -1;
+}
+
 TEST(SearchServerAdaptation, AnImportOverHttpRebuildsAStaleAdaptationInTheBackground) {
   const SearchCatalog& catalog = search_catalog();
   const std::string data = copy_catalog(catalog.data_a, "adapt_http_data");
@@ -467,6 +478,59 @@ TEST(SearchServerAdaptation, AnImportOverHttpRebuildsAStaleAdaptationInTheBackgr
   const json header = json::parse(bytes.substr(12, length));
   EXPECT_EQ(header.at("generation").get<std::int64_t>(), generation);
   EXPECT_EQ(header.at("report").at("settings").at("views"), 1);
+}
+
+// Another process changes the catalog (an import that skips the adaptation): the server notices the new
+// generation on its next search and rebuilds the stale adaptation in the background.
+TEST(SearchServerAdaptation, AnImportByAnotherProcessIsNoticedByTheNextSearch) {
+  const SearchCatalog& catalog = search_catalog();
+  const std::string data = copy_catalog(catalog.data_a, "adapt_other_process");
+  std::string out;
+  std::string err;
+  ASSERT_EQ(
+      run_visearch("catalog adapt --format json --views 1 --epochs 5 --force --data-dir " + shell_quote(data),
+                   &out, &err),
+      0)
+      << err;
+  const std::int64_t before = adaptation_generation(data + "/adaptation.bin");
+  ServerProcess server({"--data-dir", data, "--workers", "1"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  auto c = server.client();
+  c.set_read_timeout(60, 0);
+  const std::string photo = read_file(sample("000000002592.jpg"));
+  auto first = c.Post("/v1/search", photo, "image/jpeg");
+  ASSERT_TRUE(first && first->status == 200) << server.log();
+  EXPECT_TRUE(json::parse(first->body).at("catalog").at("adapted").get<bool>());
+
+  const std::string id = *catalog.ids_a.begin();
+  const std::string products = scratch_dir("adapt_other_process_import") + "/products.jsonl";
+  {
+    std::ofstream file(products);
+    file << json{{"id", "other-process-1"},
+                 {"title", "Imported by another process"},
+                 {"category", catalog.category_of.at(id)},
+                 {"images", {catalog.demo_dir + "/images/" + id + ".jpg"}}}
+                .dump()
+         << "\n";
+  }
+  ASSERT_EQ(
+      run_visearch("catalog import " + shell_quote(products) + " --no-adapt --data-dir " + shell_quote(data),
+                   &out, &err),
+      0)
+      << err;
+  EXPECT_EQ(adaptation_generation(data + "/adaptation.bin"), before) << "--no-adapt left it stale";
+  EXPECT_EQ(server.log().find("adaptation_rebuilt"), std::string::npos);
+
+  // The next searches see the new generation; the server rebuilds the adaptation for it.
+  bool rebuilt = false;
+  for (int i = 0; i < 240 && !rebuilt; ++i) {
+    auto r = c.Post("/v1/search", photo, "image/jpeg");
+    ASSERT_TRUE(r && r->status == 200) << server.log();
+    rebuilt = adaptation_generation(data + "/adaptation.bin") > before &&
+              server.log().find("adaptation_rebuilt") != std::string::npos;
+    if (!rebuilt) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_TRUE(rebuilt) << server.log();
 }
 
 // A product id that is not UTF-8 once percent-decoded gets a JSON error, and the server lives on.

@@ -221,6 +221,23 @@ TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChan
   EXPECT_EQ(header.at("generation"), stats.at("generation"));
   EXPECT_EQ(header.at("report").at("settings").at("views"), 1);
   EXPECT_EQ(header.at("report").at("views").get<int>(), header.at("report").at("trained_objects").get<int>());
+  EXPECT_EQ(header.at("heads").get<int>(), 4);
+
+  // A file of the older layout (one projection, "VSADAPT1"): search ignores it, and the next change of
+  // the catalog rebuilds it like a stale one instead of failing.
+  bytes.replace(0, 8, "VSADAPT1");
+  {
+    std::ofstream older(dir + "/adaptation.bin", std::ios::binary | std::ios::trunc);
+    older << bytes;
+  }
+  EXPECT_FALSE(adapted());
+  ASSERT_EQ(run_visearch(
+                "catalog import --format json --data-dir " + shell_quote(dir) + " " + shell_quote(c.batch_b),
+                &out, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("rebuilding its adaptation"), std::string::npos) << err;
+  EXPECT_TRUE(adapted());
 }
 
 // `visearch search-eval`: a judgments file through the same analysis and ranking as `visearch search`; the

@@ -148,6 +148,7 @@ nlohmann::json AdaptReport::to_json() const {
 
 Result<AdaptOptions> rebuild_options(Catalog& catalog, AdaptOptions defaults) {
   auto previous = catalog.adaptation();
+  if (!previous && previous.error().code == ErrorCode::kIo) return defaults;  // unusable: no settings
   if (!previous) return previous.error();
   if (!previous->has_value()) return defaults;
   const nlohmann::json& report = (*previous)->report;
@@ -157,6 +158,8 @@ Result<AdaptOptions> rebuild_options(Catalog& catalog, AdaptOptions defaults) {
 
 Result<bool> adaptation_is_stale(Catalog& catalog) {
   auto adaptation = catalog.adaptation();
+  // A file search cannot use (damaged, or of an older format) is rebuilt like a stale one.
+  if (!adaptation && adaptation.error().code == ErrorCode::kIo) return true;
   if (!adaptation) return adaptation.error();
   if (!adaptation->has_value()) return false;
   auto stats = catalog.stats();

@@ -95,7 +95,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
 Result<AdaptOptions> rebuild_options(Catalog& catalog, AdaptOptions defaults);
 
 // True when the catalog has an adaptation that is not for its current generation (what an import or delete
-// of an adapted catalog leaves behind: the caller rebuilds it).
+// of an adapted catalog leaves behind: the caller rebuilds it), or one search cannot use (a damaged file, an
+// older format: rebuilt with the default settings).
 Result<bool> adaptation_is_stale(Catalog& catalog);
 
 }  // namespace visearch::search

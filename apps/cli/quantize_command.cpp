@@ -17,7 +17,7 @@ struct QuantizeArgs {
   ModelOptions model_options;
   bool json = false;
   std::string final_layers = "auto";
-  std::string calibrate = "minmax";
+  std::string calibrate = "auto";
 };
 
 int run_quantize_command(QuantizeArgs& args) {
@@ -26,9 +26,9 @@ int run_quantize_command(QuantizeArgs& args) {
   o.final_layers = args.final_layers == "fp32"   ? quantize::FinalLayers::kFp32
                    : args.final_layers == "int8" ? quantize::FinalLayers::kInt8
                                                  : quantize::FinalLayers::kAuto;
-  o.calibrate = args.calibrate == "percentile" ? quantize::RangeMethod::kPercentile
-                : args.calibrate == "mse"      ? quantize::RangeMethod::kMse
-                                               : quantize::RangeMethod::kMinMax;
+  if (args.calibrate == "minmax") o.calibrate = quantize::RangeMethod::kMinMax;
+  if (args.calibrate == "percentile") o.calibrate = quantize::RangeMethod::kPercentile;
+  if (args.calibrate == "mse") o.calibrate = quantize::RangeMethod::kMse;  // "auto": nullopt, try them
   const bool tty = stderr_is_terminal();
   o.message = [tty](const std::string& text) {
     if (tty) std::fprintf(stderr, "visearch quantize: %s\n", text.c_str());
@@ -37,6 +37,21 @@ int run_quantize_command(QuantizeArgs& args) {
   if (!report) return report_error(report.error());
   const quantize::QuantizeReport& r = *report;
   if (args.json) {
+    nlohmann::json candidates = nlohmann::json::array();
+    for (const quantize::QuantizeCandidate& c : r.candidates) {
+      candidates.push_back({{"calibrate", c.calibrate},
+                            {"final_layers", c.final_layers},
+                            {"ap", c.ap},
+                            {"ap50", c.ap50},
+                            {"ap_change_points", c.ap_change_points},
+                            {"forward_ms", c.forward_ms},
+                            {"speedup", c.speedup},
+                            {"quantized_layers", c.quantized_layers},
+                            {"float_tensors", c.float_tensors},
+                            {"clipped_tensors", c.clipped_tensors},
+                            {"within_limit", c.within_limit},
+                            {"chosen", c.chosen}});
+    }
     std::printf("%s\n", nlohmann::json{{"model", r.model},
                                        {"int8_model", r.name},
                                        {"split", r.split},
@@ -46,8 +61,9 @@ int run_quantize_command(QuantizeArgs& args) {
                                        {"quantized_layers", r.quantized_layers},
                                        {"kept_fp32", r.kept_fp32},
                                        {"final_layers", r.final_layers},
-                                       {"candidates", r.candidates},
+                                       {"candidates", candidates},
                                        {"calibrate", r.calibrate},
+                                       {"calibrate_auto", r.calibrate_auto},
                                        {"clipped_tensors", r.clipped_tensors},
                                        {"float_tensors", r.float_tensors},
                                        {"ap_fp32", r.ap_fp32},
@@ -75,11 +91,24 @@ int run_quantize_command(QuantizeArgs& args) {
                 r.forward_ms_int8);
     std::printf(
         "AP change %+.1f points, forward speed-up %.2fx; %zu layers INT8, %zu kept FP32, %zu activations "
-        "float; ranges by %s (%zu clipped)\n",
+        "float; ranges by %s%s (%zu clipped), final layers %s\n",
         r.ap_change_points(), r.speedup(), r.quantized_layers, r.kept_fp32.size(), r.float_tensors,
-        r.calibrate.c_str(), r.clipped_tensors);
+        r.calibrate.c_str(), r.calibrate_auto ? ", chosen by --calibrate auto" : "", r.clipped_tensors,
+        r.final_layers.c_str());
     for (const std::string& k : r.kept_fp32) std::printf("  FP32: %s\n", k.c_str());
-    for (const std::string& c : r.candidates) std::printf("  tried: %s\n", c.c_str());
+    if (r.candidates.size() > 1) {
+      std::printf(
+          "\nCandidates (the faster within --max-ap-drop is kept; by more than 5 %%, else the one tried "
+          "first):\n\n| calibrate | final layers | AP | AP change | forward ms | speed-up | layers INT8 | "
+          "activations float | |\n|---|---|---|---|---|---|---|---|---|\n");
+      for (const quantize::QuantizeCandidate& c : r.candidates) {
+        std::printf("| %s | %s | %.1f | %+.1f | %.2f | %.2fx | %zu | %zu | %s |\n", c.calibrate.c_str(),
+                    c.final_layers.c_str(), c.ap * 100, c.ap_change_points, c.forward_ms, c.speedup,
+                    c.quantized_layers, c.float_tensors,
+                    c.chosen ? "chosen" : (c.within_limit ? "" : "over the AP limit"));
+      }
+      std::printf("\n");
+    }
     if (r.speedup() < 1.0) {
       std::printf(
           "note: the INT8 model is not faster than FP32 on this CPU (its float activations between 8-bit "
@@ -120,12 +149,13 @@ void add_quantize_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option(
          "--calibrate", args->calibrate,
-         "How activation ranges are chosen: minmax (nothing clips), percentile (--percentile of each "
-         "tail) or mse (the clipping range of least squared 8-bit error)")
-      ->check(CLI::IsMember({"minmax", "percentile", "mse"}))
+         "How activation ranges are chosen: auto (try minmax and percentile, keep the faster within the "
+         "AP limit), minmax (nothing clips), percentile (--percentile of each tail) or mse (the clipping "
+         "range of least squared 8-bit error)")
+      ->check(CLI::IsMember({"auto", "minmax", "percentile", "mse"}))
       ->capture_default_str();
   cmd->add_option("--percentile", o.percentile,
-                  "--calibrate percentile: keep the values up to this percentile")
+                  "--calibrate percentile or auto: keep the values up to this percentile")
       ->check(CLI::Range(50.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--max-tensor-error", o.max_tensor_error,

@@ -86,7 +86,51 @@ std::vector<double> time_forwards(const std::vector<const Detector*>& detectors,
   return out;
 }
 
+// What the spec says of the activations' ranges.
+std::string activations_text(RangeMethod method, double percentile) {
+  std::string text = "uint8, asymmetric, per tensor, ";
+  if (method == RangeMethod::kMinMax) return text + "calibration min/max";
+  if (method == RangeMethod::kMse) {
+    return text +
+           "the clipping range of least squared 8-bit error over a histogram of the calibration values";
+  }
+  char p[100];
+  std::snprintf(p, sizeof p, "between the calibration values' %g-th and %g-th percentiles",
+                100.0 - percentile, percentile);
+  return text + p;
+}
+
+std::vector<std::string> candidate_lines(const std::vector<QuantizeCandidate>& candidates) {
+  std::vector<std::string> lines;
+  for (const QuantizeCandidate& c : candidates) lines.push_back(c.line());
+  return lines;
+}
+
 }  // namespace
+
+std::string QuantizeCandidate::line() const {
+  char text[300];
+  std::snprintf(text, sizeof text,
+                "%s, final layers %s: AP %.1f (%+.1f), AP50 %.1f, forward %.2f ms (%.2fx), %zu layers INT8, "
+                "%zu activations float%s",
+                calibrate.c_str(), final_layers.c_str(), ap * 100, ap_change_points, ap50 * 100, forward_ms,
+                speedup, quantized_layers, float_tensors, chosen ? " (chosen)" : "");
+  return text;
+}
+
+std::size_t choose_candidate(const std::vector<QuantizeCandidate>& candidates, double ap_fp32,
+                             double max_ap_drop) {
+  const auto within = [&](const QuantizeCandidate& c) { return (ap_fp32 - c.ap) * 100.0 <= max_ap_drop; };
+  std::size_t chosen = 0;
+  for (std::size_t i = 1; i < candidates.size(); ++i) {
+    const QuantizeCandidate& a = candidates[chosen];
+    const QuantizeCandidate& b = candidates[i];
+    const bool better =
+        within(b) ? (!within(a) || b.forward_ms < 0.95 * a.forward_ms) : (!within(a) && b.ap > a.ap);
+    if (better) chosen = i;
+  }
+  return chosen;
+}
 
 Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelRepository& repository,
                                     const FamilyRegistry& families) {
@@ -94,7 +138,8 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
     if (o.message) o.message(text);
   };
   if (o.images < 1) return invalid("--images must be at least 1");
-  if (o.calibrate == RangeMethod::kPercentile && !(o.percentile > 50.0 && o.percentile <= 100.0)) {
+  if (o.calibrate != RangeMethod::kMinMax && o.calibrate != RangeMethod::kMse &&
+      !(o.percentile > 50.0 && o.percentile <= 100.0)) {
     return invalid("--percentile must be above 50 and at most 100");
   }
   if (o.out.empty()) return invalid("give --out DIR");
@@ -198,58 +243,83 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
     }
   });
   if (!pass) return pass.error();
-  report.calibrate = range_method_name(o.calibrate);
-  const std::map<std::string, Range> min_max = ranges;
-  if (o.calibrate != RangeMethod::kMinMax) {
-    // Histograms over each tensor's min/max, and the range chosen from them.
+  const std::map<std::string, Range>& min_max = ranges;
+  // Each range method tried: its ranges, the tensors that lose in 8 bits with them, and its plans.
+  struct MethodRanges {
+    RangeMethod method = RangeMethod::kMinMax;
+    std::map<std::string, Range> ranges;
+    std::map<std::string, std::string> noisy;  // tensor -> why it stays float
+    std::size_t clipped = 0;
+    std::vector<std::pair<std::string, QdqPlan>> plans;  // (final layers, plan)
+  };
+  std::vector<MethodRanges> methods;
+  if (o.calibrate) {
+    methods.push_back(MethodRanges{*o.calibrate, min_max, {}, 0, {}});
+  } else {
+    for (const RangeMethod m : kAutoRangeMethods) methods.push_back(MethodRanges{m, min_max, {}, 0, {}});
+  }
+  report.calibrate_auto = !o.calibrate;
+  if (std::any_of(methods.begin(), methods.end(),
+                  [](const MethodRanges& m) { return m.method != RangeMethod::kMinMax; })) {
+    // One pass fills a histogram of each tensor over its min/max; every clipping method reads it.
     std::map<std::string, Histogram> histograms;
-    for (const auto& [t, r] : ranges) histograms.emplace(t, Histogram(r));
+    for (const auto& [t, r] : min_max) histograms.emplace(t, Histogram(r));
     pass = for_each_output(calib_path.string(), *spec, calibration, o.threads, [&](const Tensor& t) {
       if (const auto h = histograms.find(t.name); h != histograms.end()) h->second.add(t.data);
     });
     if (!pass) return pass.error();
-    for (auto& [t, r] : ranges) {
-      const Histogram& h = histograms.at(t);
-      r = o.calibrate == RangeMethod::kMse ? mse_range(h) : percentile_range(h, o.percentile);
+    for (MethodRanges& m : methods) {
+      if (m.method == RangeMethod::kMinMax) continue;
+      for (auto& [t, r] : m.ranges) {
+        const Histogram& h = histograms.at(t);
+        r = m.method == RangeMethod::kMse ? mse_range(h) : percentile_range(h, o.percentile);
+      }
     }
   }
   // Then: how much each tensor's pair would change it, as the RMS of the rounding and clipping error
-  // over the RMS of the tensor. Outliers make a min/max range wide, and then most values fall into a few
-  // steps (YOLOX's and PicoDet's early activations); those tensors stay float. (With a clipped range, the
-  // tensors whose outliers carry them lose too much: they stay float too; taking their min/max range
-  // instead cost YOLOX 15 AP more on coco128.)
-  std::map<std::string, std::pair<double, double>> noise;  // tensor -> (sum error^2, sum value^2)
+  // over the RMS of the tensor, for every method's ranges in the same pass. Outliers make a min/max range
+  // wide, and then most values fall into a few steps (YOLOX's and PicoDet's early activations); those
+  // tensors stay float. (With a clipped range, the tensors whose outliers carry them lose too much: they
+  // stay float too; taking their min/max range instead cost YOLOX 15 AP more on coco128.)
+  std::map<std::string, double> signal;                              // tensor -> sum value^2
+  std::vector<std::map<std::string, double>> error(methods.size());  // method -> tensor -> sum error^2
   pass = for_each_output(calib_path.string(), *spec, calibration, o.threads, [&](const Tensor& t) {
-    const auto r = ranges.find(t.name);
-    if (r == ranges.end()) return;
-    auto& [err, sig] = noise[t.name];
-    err += squared_quantization_error(t.data, activation_params(r->second));
+    if (!min_max.contains(t.name)) return;
+    double& sig = signal[t.name];
     for (const float v : t.data) sig += static_cast<double>(v) * static_cast<double>(v);
+    for (std::size_t i = 0; i < methods.size(); ++i) {
+      error[i][t.name] += squared_quantization_error(t.data, activation_params(methods[i].ranges.at(t.name)));
+    }
   });
   if (!pass) return pass.error();
   fs::remove(calib_path, ec);
-  std::map<std::string, std::string> noisy;
-  for (const std::string& t : activations) {
-    if (const auto mm = min_max.find(t);
-        mm != min_max.end() && (ranges[t].min > mm->second.min || ranges[t].max < mm->second.max)) {
-      ++report.clipped_tensors;
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    MethodRanges& m = methods[i];
+    for (const std::string& t : activations) {
+      const Range r = m.ranges[t];
+      if (const auto mm = min_max.find(t);
+          mm != min_max.end() && (r.min > mm->second.min || r.max < mm->second.max)) {
+        ++m.clipped;
+      }
+      const double sig = signal[t];
+      const double relative = sig > 0 ? std::sqrt(error[i][t] / sig) : 0.0;
+      if (relative > o.max_tensor_error) {
+        char why[200];
+        std::snprintf(why, sizeof why,
+                      "%s loses in 8 bits (rounding error %.0f %% of its RMS; range %.3g..%.3g)", t.c_str(),
+                      relative * 100, static_cast<double>(r.min), static_cast<double>(r.max));
+        m.noisy[t] = why;
+      }
     }
-    const auto& [err, sig] = noise[t];
-    const double relative = sig > 0 ? std::sqrt(err / sig) : 0.0;
-    if (relative > o.max_tensor_error) {
-      char why[200];
-      std::snprintf(why, sizeof why,
-                    "%s loses in 8 bits (rounding error %.0f %% of its RMS; range %.3g..%.3g)", t.c_str(),
-                    relative * 100, static_cast<double>(ranges[t].min), static_cast<double>(ranges[t].max));
-      noisy[t] = why;
+    for (const auto& [label, plan] : plans) {
+      QdqPlan kept = without_tensors(*model, plan, m.noisy);
+      if (!kept.nodes.empty()) m.plans.emplace_back(label, std::move(kept));
     }
   }
-  for (auto& [label, plan] : plans) plan = without_tensors(*model, std::move(plan), noisy);
-  std::erase_if(plans, [](const auto& p) { return p.second.nodes.empty(); });
-  report.float_tensors = noisy.size();
-  if (plans.empty()) {
+  if (std::all_of(methods.begin(), methods.end(), [](const MethodRanges& m) { return m.plans.empty(); })) {
     return Unexpected{ErrorCode::kInvalidSpec, "model '" + spec->name + "': every layer loses in 8 bits (" +
-                                                   std::to_string(noisy.size()) + " tensors too noisy)"};
+                                                   std::to_string(methods.front().noisy.size()) +
+                                                   " tensors too noisy)"};
   }
 
   nlohmann::json base_json;
@@ -263,69 +333,64 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   // Each candidate in a folder of its own: the QDQ graph and its spec.
   const RuntimeOptions runtime{o.threads, true};
   struct Candidate {
-    std::string label;
+    QuantizeCandidate figures;
+    const MethodRanges* method = nullptr;
     const QdqPlan* plan = nullptr;
     fs::path dir;
     nlohmann::json spec_json;
     std::unique_ptr<Detector> detector;
-    double ap = 0, ap50 = 0, forward_ms = 0;
   };
   std::vector<Candidate> candidates;
-  std::string activations_text = "uint8, asymmetric, per tensor, ";
-  if (o.calibrate == RangeMethod::kMinMax) {
-    activations_text += "calibration min/max";
-  } else if (o.calibrate == RangeMethod::kMse) {
-    activations_text +=
-        "the clipping range of least squared 8-bit error over a histogram of the calibration values";
-  } else {
-    char p[100];
-    std::snprintf(p, sizeof p, "between the calibration values' %g-th and %g-th percentiles",
-                  100.0 - o.percentile, o.percentile);
-    activations_text += p;
-  }
-  for (const auto& [label, plan] : plans) {
-    Candidate c;
-    c.label = label;
-    c.plan = &plan;
-    c.dir = partial / ("final_layers_" + label);
-    fs::create_directories(c.dir, ec);
-    if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + c.dir.string() + ": " + ec.message()};
-    auto qdq = make_qdq(*model, plan, ranges);
-    if (!qdq) return qdq.error();
-    const fs::path onnx_path = c.dir / (report.name + ".onnx");
-    if (auto st = dataset::write_file_atomic(onnx_path.string(), onnx_file::serialize(*qdq)); !st) {
-      return st.error();
+  for (const MethodRanges& m : methods) {
+    for (const auto& [label, plan] : m.plans) {
+      Candidate c;
+      c.figures.calibrate = range_method_name(m.method);
+      c.figures.final_layers = label;
+      c.figures.quantized_layers = plan.nodes.size();
+      c.figures.float_tensors = m.noisy.size();
+      c.figures.clipped_tensors = m.clipped;
+      c.method = &m;
+      c.plan = &plan;
+      c.dir = partial / (c.figures.calibrate + "_final_layers_" + label);
+      fs::create_directories(c.dir, ec);
+      if (ec) return Unexpected{ErrorCode::kIo, "cannot create " + c.dir.string() + ": " + ec.message()};
+      auto qdq = make_qdq(*model, plan, m.ranges);
+      if (!qdq) return qdq.error();
+      const fs::path onnx_path = c.dir / (report.name + ".onnx");
+      if (auto st = dataset::write_file_atomic(onnx_path.string(), onnx_file::serialize(*qdq)); !st) {
+        return st.error();
+      }
+      auto digest = sha256_file(onnx_path.string());
+      if (!digest) return digest.error();
+      nlohmann::json sj = base_json;
+      sj["name"] = report.name;
+      sj["description"] = "INT8 (QDQ) copy of " + spec->name + ", calibrated on " +
+                          std::to_string(calibration.size()) + " images of " + o.calibration + ". " +
+                          base_json.value("description", std::string());
+      sj["weights"] = {{"file", report.name + ".onnx"}, {"sha256", *digest}};
+      sj["precision"] = "int8";
+      sj["quantized_from"] = spec->name;
+      sj.erase("train");  // a QDQ graph is not a training base
+      sj["quantization"] = {{"format", "qdq"},
+                            {"weights", "int8, symmetric, per output channel"},
+                            {"activations", activations_text(m.method, o.percentile)},
+                            {"calibrate", c.figures.calibrate},
+                            {"calibration", {{"data", o.calibration}, {"images", calibration.size()}}},
+                            {"final_layers", label},
+                            {"quantized_layers", plan.nodes.size()},
+                            {"float_tensors", m.noisy.size()},
+                            {"max_tensor_error", o.max_tensor_error},
+                            {"kept_fp32", plan.kept_fp32}};
+      const fs::path spec_path = c.dir / (report.name + ".json");
+      if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
+      auto int8_spec = repository.find_spec(spec_path.string());
+      if (!int8_spec) return int8_spec.error();
+      auto detector = Detector::load(*int8_spec, repository, families, runtime);
+      if (!detector) return detector.error();
+      c.detector = std::move(*detector);
+      c.spec_json = std::move(sj);
+      candidates.push_back(std::move(c));
     }
-    auto digest = sha256_file(onnx_path.string());
-    if (!digest) return digest.error();
-    nlohmann::json sj = base_json;
-    sj["name"] = report.name;
-    sj["description"] = "INT8 (QDQ) copy of " + spec->name + ", calibrated on " +
-                        std::to_string(calibration.size()) + " images of " + o.calibration + ". " +
-                        base_json.value("description", std::string());
-    sj["weights"] = {{"file", report.name + ".onnx"}, {"sha256", *digest}};
-    sj["precision"] = "int8";
-    sj["quantized_from"] = spec->name;
-    sj.erase("train");  // a QDQ graph is not a training base
-    sj["quantization"] = {{"format", "qdq"},
-                          {"weights", "int8, symmetric, per output channel"},
-                          {"activations", activations_text},
-                          {"calibrate", report.calibrate},
-                          {"calibration", {{"data", o.calibration}, {"images", calibration.size()}}},
-                          {"final_layers", label},
-                          {"quantized_layers", plan.nodes.size()},
-                          {"float_tensors", report.float_tensors},
-                          {"max_tensor_error", o.max_tensor_error},
-                          {"kept_fp32", plan.kept_fp32}};
-    const fs::path spec_path = c.dir / (report.name + ".json");
-    if (auto st = dataset::write_file_atomic(spec_path.string(), sj.dump(2) + "\n"); !st) return st.error();
-    auto int8_spec = repository.find_spec(spec_path.string());
-    if (!int8_spec) return int8_spec.error();
-    auto detector = Detector::load(*int8_spec, repository, families, runtime);
-    if (!detector) return detector.error();
-    c.detector = std::move(*detector);
-    c.spec_json = std::move(sj);
-    candidates.push_back(std::move(c));
   }
 
   // Proof: the evaluation split, FP32 against each candidate, and the bare forward passes.
@@ -345,11 +410,12 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   report.ap50_fp32 = fp32_eval->metrics.stats[1];
   std::vector<const Detector*> timed{fp32_detector->get()};
   for (Candidate& c : candidates) {
-    say("evaluating " + report.name + " (INT8, final layers " + c.label + ")");
+    say("evaluating " + report.name + " (INT8, " + c.figures.calibrate + " ranges, final layers " +
+        c.figures.final_layers + ")");
     auto result = eval::evaluate_model(*c.detector, *ds, eval_options);
     if (!result) return result.error();
-    c.ap = result->metrics.stats[0];
-    c.ap50 = result->metrics.stats[1];
+    c.figures.ap = result->metrics.stats[0];
+    c.figures.ap50 = result->metrics.stats[1];
     timed.push_back(c.detector.get());
   }
   auto timing_input = prepare_file(in_eval.empty() ? calibration.front() : in_eval.front(), spec->preprocess);
@@ -357,33 +423,29 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
   say("timing the forward passes");
   const std::vector<double> ms = time_forwards(timed, *timing_input, o.timing_runs);
   report.forward_ms_fp32 = ms[0];
-  for (std::size_t i = 0; i < candidates.size(); ++i) candidates[i].forward_ms = ms[i + 1];
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    QuantizeCandidate& f = candidates[i].figures;
+    f.forward_ms = ms[i + 1];
+    f.ap_change_points = (f.ap - report.ap_fp32) * 100.0;
+    f.speedup = f.forward_ms > 0 ? report.forward_ms_fp32 / f.forward_ms : 0;
+    f.within_limit = -f.ap_change_points <= o.max_ap_drop;
+    report.candidates.push_back(f);
+  }
 
-  // The choice: the faster candidate (by more than 5 %) among those within the AP limit, else the more
-  // accurate one.
-  const auto within = [&](const Candidate& c) { return (report.ap_fp32 - c.ap) * 100.0 <= o.max_ap_drop; };
-  std::size_t chosen = 0;
-  for (std::size_t i = 1; i < candidates.size(); ++i) {
-    const Candidate& a = candidates[chosen];
-    const Candidate& b = candidates[i];
-    const bool better =
-        within(b) ? (!within(a) || b.forward_ms < 0.95 * a.forward_ms) : (!within(a) && b.ap > a.ap);
-    if (better) chosen = i;
-  }
-  for (const Candidate& c : candidates) {
-    char line[200];
-    std::snprintf(line, sizeof line, "final layers %s: AP %.1f, AP50 %.1f, forward %.2f ms%s",
-                  c.label.c_str(), c.ap * 100, c.ap50 * 100, c.forward_ms,
-                  &c == &candidates[chosen] ? " (chosen)" : "");
-    report.candidates.emplace_back(line);
-  }
+  // The choice: one rule for the range methods and the final layers.
+  const std::size_t chosen = choose_candidate(report.candidates, report.ap_fp32, o.max_ap_drop);
+  report.candidates[chosen].chosen = true;
   Candidate& pick = candidates[chosen];
-  report.final_layers = pick.label;
+  pick.figures.chosen = true;
+  report.final_layers = pick.figures.final_layers;
+  report.calibrate = pick.figures.calibrate;
+  report.clipped_tensors = pick.figures.clipped_tensors;
+  report.float_tensors = pick.figures.float_tensors;
   report.quantized_layers = pick.plan->nodes.size();
   report.kept_fp32 = pick.plan->kept_fp32;
-  report.ap_int8 = pick.ap;
-  report.ap50_int8 = pick.ap50;
-  report.forward_ms_int8 = pick.forward_ms;
+  report.ap_int8 = pick.figures.ap;
+  report.ap50_int8 = pick.figures.ap50;
+  report.forward_ms_int8 = pick.figures.forward_ms;
 
   const double drop = -report.ap_change_points();
   if (drop > o.max_ap_drop && !o.force) {
@@ -402,7 +464,7 @@ Result<QuantizeReport> run_quantize(const QuantizeOptions& o, const ModelReposit
                                       {"forward_ms_fp32", report.forward_ms_fp32},
                                       {"forward_ms_int8", report.forward_ms_int8},
                                       {"threads", o.threads},
-                                      {"candidates", report.candidates}};
+                                      {"candidates", candidate_lines(report.candidates)}};
   pick.detector.reset();
   for (Candidate& c : candidates) c.detector.reset();
   fs::rename(pick.dir / (report.name + ".onnx"), partial / (report.name + ".onnx"), ec);

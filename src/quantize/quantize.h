@@ -10,10 +10,12 @@
 //      8-bit rounding error, and the too-noisy ones stay float.
 //   3. The QDQ graph and a spec (the base spec's file, with the new name, weights and sha256, "precision":
 //      "int8" and a "quantization" section) are written to OUT/.NAME.partial/.
-//   4. The candidates (final layers FP32 and INT8, unless one is asked for) and the FP32 model are evaluated
-//      on the evaluation split with eval::evaluate_model() (what `visearch eval`
-//   and
-//      `compare` run) and their bare forward passes are timed alternately on one prepared image.
+//   4. The candidates (each range method tried, `calibrate` auto: min/max and percentile, times the final
+//      layers FP32 and INT8, unless one is asked for) and the FP32 model are evaluated on the evaluation
+//      split with eval::evaluate_model() (what `visearch eval` and `compare` run) and their bare forward
+//      passes are timed alternately on one prepared image; choose_candidate() keeps one. The calibration
+//      passes are shared: one min/max pass, one histogram pass for every clipping method, one error pass
+//      measuring every method's ranges.
 //   5. When AP drops by at most `max_ap_drop` points (or `force`), the folder is renamed to OUT/NAME/;
 //      else it is removed and the report says why (`refused`; the CLI exits with kConflict's code).
 //
@@ -22,7 +24,9 @@
 // version converter refuses), kModelMissing/kChecksumMismatch (weights), kInference (ONNX Runtime), kIo.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +41,12 @@ namespace visearch::quantize {
 // of the models within the AP limit (by more than 5 %), else the more accurate.
 enum class FinalLayers { kAuto, kFp32, kInt8 };
 
+// The range methods `calibrate` auto tries. Min/max suits NanoDet, SSD and FastestDet (percentile costs
+// NanoDet 2.7 AP on coco128); percentile suits YOLOX (-0.9 AP against min/max's -20.9). MSE is not tried:
+// it never beat both on coco128 (as fast as min/max on NanoDet, further from FP32 on YOLOX, FastestDet and
+// SSD's final layers), and each candidate costs one evaluation of the split.
+inline constexpr RangeMethod kAutoRangeMethods[] = {RangeMethod::kMinMax, RangeMethod::kPercentile};
+
 struct QuantizeOptions {
   std::string model;         // name or spec path
   std::string calibration;   // data set folder (or data.yaml / COCO json), as `eval` takes it
@@ -47,8 +57,9 @@ struct QuantizeOptions {
   bool force = false;        // write even when AP drops by more than max_ap_drop
   double max_ap_drop = 1.0;  // AP points (0..100 scale)
   FinalLayers final_layers = FinalLayers::kAuto;
-  // How each activation's range is chosen from the calibration images (quantize/qdq_graph.h).
-  RangeMethod calibrate = RangeMethod::kMinMax;
+  // How each activation's range is chosen from the calibration images (quantize/qdq_graph.h); nullopt =
+  // auto: each of kAutoRangeMethods is a candidate, as the final layers are.
+  std::optional<RangeMethod> calibrate;
   // kPercentile: each tail loses 100 - percentile % of the values. 99.95 kept YOLOX-Nano within a point on
   // coco128 (99.99: -10 AP, outliers still set the step; 99.9: -1.2, 99.8: -2.4, more tensors too noisy).
   double percentile = 99.95;
@@ -60,6 +71,30 @@ struct QuantizeOptions {
   std::function<void(const std::string&)> message;  // progress lines
 };
 
+// One INT8 graph evaluated and timed against FP32: a range method and a choice of final layers.
+struct QuantizeCandidate {
+  std::string calibrate;     // "minmax", "percentile" or "mse"
+  std::string final_layers;  // "fp32" or "int8"
+  std::size_t quantized_layers = 0;
+  std::size_t float_tensors = 0;    // activations left float (max_tensor_error) with these ranges
+  std::size_t clipped_tensors = 0;  // activations whose range is narrower than their min/max
+  double ap = 0, ap50 = 0;          // 0..1
+  double forward_ms = 0;            // median, alternating with FP32 and the other candidates
+  double ap_change_points = 0;      // against FP32
+  double speedup = 0;               // FP32 forward ms / this one's
+  bool within_limit = false;        // ap_change_points >= -max_ap_drop
+  bool chosen = false;
+  // "percentile, final layers fp32: AP 32.4 (-0.9), AP50 50.1, forward 14.37 ms (1.01x), 2 activations float"
+  [[nodiscard]] std::string line() const;
+};
+
+// The candidate to keep, given each one's ap and forward_ms: the first one, replaced by each later one that
+// is within `max_ap_drop` AP points of `ap_fp32` and more than 5 % faster (or within when the kept one is
+// not), or, while none is within, by a more accurate one. So, in the order tried (min/max before
+// percentile, final layers FP32 before INT8), the earlier one wins a tie.
+std::size_t choose_candidate(const std::vector<QuantizeCandidate>& candidates, double ap_fp32,
+                             double max_ap_drop);
+
 struct QuantizeReport {
   std::string model;  // the FP32 model
   std::string name;   // the INT8 model
@@ -69,11 +104,12 @@ struct QuantizeReport {
   std::size_t eval_images = 0;
   std::size_t quantized_layers = 0;
   std::vector<std::string> kept_fp32;
-  std::string final_layers;             // "fp32" or "int8": the chosen candidate
-  std::vector<std::string> candidates;  // one line per candidate tried (AP, forward ms)
-  std::string calibrate;                // the range method: "minmax", "percentile" or "mse"
-  std::size_t clipped_tensors = 0;      // activations whose chosen range is narrower than their min/max
-  std::size_t float_tensors = 0;        // activations left float because 8 bits lose (max_tensor_error)
+  std::string final_layers;                   // "fp32" or "int8": the chosen candidate's
+  std::vector<QuantizeCandidate> candidates;  // every candidate tried, in that order; one is `chosen`
+  std::string calibrate;                      // the chosen range method: "minmax", "percentile" or "mse"
+  bool calibrate_auto = false;                // the method was chosen among kAutoRangeMethods
+  std::size_t clipped_tensors = 0;            // activations whose chosen range is narrower than their min/max
+  std::size_t float_tensors = 0;              // activations left float because 8 bits lose (max_tensor_error)
   double ap_fp32 = 0, ap50_fp32 = 0, ap_int8 = 0, ap50_int8 = 0;  // 0..1
   double forward_ms_fp32 = 0, forward_ms_int8 = 0;                // medians, alternating runs
   int threads = 1;

@@ -52,6 +52,26 @@ TEST(QuantizeCli, BadFlagsAreUsageErrors) {
   EXPECT_NE(unknown.err.find("no_such_model"), std::string::npos) << unknown.err;
 }
 
+TEST(QuantizeCli, CalibrateAutoIsAcceptedAndTheTableNamesTheChosenRanges) {
+  test::TempDir dir;
+  test::write_grid_dataset(dir.path() / "data", 4, 6, false);
+  auto r = run_cli(quantize_args(dir.path() / "data", dir.path() / "out") +
+                   " --calibrate auto --final-layers fp32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("chosen by --calibrate auto"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| minmax | fp32 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| percentile | fp32 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("chosen |"), std::string::npos) << r.out;
+  // A forced method is one candidate, as before.
+  r = run_cli(quantize_args(dir.path() / "data", dir.path() / "out") +
+              " --calibrate minmax --final-layers fp32 --name forced --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(report["calibrate_auto"].get<bool>());
+  EXPECT_EQ(report["calibrate"], "minmax");
+  EXPECT_EQ(report["candidates"].size(), 1U);
+}
+
 TEST(QuantizeCli, RefusesAnInt8ModelThatLosesApAndWritesOneThatKeepsIt) {
   test::TempDir dir;
   test::write_grid_dataset(dir.path() / "dark", 4, 6, true);
@@ -70,6 +90,23 @@ TEST(QuantizeCli, RefusesAnInt8ModelThatLosesApAndWritesOneThatKeepsIt) {
   EXPECT_GT(report["speedup"].get<double>(), 0.0);
   const std::string spec = report["spec"];
   EXPECT_TRUE(fs::exists(spec));
+  // The default is --calibrate auto: min/max and percentile ranges tried, each with its AP change and
+  // speed-up, and the report says which was kept.
+  EXPECT_TRUE(report["calibrate_auto"].get<bool>());
+  ASSERT_EQ(report["candidates"].size(), 4U);  // x final layers FP32 / INT8
+  int chosen = 0;
+  for (const nlohmann::json& c : report["candidates"]) {
+    EXPECT_TRUE(c.contains("ap_change_points")) << c.dump();
+    EXPECT_GT(c["speedup"].get<double>(), 0.0) << c.dump();
+    if (c["chosen"].get<bool>()) {
+      ++chosen;
+      EXPECT_EQ(c["calibrate"], report["calibrate"]);
+      EXPECT_EQ(c["final_layers"], report["final_layers"]);
+    }
+  }
+  EXPECT_EQ(chosen, 1);
+  EXPECT_EQ(report["candidates"][0]["calibrate"], "minmax");
+  EXPECT_EQ(report["candidates"][2]["calibrate"], "percentile");
   const auto detect = run_cli("detect --model " + shell_quote(spec) + " --format json " +
                               shell_quote((dir.path() / "data" / "images" / "val" / "img0.png").string()));
   EXPECT_EQ(detect.exit_code, 0) << detect.err;

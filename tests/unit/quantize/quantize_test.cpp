@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -50,6 +52,7 @@ class QuantizeTest : public ::testing::Test {
     o.out = (dir_.path() / "out").string();
     o.timing_runs = 3;
     o.final_layers = FinalLayers::kFp32;  // one candidate: the graph's structure is known
+    o.calibrate = RangeMethod::kMinMax;
     return o;
   }
 };
@@ -364,8 +367,9 @@ TEST_F(QuantizeTest, AutoTriesTheFinalLayersInFp32AndInt8AndWritesTheOneItChose)
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_TRUE(report->written) << report->refused;
   ASSERT_EQ(report->candidates.size(), 2U);
-  EXPECT_EQ(report->candidates[0].rfind("final layers fp32", 0), 0U) << report->candidates[0];
-  EXPECT_EQ(report->candidates[1].rfind("final layers int8", 0), 0U) << report->candidates[1];
+  EXPECT_EQ(report->candidates[0].final_layers, "fp32") << report->candidates[0].line();
+  EXPECT_EQ(report->candidates[1].final_layers, "int8") << report->candidates[1].line();
+  EXPECT_NE(report->candidates[0].chosen, report->candidates[1].chosen);
   EXPECT_EQ(report->quantized_layers, report->final_layers == "int8" ? 3U : 2U);
   // Only the chosen graph is left, and the spec says which it is.
   const fs::path folder = dir_.path() / "out" / "conv_grid_tiny_int8";
@@ -430,6 +434,117 @@ TEST_F(QuantizeTest, BadOptionsAreErrorsAndWriteNothing) {
   EXPECT_FALSE(fs::exists(dir_.path() / "out" / "conv_grid_tiny_int8"));
 }
 
+// The choice among candidates, on figures measured on coco128 (bench/RESULTS.md): AP 0..1, forward ms.
+QuantizeCandidate figures(const char* calibrate, double ap, double forward_ms) {
+  QuantizeCandidate c;
+  c.calibrate = calibrate;
+  c.final_layers = "fp32";
+  c.ap = ap;
+  c.forward_ms = forward_ms;
+  return c;
+}
+
+TEST(QuantizeChoice, AutoCalibrationTakesPercentileWhenMinMaxLosesMoreThanTheLimit) {
+  // yolox_nano: FP32 AP 33.3; min/max -20.9 (and a little faster), percentile 99.95 -0.9.
+  const std::vector<QuantizeCandidate> yolox{figures("minmax", 0.124, 14.07),
+                                             figures("percentile", 0.324, 14.37)};
+  EXPECT_EQ(choose_candidate(yolox, 0.333, 1.0), 1U);
+  // With a tighter limit neither is within: the more accurate one (then refused).
+  EXPECT_EQ(choose_candidate(yolox, 0.333, 0.5), 1U);
+  // Candidates over both range methods and final layers: the faster of those within.
+  std::vector<QuantizeCandidate> four{figures("minmax", 0.124, 14.0), figures("minmax", 0.122, 13.0),
+                                      figures("percentile", 0.324, 14.4), figures("percentile", 0.326, 13.1)};
+  four[1].final_layers = four[3].final_layers = "int8";
+  EXPECT_EQ(choose_candidate(four, 0.333, 1.0), 3U);
+}
+
+TEST(QuantizeChoice, AutoCalibrationKeepsMinMaxUnlessPercentileIsWithinAndFaster) {
+  // nanodet_m_416: FP32 AP 29.3; min/max -0.3, percentile 99.95 -2.7.
+  EXPECT_EQ(
+      choose_candidate({figures("minmax", 0.290, 14.52), figures("percentile", 0.266, 12.0)}, 0.293, 1.0),
+      0U);
+  // Both within: the one tried first unless the other is more than 5 % faster.
+  EXPECT_EQ(
+      choose_candidate({figures("minmax", 0.290, 14.52), figures("percentile", 0.292, 14.0)}, 0.293, 1.0),
+      0U);
+  EXPECT_EQ(
+      choose_candidate({figures("minmax", 0.290, 14.52), figures("percentile", 0.289, 13.0)}, 0.293, 1.0),
+      1U);
+  // Only min/max within.
+  EXPECT_EQ(
+      choose_candidate({figures("minmax", 0.290, 14.52), figures("percentile", 0.10, 14.52)}, 0.293, 1.0),
+      0U);
+}
+
+TEST_F(QuantizeTest, AutoCalibrationTriesMinMaxAndPercentileFromOneCalibrationAndWritesTheChosenOne) {
+  test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
+  QuantizeOptions o = options(dir_.path() / "data");
+  o.calibrate = std::nullopt;  // auto, the default
+  EXPECT_FALSE(QuantizeOptions{}.calibrate.has_value());
+  auto report = run_quantize(o, repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_TRUE(report->written) << report->refused;
+  EXPECT_TRUE(report->calibrate_auto);
+  ASSERT_EQ(report->candidates.size(), 2U);
+  EXPECT_EQ(report->candidates[0].calibrate, "minmax");
+  EXPECT_EQ(report->candidates[1].calibrate, "percentile");
+  std::size_t chosen = 0;
+  for (const QuantizeCandidate& c : report->candidates) {
+    EXPECT_GT(c.forward_ms, 0.0) << c.line();
+    EXPECT_GT(c.speedup, 0.0) << c.line();
+    EXPECT_NEAR(c.ap_change_points, (c.ap - report->ap_fp32) * 100, 1e-9);
+    if (c.chosen) {
+      ++chosen;
+      EXPECT_EQ(report->calibrate, c.calibrate);
+      EXPECT_EQ(report->ap_int8, c.ap);
+      EXPECT_NE(c.line().find("(chosen)"), std::string::npos) << c.line();
+    }
+  }
+  EXPECT_EQ(chosen, 1U);
+  // Only the chosen graph is left, and its spec says which ranges it has.
+  const fs::path folder = dir_.path() / "out" / "conv_grid_tiny_int8";
+  std::size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) files += entry.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 2U);
+  std::ifstream spec_in(folder / "conv_grid_tiny_int8.json");
+  const nlohmann::json spec = nlohmann::json::parse(spec_in);
+  EXPECT_EQ(spec["quantization"]["calibrate"], report->calibrate);
+  EXPECT_EQ(spec["quantization"]["evaluation"]["candidates"].size(), 2U);
+  EXPECT_EQ(spec["weights"]["sha256"], *sha256_file((folder / "conv_grid_tiny_int8.onnx").string()));
+
+  // With the final layers also tried both ways: four candidates, range method by range method.
+  o.final_layers = FinalLayers::kAuto;
+  o.name = "grid_all";
+  report = run_quantize(o, repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(report->candidates.size(), 4U);
+  const char* order[4][2] = {
+      {"minmax", "fp32"}, {"minmax", "int8"}, {"percentile", "fp32"}, {"percentile", "int8"}};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(report->candidates[i].calibrate, order[i][0]);
+    EXPECT_EQ(report->candidates[i].final_layers, order[i][1]);
+  }
+}
+
+TEST_F(QuantizeTest, AutoCalibrationKeepsMinMaxWhenPercentileRangesLoseTheAp) {
+  // Percentile 51 keeps only the values around the grey background's: every coloured cell clips, and the
+  // percentile graph (with nothing left float) scores nothing. Min/max keeps the AP: auto writes it.
+  test::write_grid_dataset(dir_.path() / "data", 8, 8, false);
+  QuantizeOptions o = options(dir_.path() / "data");
+  o.calibrate = std::nullopt;
+  o.percentile = 51;
+  o.max_tensor_error = 1000;
+  auto report = run_quantize(o, repo_, families_);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(report->candidates.size(), 2U);
+  EXPECT_TRUE(report->candidates[0].within_limit) << report->candidates[0].line();
+  EXPECT_FALSE(report->candidates[1].within_limit) << report->candidates[1].line();
+  EXPECT_GT(report->candidates[1].clipped_tensors, 0U);
+  EXPECT_TRUE(report->candidates[0].chosen);
+  EXPECT_EQ(report->calibrate, "minmax");
+  EXPECT_TRUE(report->written) << report->refused;
+}
+
 // Slow (label slow): a shipped detector on coco128, calibrated on 16 images. NanoDet is the family INT8
 // speeds up (docs/performance.md).
 TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
@@ -447,8 +562,12 @@ TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
   ASSERT_TRUE(report) << report.error().message;
   std::printf("nanodet_m_416 on coco128: AP %.3f -> %.3f, forward %.2f -> %.2f ms\n", report->ap_fp32,
               report->ap_int8, report->forward_ms_fp32, report->forward_ms_int8);
+  for (const QuantizeCandidate& c : report->candidates) std::printf("  %s\n", c.line().c_str());
   EXPECT_TRUE(report->written) << report->refused;
   EXPECT_GE(report->ap_change_points(), -1.0);
+  // The default, --calibrate auto, keeps min/max ranges for NanoDet (percentile loses more than a point).
+  EXPECT_TRUE(report->calibrate_auto);
+  EXPECT_EQ(report->calibrate, "minmax");
 }
 
 // Slow: YOLOX-Nano loses 21 AP with min/max ranges (outliers ahead of SiLU); percentile ranges keep it within
@@ -471,6 +590,33 @@ TEST(QuantizeShipped, YoloxWithPercentileRangesKeepsItsApWithinOnePoint) {
   std::printf("yolox_nano on coco128, percentile %.2f: AP %.3f -> %.3f, %zu clipped, %zu float\n",
               o.percentile, report->ap_fp32, report->ap_int8, report->clipped_tensors, report->float_tensors);
   EXPECT_GT(report->clipped_tensors, 100U);
+  EXPECT_TRUE(report->written) << report->refused;
+  EXPECT_GE(report->ap_change_points(), -1.0);
+}
+
+// Slow: the default, --calibrate auto, finds percentile ranges for YOLOX-Nano by itself: min/max is over the
+// limit (-21 AP), percentile within (bench/RESULTS.md, "INT8: --calibrate auto").
+TEST(QuantizeShipped, YoloxByDefaultChoosesPercentileRangesBecauseMinMaxLosesTheAp) {
+  FamilyRegistry families;
+  register_all_families(families);
+  const ModelRepository repo = ModelRepository::with_defaults({});
+  test::TempDir dir;
+  QuantizeOptions o;
+  o.model = "yolox_nano";
+  o.calibration = std::string(VISEARCH_SHARED_DIR) + "/data/coco128-train2017";
+  o.images = 32;
+  o.out = dir.path().string();
+  o.timing_runs = 3;
+  o.final_layers = FinalLayers::kFp32;
+  auto report = run_quantize(o, repo, families);
+  ASSERT_TRUE(report) << report.error().message;
+  for (const QuantizeCandidate& c : report->candidates) std::printf("  %s\n", c.line().c_str());
+  ASSERT_EQ(report->candidates.size(), 2U);
+  EXPECT_EQ(report->candidates[0].calibrate, "minmax");
+  EXPECT_LT(report->candidates[0].ap_change_points, -10.0);
+  EXPECT_FALSE(report->candidates[0].within_limit);
+  EXPECT_TRUE(report->candidates[1].chosen);
+  EXPECT_EQ(report->calibrate, "percentile");
   EXPECT_TRUE(report->written) << report->refused;
   EXPECT_GE(report->ap_change_points(), -1.0);
 }

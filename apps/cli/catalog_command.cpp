@@ -514,6 +514,11 @@ adapt->add_option("--epochs", args->adapt.train.epochs, "Training epochs")
     ->check(CLI::Range(1, 1000))
     ->capture_default_str();
 adapt
+    ->add_option("--heads", args->adapt.heads,
+                 "Projections trained with different seeds, each --dim / heads dimensions, searched as one")
+    ->check(CLI::Range(1, 16))
+    ->capture_default_str();
+adapt
     ->add_option("--max-per-category", args->adapt.max_objects_per_category,
                  "Train on at most N objects of each category")
     ->check(CLI::Range(1, 1000000))

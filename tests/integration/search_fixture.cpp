@@ -14,8 +14,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -299,6 +301,16 @@ std::string integrity_check(const std::string& data_dir) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return result;
+}
+
+std::string adaptation_header_json(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (bytes.size() <= 12U) return "{}";
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + 8, sizeof length);
+  if (length > bytes.size() - 12U) return "{}";
+  return bytes.substr(12, length);
 }
 
 }  // namespace visearch::testing

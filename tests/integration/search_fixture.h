@@ -31,6 +31,10 @@ std::string copy_catalog(const std::string& from, const std::string& name);
 // A new empty folder under the test root.
 std::string scratch_dir(const std::string& name);
 
+// The JSON header of a catalog's adaptation file (search/adaptation.h: magic, length, JSON): generation,
+// report with its settings. An empty object when the file is missing or unreadable.
+std::string adaptation_header_json(const std::string& path);
+
 // Runs the visearch binary with `args` (already shell-quoted), returns its exit status; stdout/stderr
 // are captured into *out / *err when given. `env` is prepended (e.g. "VAR=1 ").
 int run_visearch(const std::string& args, std::string* out = nullptr, std::string* err = nullptr,

@@ -415,12 +415,7 @@ TEST(SearchServerAccess, PublicSearchOpensReadsButNotWrites) {
 // it was made with; searches are adapted again when it is written.
 // The catalog generation an adaptation file was trained for (its JSON header), or -1.
 std::int64_t adaptation_generation(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (bytes.size() <= 12U) return -1;
-  std::uint32_t length = 0;
-  std::memcpy(&length, bytes.data() + 8, sizeof length);
-  const json header = json::parse(bytes.substr(12, length), nullptr, false);
+  const json header = json::parse(adaptation_header_json(path), nullptr, false);
   return header.is_object() ? header.value("generation", std::int64_t{-1}) : -1;
 }
 
@@ -470,12 +465,7 @@ TEST(SearchServerAdaptation, AnImportOverHttpRebuildsAStaleAdaptationInTheBackgr
     if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   EXPECT_TRUE(again) << server.log();
-  std::ifstream file(data + "/adaptation.bin", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  ASSERT_GT(bytes.size(), 12U);
-  std::uint32_t length = 0;
-  std::memcpy(&length, bytes.data() + 8, sizeof length);
-  const json header = json::parse(bytes.substr(12, length));
+  const json header = json::parse(adaptation_header_json(data + "/adaptation.bin"));
   EXPECT_EQ(header.at("generation").get<std::int64_t>(), generation);
   EXPECT_EQ(header.at("report").at("settings").at("views"), 1);
 }

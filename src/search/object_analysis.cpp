@@ -25,20 +25,12 @@ const std::string& label_of(const Detector& detector, int class_id) {
              : unknown;
 }
 
-// The label of a region: the detection on the whole image that overlaps it best (IoU >= 0.5), else the
-// dominant detection inside the cropped region (covering >= 30 % of it), else none.
+// The label of a region: the region_detection() of the whole image's detections, else the dominant
+// detection inside the cropped region (covering >= 30 % of it), else none.
 Result<std::pair<std::string, float>> label_region(const Image& image, const ImageBox& region,
                                                    const std::vector<Detection>& detections,
                                                    const Detector& detector, const DetectOptions& detect) {
-  const Detection* best = nullptr;
-  float best_iou = 0.5F;
-  for (const Detection& d : detections) {
-    const float overlap = iou(d.box, region);
-    if (overlap >= best_iou) {
-      best_iou = overlap;
-      best = &d;
-    }
-  }
+  const Detection* best = region_detection(detections, region);
   if (best != nullptr) return std::make_pair(label_of(detector, best->class_id), best->score);
   auto crop = crop_image(image, region);
   if (!crop) return crop.error();
@@ -52,6 +44,21 @@ Result<std::pair<std::string, float>> label_region(const Image& image, const Ima
 }
 
 }  // namespace
+
+const Detection* region_detection(const std::vector<Detection>& detections, const ImageBox& region) {
+  const Detection* best = nullptr;
+  float best_key = 0.F;
+  for (const Detection& d : detections) {
+    const float overlap = iou(d.box, region);
+    if (overlap < 0.5F) continue;
+    const float key = d.score * overlap;
+    if (key > best_key) {
+      best_key = key;
+      best = &d;
+    }
+  }
+  return best;
+}
 
 Result<std::vector<IndexedObject>> analyze_product_image(const Image& image, int image_n,
                                                          const Detector& detector, const Embedder& embedder,

@@ -129,6 +129,24 @@ TEST_F(ModelsTest, QueryAnalysisFindsTheObjectsOrTheGivenRegion) {
   EXPECT_EQ(nothing->objects[0].box, (ImageBox{0, 0, 200, 150}));
 }
 
+TEST(RegionDetection, AConfidentBoxWinsOverAWeakOneThatFitsTheRegionSlightlyBetter) {
+  const ImageBox region{100, 100, 200, 200};
+  // A weak "person" box fitting the region at IoU 0.81 and a confident "chair" box at IoU 0.64.
+  const std::vector<Detection> detections{{ImageBox{100, 100, 190, 190}, 0, 0.2F},
+                                          {ImageBox{100, 100, 180, 180}, 56, 0.9F},
+                                          {ImageBox{0, 0, 60, 60}, 2, 0.99F}};  // elsewhere
+  const Detection* chosen = region_detection(detections, region);
+  ASSERT_NE(chosen, nullptr);
+  EXPECT_EQ(chosen->class_id, 56);
+  // Below IoU 0.5 nothing labels the region, however confident.
+  EXPECT_EQ(region_detection({{ImageBox{100, 100, 140, 140}, 3, 0.99F}}, region), nullptr);
+  EXPECT_EQ(region_detection({}, region), nullptr);
+  // Alike in score, the better fit wins.
+  const std::vector<Detection> alike{{ImageBox{100, 100, 180, 180}, 1, 0.5F},
+                                     {ImageBox{100, 100, 195, 195}, 2, 0.5F}};
+  EXPECT_EQ(region_detection(alike, region)->class_id, 2);
+}
+
 TEST_F(ModelsTest, AMarkedRegionIsLabelledFromDetectionsBelowTheDetectorsThreshold) {
   // Doubtful detections (between the region-label threshold and the spec's) that no confident one
   // overlaps: a shopper marking such an object gets its label, not an unlabelled region.

@@ -269,7 +269,12 @@ int run_search_eval(const SearchEvalArgs& args) {
       search::SearchOptions options = q.options;
       options.limit = limit;
       options.ranking = search::Ranking::kFused;
-      if (args.min_score) options.min_score = args.min_score;
+      // As the rankings above: --sweep ranks without a minimum score, so "before" is their fused figure.
+      if (args.sweep && !args.tune_min_score) {
+        options.min_score = 0.0;
+      } else if (args.min_score) {
+        options.min_score = args.min_score;
+      }
       options.candidate_sink = [&t](const search::QueryObject&,
                                     const std::vector<search::FusionCandidate>& pool,
                                     const search::FusionParams& params) {

@@ -407,9 +407,9 @@ Result<SearchResult> SearchService::search(const std::vector<QueryObject>& objec
     query = std::move(*scores);
   }
   for (const QueryObject& object : objects) {
-    QueryObject projected;
+    QueryObject projected;  // the object itself (label, score, box, colour) with its projected embedding
     if (snap.adaptation && !object.embedding.empty()) {
-      projected.label = object.label;
+      projected = object;
       projected.embedding = snap.adaptation->project(object.embedding);
     }
     const QueryObject& ranked = projected.embedding.empty() ? object : projected;

@@ -4,6 +4,7 @@
 // without a restart.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "search/adaptation.h"
@@ -222,6 +223,40 @@ TEST_F(AdaptedSearchTest, AFreshAdaptationReranksAndAStaleOneIsIgnored) {
   // Rebuilt for the new generation: adapted again.
   write(cup_bowl_adaptation(generation(), 0.7, "test_embed"));
   EXPECT_TRUE(rank_for_cup().second);
+}
+
+TEST_F(AdaptedSearchTest, TheProjectedQueryKeepsItsColour) {
+  // A blue cup and a red one alike in every other way (and cup-a, whose colour is unknown); the query is
+  // blue. In the adapted space the colour part must still see the query's colour (the projected query
+  // once lost everything but its label and embedding).
+  ColourProfile blue{};
+  blue[*colour_index("blue")] = 1.F;
+  ColourProfile red{};
+  red[*colour_index("red")] = 1.F;
+  ProductRecord a = record("a-red", axis_vector(kDim, 0));
+  a.objects.at(0).colour = red;
+  ProductRecord b = record("b-blue", axis_vector(kDim, 0));
+  b.objects.at(0).colour = blue;
+  ASSERT_TRUE(service_->store().upsert({a, b}));
+  write(cup_bowl_adaptation(generation(), 0.7, "test_embed"));
+  QueryObject q{"", 0.F, ImageBox{0, 0, 1, 1}, false, axis_vector(kDim, 0)};
+  q.colour = blue;
+  SearchOptions options;
+  options.min_score = 0.0;
+  auto result = service_->search({q}, options);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_TRUE(result->adapted);
+  const auto& products = result->objects.at(0).products;
+  ASSERT_GE(products.size(), 2U);
+  EXPECT_EQ(products[0].product.id, "b-blue");
+  EXPECT_NEAR(products[0].components.colour, 1.0, 1e-6);
+  // The red one falls behind cup-a, whose unknown colour leaves it ranked on its visual part alone.
+  const auto at = [&](const std::string& id) {
+    return std::find_if(products.begin(), products.end(),
+                        [&](const ProductMatch& m) { return m.product.id == id; }) -
+           products.begin();
+  };
+  EXPECT_LT(at("cup-a"), at("a-red"));
 }
 
 TEST_F(AdaptedSearchTest, TheVisualRankingsThresholdInAnAdaptedSpaceIsTheAdaptations) {

@@ -4,15 +4,18 @@
 //   3: search parameters, as NAME=VALUE lines (the fields of POST /v1/search), and a box;
 //   4: a judgments file of `visearch search-eval` (JSON lines), and --k cut-offs;
 //   5: a shopper feedback log (`search-eval --feedback`: JSON lines joined into judgments), the same bytes as
-//      a POST /v1/search/feedback body and as a logged embedding, and the --objective of `--tune`.
+//      a POST /v1/search/feedback body and as a logged embedding, the --objective of `--tune`, a stored
+//      colour profile (catalog.db's image_objects.colour) and a product's colour attribute.
 // Every parse must return a value or an error: no crash, no sanitizer report, no exception.
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "search/catalog_import.h"
+#include "search/colour.h"
 #include "search/feedback_log.h"
 #include "search/search_eval.h"
 #include "search/search_json.h"
@@ -74,6 +77,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       static_cast<void>(visearch::search::parse_feedback_body(text));
       static_cast<void>(visearch::search::decode_embedding(text, 4096));
       static_cast<void>(visearch::search::parse_objective(text));
+      const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());  // NOLINT: a stored profile
+      static_cast<void>(
+          visearch::search::colour_from_bytes(std::span<const std::uint8_t>(bytes, text.size())));
+      static_cast<void>(visearch::search::declared_colours({{"color", std::string(text)}}));
       break;
     }
     default:

@@ -162,6 +162,18 @@ std::string attribute_text(const std::map<std::string, std::string>& attributes)
   return text;
 }
 
+// Adds a column that catalogs made by older visearch builds lack (their rows get its default). Those builds
+// still read the file, which is why the schema version stays.
+Status add_column_if_missing(SqliteDb& db, const std::string& table, const std::string& column,
+                             const std::string& definition) {
+  auto has = db.prepare("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = '" + column + "'");
+  if (!has) return has.error();
+  auto found = has->step();
+  if (!found) return found.error();
+  if (*found) return ok_status();
+  return db.exec("ALTER TABLE " + table + " ADD COLUMN " + column + " " + definition);
+}
+
 Result<std::string> meta_value(SqliteDb& db, const std::string& key) {
   auto stmt = db.prepare("SELECT value FROM meta WHERE key = ?");
   if (!stmt) return stmt.error();
@@ -399,21 +411,10 @@ Result<std::unique_ptr<CatalogStore>> CatalogStore::open(const std::string& data
     auto txn = SqliteTxn::begin(**db, "IMMEDIATE");
     if (!txn) return txn.error();
     VISEARCH_TRY((*db)->exec(kSchema));
-    // Catalogs made before products had a shop URL gain the column (empty for their products); older
-    // visearch builds still read the file, which is why the schema version stays.
-    auto has_url = (*db)->prepare("SELECT 1 FROM pragma_table_info('products') WHERE name = 'url'");
-    if (!has_url) return has_url.error();
-    auto found = has_url->step();
-    if (!found) return found.error();
-    if (!*found) VISEARCH_TRY((*db)->exec("ALTER TABLE products ADD COLUMN url TEXT NOT NULL DEFAULT ''"));
-    // Likewise objects gain their colour profile (search/colour.h): NULL, "unknown", for objects indexed
-    // before; a later import of the same image computes it.
-    auto has_colour =
-        (*db)->prepare("SELECT 1 FROM pragma_table_info('image_objects') WHERE name = 'colour'");
-    if (!has_colour) return has_colour.error();
-    auto colour_found = has_colour->step();
-    if (!colour_found) return colour_found.error();
-    if (!*colour_found) VISEARCH_TRY((*db)->exec("ALTER TABLE image_objects ADD COLUMN colour BLOB"));
+    // Products' shop URL (empty for older products) and objects' colour profile (search/colour.h; NULL,
+    // "unknown", for objects indexed before: a later import of the same image computes it).
+    VISEARCH_TRY(add_column_if_missing(**db, "products", "url", "TEXT NOT NULL DEFAULT ''"));
+    VISEARCH_TRY(add_column_if_missing(**db, "image_objects", "colour", "BLOB"));
     VISEARCH_TRY(txn->commit());
   }
   auto version = meta_value(**db, "schema_version");

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace visearch::search {
 namespace {
 
@@ -171,17 +173,6 @@ ColourProfile colour_profile(const Image& image, const ImageBox& box) {
   return normalised(shares);
 }
 
-ColourProfile colour_profile(const std::uint8_t* rgb, std::size_t pixel_count) {
-  std::array<double, kColourNames> shares{};
-  constexpr std::size_t kMaxSamples = static_cast<std::size_t>(kMaxSamplesPerSide) * kMaxSamplesPerSide;
-  const std::size_t n = std::min(pixel_count, kMaxSamples);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t at = (i * 2 + 1) * pixel_count / (2 * n);
-    add_pixel(rgb + at * 3, shares);
-  }
-  return normalised(shares);
-}
-
 bool has_colour(const ColourProfile& profile) {
   return std::any_of(profile.begin(), profile.end(), [](float v) { return v > 0.F; });
 }
@@ -225,6 +216,16 @@ std::optional<double> declared_colour_match(const ColourProfile& query, std::uin
   for (std::size_t c = 0; c < kColourNames; ++c)
     if ((declared & (1U << c)) != 0) best = std::max(best, query[c]);
   return std::clamp(static_cast<double>(best / top), 0.0, 1.0);
+}
+
+std::optional<ColourProfile> colour_from_json(const nlohmann::json& value) {
+  if (!value.is_array() || value.size() != kColourNames) return std::nullopt;
+  ColourProfile out{};
+  for (std::size_t c = 0; c < kColourNames; ++c) {
+    if (!value[c].is_number()) return std::nullopt;
+    out[c] = static_cast<float>(std::clamp(value[c].get<double>(), 0.0, 1.0));
+  }
+  return out;
 }
 
 std::vector<std::uint8_t> colour_bytes(const ColourProfile& profile) {

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/geometry.h"
 #include "core/image.h"
 
@@ -46,9 +48,6 @@ std::optional<std::size_t> colour_index(std::string_view word);
 // The profile of `box`'s central region in `image` (box clamped to the image; all 0 when empty).
 ColourProfile colour_profile(const Image& image, const ImageBox& box);
 
-// The profile of interleaved RGB pixels (every pixel counts; at most 2304 are sampled evenly).
-ColourProfile colour_profile(const std::uint8_t* rgb, std::size_t pixel_count);
-
 // True when the profile describes pixels (not the all-zero unknown profile).
 bool has_colour(const ColourProfile& profile);
 
@@ -65,6 +64,10 @@ std::uint16_t declared_colours(const std::map<std::string, std::string>& attribu
 // declared colour divided by its dominant colour's share, in [0, 1]; none when nothing is declared or the
 // query profile is unknown.
 std::optional<double> declared_colour_match(const ColourProfile& query, std::uint16_t declared);
+
+// A profile written as JSON (an array of 11 numbers, values clamped to [0, 1]: the OpenSearch documents and
+// the feedback log); none for anything else.
+std::optional<ColourProfile> colour_from_json(const nlohmann::json& value);
 
 // Serialised form for storage: 11 little-endian floats (44 bytes); from_bytes() rejects other sizes.
 std::vector<std::uint8_t> colour_bytes(const ColourProfile& profile);

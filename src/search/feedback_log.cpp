@@ -475,12 +475,9 @@ void FeedbackReader::add_line(std::string_view line) {
       if (!embedding) return bad_line();
       q.embedding = std::move(*embedding);
       if (o.contains("colour")) {  // absent in logs written before colours were ranked
-        const json& c = o["colour"];
-        if (!c.is_array() || c.size() != kColourNames) return bad_line();
-        for (std::size_t i = 0; i < kColourNames; ++i) {
-          if (!c[i].is_number()) return bad_line();
-          q.colour[i] = static_cast<float>(std::clamp(c[i].get<double>(), 0.0, 1.0));
-        }
+        auto colour = colour_from_json(o["colour"]);
+        if (!colour) return bad_line();
+        q.colour = *colour;
       }
       objects.push_back(std::move(q));
     }

@@ -146,16 +146,8 @@ json product_document(const ProductRecord& record, std::int64_t updated_at) {
 
 // An object's stored colour profile (absent in documents indexed before colours were stored: unknown).
 ColourProfile colour_of_object(const json& object) {
-  ColourProfile out{};
-  if (!object.is_object() || !object.contains("colour") || !object["colour"].is_array() ||
-      object["colour"].size() != kColourNames)
-    return out;
-  for (std::size_t c = 0; c < kColourNames; ++c) {
-    const json& v = object["colour"][c];
-    if (!v.is_number()) return ColourProfile{};
-    out[c] = std::clamp(v.get<float>(), 0.F, 1.F);
-  }
-  return out;
+  if (!object.is_object() || !object.contains("colour")) return ColourProfile{};
+  return colour_from_json(object["colour"]).value_or(ColourProfile{});
 }
 
 // The declared_colours() mask of a document's "attr" terms ("color=navy blue").

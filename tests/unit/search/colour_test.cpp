@@ -17,17 +17,8 @@ namespace {
 
 using testing::axis_vector;
 using testing::product;
+using testing::solid_image;
 using testing::TempDir;
-
-Image solid(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
-  Image image = Image::allocate(w, h);
-  for (std::size_t i = 0; i < image.pixels.size(); i += 3) {
-    image.pixels[i] = r;
-    image.pixels[i + 1] = g;
-    image.pixels[i + 2] = b;
-  }
-  return image;
-}
 
 std::string name_of(const ColourProfile& p) {
   return std::string(colour_names()[dominant_colour(p)]);
@@ -38,7 +29,7 @@ ImageBox all_of(const Image& image) {
 }
 
 ColourProfile profile_of(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
-  const Image image = solid(20, 20, r, g, b);
+  const Image image = solid_image(20, 20, r, g, b);
   return colour_profile(image, all_of(image));
 }
 
@@ -60,7 +51,7 @@ TEST(Colour, SolidColoursGetTheNamesShoppersUse) {
 TEST(Colour, OnlyTheCentralRegionOfTheBoxCounts) {
   // A blue object filling the middle 70 % of a red frame: the box's central 60 % is all blue, though
   // half of the box is red.
-  Image image = solid(100, 80, 220, 20, 30);
+  Image image = solid_image(100, 80, 220, 20, 30);
   for (int y = 12; y < 68; ++y) {
     for (int x = 15; x < 85; ++x) {
       std::uint8_t* p = image.row(y) + static_cast<std::size_t>(x) * 3;

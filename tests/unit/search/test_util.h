@@ -45,15 +45,20 @@ inline void write_file(const std::string& path, const std::string& contents) {
   out << contents;
 }
 
-// A w x h JPEG filled with one colour.
-inline std::string solid_jpeg(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+// A w x h image filled with one colour.
+inline Image solid_image(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
   Image image = Image::allocate(w, h);
   for (std::size_t i = 0; i < image.pixels.size(); i += 3) {
     image.pixels[i] = r;
     image.pixels[i + 1] = g;
     image.pixels[i + 2] = b;
   }
-  auto jpeg = encode_jpeg(image, 90);
+  return image;
+}
+
+// A w x h JPEG filled with one colour.
+inline std::string solid_jpeg(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  auto jpeg = encode_jpeg(solid_image(w, h, r, g, b), 90);
   return jpeg ? std::string(jpeg->begin(), jpeg->end()) : std::string();
 }
 

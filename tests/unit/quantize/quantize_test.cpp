@@ -547,18 +547,26 @@ TEST_F(QuantizeTest, AutoCalibrationKeepsMinMaxWhenPercentileRangesLoseTheAp) {
 
 // Slow (label slow): a shipped detector on coco128, calibrated on 16 images. NanoDet is the family INT8
 // speeds up (docs/performance.md).
-TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
+// A shipped detector quantised with the default options on coco128's first `images` calibration images.
+Result<QuantizeReport> quantize_shipped(const std::string& model, int images, int timing_runs,
+                                        const test::TempDir& dir,
+                                        std::optional<FinalLayers> final_layers = std::nullopt) {
   FamilyRegistry families;
   register_all_families(families);
   const ModelRepository repo = ModelRepository::with_defaults({});
-  test::TempDir dir;
   QuantizeOptions o;
-  o.model = "nanodet_m_416";
+  o.model = model;
   o.calibration = std::string(VISEARCH_SHARED_DIR) + "/data/coco128-train2017";
-  o.images = 16;
+  o.images = images;
   o.out = dir.path().string();
-  o.timing_runs = 5;
-  auto report = run_quantize(o, repo, families);
+  o.timing_runs = timing_runs;
+  if (final_layers) o.final_layers = *final_layers;
+  return run_quantize(o, repo, families);
+}
+
+TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
+  test::TempDir dir;
+  auto report = quantize_shipped("nanodet_m_416", 16, 5, dir);
   ASSERT_TRUE(report) << report.error().message;
   std::printf("nanodet_m_416 on coco128: AP %.3f -> %.3f, forward %.2f -> %.2f ms\n", report->ap_fp32,
               report->ap_int8, report->forward_ms_fp32, report->forward_ms_int8);
@@ -570,45 +578,11 @@ TEST(QuantizeShipped, NanodetOnCoco128KeepsItsApWithinOnePoint) {
   EXPECT_EQ(report->calibrate, "minmax");
 }
 
-// Slow: YOLOX-Nano loses 21 AP with min/max ranges (outliers ahead of SiLU); percentile ranges keep it within
-// a point (bench/RESULTS.md, "Activation ranges").
-TEST(QuantizeShipped, YoloxWithPercentileRangesKeepsItsApWithinOnePoint) {
-  FamilyRegistry families;
-  register_all_families(families);
-  const ModelRepository repo = ModelRepository::with_defaults({});
-  test::TempDir dir;
-  QuantizeOptions o;
-  o.model = "yolox_nano";
-  o.calibration = std::string(VISEARCH_SHARED_DIR) + "/data/coco128-train2017";
-  o.images = 32;
-  o.out = dir.path().string();
-  o.timing_runs = 3;
-  o.final_layers = FinalLayers::kFp32;
-  o.calibrate = RangeMethod::kPercentile;
-  auto report = run_quantize(o, repo, families);
-  ASSERT_TRUE(report) << report.error().message;
-  std::printf("yolox_nano on coco128, percentile %.2f: AP %.3f -> %.3f, %zu clipped, %zu float\n",
-              o.percentile, report->ap_fp32, report->ap_int8, report->clipped_tensors, report->float_tensors);
-  EXPECT_GT(report->clipped_tensors, 100U);
-  EXPECT_TRUE(report->written) << report->refused;
-  EXPECT_GE(report->ap_change_points(), -1.0);
-}
-
 // Slow: the default, --calibrate auto, finds percentile ranges for YOLOX-Nano by itself: min/max is over the
-// limit (-21 AP), percentile within (bench/RESULTS.md, "INT8: --calibrate auto").
+// limit (-21 AP; outliers ahead of SiLU), percentile within (bench/RESULTS.md, "INT8: --calibrate auto").
 TEST(QuantizeShipped, YoloxByDefaultChoosesPercentileRangesBecauseMinMaxLosesTheAp) {
-  FamilyRegistry families;
-  register_all_families(families);
-  const ModelRepository repo = ModelRepository::with_defaults({});
   test::TempDir dir;
-  QuantizeOptions o;
-  o.model = "yolox_nano";
-  o.calibration = std::string(VISEARCH_SHARED_DIR) + "/data/coco128-train2017";
-  o.images = 32;
-  o.out = dir.path().string();
-  o.timing_runs = 3;
-  o.final_layers = FinalLayers::kFp32;
-  auto report = run_quantize(o, repo, families);
+  auto report = quantize_shipped("yolox_nano", 32, 3, dir, FinalLayers::kFp32);
   ASSERT_TRUE(report) << report.error().message;
   for (const QuantizeCandidate& c : report->candidates) std::printf("  %s\n", c.line().c_str());
   ASSERT_EQ(report->candidates.size(), 2U);
@@ -617,6 +591,8 @@ TEST(QuantizeShipped, YoloxByDefaultChoosesPercentileRangesBecauseMinMaxLosesThe
   EXPECT_FALSE(report->candidates[0].within_limit);
   EXPECT_TRUE(report->candidates[1].chosen);
   EXPECT_EQ(report->calibrate, "percentile");
+  // The written percentile graph clips YOLOX's outliers (hundreds of ranges) and keeps its AP within a point.
+  EXPECT_GT(report->clipped_tensors, 100U);
   EXPECT_TRUE(report->written) << report->refused;
   EXPECT_GE(report->ap_change_points(), -1.0);
 }

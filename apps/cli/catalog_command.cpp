@@ -75,10 +75,12 @@ void print_adapt_report(const search::AdaptReport& r, const std::string& format)
     std::cout << to_json_text(r.to_json()) << '\n';
     return;
   }
+  const std::string_view method = search::adapt_method_name(r.method);
   std::printf(
-      "adaptation of generation %lld: %d products in %d categories, %d objects (%d trained with %d "
-      "augmented views)\n",
-      static_cast<long long>(r.generation), r.products, r.categories, r.objects, r.trained_objects, r.views);
+      "adaptation of generation %lld (%.*s): %d products in %d categories, %d objects (%d of another "
+      "category left out, %d trained with %d augmented views)\n",
+      static_cast<long long>(r.generation), static_cast<int>(method.size()), method.data(), r.products,
+      r.categories, r.objects, r.other_objects, r.trained_objects, r.views);
   if (r.heldout_objects > 0) {
     std::printf(
         "  held-out products %d (%d objects): precision@5 of the category, embedder %.3f -> adapted "
@@ -504,18 +506,30 @@ remove->callback([args, exit_code] { *exit_code = run_delete(*args); });
 CLI::App* adapt = catalog->add_subcommand(
     "adapt",
     "Learn the catalog's own embedding space from its product photos and categories (sqlite catalogs)");
+adapt
+    ->add_option_function<std::string>(
+        "--method",
+        [args](const std::string& text) {
+          auto method = search::parse_adapt_method(text);
+          if (!method) throw CLI::ValidationError("--method", method.error().message);
+          args->adapt.method = *method;
+        },
+        "classifier (one dimension per category), projection (--dim, --heads) or auto (the classifier up "
+        "to 256 categories)")
+    ->default_str("auto");
 adapt->add_option("--views", args->adapt.views, "Augmented crops per object")
     ->check(CLI::Range(0, 64))
     ->capture_default_str();
-adapt->add_option("--dim", args->adapt.train.out_dim, "Dimensions of the adapted space")
+adapt->add_option("--dim", args->adapt.train.out_dim, "Dimensions of the adapted space (projection)")
     ->check(CLI::Range(8, 1024))
     ->capture_default_str();
-adapt->add_option("--epochs", args->adapt.train.epochs, "Training epochs")
+adapt->add_option("--epochs", args->adapt.train.epochs, "Training epochs (projection)")
     ->check(CLI::Range(1, 1000))
     ->capture_default_str();
 adapt
     ->add_option("--heads", args->adapt.heads,
-                 "Projections trained with different seeds, each --dim / heads dimensions, searched as one")
+                 "Projections trained with different seeds, each --dim / heads dimensions, searched as one "
+                 "(projection)")
     ->check(CLI::Range(1, 16))
     ->capture_default_str();
 adapt

@@ -54,6 +54,14 @@ std::vector<float> EmbeddingAdaptation::project(std::span<const float> x, int la
       v[r] = static_cast<float>(static_cast<double>(v[r]) * scale);
   };
   for (std::size_t r = 0; r < out; ++r) v[r] = bias[r] + dot(weight.data() + r * in, x.data(), in);
+  if (output == "softmax") {
+    for (std::size_t h = 0; h < head_count; ++h) {
+      const auto first = v.begin() + static_cast<std::ptrdiff_t>(h * block);
+      const auto last = first + static_cast<std::ptrdiff_t>(block);
+      const float top = *std::max_element(first, last);
+      for (auto it = first; it != last; ++it) *it = std::exp(*it - top);
+    }
+  }
   const double head_length = 1.0 / std::sqrt(static_cast<double>(head_count));
   for (std::size_t h = 0; h < head_count; ++h) scale_to(h * block, block, head_length);
   if (label >= 0 && static_cast<std::size_t>(label) < labels.size() && anchor < 1.0 &&
@@ -96,11 +104,17 @@ EmbeddingAdaptation EmbeddingAdaptation::stack(const std::vector<EmbeddingAdapta
 }
 
 std::string EmbeddingAdaptation::serialize() const {
-  const nlohmann::json header = {
-      {"generation", generation}, {"embedder", embedder}, {"in_dim", in_dim},
-      {"out_dim", out_dim},       {"heads", heads},       {"mix", mix},
-      {"anchor", anchor},         {"labels", labels},     {"visual_min_score", visual_min_score},
-      {"report", report}};
+  const nlohmann::json header = {{"generation", generation},
+                                 {"embedder", embedder},
+                                 {"in_dim", in_dim},
+                                 {"out_dim", out_dim},
+                                 {"heads", heads},
+                                 {"output", output},
+                                 {"mix", mix},
+                                 {"anchor", anchor},
+                                 {"labels", labels},
+                                 {"visual_min_score", visual_min_score},
+                                 {"report", report}};
   const std::string text = header.dump();
   std::string out(kMagic);
   const auto length = static_cast<std::uint32_t>(text.size());
@@ -130,6 +144,7 @@ Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, c
     a.in_dim = header.at("in_dim").get<int>();
     a.out_dim = header.at("out_dim").get<int>();
     a.heads = header.at("heads").get<int>();
+    if (header.contains("output")) a.output = header.at("output").get<std::string>();
     a.mix = header.at("mix").get<double>();
     a.anchor = header.at("anchor").get<double>();
     a.labels = header.at("labels").get<std::vector<std::string>>();
@@ -141,6 +156,7 @@ Result<EmbeddingAdaptation> EmbeddingAdaptation::parse(std::string_view bytes, c
   if (a.in_dim < 1 || a.in_dim > kMaxDim || a.out_dim < 1 || a.out_dim > kMaxDim)
     return malformed(origin, "dimensions out of range");
   if (a.heads < 1 || a.out_dim % a.heads != 0) return malformed(origin, "heads do not divide out_dim");
+  if (a.output != "cosine" && a.output != "softmax") return malformed(origin, "unknown output " + a.output);
   if (!(a.mix > 0.0 && a.mix <= 1.0)) return malformed(origin, "mix outside (0, 1]");
   if (!(a.anchor >= 0.0 && a.anchor <= 1.0)) return malformed(origin, "anchor outside [0, 1]");
   if (!(a.visual_min_score <= 1.0)) return malformed(origin, "visual_min_score above 1");

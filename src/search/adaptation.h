@@ -49,7 +49,10 @@ struct EmbeddingAdaptation {
   std::string embedder;          // the embedder model it projects
   int in_dim = 0;
   int out_dim = 0;
-  int heads = 1;                    // projections stacked in W, b and the prototypes; divides out_dim
+  int heads = 1;  // projections stacked in W, b and the prototypes; divides out_dim
+  // How a head's W x + b becomes its part of z: "cosine" (normalised as it is) or "softmax" (a category
+  // classifier's logits: their softmax, normalised; out_dim = labels, prototypes one-hot).
+  std::string output = "cosine";
   double mix = 1.0;                 // weight of the adapted cosine, (0, 1]
   double anchor = 1.0;              // weight of a product's own adapted vector against its prototype, [0, 1]
   std::vector<std::string> labels;  // the categories it was trained to separate (lower-case)

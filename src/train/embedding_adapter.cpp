@@ -7,6 +7,7 @@
 #include <string>
 
 #include <c10/core/GradMode.h>
+#include <torch/optim/lbfgs.h>
 #include <opencv2/imgproc.hpp>
 
 #include "train/optim.h"
@@ -153,6 +154,71 @@ Result<AdapterWeights> train_adapter(const std::vector<float>& features, int in_
   for (float v : out.weight)
     if (!std::isfinite(v))
       return Unexpected{ErrorCode::kInternal, "adapter training diverged (non-finite weights)"};
+  return out;
+}
+
+Result<AdapterWeights> train_classifier(const std::vector<float>& features, int in_dim,
+                                        const std::vector<int>& labels, int classes,
+                                        const ClassifierTrainOptions& options) {
+  const auto n = static_cast<std::int64_t>(labels.size());
+  if (in_dim < 1 || classes < 2 || n < 2 ||
+      features.size() != static_cast<std::size_t>(n) * static_cast<std::size_t>(in_dim))
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "classifier training needs at least two classes and one feature row per label"};
+  if (options.max_iterations < 1 || !(options.weight_decay >= 0) || !(options.input_scale > 0))
+    return Unexpected{ErrorCode::kInvalidArgument,
+                      "classifier training: max_iterations >= 1, weight_decay >= 0, input_scale > 0"};
+  for (int label : labels)
+    if (label < 0 || label >= classes)
+      return Unexpected{ErrorCode::kInvalidArgument,
+                        "classifier training: a label is outside 0.." + std::to_string(classes - 1)};
+  set_training_threads(options.threads);
+
+  const at::Tensor x = at::from_blob(const_cast<float*>(features.data()), {n, in_dim}, at::kFloat)  // NOLINT
+                           .mul(options.input_scale);
+  std::vector<std::int64_t> label64(labels.begin(), labels.end());
+  const at::Tensor y = at::from_blob(label64.data(), {n}, at::kLong).clone();
+  at::Tensor w = at::zeros({classes, in_dim}, at::kFloat).requires_grad_();
+  at::Tensor b = at::zeros({classes}, at::kFloat).requires_grad_();
+  torch::optim::LBFGS lbfgs({w, b}, torch::optim::LBFGSOptions(1.0)
+                                        .max_iter(options.max_iterations)
+                                        .history_size(20)
+                                        .tolerance_grad(1e-6)
+                                        .tolerance_change(1e-10)
+                                        .line_search_fn("strong_wolfe"));
+  const auto objective = [&]() -> at::Tensor {
+    lbfgs.zero_grad();
+    const at::Tensor loss =
+        at::cross_entropy_loss(at::addmm(b, x, w.t()), y) + 0.5 * options.weight_decay * w.pow(2).sum();
+    loss.backward();
+    return loss;
+  };
+  lbfgs.step(objective);
+
+  AdapterWeights out;
+  out.in_dim = in_dim;
+  out.out_dim = classes;
+  at::Tensor folded;
+  at::Tensor correct;
+  double loss = 0;
+  {
+    const c10::NoGradGuard no_grad;
+    folded = w.detach().mul(options.input_scale).contiguous();
+    const at::Tensor logits = at::addmm(b, x, w.t());
+    correct = logits.argmax(1).eq(y).sum();
+    loss = (at::cross_entropy_loss(logits, y) + 0.5 * options.weight_decay * w.pow(2).sum()).item<double>();
+  }
+  const at::Tensor bias = b.detach().contiguous();
+  out.weight.assign(folded.data_ptr<float>(), folded.data_ptr<float>() + folded.numel());
+  out.bias.assign(bias.data_ptr<float>(), bias.data_ptr<float>() + bias.numel());
+  out.prototypes.assign(static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes), 0.F);
+  for (std::size_t c = 0; c < static_cast<std::size_t>(classes); ++c)
+    out.prototypes[c * static_cast<std::size_t>(classes) + c] = 1.F;
+  out.final_loss = loss;
+  out.train_accuracy = static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n);
+  for (float v : out.weight)
+    if (!std::isfinite(v))
+      return Unexpected{ErrorCode::kInternal, "classifier training diverged (non-finite weights)"};
   return out;
 }
 

@@ -62,4 +62,21 @@ Result<AdapterWeights> train_adapter(const std::vector<float>& features, int in_
                                      const std::vector<int>& labels, int classes,
                                      const AdapterTrainOptions& options);
 
+// The category classifier of a catalog (adaptation.h, output "softmax"): multinomial logistic regression
+// of the categories on the frozen features, logits = W x + b (W: classes x in_dim), trained to the optimum
+// of mean cross-entropy + weight_decay / 2 * |W|^2 with L-BFGS over all rows at once (a convex problem:
+// no seed, no epochs to choose). The features are scaled by `input_scale` while training (better
+// conditioned) and the scale is folded into W. `prototypes` is the identity: class c's direction is
+// the one-hot vector c.
+struct ClassifierTrainOptions {
+  double weight_decay = 1e-3;
+  int max_iterations = 300;
+  double input_scale = 10;
+  int threads = 0;  // 0 = leave libtorch's setting
+};
+
+Result<AdapterWeights> train_classifier(const std::vector<float>& features, int in_dim,
+                                        const std::vector<int>& labels, int classes,
+                                        const ClassifierTrainOptions& options);
+
 }  // namespace visearch::train

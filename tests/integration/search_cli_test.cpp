@@ -2,6 +2,7 @@
 // CSV, delete, stats, search output; and a kill -9 of the importer, mid-analysis and mid-transaction,
 // leaves the previous catalog intact and usable.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstring>
 #include <filesystem>
@@ -176,7 +177,8 @@ TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChan
   EXPECT_EQ(run_visearch("catalog adapt --heads 3 --dim 16 --data-dir " + shell_quote(dir), &out, &err), 2);
   EXPECT_NE(err.find("heads must"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir + "/adaptation.bin"));
-  ASSERT_EQ(run_visearch("catalog adapt --format json --views 1 --epochs 5 --heads 2 --force --data-dir " +
+  ASSERT_EQ(run_visearch("catalog adapt --format json --method projection --views 1 --epochs 5 --heads 2 "
+                         "--force --data-dir " +
                              shell_quote(dir),
                          &out, &err),
             0)
@@ -228,6 +230,8 @@ TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChan
   EXPECT_EQ(header.at("report").at("settings").at("views"), 1);
   EXPECT_EQ(header.at("report").at("views").get<int>(), header.at("report").at("trained_objects").get<int>());
   EXPECT_EQ(header.at("heads").get<int>(), 2);  // the rebuild keeps the settings it was made with
+  EXPECT_EQ(header.at("output"), "cosine");
+  EXPECT_EQ(header.at("report").at("method"), "projection");
 
   // A file of the older layout (one projection, "VSADAPT1"): search ignores it, and the next change of
   // the catalog rebuilds it like a stale one instead of failing.
@@ -244,6 +248,84 @@ TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChan
       << err;
   EXPECT_NE(err.find("rebuilding its adaptation"), std::string::npos) << err;
   EXPECT_TRUE(adapted());
+}
+
+// The default adaptation is the category classifier (one dimension per category, "softmax" output) and it
+// learns from the products' own objects only: an object whose label the label mapping does not map to its
+// product's category (a person in a chair's photo) is counted out, in a category that has own objects.
+TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
+  const SearchCatalog& c = search_catalog();
+  const std::string dir = copy_catalog(c.data_a, "adapted_classifier");
+  // What the rule leaves out, counted here from the catalog file and the shipped mapping.
+  const json mapping =
+      json::parse(std::ifstream(std::string(VISEARCH_SOURCE_DIR) + "/data/search/label_mapping.json"));
+  std::vector<std::pair<std::string, std::string>> objects;  // (lower-case category, label)
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((dir + "/catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT lower(p.category), o.label FROM image_objects o JOIN products p ON "
+                                 "p.id = o.product_id WHERE p.category <> ''",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      objects.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),   // NOLINT
+                           reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));  // NOLINT
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  const auto own = [&](const std::pair<std::string, std::string>& o) {
+    const json& labels = mapping.at("labels");
+    if (!labels.contains(o.second)) return false;
+    for (const json& category : labels.at(o.second).at("categories")) {
+      std::string lower = category.get<std::string>();
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lower == o.first) return true;
+    }
+    return false;
+  };
+  std::set<std::string> categories;
+  std::set<std::string> with_own;
+  for (const auto& o : objects) {
+    categories.insert(o.first);
+    if (own(o)) with_own.insert(o.first);
+  }
+  int others = 0;
+  for (const auto& o : objects) others += with_own.count(o.first) != 0 && !own(o) ? 1 : 0;
+  ASSERT_GT(others, 0) << "the test catalog should have photos with objects of other categories";
+
+  std::string out;
+  std::string err;
+  ASSERT_EQ(run_visearch("catalog adapt --format json --views 1 --force --data-dir " + shell_quote(dir), &out,
+                         &err),
+            0)
+      << err;
+  const json report = json::parse(out);
+  EXPECT_EQ(report.at("method"), "classifier") << out;
+  EXPECT_EQ(report.at("objects").get<std::size_t>(), objects.size()) << out;
+  EXPECT_EQ(report.at("other_objects").get<int>(), others) << out;
+  EXPECT_EQ(report.at("trained_objects").get<std::size_t>(),
+            objects.size() - static_cast<std::size_t>(others))
+      << out;
+  EXPECT_EQ(report.at("anchor").get<double>(), 0.0) << out;
+  EXPECT_LT(report.at("mix").get<double>(), 1.0) << out;
+  const json header = json::parse(adaptation_header_json(dir + "/adaptation.bin"));
+  EXPECT_EQ(header.at("output"), "softmax");
+  EXPECT_EQ(header.at("heads").get<int>(), 1);
+  EXPECT_EQ(header.at("out_dim").get<std::size_t>(), categories.size());
+  EXPECT_EQ(header.at("labels").size(), categories.size());
+  EXPECT_EQ(header.at("report").at("settings").at("method"), "auto");
+  // Search uses it.
+  ASSERT_EQ(run_visearch("search --format json --limit 3 --data-dir " + shell_quote(dir) + " " +
+                             shell_quote(sample("000000002592.jpg")),
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_TRUE(json::parse(out).at("catalog").at("adapted").get<bool>()) << out;
+  // An unknown method is refused before any work.
+  EXPECT_EQ(run_visearch("catalog adapt --method nearest --data-dir " + shell_quote(dir), &out, &err), 2);
+  EXPECT_NE(err.find("projection"), std::string::npos) << err;
 }
 
 // `visearch search-eval`: a judgments file through the same analysis and ranking as `visearch search`; the

@@ -85,7 +85,8 @@ EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vec
 }
 
 nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
-  return {{"views", options.views},
+  return {{"method", adapt_method_name(options.method)},
+          {"views", options.views},
           {"dim", options.train.out_dim},
           {"heads", options.heads},
           {"epochs", options.train.epochs},
@@ -105,6 +106,9 @@ AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptio
     } catch (const nlohmann::json::exception&) {  // a damaged report: keep the default
     }
   };
+  std::string method(adapt_method_name(defaults.method));
+  read("method", method);
+  if (auto parsed = parse_adapt_method(method)) defaults.method = *parsed;
   read("views", defaults.views);
   read("dim", defaults.train.out_dim);
   read("heads", defaults.heads);
@@ -118,6 +122,26 @@ AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptio
 
 }  // namespace
 
+Result<AdaptMethod> parse_adapt_method(std::string_view text) {
+  if (text == "auto") return AdaptMethod::kAuto;
+  if (text == "classifier") return AdaptMethod::kClassifier;
+  if (text == "projection") return AdaptMethod::kProjection;
+  return Unexpected{ErrorCode::kInvalidArgument,
+                    "unknown adaptation method '" + std::string(text) + "' (auto, classifier, projection)"};
+}
+
+std::string_view adapt_method_name(AdaptMethod method) {
+  switch (method) {
+    case AdaptMethod::kClassifier:
+      return "classifier";
+    case AdaptMethod::kProjection:
+      return "projection";
+    case AdaptMethod::kAuto:
+      break;
+  }
+  return "auto";
+}
+
 nlohmann::json AdaptReport::to_json() const {
   nlohmann::json mix_table = nlohmann::json::array();
   for (const MixPrecision& m : mixes)
@@ -127,8 +151,10 @@ nlohmann::json AdaptReport::to_json() const {
                          {"precision_at_5", m.precision_at_5}});
   return {
       {"generation", generation},
+      {"method", adapt_method_name(method)},
       {"products", products},
       {"objects", objects},
+      {"other_objects", other_objects},
       {"categories", categories},
       {"trained_objects", trained_objects},
       {"views", views},
@@ -175,12 +201,16 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       options.train.out_dim / options.heads < 2)
     return Unexpected{ErrorCode::kInvalidArgument,
                       "heads must be in 1..16 and divide the adapted dimensions into parts of 2 or more"};
-  if (options.mixes.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate mix"};
-  for (double m : options.mixes)
-    if (!(m > 0 && m <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every mix must be in (0, 1]"};
+  if (options.mixes.empty() || options.classifier_mixes.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, "no candidate mix"};
+  for (const auto* list : {&options.mixes, &options.classifier_mixes})
+    for (double m : *list)
+      if (!(m > 0 && m <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every mix must be in (0, 1]"};
   if (options.weight_decays.empty())
     return Unexpected{ErrorCode::kInvalidArgument, "no candidate weight decay"};
   if (options.anchors.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate anchor"};
+  if (options.classifier_weight_decays.empty())
+    return Unexpected{ErrorCode::kInvalidArgument, "no candidate classifier weight decay"};
   for (double a : options.anchors)
     if (!(a >= 0 && a <= 1)) return Unexpected{ErrorCode::kInvalidArgument, "every anchor must be in [0, 1]"};
   const auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
@@ -219,18 +249,39 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       cls = next++;
       category_names.push_back(name);
     }
+    // A product's own objects are those its photos show as its category (the detector's label maps to it
+    // in the catalog's label mapping): the rest are props, models, other goods in the picture. A category
+    // with own objects trains on them only; one without (the mapping does not cover it) on every object.
+    const auto is_own = [&](const IndexedObject& o, const std::string& category) {
+      for (const std::string& c : catalog.mapping().terms(o.label).categories)
+        if (to_lower_ascii(c) == category) return true;
+      return false;
+    };
+    std::vector<bool> class_has_own(class_of.size(), false);
+    for (const ProductRecord& r : records) {
+      const std::string category = to_lower_ascii(r.product.category);
+      for (const IndexedObject& o : r.objects)
+        if (o.embedding.size() == static_cast<std::size_t>(dim) && is_own(o, category))
+          class_has_own[static_cast<std::size_t>(class_of.at(category))] = true;
+    }
     for (ProductRecord& r : records) {
-      const int cls = class_of.at(to_lower_ascii(r.product.category));
+      const std::string category = to_lower_ascii(r.product.category);
+      const int cls = class_of.at(category);
+      const bool own_only = class_has_own[static_cast<std::size_t>(cls)];
       const std::size_t index = products.size();
       for (IndexedObject& o : r.objects) {
         if (o.embedding.size() != static_cast<std::size_t>(dim)) continue;
+        if (own_only && !is_own(o, category)) {
+          ++report.other_objects;
+          continue;
+        }
         objects.push_back(CatalogObject{index, cls, o.image_n, o.box, std::move(o.embedding)});
       }
       products.push_back(ProductEntry{std::move(r.product), cls, false});
     }
   }
   report.products = static_cast<int>(products.size());
-  report.objects = static_cast<int>(objects.size());
+  report.objects = static_cast<int>(objects.size()) + report.other_objects;
   report.categories = static_cast<int>(class_of.size());
   if (class_of.size() < 2) {
     return Unexpected{
@@ -239,6 +290,16 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
         "in at least two categories (found " +
             std::to_string(class_of.size()) + ")"};
   }
+  report.method = options.method != AdaptMethod::kAuto ? options.method
+                  : class_of.size() <= static_cast<std::size_t>(options.max_classifier_categories)
+                      ? AdaptMethod::kClassifier
+                      : AdaptMethod::kProjection;
+  const bool classifier = report.method == AdaptMethod::kClassifier;
+  // A classifier's product is its category (anchor 0): the catalog says what it is, the photo need not.
+  const std::vector<double> anchors = classifier ? std::vector<double>{0.0} : options.anchors;
+  const std::vector<double>& weight_decays =
+      classifier ? options.classifier_weight_decays : options.weight_decays;
+  const std::vector<double>& mixes = classifier ? options.classifier_mixes : options.mixes;
 
   // 2. Held-out products: a seeded, id-ordered pick per category (independent of import order).
   std::vector<std::vector<std::size_t>> by_class(class_of.size());
@@ -336,6 +397,17 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       t.out_dim = options.train.out_dim / options.heads;
       t.seed = options.seed + static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ULL;
       t.weight_decay = weight_decay;
+      if (report.method == AdaptMethod::kClassifier) {  // convex: one training, no seed
+        train::ClassifierTrainOptions c = options.classifier;
+        c.weight_decay = weight_decay;
+        c.threads = options.train.threads;
+        auto weights = train::train_classifier(features, dim, labels, static_cast<int>(class_of.size()), c);
+        if (!weights) return weights.error();
+        accuracy = weights->train_accuracy;
+        heads.push_back(to_adaptation(*weights, category_names, 1.0, 1.0));
+        heads.back().output = "softmax";
+        break;
+      }
       auto weights = train::train_adapter(features, dim, labels, static_cast<int>(class_of.size()), t);
       if (!weights) return weights.error();
       accuracy += weights->train_accuracy / options.heads;
@@ -363,9 +435,9 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     }
   }
   report.heldout_objects = static_cast<int>(queries.size());
-  report.mix = options.mixes.front();
-  report.anchor = options.anchors.back();
-  report.weight_decay = options.weight_decays.front();
+  report.mix = mixes.front();
+  report.anchor = anchors.back();
+  report.weight_decay = weight_decays.front();
   if (!queries.empty()) {
     report.base_precision_at_5 = precision_at_5(gallery, gallery_cls, queries, query_cls);
     // The visual threshold of the adapted space: the adapted cosine that as many held-out queries reach as
@@ -380,13 +452,13 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     };
     double best = -1;
     std::size_t step = 0;
-    for (double weight_decay : options.weight_decays) {
-      progress("training", step++, options.weight_decays.size() + 1);
+    for (double weight_decay : weight_decays) {
+      progress("training", step++, weight_decays.size() + 1);
       auto held = train_on(false, weight_decay);
       if (!held) return held.error();
       if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
-      for (double mix : options.mixes) {
-        for (double anchor : options.anchors) {
+      for (double mix : mixes) {
+        for (double anchor : anchors) {
           EmbeddingAdaptation a = *held;
           a.mix = mix;
           a.anchor = anchor;

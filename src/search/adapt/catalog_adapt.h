@@ -2,16 +2,18 @@
 // photos, with their categories as supervision (`visearch catalog adapt`; rebuilt after imports and
 // deletes of an adapted catalog).
 //
-// Flow: read every product with its indexed objects (one catalog generation) -> hold out a seeded share of
-// the products of every category with 3+ products -> for each object, `views` augmented crops of its
-// product photo (train/embedding_adapter.h: box jitter and context, flips, colour, blur, low resolution)
-// embedded by the frozen embedder, plus the stored embedding -> train the projection (`heads` of them,
-// seeded apart, stacked) on the other
-// products -> on the held-out products (queries) against the rest (gallery), precision@5 of "same
+// Flow: read every product with its indexed objects (one catalog generation); keep each product's own
+// objects (those whose detector label the catalog's label mapping maps to the product's category: not
+// the props, models and other goods in its photos; categories the mapping does not cover keep every
+// object) -> hold out a seeded share of the products of every category with 3+ products -> for each
+// object, `views` augmented crops of its product photo (train/embedding_adapter.h: box jitter and context,
+// flips, colour, blur, low resolution) embedded by the frozen embedder, plus the stored embedding -> train
+// the classifier (or the projections, `heads` of them, seeded apart, stacked; see AdaptMethod) on the
+// other products -> on the held-out products (queries) against the rest (gallery), precision@5 of "same
 // category" in the embedder's space and in the adapted space for each candidate weight decay (one training
-// each), `mix` and `anchor`; the best wins
-// -> train again on every product -> store it for the generation read. An adaptation that ranks the
-// held-out products worse than the embedder alone is not stored (overfitting guard), unless `force`.
+// each), `mix` and `anchor`; the best wins -> train again on every product -> store it for the generation
+// read. An adaptation that ranks the held-out products worse than the embedder alone is not stored
+// (overfitting guard), unless `force`.
 //
 // Failure modes: kInvalidArgument (fewer than two categories with objects, another embedder than the
 // catalog's, an engine without adaptation), kConflict (the catalog changed while adapting: run again),
@@ -35,19 +37,40 @@
 
 namespace visearch::search {
 
+// How the adapted space is learnt (adaptation.h "output"):
+//   kClassifier  a category classifier (multinomial logistic regression of the categories on the frozen
+//                features; output "softmax"): a query is scored by how likely it shows each product's
+//                category. Its space has one dimension per category.
+//   kProjection  `heads` linear projections of train.out_dim / heads dimensions each, trained as cosine
+//                classifiers (output "cosine"): a fixed size, whatever the number of categories.
+//   kAuto        the classifier up to max_classifier_categories categories, the projection above.
+enum class AdaptMethod { kAuto, kClassifier, kProjection };
+
+Result<AdaptMethod> parse_adapt_method(std::string_view text);  // "auto", "classifier", "projection"
+std::string_view adapt_method_name(AdaptMethod method);
+
 struct AdaptOptions {
-  int views = 8;                       // augmented crops per object
-  int max_objects_per_category = 300;  // trained on at most this many objects of a category (seeded pick)
-  double holdout_fraction = 0.2;       // of the products of each category with 3+ products
-  std::vector<double> mixes{0.5, 0.7, 0.85, 1.0};       // candidate weights of the adapted cosine
-  std::vector<double> anchors{0.0, 0.5, 1.0};           // candidate pulls of products to their prototype
+  AdaptMethod method = AdaptMethod::kAuto;
+  int max_classifier_categories = 256;  // kAuto: the classifier's space grows with the categories
+  int views = 8;                        // augmented crops per object
+  int max_objects_per_category = 300;   // trained on at most this many objects of a category (seeded pick)
+  double holdout_fraction = 0.2;        // of the products of each category with 3+ products
+  std::vector<double> mixes{0.5, 0.7, 0.85, 1.0};  // candidate weights of the adapted cosine
+  // ... for the classifier, under 1: its products of one category are alike in the adapted part, and the
+  // embedder's part is what orders them (this mug rather than that one).
+  std::vector<double> classifier_mixes{0.5, 0.7, 0.85};
+  // Candidate pulls of products to their prototype (projection; the classifier's products are their
+  // category: anchor 0).
+  std::vector<double> anchors{0.0, 0.5, 1.0};
   std::vector<double> weight_decays{5e-4, 5e-3, 3e-2};  // candidate regularisations of the projection
-  bool force = false;                                   // store even when held-out products rank worse
+  std::vector<double> classifier_weight_decays{1e-4, 1e-3, 6e-3};  // ... and of the classifier
+  bool force = false;  // store even when held-out products rank worse
   // Projections trained with different seeds, each of train.out_dim / heads dimensions, searched as one
   // (adaptation.h): the adapted space depends less on one training's initialisation and order.
   int heads = 4;
   std::uint64_t seed = 0;
   train::AdapterTrainOptions train;
+  train::ClassifierTrainOptions classifier;
   train::CropAugmentOptions augment;
   // Called as work advances: stage ("embedding", "training", "evaluating"), done, total.
   std::function<void(std::string_view stage, std::size_t done, std::size_t total)> progress;
@@ -63,8 +86,10 @@ struct MixPrecision {
 
 struct AdaptReport {
   std::int64_t generation = 0;
-  int products = 0;  // with a category and at least one object
+  AdaptMethod method = AdaptMethod::kClassifier;  // the one used (never kAuto)
+  int products = 0;                               // with a category and at least one object
   int objects = 0;
+  int other_objects = 0;  // not the product's own (another category's label): not trained on
   int categories = 0;
   int trained_objects = 0;  // objects that gave training views (capped per category)
   int views = 0;            // embedded augmented crops

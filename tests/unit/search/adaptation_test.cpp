@@ -1,11 +1,13 @@
 // EmbeddingAdaptation: the file round trip and its refusal of damaged and older files, the projection's
-// cosine (mix of the adapted and the embedder's cosine; stacked heads average theirs), and SearchService
+// cosine (mix of the adapted and the embedder's cosine; stacked heads average theirs; the classifier's
+// softmax output), and SearchService
 // using an adaptation only while it is fresh (same catalog generation, same embedder), noticing a new file
 // without a restart.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "search/adaptation.h"
 #include "search/search_service.h"
@@ -154,6 +156,57 @@ TEST(EmbeddingAdaptation, StackedHeadsAverageTheirCosines) {
   }();
   EXPECT_NEAR(dot(anchored.data(), anchored.data(), anchored.size()), 1.0, 1e-6);
   for (std::size_t r = 0; r < 4; ++r) EXPECT_NEAR(anchored[r], both.prototypes[r], 1e-6) << r;
+}
+
+// The classifier's output: z = normalise(softmax(W x + b)) against one-hot prototypes, so a query's
+// adapted cosine with a product of category c (anchor 0) is p_c / |p|, the same order as the categories'
+// probabilities; the file keeps the output and refuses an unknown one.
+TEST(EmbeddingAdaptation, TheClassifiersOutputScoresEachCategoryByItsProbability) {
+  EmbeddingAdaptation a = cup_bowl_adaptation(1, 0.5, "e");
+  a.output = "softmax";
+  a.anchor = 0.0;
+  a.weight.assign(2 * kDim, 0.F);
+  a.weight[0] = 2.F;         // axis 0: logits (2, 0)
+  a.weight[kDim + 1] = 1.F;  // axis 1: logits (0, 1)
+  a.prototypes = {1.F, 0.F, 0.F, 1.F};
+  const std::vector<float> x = axis_vector(kDim, 0);
+  const std::vector<float> q = a.project(x);
+  ASSERT_EQ(q.size(), static_cast<std::size_t>(2 + kDim));
+  EXPECT_NEAR(dot(q.data(), q.data(), q.size()), 1.0, 1e-6);
+  const double p0 = std::exp(2.0) / (std::exp(2.0) + 1.0);
+  const double p1 = 1.0 / (std::exp(2.0) + 1.0);
+  const double norm = std::sqrt(p0 * p0 + p1 * p1);
+  // A product of category 0 (any photo: it is drawn to its one-hot prototype) vs one of category 1; the
+  // embedder's part is the product photo's own cosine with the query (1 for the same axis, 0 otherwise).
+  const std::vector<float> bowl = a.project(axis_vector(kDim, 5), 0);
+  const std::vector<float> cup = a.project(axis_vector(kDim, 0), 1);
+  EXPECT_NEAR(dot(q.data(), bowl.data(), q.size()), 0.5 * p0 / norm, 1e-5);
+  EXPECT_NEAR(dot(q.data(), cup.data(), q.size()), 0.5 * p1 / norm + 0.5, 1e-5);
+
+  const std::string bytes = a.serialize();
+  auto back = EmbeddingAdaptation::parse(bytes, "t");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->output, "softmax");
+  EXPECT_EQ(back->project(x), q);
+  EmbeddingAdaptation unknown = a;
+  unknown.output = "relu";
+  auto r = EmbeddingAdaptation::parse(unknown.serialize(), "t");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("unknown output"), std::string::npos) << r.error().message;
+  // A file written before the field existed is the projection's.
+  const std::string with_field = cup_bowl_adaptation(1, 0.5, "e").serialize();
+  std::uint32_t length = 0;
+  std::memcpy(&length, with_field.data() + 8, sizeof length);
+  nlohmann::json header = nlohmann::json::parse(with_field.substr(12, length));
+  ASSERT_EQ(header.erase("output"), 1U);
+  const std::string text = header.dump();
+  const auto new_length = static_cast<std::uint32_t>(text.size());
+  std::string without = with_field.substr(0, 8);
+  without.append(reinterpret_cast<const char*>(&new_length), sizeof new_length);  // NOLINT
+  without += text + with_field.substr(12 + length);
+  auto older = EmbeddingAdaptation::parse(without, "t");
+  ASSERT_TRUE(older) << older.error().message;
+  EXPECT_EQ(older->output, "cosine");
 }
 
 class AdaptedSearchTest : public ::testing::Test {

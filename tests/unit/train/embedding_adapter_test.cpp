@@ -1,6 +1,7 @@
 // The catalog adaptation's trainer (train/embedding_adapter.h) on synthetic features whose classes the
 // raw cosine cannot tell apart (a strong nuisance signal shared across classes) but a projection can;
-// seeded determinism; bad inputs; and the crop augmentation at image edges.
+// seeded determinism; bad inputs; the category classifier on the same features; and the crop augmentation
+// at image edges.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -130,6 +131,83 @@ TEST(EmbeddingAdapter, RefusesInconsistentInputs) {
   EXPECT_FALSE(train_adapter(train.features, kDim, bad, kClasses, {}));
   std::vector<float> short_features(train.features.begin(), train.features.end() - 1);
   auto r = train_adapter(short_features, kDim, train.labels, kClasses, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+// Class c's logit for the row x: W x + b.
+std::vector<double> logits(const AdapterWeights& w, const float* x) {
+  std::vector<double> l(static_cast<std::size_t>(w.out_dim));
+  for (int r = 0; r < w.out_dim; ++r) {
+    double acc = w.bias[static_cast<std::size_t>(r)];
+    for (int i = 0; i < w.in_dim; ++i)
+      acc += static_cast<double>(w.weight[static_cast<std::size_t>(r * w.in_dim + i)]) *
+             static_cast<double>(x[i]);
+    l[static_cast<std::size_t>(r)] = acc;
+  }
+  return l;
+}
+
+double accuracy(const AdapterWeights& w, const Synthetic& s) {
+  int right = 0;
+  for (std::size_t i = 0; i < s.labels.size(); ++i) {
+    const std::vector<double> l = logits(w, s.features.data() + i * kDim);
+    right += std::max_element(l.begin(), l.end()) - l.begin() == s.labels[i] ? 1 : 0;
+  }
+  return static_cast<double>(right) / static_cast<double>(s.labels.size());
+}
+
+double squared_norm(const std::vector<float>& v) {
+  double sum = 0;
+  for (float x : v) sum += static_cast<double>(x) * static_cast<double>(x);
+  return sum;
+}
+
+TEST(CategoryClassifier, TellsHeldOutPointsCategoriesApart) {
+  const Synthetic train = make(60, 1);
+  const Synthetic held = make(20, 2);
+  auto w = train_classifier(train.features, kDim, train.labels, kClasses, {});
+  ASSERT_TRUE(w) << w.error().message;
+  ASSERT_EQ(w->out_dim, kClasses);
+  ASSERT_EQ(w->weight.size(), static_cast<std::size_t>(kClasses * kDim));
+  ASSERT_EQ(w->bias.size(), static_cast<std::size_t>(kClasses));
+  // The raw cosine's nearest neighbours mostly share the nuisance style, not the class (see the test above).
+  EXPECT_LT(precision_at_5(rows(train, nullptr), train.labels, rows(held, nullptr), held.labels), 0.6);
+  const double held_accuracy = accuracy(*w, held);
+  std::printf("held-out accuracy %.3f, train %.3f\n", held_accuracy, w->train_accuracy);
+  EXPECT_GT(held_accuracy, 0.9);
+  EXPECT_GT(w->train_accuracy, 0.9);
+  // Each category's direction is its one-hot vector.
+  for (int c = 0; c < kClasses; ++c)
+    for (int r = 0; r < kClasses; ++r)
+      EXPECT_EQ(w->prototypes[static_cast<std::size_t>(c * kClasses + r)], c == r ? 1.F : 0.F);
+}
+
+TEST(CategoryClassifier, IsTheSameEveryTimeAndShrinksWithItsWeightDecay) {
+  const Synthetic train = make(30, 3);
+  ClassifierTrainOptions options;
+  options.weight_decay = 1e-3;
+  auto a = train_classifier(train.features, kDim, train.labels, kClasses, options);
+  auto b = train_classifier(train.features, kDim, train.labels, kClasses, options);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->weight, b->weight);
+  EXPECT_EQ(a->bias, b->bias);
+  options.weight_decay = 1e-1;
+  auto strong = train_classifier(train.features, kDim, train.labels, kClasses, options);
+  ASSERT_TRUE(strong);
+  EXPECT_LT(squared_norm(strong->weight), 0.5 * squared_norm(a->weight));
+  EXPECT_GT(strong->final_loss, a->final_loss);
+}
+
+TEST(CategoryClassifier, RefusesInconsistentInputs) {
+  const Synthetic train = make(5, 4);
+  EXPECT_FALSE(train_classifier(train.features, kDim, train.labels, 1, {}));
+  std::vector<int> bad = train.labels;
+  bad[0] = -1;
+  EXPECT_FALSE(train_classifier(train.features, kDim, bad, kClasses, {}));
+  ClassifierTrainOptions options;
+  options.weight_decay = -1;
+  auto r = train_classifier(train.features, kDim, train.labels, kClasses, options);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
 }

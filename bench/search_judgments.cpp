@@ -12,6 +12,9 @@
 //
 //   visearch_bench_search_judgments --data-dir CATALOG --shared ../shared/data --out FILE [--min-side 48]
 //                                   [--min-relevant 5] [--mapping FILE] [--colour-grades 1]
+//                                   [--queries-from coco-mini|coco128]
+// --queries-from coco128 takes the queries from coco128 instead, for a catalog built from coco-mini (the
+// benchmark with the two sets' roles swapped: other photos, other objects, same rules).
 // bench/search_retrieval.sh builds the catalog, runs this and then `visearch search-eval`.
 #include <cstdio>
 #include <filesystem>
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
   int min_side = 48;
   int min_relevant = 5;
   bool colour_grades = false;
+  std::string queries_from = "coco-mini";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--data-dir")
@@ -54,6 +58,8 @@ int main(int argc, char** argv) {
       min_side = std::atoi(argv[i + 1]);
     else if (flag == "--min-relevant")
       min_relevant = std::atoi(argv[i + 1]);
+    else if (flag == "--queries-from")
+      queries_from = argv[i + 1];
     else if (flag == "--colour-grades")
       colour_grades = std::string(argv[i + 1]) == "1";
     else {
@@ -75,8 +81,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto stats = (*service)->store().stats();
-  auto boxes = read_coco_boxes(shared + "/coco-mini-train2017/annotations/instances_train2017.json",
-                               shared + "/coco-mini-train2017/train2017", "coco-mini");
+  if (queries_from != "coco-mini" && queries_from != "coco128") {
+    std::fprintf(stderr, "--queries-from: coco-mini or coco128\n");
+    return 2;
+  }
+  auto boxes = queries_from == "coco128"
+                   ? read_yolo_boxes(shared + "/coco128-train2017", "coco128")
+                   : read_coco_boxes(shared + "/coco-mini-train2017/annotations/instances_train2017.json",
+                                     shared + "/coco-mini-train2017/train2017", "coco-mini");
   if (!stats || !boxes) {
     std::fprintf(stderr, "cannot read the catalog or the query annotations\n");
     return 2;
@@ -104,7 +116,11 @@ int main(int argc, char** argv) {
   int skipped_small = 0;
   int skipped_category = 0;
   int negatives = 0;
-  for (const LabelledBox& query : *boxes) {
+  for (LabelledBox& query : *boxes) {
+    // YOLO labels are fractions: x2 = 640.0003 on a 640 px photo. search-eval wants the box inside it.
+    if (query.image_size.width > 0 && query.image_size.height > 0)
+      query.box = query.box.clipped(static_cast<float>(query.image_size.width),
+                                    static_cast<float>(query.image_size.height));
     if (query.box.width() < static_cast<float>(min_side) ||
         query.box.height() < static_cast<float>(min_side)) {
       ++skipped_small;
@@ -163,9 +179,9 @@ int main(int argc, char** argv) {
   }
   std::fprintf(
       stderr,
-      "%d queries: object regions from coco-mini (sides >= %d px; %d smaller and %d whose category has 1..%d "
+      "%d queries: object regions from %s (sides >= %d px; %d smaller and %d whose category has 1..%d "
       "catalog products left out), and %d negative queries (objects of kinds the catalog does not sell)\n",
-      written, min_side, skipped_small, skipped_category, min_relevant - 1, negatives);
+      written, queries_from.c_str(), min_side, skipped_small, skipped_category, min_relevant - 1, negatives);
   if (colour_grades)
     std::fprintf(stderr, "%d queries have catalog products of their colour (grade 2)\n", colour_graded);
   return 0;

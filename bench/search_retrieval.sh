@@ -8,6 +8,8 @@
 #   KEEP=dir bench/search_retrieval.sh build     keep (and reuse) the catalog and judgments in dir
 #   MIN_SIDE=32 bench/search_retrieval.sh build  smaller objects, in the catalog and as queries (default 48)
 #   STEPS=final bench/search_retrieval.sh build   only the shipped configuration (default: every step below)
+#   SWAP=1 bench/search_retrieval.sh build       the sets' roles swapped: catalog from coco-mini, queries
+#                                                from coco128 (a second benchmark with the same rules)
 # The steps of issue 15, each on the same judgments, each a table (and search_eval_STEP.json):
 #   detector-label  query boxes labelled at the detector's own threshold (before issue 15)
 #   region-label    labelled from detections down to 0.15 (search::kRegionLabelThreshold, the default)
@@ -19,14 +21,17 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 shared=${SHARED:-../shared/data}
 min_side=${MIN_SIDE:-48}
+catalog_source=coco128
+query_source=coco-mini
+if [ -n "${SWAP:-}" ]; then catalog_source=coco-mini; query_source=coco128; fi
 cmake --build "$build" --target visearch visearch_bench_search_judgments >/dev/null
 work=${KEEP:-$(mktemp -d)}
 if [ ! -f "$work/catalog/catalog.db" ]; then
-  "$build/visearch" catalog demo --out "$work/demo" --shared "$shared" --sources coco128 --max-per-label 20 --min-side "$min_side"
+  "$build/visearch" catalog demo --out "$work/demo" --shared "$shared" --sources "$catalog_source" --max-per-label 20 --min-side "$min_side"
   "$build/visearch" catalog import "$work/demo/products.jsonl" --data-dir "$work/catalog" --format table
 fi
 "$build/bench/visearch_bench_search_judgments" --data-dir "$work/catalog" --shared "$shared" --min-side "$min_side" \
-  --out "$work/judgments.jsonl"
+  --queries-from "$query_source" --out "$work/judgments.jsonl"
 evaluate() {  # STEP CATALOG_DIR [search-eval options...]
   local step=$1 dir=$2
   shift 2

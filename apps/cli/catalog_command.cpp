@@ -515,8 +515,14 @@ adapt
           args->adapt.method = *method;
         },
         "classifier (one dimension per category), projection (--dim, --heads) or auto (the classifier up "
-        "to 256 categories)")
+        "to --classifier-max-categories)")
     ->default_str("auto");
+adapt
+    ->add_option("--classifier-max-categories", args->adapt.max_classifier_categories,
+                 "--method auto: the most categories the classifier is used for (its space has one "
+                 "dimension per category)")
+    ->check(CLI::Range(2, 100000))
+    ->capture_default_str();
 adapt->add_option("--views", args->adapt.views, "Augmented crops per object")
     ->check(CLI::Range(0, 64))
     ->capture_default_str();

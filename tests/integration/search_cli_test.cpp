@@ -323,6 +323,15 @@ TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
             0)
       << err;
   EXPECT_TRUE(json::parse(out).at("catalog").at("adapted").get<bool>()) << out;
+  // Above --classifier-max-categories, auto trains the projection (a fixed-size space).
+  ASSERT_EQ(
+      run_visearch("catalog adapt --format json --views 0 --epochs 2 --force --classifier-max-categories " +
+                       std::to_string(categories.size() - 1) + " --data-dir " + shell_quote(dir),
+                   &out, &err),
+      0)
+      << err;
+  EXPECT_EQ(json::parse(out).at("method"), "projection") << out;
+  EXPECT_EQ(json::parse(adaptation_header_json(dir + "/adaptation.bin")).at("output"), "cosine");
   // An unknown method is refused before any work.
   EXPECT_EQ(run_visearch("catalog adapt --method nearest --data-dir " + shell_quote(dir), &out, &err), 2);
   EXPECT_NE(err.find("projection"), std::string::npos) << err;

@@ -86,6 +86,7 @@ EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vec
 
 nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
   return {{"method", adapt_method_name(options.method)},
+          {"classifier_max_categories", options.max_classifier_categories},
           {"views", options.views},
           {"dim", options.train.out_dim},
           {"heads", options.heads},
@@ -109,6 +110,7 @@ AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptio
   std::string method(adapt_method_name(defaults.method));
   read("method", method);
   if (auto parsed = parse_adapt_method(method)) defaults.method = *parsed;
+  read("classifier_max_categories", defaults.max_classifier_categories);
   read("views", defaults.views);
   read("dim", defaults.train.out_dim);
   read("heads", defaults.heads);

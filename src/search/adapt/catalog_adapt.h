@@ -115,8 +115,8 @@ struct AdaptReport {
 Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options);
 
 // The options a rebuild of the catalog's adaptation uses: `defaults` with the settings the current one was
-// made with (views, dimensions, epochs, cap, hold-out, seed, force; stored in its report), so a catalog
-// rebuilt after an import keeps how it was adapted. `defaults` when it has none.
+// made with (method, views, dimensions, epochs, cap, hold-out, seed, force; stored in its report), so a
+// catalog rebuilt after an import keeps how it was adapted. `defaults` when it has none.
 Result<AdaptOptions> rebuild_options(Catalog& catalog, AdaptOptions defaults);
 
 // True when the catalog has an adaptation that is not for its current generation (what an import or delete

@@ -93,6 +93,16 @@ void print_adapt_report(const search::AdaptReport& r, const std::string& format)
   } else {
     std::printf("  no category has 3+ products: nothing held out, mix %.2f, anchor %.2f\n", r.mix, r.anchor);
   }
+  for (const search::AdaptedAttributeReport& a : r.attributes)
+    std::printf(
+        "  attribute %s: %d values, %d products, weight %.2f; held-out objects %d named right %.3f (the "
+        "most common value alone %.3f)\n",
+        a.key.c_str(), a.values, a.products, a.weight, a.heldout_objects, a.heldout_accuracy,
+        a.majority_accuracy);
+  for (const search::AdaptedAttributeReport& a : r.dropped_attributes)
+    std::printf(
+        "  attribute %s not learnt: held-out objects %d named right %.3f, the most common value alone %.3f\n",
+        a.key.c_str(), a.heldout_objects, a.heldout_accuracy, a.majority_accuracy);
   std::printf("  %s in %.1f s (embedding %.1f s, training %.1f s)\n",
               r.stored ? "stored" : ("NOT stored: " + r.not_stored_reason + " (--force stores it)").c_str(),
               r.total_s, r.embed_s, r.train_s);
@@ -517,6 +527,21 @@ adapt
         "classifier (one dimension per category), projection (--dim, --heads) or auto (the classifier up "
         "to --classifier-max-categories)")
     ->default_str("auto");
+adapt
+    ->add_option("--attribute-weight", args->adapt.attribute_weight,
+                 "Share of the adapted similarity for product attributes the classifier also learns "
+                 "(colour, material, brand...; 0: none)")
+    ->check(CLI::Range(0.0, 0.5))
+    ->capture_default_str();
+adapt
+    ->add_option("--attribute-min-products", args->adapt.min_products_per_value,
+                 "An attribute value is learnt when at least N products declare it")
+    ->check(CLI::Range(1, 1000000))
+    ->capture_default_str();
+adapt
+    ->add_option("--attributes", args->adapt.attribute_keys,
+                 "Attribute keys to learn (comma-separated; default: every categorical-looking one)")
+    ->delimiter(',');
 adapt
     ->add_option("--classifier-max-categories", args->adapt.max_classifier_categories,
                  "--method auto: the most categories the classifier is used for (its space has one "

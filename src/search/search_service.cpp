@@ -179,7 +179,8 @@ Result<std::shared_ptr<const IndexSnapshot>> SearchService::build_snapshot(Catal
       // A product's category index among the adaptation's labels, looked up once per product.
       int& label = label_of_product[it->second];
       if (label == kUnlooked) label = built->adaptation->label_index(built->category_of[it->second]);
-      builder->add(built->adaptation->project(v.embedding, label));
+      builder->add(
+          built->adaptation->project(v.embedding, label, built->adaptation->attributes_of(v.product_id)));
     } else {
       builder->add(v.embedding);
     }

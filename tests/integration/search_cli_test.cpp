@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -253,6 +255,7 @@ TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChan
 // The default adaptation is the category classifier (one dimension per category, "softmax" output) and it
 // learns from the products' own objects only: an object whose label the label mapping does not map to its
 // product's category (a person in a chair's photo) is counted out, in a category that has own objects.
+// Named attributes (the colour) are learnt too, and every product's declared value is stored.
 TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
   const SearchCatalog& c = search_catalog();
   const std::string dir = copy_catalog(c.data_a, "adapted_classifier");
@@ -323,6 +326,64 @@ TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
             0)
       << err;
   EXPECT_TRUE(json::parse(out).at("catalog").at("adapted").get<bool>()) << out;
+  // Too few products per colour in this small catalog for the default rules: no attribute is learnt.
+  EXPECT_TRUE(report.at("attributes").empty()) << out;
+
+  // Named, with a lower per-value count: the colour is learnt too (nothing held out, so nothing drops it).
+  // Its values are those declared by 4+ products; every product's declared value is stored.
+  std::map<std::string, std::string> colour_of;  // product id -> declared colour (lower-case)
+  std::map<std::string, int> colour_count;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((dir + "/catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT id, lower(coalesce(json_extract(attributes, '$.color'), '')) FROM "
+                                 "products WHERE category <> ''",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const std::string id = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));      // NOLINT
+      const std::string colour = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));  // NOLINT
+      colour_of[id] = colour;
+      if (!colour.empty()) ++colour_count[colour];
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  std::vector<std::string> expected_values;
+  for (const auto& [colour, n] : colour_count)
+    if (n >= 4) expected_values.push_back(colour);
+  ASSERT_GE(expected_values.size(), 2U) << "the test catalog should have two colours on 4+ products";
+  ASSERT_EQ(run_visearch("catalog adapt --format json --views 0 --holdout 0 --force --attributes color "
+                         "--attribute-min-products 4 --attribute-weight 0.2 --data-dir " +
+                             shell_quote(dir),
+                         &out, &err),
+            0)
+      << err;
+  const json with_colour = json::parse(out);
+  ASSERT_EQ(with_colour.at("attributes").size(), 1U) << out;
+  EXPECT_EQ(with_colour.at("attributes").at(0).at("key"), "color");
+  EXPECT_TRUE(with_colour.at("attributes").at(0).at("learnt").get<bool>());
+  const json coloured = json::parse(adaptation_header_json(dir + "/adaptation.bin"));
+  ASSERT_EQ(coloured.at("attributes").size(), 1U) << coloured.dump();
+  EXPECT_EQ(coloured.at("attributes").at(0).at("values").get<std::vector<std::string>>(), expected_values);
+  EXPECT_DOUBLE_EQ(coloured.at("attributes").at(0).at("weight").get<double>(), 0.2);
+  EXPECT_EQ(coloured.at("out_dim").get<std::size_t>(), categories.size() + expected_values.size());
+  const json& stored = coloured.at("product_attributes");
+  EXPECT_EQ(stored.size(), colour_of.size());
+  for (const auto& [id, colour] : colour_of) {
+    const auto it = std::find(expected_values.begin(), expected_values.end(), colour);
+    const int expected = it == expected_values.end() ? -1 : static_cast<int>(it - expected_values.begin());
+    EXPECT_EQ(stored.at(id).at(0).get<int>(), expected) << id << " " << colour;
+  }
+  ASSERT_EQ(run_visearch("search --format json --limit 3 --data-dir " + shell_quote(dir) + " " +
+                             shell_quote(sample("000000002592.jpg")),
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_TRUE(json::parse(out).at("catalog").at("adapted").get<bool>()) << out;
+
   // Above --classifier-max-categories, auto trains the projection (a fixed-size space).
   ASSERT_EQ(
       run_visearch("catalog adapt --format json --views 0 --epochs 2 --force --classifier-max-categories " +

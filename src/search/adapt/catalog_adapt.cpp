@@ -1,10 +1,12 @@
 #include "search/adapt/catalog_adapt.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <type_traits>
 #include <unordered_map>
 
@@ -35,6 +37,100 @@ struct ProductEntry {
   int cls = 0;
   bool heldout = false;
 };
+
+std::string trimmed_lower(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.remove_suffix(1);
+  return to_lower_ascii(std::string(text));
+}
+
+// The product's declared value of `key` (lower-case; "brand" is the brand field), or "".
+std::string declared_value(const Product& product, const std::string& key) {
+  if (key == "brand") return trimmed_lower(product.brand);
+  for (const auto& [k, v] : product.attributes)
+    if (to_lower_ascii(k) == key) return trimmed_lower(v);
+  return "";
+}
+
+}  // namespace
+
+std::vector<AttributeChoice> choose_attributes(const std::vector<const Product*>& products,
+                                               const std::vector<int>& category,
+                                               const AdaptOptions& options) {
+  std::set<std::string> keys;
+  const bool named = !options.attribute_keys.empty();
+  if (named) {
+    for (const std::string& k : options.attribute_keys) keys.insert(trimmed_lower(k));
+  } else {
+    for (const Product* p : products) {
+      for (const auto& [k, v] : p->attributes) keys.insert(to_lower_ascii(k));
+      if (!p->brand.empty()) keys.insert("brand");
+    }
+    keys.erase("category");
+  }
+  std::vector<AttributeChoice> chosen;
+  for (const std::string& key : keys) {
+    std::map<std::string, int> count;
+    for (const Product* p : products) {
+      const std::string v = declared_value(*p, key);
+      if (!v.empty()) ++count[v];
+    }
+    AttributeChoice c;
+    c.key = key;
+    for (const auto& [value, n] : count) {
+      if (n < options.min_products_per_value) continue;
+      c.values.push_back(value);
+      c.products += n;
+    }
+    if (c.values.size() < 2) continue;
+    if (!named && (static_cast<int>(c.values.size()) > options.max_attribute_values ||
+                   static_cast<double>(c.products) <
+                       options.min_attribute_coverage * static_cast<double>(products.size())))
+      continue;
+    for (const Product* p : products) {
+      const std::string v = declared_value(*p, key);
+      const auto it = std::lower_bound(c.values.begin(), c.values.end(), v);
+      c.value_of_product.push_back(it != c.values.end() && *it == v ? static_cast<int>(it - c.values.begin())
+                                                                    : -1);
+    }
+    // An attribute the category already tells (9 in 10 of the products declaring it have their category's
+    // most common value: a "type" that repeats the category) adds nothing to learn.
+    std::map<std::pair<int, int>, int> by_category;  // (category, value) -> products
+    std::map<int, int> category_best;
+    for (std::size_t p = 0; p < products.size(); ++p)
+      if (c.value_of_product[p] >= 0) ++by_category[{category[p], c.value_of_product[p]}];
+    for (const auto& [cv, n] : by_category) category_best[cv.first] = std::max(category_best[cv.first], n);
+    int told = 0;
+    for (const auto& [cls, n] : category_best) told += n;
+    if (!named && static_cast<double>(told) >= 0.9 * static_cast<double>(c.products)) continue;
+    chosen.push_back(std::move(c));
+  }
+  std::stable_sort(chosen.begin(), chosen.end(), [](const AttributeChoice& a, const AttributeChoice& b) {
+    return a.products > b.products;
+  });
+  if (chosen.size() > static_cast<std::size_t>(std::max(0, options.max_attributes)))
+    chosen.resize(static_cast<std::size_t>(std::max(0, options.max_attributes)));
+  return chosen;
+}
+
+namespace {
+
+// The value the adaptation's attribute `index` names first for the embedder's vector x.
+int attribute_argmax(const EmbeddingAdaptation& a, std::size_t index, const std::vector<float>& x) {
+  auto row = static_cast<std::size_t>(a.category_rows());
+  for (std::size_t i = 0; i < index; ++i) row += a.attributes[i].values.size();
+  const auto in = static_cast<std::size_t>(a.in_dim);
+  int best = 0;
+  double best_logit = 0;
+  for (std::size_t v = 0; v < a.attributes[index].values.size(); ++v) {
+    const double logit = a.bias[row + v] + dot(a.weight.data() + (row + v) * in, x.data(), in);
+    if (v == 0 || logit > best_logit) {
+      best = static_cast<int>(v);
+      best_logit = logit;
+    }
+  }
+  return best;
+}
 
 // Share of each query's 5 nearest gallery vectors (cosine) with the query's class; 0 without queries.
 double precision_at_5(const std::vector<std::vector<float>>& gallery, const std::vector<int>& gallery_cls,
@@ -87,6 +183,9 @@ EmbeddingAdaptation to_adaptation(const train::AdapterWeights& w, const std::vec
 nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
   return {{"method", adapt_method_name(options.method)},
           {"classifier_max_categories", options.max_classifier_categories},
+          {"attribute_weight", options.attribute_weight},
+          {"attribute_keys", options.attribute_keys},
+          {"attribute_min_products", options.min_products_per_value},
           {"views", options.views},
           {"dim", options.train.out_dim},
           {"heads", options.heads},
@@ -111,6 +210,9 @@ AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptio
   read("method", method);
   if (auto parsed = parse_adapt_method(method)) defaults.method = *parsed;
   read("classifier_max_categories", defaults.max_classifier_categories);
+  read("attribute_weight", defaults.attribute_weight);
+  read("attribute_keys", defaults.attribute_keys);
+  read("attribute_min_products", defaults.min_products_per_value);
   read("views", defaults.views);
   read("dim", defaults.train.out_dim);
   read("heads", defaults.heads);
@@ -151,6 +253,17 @@ nlohmann::json AdaptReport::to_json() const {
                          {"anchor", m.anchor},
                          {"weight_decay", m.weight_decay},
                          {"precision_at_5", m.precision_at_5}});
+  nlohmann::json attribute_table = nlohmann::json::array();
+  for (const auto* list : {&attributes, &dropped_attributes})
+    for (const AdaptedAttributeReport& a : *list)
+      attribute_table.push_back({{"key", a.key},
+                                 {"learnt", list == &attributes},
+                                 {"values", a.values},
+                                 {"products", a.products},
+                                 {"weight", a.weight},
+                                 {"heldout_objects", a.heldout_objects},
+                                 {"heldout_accuracy", a.heldout_accuracy},
+                                 {"majority_accuracy", a.majority_accuracy}});
   return {
       {"generation", generation},
       {"method", adapt_method_name(method)},
@@ -164,6 +277,7 @@ nlohmann::json AdaptReport::to_json() const {
       {"heldout_objects", heldout_objects},
       {"heldout_precision_at_5", {{"embedder", base_precision_at_5}, {"adapted", adapted_precision_at_5}}},
       {"mixes", mix_table},
+      {"attributes", attribute_table},
       {"mix", mix},
       {"anchor", anchor},
       {"weight_decay", weight_decay},
@@ -211,6 +325,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   if (options.weight_decays.empty())
     return Unexpected{ErrorCode::kInvalidArgument, "no candidate weight decay"};
   if (options.anchors.empty()) return Unexpected{ErrorCode::kInvalidArgument, "no candidate anchor"};
+  if (!(options.attribute_weight >= 0 && options.attribute_weight <= 0.5))
+    return Unexpected{ErrorCode::kInvalidArgument, "the attributes' weight must be in [0, 0.5]"};
   if (options.classifier_weight_decays.empty())
     return Unexpected{ErrorCode::kInvalidArgument, "no candidate classifier weight decay"};
   for (double a : options.anchors)
@@ -302,6 +418,31 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   const std::vector<double>& weight_decays =
       classifier ? options.classifier_weight_decays : options.weight_decays;
   const std::vector<double>& mixes = classifier ? options.classifier_mixes : options.mixes;
+  std::vector<AttributeChoice> attributes;
+  if (classifier && options.attribute_weight > 0) {
+    std::vector<const Product*> listed;
+    std::vector<int> category;
+    for (const ProductEntry& p : products) {
+      listed.push_back(&p.product);
+      category.push_back(p.cls);
+    }
+    attributes = choose_attributes(listed, category, options);
+  }
+  std::map<std::string, std::vector<int>> product_attributes;
+  const auto index_product_attributes = [&] {
+    product_attributes.clear();
+    if (attributes.empty()) return;
+    for (std::size_t p = 0; p < products.size(); ++p) {
+      std::vector<int> values;
+      for (const AttributeChoice& a : attributes) values.push_back(a.value_of_product[p]);
+      product_attributes.emplace(products[p].product.id, std::move(values));
+    }
+  };
+  index_product_attributes();
+  const auto attributes_of = [&](std::size_t product) -> const std::vector<int>* {
+    if (attributes.empty()) return nullptr;
+    return &product_attributes.at(products[product].product.id);
+  };
 
   // 2. Held-out products: a seeded, id-ordered pick per category (independent of import order).
   std::vector<std::vector<std::size_t>> by_class(class_of.size());
@@ -418,6 +559,30 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     }
     EmbeddingAdaptation stacked = EmbeddingAdaptation::stack(heads);
     stacked.report = {{"train_accuracy", accuracy}};
+    // The attributes: one classifier each, on the rows of products that declare one of its values.
+    for (const AttributeChoice& attribute : attributes) {
+      std::vector<float> attribute_features;
+      std::vector<int> attribute_labels;
+      for (const Row& r : rows) {
+        const CatalogObject& o = objects[r.object];
+        const int value = attribute.value_of_product[o.product];
+        if ((!include_heldout && products[o.product].heldout) || value < 0) continue;
+        attribute_features.insert(attribute_features.end(), r.feature.begin(), r.feature.end());
+        attribute_labels.push_back(value);
+      }
+      if (attribute_labels.size() < 2) continue;
+      train::ClassifierTrainOptions c = options.classifier;
+      c.weight_decay = weight_decay;
+      c.threads = options.train.threads;
+      auto weights = train::train_classifier(attribute_features, dim, attribute_labels,
+                                             static_cast<int>(attribute.values.size()), c);
+      if (!weights) return weights.error();
+      stacked.add_attribute({attribute.key, attribute.values,
+                             options.attribute_weight / static_cast<double>(attributes.size())},
+                            weights->weight, weights->bias);
+      if (stopped()) return Unexpected{ErrorCode::kUnavailable, "adaptation stopped"};
+    }
+    stacked.product_attributes = product_attributes;
     return stacked;
   };
 
@@ -425,17 +590,57 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   const auto train_start = Clock::now();
   std::vector<std::vector<float>> gallery;
   std::vector<int> gallery_cls;
+  std::vector<std::size_t> gallery_product;
   std::vector<std::vector<float>> queries;
   std::vector<int> query_cls;
+  std::vector<std::size_t> query_product;
   for (const CatalogObject& o : objects) {
     if (products[o.product].heldout) {
       queries.push_back(o.embedding);
       query_cls.push_back(o.cls);
+      query_product.push_back(o.product);
     } else {
       gallery.push_back(o.embedding);
       gallery_cls.push_back(o.cls);
+      gallery_product.push_back(o.product);
     }
   }
+  // How well the held-out adaptation names the attributes of the held-out objects that declare one.
+  const auto attribute_reports = [&](const EmbeddingAdaptation& held) {
+    std::vector<AdaptedAttributeReport> out;
+    for (std::size_t i = 0; i < held.attributes.size(); ++i) {
+      const auto choice = std::find_if(attributes.begin(), attributes.end(), [&](const AttributeChoice& c) {
+        return c.key == held.attributes[i].key;
+      });
+      AdaptedAttributeReport r;
+      r.key = held.attributes[i].key;
+      r.values = static_cast<int>(held.attributes[i].values.size());
+      r.products = choice->products;
+      r.weight = held.attributes[i].weight;
+      std::vector<int> gallery_count(held.attributes[i].values.size(), 0);
+      for (std::size_t p : gallery_product) {
+        const int v = choice->value_of_product[p];
+        if (v >= 0) ++gallery_count[static_cast<std::size_t>(v)];
+      }
+      const auto majority = static_cast<int>(std::max_element(gallery_count.begin(), gallery_count.end()) -
+                                             gallery_count.begin());
+      int right = 0;
+      int majority_right = 0;
+      for (std::size_t q = 0; q < queries.size(); ++q) {
+        const int v = choice->value_of_product[query_product[q]];
+        if (v < 0) continue;
+        ++r.heldout_objects;
+        right += attribute_argmax(held, i, queries[q]) == v ? 1 : 0;
+        majority_right += v == majority ? 1 : 0;
+      }
+      if (r.heldout_objects > 0) {
+        r.heldout_accuracy = static_cast<double>(right) / r.heldout_objects;
+        r.majority_accuracy = static_cast<double>(majority_right) / r.heldout_objects;
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
   report.heldout_objects = static_cast<int>(queries.size());
   report.mix = mixes.front();
   report.anchor = anchors.back();
@@ -452,6 +657,25 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       std::sort(adapted_best.begin(), adapted_best.end(), std::greater<>());
       return answered == 0 ? adapted_best.front() + 1e-6 : adapted_best[answered - 1];
     };
+    // Attributes the photos do not show (held-out objects named no better than by the most common value
+    // alone: a brand on look-alike goods, a code) are not learnt.
+    if (!attributes.empty()) {
+      auto probe = train_on(false, weight_decays[weight_decays.size() / 2]);
+      if (!probe) return probe.error();
+      std::vector<AttributeChoice> shown;
+      for (AdaptedAttributeReport& r : attribute_reports(*probe)) {
+        const bool learnt = r.heldout_objects == 0 || r.heldout_accuracy > r.majority_accuracy + 0.05;
+        if (learnt) {
+          shown.push_back(*std::find_if(attributes.begin(), attributes.end(),
+                                        [&](const AttributeChoice& c) { return c.key == r.key; }));
+        } else {
+          r.weight = 0;
+          report.dropped_attributes.push_back(std::move(r));
+        }
+      }
+      attributes = std::move(shown);
+      index_product_attributes();
+    }
     double best = -1;
     std::size_t step = 0;
     for (double weight_decay : weight_decays) {
@@ -466,7 +690,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
           a.anchor = anchor;
           std::vector<std::vector<float>> g;
           std::vector<std::vector<float>> q;
-          for (std::size_t i = 0; i < gallery.size(); ++i) g.push_back(a.project(gallery[i], gallery_cls[i]));
+          for (std::size_t i = 0; i < gallery.size(); ++i)
+            g.push_back(a.project(gallery[i], gallery_cls[i], attributes_of(gallery_product[i])));
           for (const auto& v : queries) q.push_back(a.project(v));
           const double p = precision_at_5(g, gallery_cls, q, query_cls);
           report.mixes.push_back(MixPrecision{mix, anchor, weight_decay, p});
@@ -479,6 +704,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
             report.anchor = anchor;
             report.weight_decay = weight_decay;
             report.visual_min_score = calibrate(best_cosines(g, q));
+            report.attributes = attribute_reports(a);
           }
         }
       }
@@ -492,6 +718,7 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
   if (!final_weights) return final_weights.error();
   report.train_s = seconds_since(train_start);
   report.train_accuracy = final_weights->report.value("train_accuracy", 0.0);
+  if (queries.empty()) report.attributes = attribute_reports(*final_weights);  // nothing held out
   if (!queries.empty() && report.adapted_precision_at_5 < report.base_precision_at_5 && !options.force) {
     report.not_stored_reason = "held-out products rank worse in the adapted space than in the embedder's";
     report.total_s = seconds_since(start);

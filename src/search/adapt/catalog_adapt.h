@@ -64,6 +64,20 @@ struct AdaptOptions {
   std::vector<double> anchors{0.0, 0.5, 1.0};
   std::vector<double> weight_decays{5e-4, 5e-3, 3e-2};  // candidate regularisations of the projection
   std::vector<double> classifier_weight_decays{1e-4, 1e-3, 6e-3};  // ... and of the classifier
+  // Product attributes the classifier also learns (adaptation.h): their share of the adapted cosine, split
+  // evenly between the attributes chosen (0: none). Chosen: the keys named in `attribute_keys`, or when it
+  // is empty every attribute (and the brand) that looks categorical: 2 to max_attribute_values values
+  // declared by at least min_products_per_value products each, together covering at least
+  // min_attribute_coverage of the products (values below min_products_per_value count as undeclared); at
+  // most max_attributes of them, the best covered first; not one the category already tells (9 in 10 of its
+  // products have their category's most common value). An attribute whose held-out objects the classifier
+  // names no better than the most common value alone (+0.05) is then left out.
+  double attribute_weight = 0.1;
+  std::vector<std::string> attribute_keys;
+  int max_attributes = 3;
+  int max_attribute_values = 32;
+  int min_products_per_value = 10;
+  double min_attribute_coverage = 0.5;
   bool force = false;  // store even when held-out products rank worse
   // Projections trained with different seeds, each of train.out_dim / heads dimensions, searched as one
   // (adaptation.h): the adapted space depends less on one training's initialisation and order.
@@ -84,6 +98,18 @@ struct MixPrecision {
   double precision_at_5 = 0;
 };
 
+struct AdaptedAttributeReport {
+  std::string key;
+  int values = 0;
+  int products = 0;  // declaring one of its values
+  double weight = 0;
+  // Held-out objects of products declaring a value: share whose value the classifier names first, and the
+  // share the most common value alone would name.
+  int heldout_objects = 0;
+  double heldout_accuracy = 0;
+  double majority_accuracy = 0;
+};
+
 struct AdaptReport {
   std::int64_t generation = 0;
   AdaptMethod method = AdaptMethod::kClassifier;  // the one used (never kAuto)
@@ -98,6 +124,8 @@ struct AdaptReport {
   double base_precision_at_5 = 0;     // held-out queries, embedder's space
   double adapted_precision_at_5 = 0;  // held-out queries, adapted space at the chosen mix
   std::vector<MixPrecision> mixes;
+  std::vector<AdaptedAttributeReport> attributes;          // learnt with the classifier
+  std::vector<AdaptedAttributeReport> dropped_attributes;  // chosen, but the photos do not show them
   double mix = 0;
   double anchor = 1;
   double weight_decay = 0;
@@ -111,6 +139,18 @@ struct AdaptReport {
 
   [[nodiscard]] nlohmann::json to_json() const;
 };
+
+// An attribute the classifier learns besides the category, with every product's declared value.
+struct AttributeChoice {
+  std::string key;                    // lower-case; "brand" is the product's brand field
+  std::vector<std::string> values;    // lower-case, sorted
+  std::vector<int> value_of_product;  // per product: index into values, -1 when none (or too rare)
+  int products = 0;                   // declaring one of `values`
+};
+
+// The attributes AdaptOptions' rules choose among `products` (category[i]: product i's category id).
+std::vector<AttributeChoice> choose_attributes(const std::vector<const Product*>& products,
+                                               const std::vector<int>& category, const AdaptOptions& options);
 
 Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options);
 

@@ -5,7 +5,10 @@
 //   4: a judgments file of `visearch search-eval` (JSON lines), and --k cut-offs;
 //   5: a shopper feedback log (`search-eval --feedback`: JSON lines joined into judgments), the same bytes as
 //      a POST /v1/search/feedback body and as a logged embedding, the --objective of `--tune`, a stored
-//      colour profile (catalog.db's image_objects.colour) and a product's colour attribute.
+//      colour profile (catalog.db's image_objects.colour) and a product's colour attribute;
+//   6: a catalog adaptation file (catalog/adaptation.bin: a damaged one must be an error), and when it
+//   parses,
+//      a query and every stored product projected through it.
 // Every parse must return a value or an error: no crash, no sanitizer report, no exception.
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +16,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "search/adaptation.h"
 #include "search/catalog_import.h"
 #include "search/colour.h"
 #include "search/feedback_log.h"
@@ -45,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): libFuzzer hands bytes
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   using visearch::search::ImportFormat;
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0:
     case 1:
     case 2: {
@@ -81,6 +86,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       static_cast<void>(
           visearch::search::colour_from_bytes(std::span<const std::uint8_t>(bytes, text.size())));
       static_cast<void>(visearch::search::declared_colours({{"color", std::string(text)}}));
+      break;
+    }
+    case 6: {
+      auto adaptation = visearch::search::EmbeddingAdaptation::parse(text, "fuzz");
+      if (!adaptation || adaptation->in_dim > 4096) break;
+      std::vector<float> x(static_cast<std::size_t>(adaptation->in_dim), 0.F);
+      x[0] = 1.F;
+      static_cast<void>(adaptation->project(x));
+      for (const auto& [id, values] : adaptation->product_attributes)
+        static_cast<void>(adaptation->project(x, 0, &values));
       break;
     }
     default:

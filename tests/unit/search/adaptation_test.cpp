@@ -209,6 +209,67 @@ TEST(EmbeddingAdaptation, TheClassifiersOutputScoresEachCategoryByItsProbability
   EXPECT_EQ(older->output, "cosine");
 }
 
+// An attribute part: a product's declared value is its one-hot vector, one that declares none has what its
+// photo shows; the adapted cosine is (1 - w) * category + w * attribute. The file keeps both and refuses
+// values out of range.
+TEST(EmbeddingAdaptation, AnAttributeIsItsOwnShareOfTheAdaptedCosine) {
+  EmbeddingAdaptation a = cup_bowl_adaptation(1, 1.0, "e");
+  a.output = "softmax";
+  a.anchor = 0.0;
+  // Colour from axes 5 (red) and 6 (blue): logits (4 x5, 4 x6).
+  std::vector<float> rows(2 * kDim, 0.F);
+  rows[5] = 4.F;
+  rows[kDim + 6] = 4.F;
+  a.add_attribute({"color", {"red", "blue"}, 0.25}, rows, {0.F, 0.F});
+  ASSERT_EQ(a.out_dim, 4);
+  ASSERT_EQ(a.category_rows(), 2);
+  ASSERT_EQ(a.prototypes.size(), 2U * 4U);
+  a.product_attributes = {{"red-bowl", {0}}, {"plain-bowl", {-1}}};
+  // A query: a bowl-ish photo (axis 0 -> category row 0) that looks red (axis 5).
+  std::vector<float> x(kDim, 0.F);
+  x[0] = 0.6F;
+  x[5] = 0.8F;
+  const std::vector<float> q = a.project(x);
+  ASSERT_EQ(q.size(), 4U);
+  EXPECT_NEAR(dot(q.data(), q.data(), q.size()), 1.0, 1e-6);
+  const std::vector<float> red = a.project(axis_vector(kDim, 0), 0, a.attributes_of("red-bowl"));
+  std::vector<float> blue_photo(kDim, 0.F);
+  blue_photo[6] = 1.F;
+  const std::vector<float> undeclared = a.project(blue_photo, 0, a.attributes_of("plain-bowl"));
+  const std::vector<int> blue_value = {1};
+  const std::vector<float> blue = a.project(axis_vector(kDim, 0), 0, &blue_value);
+  // The category parts agree (both bowls): what differs is the colour.
+  const double q_bowl = std::exp(0.6) / std::sqrt(std::exp(1.2) + 1.0);  // q's category part . (1, 0)
+  const double q_red = std::exp(3.2) / std::sqrt(std::exp(6.4) + 1.0);   // q's colour part . (1, 0)
+  const double q_blue = 1.0 / std::sqrt(std::exp(6.4) + 1.0);
+  EXPECT_NEAR(dot(q.data(), red.data(), q.size()), 0.75 * q_bowl + 0.25 * q_red, 1e-5);
+  EXPECT_NEAR(dot(q.data(), blue.data(), q.size()), 0.75 * q_bowl + 0.25 * q_blue, 1e-5);
+  // Declaring nothing: the photo's own colour (blue: softmax of (0, 4)).
+  const double photo_blue = std::exp(4.0) / std::sqrt(std::exp(8.0) + 1.0);
+  const double photo_red = 1.0 / std::sqrt(std::exp(8.0) + 1.0);
+  EXPECT_NEAR(dot(q.data(), undeclared.data(), q.size()),
+              0.75 * q_bowl + 0.25 * (q_red * photo_red + q_blue * photo_blue), 1e-5);
+  EXPECT_EQ(a.attributes_of("unknown"), nullptr);
+
+  auto back = EmbeddingAdaptation::parse(a.serialize(), "t");
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->attributes.size(), 1U);
+  EXPECT_EQ(back->attributes[0].key, "color");
+  EXPECT_EQ(back->attributes[0].values, a.attributes[0].values);
+  EXPECT_DOUBLE_EQ(back->attributes[0].weight, 0.25);
+  EXPECT_EQ(back->product_attributes, a.product_attributes);
+  EXPECT_EQ(back->project(x), q);
+  EmbeddingAdaptation bad = a;
+  bad.product_attributes["red-bowl"] = {2};
+  EXPECT_FALSE(EmbeddingAdaptation::parse(bad.serialize(), "t"));
+  bad = a;
+  bad.attributes[0].weight = 1.0;
+  EXPECT_FALSE(EmbeddingAdaptation::parse(bad.serialize(), "t"));
+  bad = a;
+  bad.output = "cosine";
+  EXPECT_FALSE(EmbeddingAdaptation::parse(bad.serialize(), "t"));
+}
+
 class AdaptedSearchTest : public ::testing::Test {
  protected:
   void SetUp() override {

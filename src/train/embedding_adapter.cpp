@@ -174,8 +174,9 @@ Result<AdapterWeights> train_classifier(const std::vector<float>& features, int 
                         "classifier training: a label is outside 0.." + std::to_string(classes - 1)};
   set_training_threads(options.threads);
 
-  const at::Tensor x = at::from_blob(const_cast<float*>(features.data()), {n, in_dim}, at::kFloat)  // NOLINT
-                           .mul(options.input_scale);
+  // Not copied: the input scale multiplies x W^T instead (the same as scaling x, without a second copy of
+  // what can be the largest buffer of an adaptation).
+  const at::Tensor x = at::from_blob(const_cast<float*>(features.data()), {n, in_dim}, at::kFloat);  // NOLINT
   std::vector<std::int64_t> label64(labels.begin(), labels.end());
   const at::Tensor y = at::from_blob(label64.data(), {n}, at::kLong).clone();
   at::Tensor w = at::zeros({classes, in_dim}, at::kFloat).requires_grad_();
@@ -188,8 +189,8 @@ Result<AdapterWeights> train_classifier(const std::vector<float>& features, int 
                                         .line_search_fn("strong_wolfe"));
   const auto objective = [&]() -> at::Tensor {
     lbfgs.zero_grad();
-    const at::Tensor loss =
-        at::cross_entropy_loss(at::addmm(b, x, w.t()), y) + 0.5 * options.weight_decay * w.pow(2).sum();
+    const at::Tensor loss = at::cross_entropy_loss(at::addmm(b, x, w.t(), 1, options.input_scale), y) +
+                            0.5 * options.weight_decay * w.pow(2).sum();
     loss.backward();
     return loss;
   };
@@ -204,7 +205,7 @@ Result<AdapterWeights> train_classifier(const std::vector<float>& features, int 
   {
     const c10::NoGradGuard no_grad;
     folded = w.detach().mul(options.input_scale).contiguous();
-    const at::Tensor logits = at::addmm(b, x, w.t());
+    const at::Tensor logits = at::addmm(b, x, w.t(), 1, options.input_scale);
     correct = logits.argmax(1).eq(y).sum();
     loss = (at::cross_entropy_loss(logits, y) + 0.5 * options.weight_decay * w.pow(2).sum()).item<double>();
   }

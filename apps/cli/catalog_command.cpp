@@ -573,6 +573,9 @@ adapt
                  "Share of each category's products held out to choose the mix and check the gain")
     ->check(CLI::Range(0.0, 0.5))
     ->capture_default_str();
+adapt->add_option("--holdout-by", args->adapt.holdout_by,
+                  "Hold out together the products sharing this attribute's value (a photo shoot, a source "
+                  "photo), so none is judged against its look-alike siblings");
 adapt->add_option("--seed", args->adapt.seed, "Seed (hold-out, augmentation, initialisation)")
     ->capture_default_str();
 adapt->add_flag("--force", args->adapt.force, "Store it even when held-out products rank worse with it");

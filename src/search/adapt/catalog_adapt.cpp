@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 
@@ -186,6 +188,7 @@ nlohmann::json adapt_settings_to_json(const AdaptOptions& options) {
           {"attribute_weight", options.attribute_weight},
           {"attribute_keys", options.attribute_keys},
           {"attribute_min_products", options.min_products_per_value},
+          {"holdout_by", options.holdout_by},
           {"views", options.views},
           {"dim", options.train.out_dim},
           {"heads", options.heads},
@@ -213,6 +216,7 @@ AdaptOptions adapt_settings_from_json(const nlohmann::json& settings, AdaptOptio
   read("attribute_weight", defaults.attribute_weight);
   read("attribute_keys", defaults.attribute_keys);
   read("attribute_min_products", defaults.min_products_per_value);
+  read("holdout_by", defaults.holdout_by);
   read("views", defaults.views);
   read("dim", defaults.train.out_dim);
   read("heads", defaults.heads);
@@ -307,6 +311,77 @@ Result<bool> adaptation_is_stale(Catalog& catalog) {
   auto stats = catalog.stats();
   if (!stats) return stats.error();
   return (*adaptation)->generation != stats->generation;
+}
+
+std::vector<bool> choose_heldout(const std::vector<std::string>& ids, const std::vector<int>& category,
+                                 const std::vector<std::string>& groups, double fraction,
+                                 std::uint64_t seed) {
+  const std::size_t n = ids.size();
+  std::vector<bool> heldout(n, false);
+  if (fraction <= 0 || n == 0) return heldout;
+  // A product's group: its `groups` value, or itself when it has none.
+  // (The id alone, as before groups existed: a catalog without them keeps its hold-out.)
+  const auto group_of = [&](std::size_t p) {
+    return groups[p].empty() ? ids[p] : std::string("\x1fgroup\x1f") + groups[p];
+  };
+  const std::string seed_text = std::to_string(seed);
+  const auto rank = [&](std::size_t p) {
+    const std::string text = seed_text + ":" + group_of(p);
+    return sha256_hex(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),  // NOLINT
+                                      text.size()));
+  };
+  std::map<int, std::vector<std::size_t>> by_class;
+  for (std::size_t p = 0; p < n; ++p) by_class[category[p]].push_back(p);
+  // Per category, groups in seeded order until the share is reached (ties: the group's products in id order).
+  std::set<std::string> picked;
+  for (auto& [cls, members] : by_class) {
+    if (members.size() < 3) continue;
+    std::vector<std::tuple<std::string, std::string, std::size_t>> keyed;
+    for (std::size_t p : members) keyed.emplace_back(rank(p), ids[p], p);
+    std::sort(keyed.begin(), keyed.end());
+    const auto want = std::clamp<std::size_t>(
+        static_cast<std::size_t>(std::lround(static_cast<double>(members.size()) * fraction)), 1,
+        members.size() - 2);
+    std::size_t taken = 0;
+    for (const auto& [r, id, p] : keyed) {
+      if (taken >= want) break;
+      picked.insert(group_of(p));
+      ++taken;
+    }
+  }
+  // A group is held out whole, unless that leaves one of its categories with fewer than 2 products to learn
+  // from; then none of it is.
+  for (std::size_t p = 0; p < n; ++p) heldout[p] = picked.count(group_of(p)) != 0;
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (auto& [cls, members] : by_class) {
+      std::size_t training = 0;
+      for (std::size_t p : members) training += heldout[p] ? 0 : 1;
+      if (training >= 2 || members.size() < 3) continue;
+      // Release the held-out groups of this category, last-ranked first, until 2 remain.
+      std::vector<std::pair<std::string, std::size_t>> held;
+      for (std::size_t p : members)
+        if (heldout[p]) held.emplace_back(rank(p), p);
+      std::sort(held.begin(), held.end(), std::greater<>());
+      for (const auto& [r, p] : held) {
+        if (training >= 2) break;
+        const std::string g = group_of(p);
+        for (std::size_t q = 0; q < n; ++q)
+          if (heldout[q] && group_of(q) == g) {
+            heldout[q] = false;
+            training += category[q] == cls ? 1 : 0;
+          }
+        changed = true;
+      }
+    }
+  }
+  // Small categories (under 3 products) are never held out, even when a group they share is.
+  for (auto& [cls, members] : by_class)
+    if (members.size() < 3)
+      for (std::size_t p : members) heldout[p] = false;
+  return heldout;
 }
 
 Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, const AdaptOptions& options) {
@@ -444,26 +519,21 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
     return &product_attributes.at(products[product].product.id);
   };
 
-  // 2. Held-out products: a seeded, id-ordered pick per category (independent of import order).
-  std::vector<std::vector<std::size_t>> by_class(class_of.size());
-  for (std::size_t p = 0; p < products.size(); ++p)
-    by_class[static_cast<std::size_t>(products[p].cls)].push_back(p);
-  const std::string seed_text = std::to_string(options.seed);
-  for (auto& members : by_class) {
-    if (members.size() < 3 || options.holdout_fraction <= 0) continue;
-    std::vector<std::pair<std::string, std::size_t>> keyed;
-    for (std::size_t p : members) {
-      const std::string& id = products[p].product.id;
-      const std::string text = seed_text + ":" + id;
-      keyed.emplace_back(sha256_hex(std::span<const std::uint8_t>(
-                             reinterpret_cast<const std::uint8_t*>(text.data()), text.size())),
-                         p);  // NOLINT
+  // 2. Held-out products: a seeded pick per category, whole groups at a time (--holdout-by).
+  {
+    std::vector<std::string> ids;
+    std::vector<int> category;
+    std::vector<std::string> groups;
+    for (const ProductEntry& p : products) {
+      ids.push_back(p.product.id);
+      category.push_back(p.cls);
+      groups.push_back(options.holdout_by.empty()
+                           ? std::string()
+                           : declared_value(p.product, trimmed_lower(options.holdout_by)));
     }
-    std::sort(keyed.begin(), keyed.end());
-    const auto n = std::clamp<std::size_t>(
-        static_cast<std::size_t>(static_cast<double>(members.size()) * options.holdout_fraction + 0.5), 1,
-        members.size() - 2);
-    for (std::size_t i = 0; i < n; ++i) products[keyed[i].second].heldout = true;
+    const std::vector<bool> heldout =
+        choose_heldout(ids, category, groups, options.holdout_fraction, options.seed);
+    for (std::size_t p = 0; p < products.size(); ++p) products[p].heldout = heldout[p];
   }
   for (const ProductEntry& p : products) report.heldout_products += p.heldout ? 1 : 0;
 

@@ -55,6 +55,9 @@ struct AdaptOptions {
   int views = 8;                        // augmented crops per object
   int max_objects_per_category = 300;   // trained on at most this many objects of a category (seeded pick)
   double holdout_fraction = 0.2;        // of the products of each category with 3+ products
+  // Products sharing this attribute's value (a photo shoot, a source image: look-alike photos) are held out
+  // together, so held-out products are not judged against their own siblings; empty: each on its own.
+  std::string holdout_by;
   std::vector<double> mixes{0.5, 0.7, 0.85, 1.0};  // candidate weights of the adapted cosine
   // ... for the classifier, under 1: its products of one category are alike in the adapted part, and the
   // embedder's part is what orders them (this mug rather than that one).
@@ -147,6 +150,13 @@ struct AttributeChoice {
   std::vector<int> value_of_product;  // per product: index into values, -1 when none (or too rare)
   int products = 0;                   // declaring one of `values`
 };
+
+// Which products are held out (per product, in the order given): in each category with 3+ products a
+// seeded share `fraction` (at least 1, leaving at least 2), taken a group at a time: products with the same
+// non-empty `groups` value are held out together or not at all, and never so that a category keeps fewer
+// than 2 products to learn from. Deterministic for a seed; independent of the order of the products.
+std::vector<bool> choose_heldout(const std::vector<std::string>& ids, const std::vector<int>& category,
+                                 const std::vector<std::string>& groups, double fraction, std::uint64_t seed);
 
 // The attributes AdaptOptions' rules choose among `products` (category[i]: product i's category id).
 std::vector<AttributeChoice> choose_attributes(const std::vector<const Product*>& products,

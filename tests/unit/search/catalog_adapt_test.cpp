@@ -1,8 +1,12 @@
 // Which product attributes `catalog adapt` learns with the classifier (search/adapt/catalog_adapt.h):
 // categorical ones, declared by enough products per value, covering enough of the catalog, and not a
-// repeat of the category; named keys skip the shape rules but not the per-value count.
+// repeat of the category; named keys skip the shape rules but not the per-value count. And which products
+// are held out (whole groups, 2 left to learn from in every category).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -101,6 +105,72 @@ TEST(CatalogAttributes, NamedKeysSkipTheShapeRulesButNotTheValueCount) {
   EXPECT_EQ(keys(chosen), (std::vector<std::string>{"size", "type", "finish"}));
   o.attribute_keys = {"nothing"};
   EXPECT_TRUE(choose_attributes(s.listed(), s.category, o).empty());
+}
+
+// Held-out products: groups go whole, every category keeps 2 products to learn from, the pick does not
+// depend on the products' order, and without groups it is the per-product pick.
+TEST(CatalogHoldout, GroupsAreHeldOutWholeAndEveryCategoryKeepsTwoToLearnFrom) {
+  std::vector<std::string> ids;
+  std::vector<int> category;
+  std::vector<std::string> groups;
+  // 40 products in 4 categories; photos of 10 shoots, each shoot with one product of every category.
+  for (int i = 0; i < 40; ++i) {
+    ids.push_back("p" + std::to_string(i));
+    category.push_back(i % 4);
+    groups.push_back("shoot" + std::to_string(i / 4));
+  }
+  // A small category (2 products) in shoot0, and a category of 3 whose products all share shoot9.
+  for (const char* id : {"s1", "s2"}) {
+    ids.push_back(id);
+    category.push_back(4);
+    groups.push_back("shoot0");
+  }
+  for (const char* id : {"t1", "t2", "t3"}) {
+    ids.push_back(id);
+    category.push_back(5);
+    groups.push_back("shoot9");
+  }
+  const std::vector<bool> held = choose_heldout(ids, category, groups, 0.2, 7);
+  std::map<std::string, std::set<bool>> sides;
+  std::map<int, int> training;
+  int held_count = 0;
+  for (std::size_t p = 0; p < ids.size(); ++p) {
+    if (category[p] != 4) sides[groups[p]].insert(held[p]);
+    training[category[p]] += held[p] ? 0 : 1;
+    held_count += held[p] ? 1 : 0;
+  }
+  for (const auto& [group, side] : sides) EXPECT_EQ(side.size(), 1U) << group << " is split";
+  for (const auto& [cls, n] : training) EXPECT_GE(n, 2) << "category " << cls;
+  EXPECT_GE(held_count, 8);            // about a fifth of every category
+  EXPECT_FALSE(held[40] || held[41]);  // a category of 2 is never held out
+  EXPECT_FALSE(held[42] || held[43] || held[44]) << "holding out shoot9 would leave category 5 nothing";
+
+  // The same products in another order: the same products held out.
+  std::vector<std::size_t> order(ids.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = order.size() - 1 - i;
+  std::vector<std::string> ids2;
+  std::vector<int> category2;
+  std::vector<std::string> groups2;
+  for (std::size_t i : order) {
+    ids2.push_back(ids[i]);
+    category2.push_back(category[i]);
+    groups2.push_back(groups[i]);
+  }
+  const std::vector<bool> held2 = choose_heldout(ids2, category2, groups2, 0.2, 7);
+  for (std::size_t k = 0; k < order.size(); ++k) EXPECT_EQ(held2[k], held[order[k]]) << ids2[k];
+
+  // Without groups: per product, a fifth of each category (rounded), and another seed picks others.
+  const std::vector<std::string> none(ids.size());
+  const std::vector<bool> alone = choose_heldout(ids, category, none, 0.2, 7);
+  std::map<int, int> alone_held;
+  for (std::size_t p = 0; p < ids.size(); ++p) alone_held[category[p]] += alone[p] ? 1 : 0;
+  for (int cls = 0; cls < 4; ++cls) EXPECT_EQ(alone_held[cls], 2) << cls;
+  EXPECT_EQ(alone_held[4], 0);
+  EXPECT_EQ(alone_held[5], 1);
+  EXPECT_NE(choose_heldout(ids, category, none, 0.2, 8), alone);
+  EXPECT_EQ(std::count(alone.begin(), alone.end(), true), 9);
+  EXPECT_TRUE(std::none_of(choose_heldout(ids, category, none, 0.0, 7).begin(),
+                           choose_heldout(ids, category, none, 0.0, 7).end(), [](bool b) { return b; }));
 }
 
 }  // namespace

@@ -384,6 +384,18 @@ TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
       << err;
   EXPECT_TRUE(json::parse(out).at("catalog").at("adapted").get<bool>()) << out;
 
+  // --holdout-by is one of the settings a rebuild keeps.
+  ASSERT_EQ(run_visearch("catalog adapt --format json --views 0 --force --holdout-by color --data-dir " +
+                             shell_quote(dir),
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(json::parse(adaptation_header_json(dir + "/adaptation.bin"))
+                .at("report")
+                .at("settings")
+                .at("holdout_by"),
+            "color");
+
   // Above --classifier-max-categories, auto trains the projection (a fixed-size space).
   ASSERT_EQ(
       run_visearch("catalog adapt --format json --views 0 --epochs 2 --force --classifier-max-categories " +

@@ -169,8 +169,8 @@ TEST(CatalogHoldout, GroupsAreHeldOutWholeAndEveryCategoryKeepsTwoToLearnFrom) {
   EXPECT_EQ(alone_held[5], 1);
   EXPECT_NE(choose_heldout(ids, category, none, 0.2, 8), alone);
   EXPECT_EQ(std::count(alone.begin(), alone.end(), true), 9);
-  EXPECT_TRUE(std::none_of(choose_heldout(ids, category, none, 0.0, 7).begin(),
-                           choose_heldout(ids, category, none, 0.0, 7).end(), [](bool b) { return b; }));
+  const std::vector<bool> nothing = choose_heldout(ids, category, none, 0.0, 7);
+  EXPECT_TRUE(std::none_of(nothing.begin(), nothing.end(), [](bool b) { return b; }));
 }
 
 }  // namespace

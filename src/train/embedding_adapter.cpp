@@ -22,6 +22,21 @@ at::Tensor normal_init(std::mt19937& rng, std::int64_t rows, std::int64_t cols, 
   return at::from_blob(values.data(), {rows, cols}, at::kFloat).clone();
 }
 
+// What both trainings need of their rows: two classes or more, n feature rows of in_dim for n labels, every
+// label a class. `what` names the training in the message.
+Status check_rows(const std::vector<float>& features, int in_dim, const std::vector<int>& labels, int classes,
+                  const std::string& what) {
+  const std::size_t n = labels.size();
+  if (in_dim < 1 || classes < 2 || n < 2 || features.size() != n * static_cast<std::size_t>(in_dim))
+    return Error{ErrorCode::kInvalidArgument,
+                 what + " needs at least two classes and one feature row per label"};
+  for (int label : labels)
+    if (label < 0 || label >= classes)
+      return Error{ErrorCode::kInvalidArgument,
+                   what + ": a label is outside 0.." + std::to_string(classes - 1)};
+  return ok_status();
+}
+
 }  // namespace
 
 Image augment_crop(const Image& image, const ImageBox& box, const CropAugmentOptions& options,
@@ -77,16 +92,9 @@ Result<AdapterWeights> train_adapter(const std::vector<float>& features, int in_
                                      const std::vector<int>& labels, int classes,
                                      const AdapterTrainOptions& options) {
   const auto n = static_cast<std::int64_t>(labels.size());
-  if (in_dim < 1 || classes < 2 || n < 2 ||
-      features.size() != static_cast<std::size_t>(n) * static_cast<std::size_t>(in_dim))
-    return Unexpected{ErrorCode::kInvalidArgument,
-                      "adapter training needs at least two classes and one feature row per label"};
+  VISEARCH_TRY(check_rows(features, in_dim, labels, classes, "adapter training"));
   if (options.out_dim < 2 || options.epochs < 1 || options.batch < 1)
     return Unexpected{ErrorCode::kInvalidArgument, "adapter training: out_dim >= 2, epochs >= 1, batch >= 1"};
-  for (int label : labels)
-    if (label < 0 || label >= classes)
-      return Unexpected{ErrorCode::kInvalidArgument,
-                        "adapter training: a label is outside 0.." + std::to_string(classes - 1)};
   set_training_threads(options.threads);
 
   std::mt19937 rng(static_cast<std::uint32_t>(options.seed * 2654435761ULL + 101));
@@ -161,17 +169,10 @@ Result<AdapterWeights> train_classifier(const std::vector<float>& features, int 
                                         const std::vector<int>& labels, int classes,
                                         const ClassifierTrainOptions& options) {
   const auto n = static_cast<std::int64_t>(labels.size());
-  if (in_dim < 1 || classes < 2 || n < 2 ||
-      features.size() != static_cast<std::size_t>(n) * static_cast<std::size_t>(in_dim))
-    return Unexpected{ErrorCode::kInvalidArgument,
-                      "classifier training needs at least two classes and one feature row per label"};
+  VISEARCH_TRY(check_rows(features, in_dim, labels, classes, "classifier training"));
   if (options.max_iterations < 1 || !(options.weight_decay >= 0) || !(options.input_scale > 0))
     return Unexpected{ErrorCode::kInvalidArgument,
                       "classifier training: max_iterations >= 1, weight_decay >= 0, input_scale > 0"};
-  for (int label : labels)
-    if (label < 0 || label >= classes)
-      return Unexpected{ErrorCode::kInvalidArgument,
-                        "classifier training: a label is outside 0.." + std::to_string(classes - 1)};
   set_training_threads(options.threads);
 
   // Not copied: the input scale multiplies x W^T instead (the same as scaling x, without a second copy of

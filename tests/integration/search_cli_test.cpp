@@ -252,6 +252,26 @@ TEST(SearchCli, AnAdaptationIsUsedWhileFreshIgnoredWhenStaleAndRebuiltAfterAChan
   EXPECT_TRUE(adapted());
 }
 
+// The rows of a two-column text query on a catalog file (empty when it cannot be read or run).
+std::vector<std::pair<std::string, std::string>> two_column_rows(const std::string& db_path,
+                                                                 const char* sql) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK) {
+      const auto text = [stmt](int column) {
+        const unsigned char* t = sqlite3_column_text(stmt, column);
+        return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));  // NOLINT
+      };
+      while (sqlite3_step(stmt) == SQLITE_ROW) rows.emplace_back(text(0), text(1));
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return rows;
+}
+
 // The default adaptation is the category classifier (one dimension per category, "softmax" output) and it
 // learns from the products' own objects only: an object whose label the label mapping does not map to its
 // product's category (a person in a chair's photo) is counted out, in a category that has own objects.
@@ -262,22 +282,12 @@ TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
   // What the rule leaves out, counted here from the catalog file and the shipped mapping.
   const json mapping =
       json::parse(std::ifstream(std::string(VISEARCH_SOURCE_DIR) + "/data/search/label_mapping.json"));
-  std::vector<std::pair<std::string, std::string>> objects;  // (lower-case category, label)
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((dir + "/catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "SELECT lower(p.category), o.label FROM image_objects o JOIN products p ON "
-                                 "p.id = o.product_id WHERE p.category <> ''",
-                                 -1, &stmt, nullptr),
-              SQLITE_OK);
-    while (sqlite3_step(stmt) == SQLITE_ROW)
-      objects.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),   // NOLINT
-                           reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));  // NOLINT
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-  }
+  // (lower-case category, label)
+  const std::vector<std::pair<std::string, std::string>> objects =
+      two_column_rows(dir + "/catalog.db",
+                      "SELECT lower(p.category), o.label FROM image_objects o JOIN products p ON "
+                      "p.id = o.product_id WHERE p.category <> ''");
+  ASSERT_FALSE(objects.empty());
   const auto own = [&](const std::pair<std::string, std::string>& o) {
     const json& labels = mapping.at("labels");
     if (!labels.contains(o.second)) return false;
@@ -333,24 +343,14 @@ TEST(SearchCli, TheDefaultAdaptationIsAClassifierOfTheProductsOwnObjects) {
   // Its values are those declared by 4+ products; every product's declared value is stored.
   std::map<std::string, std::string> colour_of;  // product id -> declared colour (lower-case)
   std::map<std::string, int> colour_count;
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((dir + "/catalog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "SELECT id, lower(coalesce(json_extract(attributes, '$.color'), '')) FROM "
-                                 "products WHERE category <> ''",
-                                 -1, &stmt, nullptr),
-              SQLITE_OK);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      const std::string id = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));      // NOLINT
-      const std::string colour = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));  // NOLINT
-      colour_of[id] = colour;
-      if (!colour.empty()) ++colour_count[colour];
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+  for (const auto& [id, colour] :
+       two_column_rows(dir + "/catalog.db",
+                       "SELECT id, lower(coalesce(json_extract(attributes, '$.color'), '')) FROM products "
+                       "WHERE category <> ''")) {
+    colour_of[id] = colour;
+    if (!colour.empty()) ++colour_count[colour];
   }
+  ASSERT_FALSE(colour_of.empty());
   std::vector<std::string> expected_values;
   for (const auto& [colour, n] : colour_count)
     if (n >= 4) expected_values.push_back(colour);

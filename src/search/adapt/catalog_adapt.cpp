@@ -1,7 +1,6 @@
 #include "search/adapt/catalog_adapt.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -13,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/sha256.h"
+#include "dataset/fs_util.h"
 #include "io/image_decode.h"
 #include "search/label_mapping.h"
 #include "search/vector_index.h"
@@ -41,9 +41,7 @@ struct ProductEntry {
 };
 
 std::string trimmed_lower(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.remove_suffix(1);
-  return to_lower_ascii(std::string(text));
+  return to_lower_ascii(std::string(dataset::detail::trim(text)));
 }
 
 // The product's declared value of `key` (lower-case; "brand" is the brand field), or "".
@@ -603,6 +601,9 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       features.insert(features.end(), r.feature.begin(), r.feature.end());
       labels.push_back(o.cls);
     }
+    train::ClassifierTrainOptions classifier_options = options.classifier;  // the category's and attributes'
+    classifier_options.weight_decay = weight_decay;
+    classifier_options.threads = options.train.threads;
     std::vector<EmbeddingAdaptation> heads;
     double accuracy = 0;
     for (int h = 0; h < options.heads; ++h) {
@@ -611,10 +612,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
       t.seed = options.seed + static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ULL;
       t.weight_decay = weight_decay;
       if (report.method == AdaptMethod::kClassifier) {  // convex: one training, no seed
-        train::ClassifierTrainOptions c = options.classifier;
-        c.weight_decay = weight_decay;
-        c.threads = options.train.threads;
-        auto weights = train::train_classifier(features, dim, labels, static_cast<int>(class_of.size()), c);
+        auto weights = train::train_classifier(features, dim, labels, static_cast<int>(class_of.size()),
+                                               classifier_options);
         if (!weights) return weights.error();
         accuracy = weights->train_accuracy;
         heads.push_back(to_adaptation(*weights, category_names, 1.0, 1.0));
@@ -641,11 +640,8 @@ Result<AdaptReport> adapt_catalog(Catalog& catalog, const Embedder& embedder, co
         attribute_labels.push_back(value);
       }
       if (attribute_labels.size() < 2) continue;
-      train::ClassifierTrainOptions c = options.classifier;
-      c.weight_decay = weight_decay;
-      c.threads = options.train.threads;
       auto weights = train::train_classifier(attribute_features, dim, attribute_labels,
-                                             static_cast<int>(attribute.values.size()), c);
+                                             static_cast<int>(attribute.values.size()), classifier_options);
       if (!weights) return weights.error();
       stacked.add_attribute({attribute.key, attribute.values,
                              options.attribute_weight / static_cast<double>(attributes.size())},
